@@ -1,0 +1,31 @@
+// Outcome: how a job ended. Every submitted job ends with exactly one.
+#pragma once
+
+#include <string>
+
+#include "imprecise/job.hpp"
+#include "imprecise/time.hpp"
+
+namespace imprecise {
+
+enum class OutcomeStatus {
+  completed,  ///< answered from a finished exit with the mandatory part done
+  missed,     ///< mandatory part not done by the deadline
+  rejected,   ///< refused at admission or shed by the policy under overload
+  failed,     ///< an error; see message
+};
+
+const char* to_string(OutcomeStatus status);
+
+struct Outcome {
+  JobId job = 0;
+  OutcomeStatus status = OutcomeStatus::failed;
+  int depth = 0;             ///< exits finished when the answer was given (0 if none)
+  int exit = 0;              ///< exit the answer came from (0 if none)
+  double confidence = 0.0;   ///< confidence at that exit
+  bool correct = false;      ///< known in simulation/evaluation; false for anything but completed
+  Time finish = 0;           ///< when the outcome was decided
+  std::string message;       ///< reason for rejected/failed
+};
+
+}  // namespace imprecise

@@ -1,0 +1,56 @@
+// UtilityModel: R(l | k, c), the probability that exit l answers correctly given confidence c seen at exit k.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace imprecise {
+
+/// Per-sample record of one model on one input: the confidence and correctness at every exit.
+/// Produced by the profiler from a real model, or by the parametric generator (sim/replay.hpp).
+struct ExitRecord {
+  float confidence = 0.0f;
+  bool correct = false;
+};
+
+/// Calibration tables built offline from a held-out set. Exits are numbered 1..L (a depth);
+/// depth 0 means "no exit finished" and is worth nothing.
+class UtilityModel {
+ public:
+  UtilityModel() = default;
+  /// prior[l-1] = R(l); table is laid out [k-1][bin][l-1] (entries with l < k are ignored).
+  UtilityModel(int exits, int bins, std::vector<double> prior, std::vector<double> table);
+
+  /// Builds the tables from per-sample records (samples x exits, row-major) with equal-width
+  /// confidence bins on [0, 1]. Sparse bins are shrunk toward the exit's marginal so small
+  /// calibration sets stay sane.
+  static UtilityModel calibrate(int exits, std::span<const ExitRecord> records, int bins = 10);
+
+  int exits() const { return exits_; }
+  int bins() const { return bins_; }
+
+  /// R(depth) before any stage ran.
+  double prior(int depth) const { return depth <= 0 ? 0.0 : prior_[depth - 1]; }
+  /// R(depth | observed_exit, confidence); falls back to the prior when nothing was observed.
+  double expected(int depth, int observed_exit, double confidence) const {
+    if (depth <= 0) return 0.0;
+    if (observed_exit <= 0) return prior_[depth - 1];
+    if (depth < observed_exit) depth = observed_exit;
+    return table_[(static_cast<std::size_t>(observed_exit - 1) * bins_ + bin_of(confidence)) * exits_ + depth - 1];
+  }
+  int bin_of(double confidence) const {
+    int b = static_cast<int>(confidence * bins_);
+    return b < 0 ? 0 : (b >= bins_ ? bins_ - 1 : b);
+  }
+  const std::vector<double>& prior_table() const { return prior_; }
+  const std::vector<double>& table() const { return table_; }
+
+ private:
+  int exits_ = 0;
+  int bins_ = 0;
+  std::vector<double> prior_;
+  std::vector<double> table_;
+};
+
+}  // namespace imprecise

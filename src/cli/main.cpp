@@ -1,0 +1,2 @@
+// imprecise CLI entry point (placeholder).
+int main() { return 0; }
