@@ -1,0 +1,4 @@
+// Compiled by nvcc only: proves the public headers are valid in a CUDA translation unit.
+#include "imprecise/imprecise.hpp"
+
+__global__ void imprecise_nvcc_header_check_kernel(imprecise::Time* out) { *out = imprecise::kNever; }
