@@ -95,7 +95,7 @@ class DensityPlanner {
 };
 
 /// Reference: enumerates every combination (fewest drops, then most reward). For tests and the
-/// `plan --policy exhaustive` CLI; exponential, refuses more than 12 jobs.
+/// `plan --policy exhaustive` CLI; exponential, throws Error for more than 10 jobs.
 Plan solve_exhaustive(const PlanProblem& problem);
 
 }  // namespace imprecise
