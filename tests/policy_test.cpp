@@ -1,0 +1,248 @@
+// Policy tests: the host protocol (Dispatch/Finish/Drop/Idle), batching feasibility, each baseline's rule.
+#include <gtest/gtest.h>
+
+#include <variant>
+
+#include "imprecise/error.hpp"
+#include "imprecise/policy.hpp"
+
+namespace imprecise {
+namespace {
+
+/// A model with `stages` stages of `stage_ms` each (deterministic: every figure equal), batch 1..4
+/// where a batch of b costs stage_ms * (1 + 0.25 (b - 1)), and a utility that rises with depth.
+Model make_model(int stages, double stage_ms, int mandatory = 1) {
+  std::vector<int> batches{1, 2, 4};
+  std::vector<std::vector<StageTiming>> table(stages);
+  for (int s = 0; s < stages; ++s)
+    for (int b : batches) {
+      const Duration t = from_ms(stage_ms * (1.0 + 0.25 * (b - 1)));
+      table[s].push_back(StageTiming{t, t, t, t});
+    }
+  std::vector<double> prior(stages);
+  for (int l = 0; l < stages; ++l) prior[l] = 0.5 + 0.4 * (l + 1) / stages;
+  // Two confidence bins: low confidence at exit k means deeper exits help a lot, high means little.
+  const int bins = 2;
+  std::vector<double> table_r(static_cast<std::size_t>(stages) * bins * stages);
+  for (int k = 1; k <= stages; ++k)
+    for (int bin = 0; bin < bins; ++bin)
+      for (int l = 1; l <= stages; ++l) {
+        const int depth = std::max(l, k);
+        const double gain = bin == 0 ? 0.1 : 0.01;
+        table_r[(static_cast<std::size_t>(k - 1) * bins + bin) * stages + l - 1] = (bin == 0 ? 0.4 : 0.9) + gain * (depth - k);
+      }
+  Model m;
+  m.name = "m" + std::to_string(stages);
+  m.mandatory_depth = mandatory;
+  m.profile = Profile(batches, table);
+  m.utility = UtilityModel(stages, bins, prior, table_r);
+  return m;
+}
+
+Job make_job(JobId id, Time release, Duration relative_deadline, ModelId model = 0) {
+  Job j;
+  j.id = id;
+  j.model = model;
+  j.release = release;
+  j.deadline = release + relative_deadline;
+  return j;
+}
+
+template <class T>
+const T& as(const Decision& d) {
+  EXPECT_TRUE(std::holds_alternative<T>(d)) << "decision index " << d.index();
+  return std::get<T>(d);
+}
+
+TEST(PolicyRegistry, BuildsEveryNamedPolicy) {
+  std::vector<Model> models{make_model(3, 1.0)};
+  for (const char* spec : {"yao-dp", "density", "edf-full", "edf-mandatory", "edf-fixed:2", "edf-threshold:0.9",
+                           "fifo-full", "round-robin", "oracle-utility", "edf-fixed", "edf-threshold"}) {
+    auto p = make_policy(spec, models);
+    ASSERT_NE(p, nullptr) << spec;
+    EXPECT_FALSE(p->name().empty());
+  }
+  EXPECT_EQ(make_policy("yao-dp", models)->name(), "yao-dp");
+  EXPECT_EQ(make_policy("oracle-utility", models)->name(), "oracle-utility");
+}
+
+TEST(PolicyRegistry, RejectsBadNamesAndParametersWithAClearMessage) {
+  std::vector<Model> models{make_model(3, 1.0)};
+  auto message_of = [&](const std::string& spec, PolicyConfig config = {}) {
+    try {
+      make_policy(spec, models, config);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message_of("edf-ful").find("unknown policy 'edf-ful'"), std::string::npos);
+  EXPECT_NE(message_of("edf-fixed:0").find("K must be"), std::string::npos);
+  EXPECT_NE(message_of("edf-fixed:1.5").find("K must be"), std::string::npos);
+  EXPECT_NE(message_of("edf-threshold:2").find("T must be in [0, 1]"), std::string::npos);
+  EXPECT_NE(message_of("edf-threshold:abc").find("not a number"), std::string::npos);
+  EXPECT_NE(message_of("yao-dp:3").find("takes no parameter"), std::string::npos);
+  PolicyConfig bad;
+  bad.delta = 0;
+  EXPECT_NE(message_of("yao-dp", bad).find("delta"), std::string::npos);
+  std::vector<Model> broken{make_model(3, 1.0, /*mandatory=*/4)};
+  EXPECT_THROW(make_policy("yao-dp", broken), Error);
+}
+
+TEST(YaoDp, RunsAJobWithAmpleTimeToFullDepthThenFinishesIt) {
+  std::vector<Model> models{make_model(3, 1.0)};
+  auto p = make_policy("yao-dp", models);
+  p->on_release(make_job(7, 0, from_ms(100)), 0);
+  Time now = 0;
+  for (int stage = 0; stage < 3; ++stage) {
+    const Decision d = p->next(now);
+    const auto& dispatch = as<Dispatch>(d);
+    EXPECT_EQ(dispatch.stage, stage);
+    ASSERT_EQ(dispatch.jobs.size(), 1u);
+    EXPECT_EQ(dispatch.jobs[0], 7u);
+    EXPECT_TRUE(std::holds_alternative<Idle>(p->next(now)));  // the only job is in flight
+    now += from_ms(1);
+    p->on_stage_done(7, stage + 1, 0.3, now);
+  }
+  EXPECT_EQ(as<Finish>(p->next(now)).job, 7u);
+  EXPECT_EQ(as<Idle>(p->next(now)).until, kNever);
+}
+
+TEST(YaoDp, StopsAtMandatoryWhenOnlyThatFits) {
+  std::vector<Model> models{make_model(3, 1.0)};
+  auto p = make_policy("yao-dp", models);
+  p->on_release(make_job(1, 0, from_ms(1.5)), 0);
+  EXPECT_EQ(as<Dispatch>(p->next(0)).stage, 0);
+  p->on_stage_done(1, 1, 0.2, from_ms(1));
+  EXPECT_EQ(as<Finish>(p->next(from_ms(1))).job, 1u);
+}
+
+TEST(YaoDp, ShedsTheFewestJobsWhenMandatoryWorkCannotFit) {
+  std::vector<Model> models{make_model(3, 2.0)};
+  for (const char* spec : {"yao-dp", "density", "oracle-utility"}) {
+    auto p = make_policy(spec, models);
+    // Three jobs, each needing 2 ms by t = 4 ms: exactly one must go.
+    for (JobId id = 0; id < 3; ++id) p->on_release(make_job(id, 0, from_ms(4)), 0);
+    int drops = 0, dispatched = 0;
+    for (int step = 0; step < 6; ++step) {
+      const Decision d = p->next(0);
+      if (std::holds_alternative<Drop>(d)) ++drops;
+      if (std::holds_alternative<Dispatch>(d)) {
+        dispatched += static_cast<int>(std::get<Dispatch>(d).jobs.size());
+        break;
+      }
+    }
+    EXPECT_EQ(drops, 1) << spec;
+    EXPECT_GE(dispatched, 1) << spec;
+  }
+}
+
+TEST(Batching, BatchesJobsAtTheSameStageWhenEveryPlanStaysFeasible) {
+  std::vector<Model> models{make_model(2, 1.0)};
+  auto p = make_policy("edf-mandatory", models);
+  for (JobId id = 0; id < 3; ++id) p->on_release(make_job(id, 0, from_ms(50)), 0);
+  const Decision decision = p->next(0);
+  const auto& d = as<Dispatch>(decision);
+  EXPECT_EQ(d.jobs.size(), 3u);  // batch of 3 costs the batch-4 entry: 1.75 ms, far within 50 ms
+}
+
+TEST(Batching, RefusesABatchThatWouldMakeAnOnTimeJobLate) {
+  std::vector<Model> models{make_model(2, 1.0)};
+  auto p = make_policy("edf-mandatory", models);
+  p->on_release(make_job(0, 0, from_ms(1.1)), 0);  // 1 ms alone fits; a batch of 2 (1.25 ms) does not
+  p->on_release(make_job(1, 0, from_ms(50)), 0);
+  const Decision decision = p->next(0);
+  const auto& d = as<Dispatch>(decision);
+  ASSERT_EQ(d.jobs.size(), 1u);
+  EXPECT_EQ(d.jobs[0], 0u);
+}
+
+TEST(Batching, RespectsMaxBatch) {
+  std::vector<Model> models{make_model(2, 1.0)};
+  PolicyConfig config;
+  config.max_batch = 2;
+  auto p = make_policy("edf-full", models, config);
+  for (JobId id = 0; id < 5; ++id) p->on_release(make_job(id, 0, from_ms(100)), 0);
+  EXPECT_EQ(as<Dispatch>(p->next(0)).jobs.size(), 2u);
+}
+
+TEST(Baselines, ThresholdContinuesOnlyWhileConfidenceIsLow) {
+  std::vector<Model> models{make_model(4, 1.0)};
+  auto p = make_policy("edf-threshold:0.8", models);
+  p->on_release(make_job(1, 0, from_ms(100)), 0);
+  EXPECT_EQ(as<Dispatch>(p->next(0)).stage, 0);
+  p->on_stage_done(1, 1, 0.5, 1);  // low: continue
+  EXPECT_EQ(as<Dispatch>(p->next(1)).stage, 1);
+  p->on_stage_done(1, 2, 0.95, 2);  // confident: stop
+  EXPECT_EQ(as<Finish>(p->next(2)).job, 1u);
+}
+
+TEST(Baselines, FixedDepthStopsAtK) {
+  std::vector<Model> models{make_model(4, 1.0)};
+  auto p = make_policy("edf-fixed:2", models);
+  p->on_release(make_job(1, 0, from_ms(100)), 0);
+  for (int s = 0; s < 2; ++s) {
+    EXPECT_EQ(as<Dispatch>(p->next(s)).stage, s);
+    p->on_stage_done(1, s + 1, 0.1, s + 1);
+  }
+  EXPECT_EQ(as<Finish>(p->next(5)).job, 1u);
+}
+
+TEST(Baselines, FifoRunsInReleaseOrderEdfInDeadlineOrder) {
+  std::vector<Model> models{make_model(2, 1.0)};
+  PolicyConfig single;
+  single.max_batch = 1;
+  auto fifo = make_policy("fifo-full", models, single);
+  auto edf = make_policy("edf-full", models, single);
+  for (Policy* p : {fifo.get(), edf.get()}) {
+    p->on_release(make_job(1, 0, from_ms(100)), 0);
+    p->on_release(make_job(2, 1, from_ms(10)), 1);
+  }
+  EXPECT_EQ(as<Dispatch>(fifo->next(1)).jobs[0], 1u);
+  EXPECT_EQ(as<Dispatch>(edf->next(1)).jobs[0], 2u);
+}
+
+TEST(Baselines, RoundRobinIsBreadthFirst) {
+  std::vector<Model> models{make_model(3, 1.0)};
+  PolicyConfig single;
+  single.max_batch = 1;
+  auto p = make_policy("round-robin", models, single);
+  p->on_release(make_job(1, 0, from_ms(10)), 0);
+  p->on_release(make_job(2, 0, from_ms(20)), 0);
+  EXPECT_EQ(as<Dispatch>(p->next(0)).jobs[0], 1u);
+  p->on_stage_done(1, 1, 0.5, 1);
+  const Decision decision = p->next(1);
+  const auto& d = as<Dispatch>(decision);
+  EXPECT_EQ(d.jobs[0], 2u);  // job 2 has done fewer stages, so it goes before job 1's stage 2
+  EXPECT_EQ(d.stage, 0);
+}
+
+TEST(Protocol, ExpiredJobsAreForgottenEvenInFlight) {
+  std::vector<Model> models{make_model(3, 1.0)};
+  for (const std::string& spec : policy_names()) {
+    const std::string name = spec.substr(0, spec.find(':'));
+    auto p = make_policy(name, models);
+    p->on_release(make_job(1, 0, from_ms(100)), 0);
+    ASSERT_TRUE(std::holds_alternative<Dispatch>(p->next(0))) << name;
+    p->on_expire(1, from_ms(100));
+    p->on_stage_done(1, 1, 0.5, from_ms(101));  // late completion of a forgotten job: ignored
+    EXPECT_EQ(as<Idle>(p->next(from_ms(101))).until, kNever) << name;
+  }
+}
+
+TEST(Oracle, StopsAtTheFirstExitThatIsTrulyCorrect) {
+  std::vector<Model> models{make_model(3, 1.0)};
+  auto p = make_policy("oracle-utility", models);
+  std::vector<ExitRecord> truth{{0.4f, false}, {0.6f, true}, {0.9f, true}};
+  Job j = make_job(1, 0, from_ms(100));
+  j.oracle = truth;
+  p->on_release(j, 0);
+  for (int s = 0; s < 2; ++s) {
+    EXPECT_EQ(as<Dispatch>(p->next(s)).stage, s);
+    p->on_stage_done(1, s + 1, truth[s].confidence, s + 1);
+  }
+  EXPECT_EQ(as<Finish>(p->next(3)).job, 1u);  // depth 2 is already right: depth 3 buys nothing
+}
+
+}  // namespace
+}  // namespace imprecise
