@@ -236,8 +236,46 @@ const Plan& DpPlanner::solve(const PlanProblem& problem, double delta) {
     }
   }
   assert(k == 0 && r == 0);
+  use_leftover_slack(problem);
   finish_plan(problem, plan_);
   return plan_;
+}
+
+void DpPlanner::use_leftover_slack(const PlanProblem& problem) {
+  // Gains smaller than delta quantize to nothing, and the DP then prefers the shallower (earlier
+  // finishing) depth. Hand the slack the plan leaves unused to such gains, in EDF order. Every
+  // extension is checked against the slack of its own and all later jobs, so the plan stays
+  // feasible, and real reward only grows, so the (1 - eps) bound still holds.
+  const int n = problem.size();
+  std::vector<int>& depth = plan_.depths;
+  slack_suffix_.resize(n + 1);
+  prefix_finish_.resize(n);
+  Time t = problem.now();
+  for (int i = 0; i < n; ++i) {
+    const Duration c = depth[i] == 0 ? 0 : problem.cost(i, depth[i]);
+    t += c;
+    prefix_finish_[i] = t;
+  }
+  slack_suffix_[n] = kInfinity;
+  for (int i = n - 1; i >= 0; --i) {
+    const bool works = depth[i] > 0 && problem.cost(i, depth[i]) > 0;
+    slack_suffix_[i] = std::min(slack_suffix_[i + 1], works ? problem.deadline(i) - prefix_finish_[i] : kInfinity);
+  }
+  Duration consumed = 0;  // extra time given to earlier jobs: shifts every later finish alike
+  for (int i = 0; i < n; ++i) {
+    if (depth[i] == 0) continue;
+    const Duration later_room = slack_suffix_[i + 1] == kInfinity ? kInfinity : slack_suffix_[i + 1] - consumed;
+    const Duration own_room = problem.deadline(i) - (prefix_finish_[i] + consumed);
+    const Duration room = std::min(later_room, own_room);
+    const Duration c0 = problem.cost(i, depth[i]);
+    int best = depth[i];
+    for (int l = depth[i] + 1; l <= problem.hi(i); ++l) {
+      if (problem.cost(i, l) - c0 > room) break;
+      if (problem.reward(i, l) > problem.reward(i, best)) best = l;
+    }
+    consumed += problem.cost(i, best) - c0;
+    depth[i] = best;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -175,6 +175,19 @@ TEST(DpPlanner, JobsAlreadyPastMandatoryAreNeverDroppedAndCostNothingToStop) {
   EXPECT_EQ(plan.dropped, 0);
 }
 
+TEST(DpPlanner, SpendsLeftoverSlackOnGainsSmallerThanDelta) {
+  // Gains of 0.004 per stage vanish under delta 0.01; with time to spare the job still goes deep.
+  PlanProblem edf;
+  edf.reset(0);
+  add_job(edf, 11, {2, 4, 6, 8}, {0.90, 0.904, 0.908, 0.912}, 1);
+  add_job(edf, 100, {2, 4, 6, 8}, {0.90, 0.904, 0.908, 0.912}, 1);
+  DpPlanner dp;
+  const Plan& plan = dp.solve(edf, 0.01);
+  EXPECT_TRUE(edf.feasible(plan.depths));
+  // The first job may use at most 11 units: depth 4 (8) fits; the second then ends at 16 <= 100.
+  EXPECT_EQ(plan.depths, (std::vector<int>{4, 4}));
+}
+
 TEST(DpPlanner, EmptyProblemGivesEmptyPlan) {
   PlanProblem p;
   p.reset(0);

@@ -66,7 +66,10 @@ class DpPlanner {
 
  private:
   int min_drops(const PlanProblem& problem);
+  void use_leftover_slack(const PlanProblem& problem);
   Plan plan_;
+  std::vector<Time> prefix_finish_;
+  std::vector<Duration> slack_suffix_;
   std::vector<Time> finish_, next_finish_;  // [drops][reward] rolling rows
   std::vector<std::int16_t> choice_;        // [job][drops][reward] depth chosen, -1 = dropped
   std::vector<int> quant_, quant_offset_, reach_;
