@@ -105,6 +105,48 @@ void lowest_depth_plan(const PlanProblem& problem, Plan& plan) {
 
 }  // namespace
 
+namespace detail {
+
+void spend_leftover_slack(const PlanProblem& problem, std::vector<int>& depth, SlackScratch& scratch) {
+  // Gains smaller than delta quantize to nothing, and the DP then prefers the shallower (earlier
+  // finishing) depth. Hand the slack the plan leaves unused to such gains (and to flat ones), in
+  // EDF order. Every
+  // extension is checked against the slack of its own and all later jobs, so the plan stays
+  // feasible, and real reward only grows, so the (1 - eps) bound still holds.
+  const int n = problem.size();
+  scratch.slack_suffix.resize(n + 1);
+  scratch.prefix_finish.resize(n);
+  Time t = problem.now();
+  for (int i = 0; i < n; ++i) {
+    const Duration c = depth[i] == 0 ? 0 : problem.cost(i, depth[i]);
+    t += c;
+    scratch.prefix_finish[i] = t;
+  }
+  scratch.slack_suffix[n] = kInfinity;
+  for (int i = n - 1; i >= 0; --i) {
+    const bool works = depth[i] > 0 && problem.cost(i, depth[i]) > 0;
+    scratch.slack_suffix[i] = std::min(scratch.slack_suffix[i + 1], works ? problem.deadline(i) - scratch.prefix_finish[i] : kInfinity);
+  }
+  Duration consumed = 0;  // extra time given to earlier jobs: shifts every later finish alike
+  for (int i = 0; i < n; ++i) {
+    if (depth[i] == 0) continue;
+    const Duration later_room = scratch.slack_suffix[i + 1] == kInfinity ? kInfinity : scratch.slack_suffix[i + 1] - consumed;
+    const Duration own_room = problem.deadline(i) - (scratch.prefix_finish[i] + consumed);
+    const Duration room = std::min(later_room, own_room);
+    const Duration c0 = problem.cost(i, depth[i]);
+    int best = depth[i];
+    for (int l = depth[i] + 1; l <= problem.hi(i); ++l) {
+      if (problem.cost(i, l) - c0 > room) break;
+      // Ties go deeper: the time is free, and a flat estimate is no reason to answer early.
+      if (problem.reward(i, l) >= problem.reward(i, best)) best = l;
+    }
+    consumed += problem.cost(i, best) - c0;
+    depth[i] = best;
+  }
+}
+
+}  // namespace detail
+
 // ---------------------------------------------------------------------------------------------
 // DpPlanner
 
@@ -180,10 +222,21 @@ const Plan& DpPlanner::solve(const PlanProblem& problem, double delta) {
     const Time deadline = problem.deadline(i);
     const bool droppable = problem.droppable(i) && drops > 0;
     const int* q = quant_.data() + quant_offset_[i];
+    const Duration* costs = &problem.cost(i, 0);
     const int prev_reach = reach_[i], cur_reach = reach_[i + 1];
     std::int16_t* choice_i = choice_.data() + static_cast<std::size_t>(i) * layers * width;
     for (int k = 0; k < layers; ++k)
       std::fill_n(next_finish_.begin() + static_cast<std::ptrdiff_t>(k) * width, cur_reach + 1, kInfinity);
+    for (int k = 0; k < layers; ++k) {
+      // A reward level that finishes no earlier than some higher level is dominated: whatever it
+      // can still reach, the higher level reaches with more reward. Skipping it keeps the answer.
+      Time* source = finish_.data() + static_cast<std::size_t>(k) * width;
+      Time best_later = kInfinity;
+      for (int r = prev_reach; r >= 0; --r) {
+        if (source[r] >= best_later) source[r] = kInfinity;
+        else best_later = source[r];
+      }
+    }
     for (int k = 0; k < layers; ++k) {
       const Time* row = finish_.data() + static_cast<std::size_t>(k) * width;
       Time* out = next_finish_.data() + static_cast<std::size_t>(k) * width;
@@ -199,7 +252,7 @@ const Plan& DpPlanner::solve(const PlanProblem& problem, double delta) {
           }
         }
         for (int l = lo; l <= hi; ++l) {
-          const Duration c = problem.cost(i, l);
+          const Duration c = costs[l];
           const Time t = f + c;
           if (c > 0 && t > deadline) break;  // costs only grow with depth
           const int nr = r + q[l - lo];
@@ -236,46 +289,9 @@ const Plan& DpPlanner::solve(const PlanProblem& problem, double delta) {
     }
   }
   assert(k == 0 && r == 0);
-  use_leftover_slack(problem);
+  detail::spend_leftover_slack(problem, plan_.depths, slack_);
   finish_plan(problem, plan_);
   return plan_;
-}
-
-void DpPlanner::use_leftover_slack(const PlanProblem& problem) {
-  // Gains smaller than delta quantize to nothing, and the DP then prefers the shallower (earlier
-  // finishing) depth. Hand the slack the plan leaves unused to such gains, in EDF order. Every
-  // extension is checked against the slack of its own and all later jobs, so the plan stays
-  // feasible, and real reward only grows, so the (1 - eps) bound still holds.
-  const int n = problem.size();
-  std::vector<int>& depth = plan_.depths;
-  slack_suffix_.resize(n + 1);
-  prefix_finish_.resize(n);
-  Time t = problem.now();
-  for (int i = 0; i < n; ++i) {
-    const Duration c = depth[i] == 0 ? 0 : problem.cost(i, depth[i]);
-    t += c;
-    prefix_finish_[i] = t;
-  }
-  slack_suffix_[n] = kInfinity;
-  for (int i = n - 1; i >= 0; --i) {
-    const bool works = depth[i] > 0 && problem.cost(i, depth[i]) > 0;
-    slack_suffix_[i] = std::min(slack_suffix_[i + 1], works ? problem.deadline(i) - prefix_finish_[i] : kInfinity);
-  }
-  Duration consumed = 0;  // extra time given to earlier jobs: shifts every later finish alike
-  for (int i = 0; i < n; ++i) {
-    if (depth[i] == 0) continue;
-    const Duration later_room = slack_suffix_[i + 1] == kInfinity ? kInfinity : slack_suffix_[i + 1] - consumed;
-    const Duration own_room = problem.deadline(i) - (prefix_finish_[i] + consumed);
-    const Duration room = std::min(later_room, own_room);
-    const Duration c0 = problem.cost(i, depth[i]);
-    int best = depth[i];
-    for (int l = depth[i] + 1; l <= problem.hi(i); ++l) {
-      if (problem.cost(i, l) - c0 > room) break;
-      if (problem.reward(i, l) > problem.reward(i, best)) best = l;
-    }
-    consumed += problem.cost(i, best) - c0;
-    depth[i] = best;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -421,6 +437,7 @@ const Plan& DensityPlanner::solve(const PlanProblem& problem) {
       std::push_heap(heap_.begin(), heap_.end(), by_density);
     }
   }
+  detail::spend_leftover_slack(problem, plan_.depths, slack_);
   finish_plan(problem, plan_);
   return plan_;
 }

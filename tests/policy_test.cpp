@@ -230,10 +230,12 @@ TEST(Protocol, ExpiredJobsAreForgottenEvenInFlight) {
   }
 }
 
-TEST(Oracle, StopsAtTheFirstExitThatIsTrulyCorrect) {
+TEST(Oracle, NeverGoesOnToAnExitThatIsTrulyWrong) {
   std::vector<Model> models{make_model(3, 1.0)};
   auto p = make_policy("oracle-utility", models);
-  std::vector<ExitRecord> truth{{0.4f, false}, {0.6f, true}, {0.9f, true}};
+  // Exit 2 is right and exit 3 wrong: with all the time in the world the oracle still stops at 2,
+  // where a predicted-utility policy would go on.
+  std::vector<ExitRecord> truth{{0.4f, false}, {0.6f, true}, {0.9f, false}};
   Job j = make_job(1, 0, from_ms(100));
   j.oracle = truth;
   p->on_release(j, 0);
@@ -241,7 +243,7 @@ TEST(Oracle, StopsAtTheFirstExitThatIsTrulyCorrect) {
     EXPECT_EQ(as<Dispatch>(p->next(s)).stage, s);
     p->on_stage_done(1, s + 1, truth[s].confidence, s + 1);
   }
-  EXPECT_EQ(as<Finish>(p->next(3)).job, 1u);  // depth 2 is already right: depth 3 buys nothing
+  EXPECT_EQ(as<Finish>(p->next(3)).job, 1u);
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ class PlanProblem {
   int lo(int i) const { return lo_[i]; }
   int hi(int i) const { return hi_[i]; }
   bool droppable(int i) const { return droppable_[i] != 0; }
-  Duration cost(int i, int depth) const { return values_cost_[offset_[i] + depth]; }
+  const Duration& cost(int i, int depth) const { return values_cost_[offset_[i] + depth]; }
   double reward(int i, int depth) const { return depth <= 0 ? 0.0 : values_reward_[offset_[i] + depth]; }
 
   /// True if running every job to `depths[i]` (0 = dropped) in order meets every deadline.
@@ -48,6 +48,16 @@ class PlanProblem {
   std::vector<Duration> values_cost_;
   std::vector<double> values_reward_;
 };
+
+namespace detail {
+/// Scratch buffers of spend_leftover_slack, kept by each planner so a decision allocates nothing.
+struct SlackScratch {
+  std::vector<Time> prefix_finish;
+  std::vector<Duration> slack_suffix;
+};
+/// Deepens jobs, in order, into the slack a feasible plan leaves, wherever the reward does not fall.
+void spend_leftover_slack(const PlanProblem& problem, std::vector<int>& depths, SlackScratch& scratch);
+}  // namespace detail
 
 /// A chosen plan: depth per job (0 = dropped), in the problem's order.
 struct Plan {
@@ -66,10 +76,8 @@ class DpPlanner {
 
  private:
   int min_drops(const PlanProblem& problem);
-  void use_leftover_slack(const PlanProblem& problem);
   Plan plan_;
-  std::vector<Time> prefix_finish_;
-  std::vector<Duration> slack_suffix_;
+  detail::SlackScratch slack_;
   std::vector<Time> finish_, next_finish_;  // [drops][reward] rolling rows
   std::vector<std::int16_t> choice_;        // [job][drops][reward] depth chosen, -1 = dropped
   std::vector<int> quant_, quant_offset_, reach_;
@@ -84,6 +92,7 @@ class DensityPlanner {
 
  private:
   Plan plan_;
+  detail::SlackScratch slack_;
   std::vector<Duration> tree_min_, tree_add_;  // segment tree: min slack over suffixes, lazy add
   std::vector<Duration> base_slack_;
   struct Candidate {

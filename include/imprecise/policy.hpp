@@ -36,6 +36,12 @@ struct Idle {
 };
 using Decision = std::variant<Dispatch, Finish, Drop, Idle>;
 
+/// What forming a batch must not break. `planned_depth` (the default) forbids making late any job
+/// the current plan had on time; `mandatory` lets a batch squeeze planned optional work (it is
+/// re-planned at the next event anyway) but never a job's mandatory part. On the edge scenario the
+/// two gave the planning policies the same accuracy and edf-full more with `planned_depth`.
+enum class BatchGuard { planned_depth, mandatory };
+
 /// Settings shared by every policy. Defaults are what the CLI uses.
 struct PolicyConfig {
   PlanningFigure figure = PlanningFigure::p99;  ///< stage-time figure budgeted with
@@ -43,6 +49,7 @@ struct PolicyConfig {
   int max_batch = 8;                            ///< largest batch a dispatch may carry (clamped to the profile)
   int fixed_depth = 2;                          ///< edf-fixed:K
   double threshold = 0.8;                       ///< edf-threshold:T
+  BatchGuard batch_guard = BatchGuard::planned_depth;
 };
 
 /// Protocol: the host calls on_release/on_stage_done/on_expire as events happen and next() whenever

@@ -24,8 +24,12 @@ class UtilityModel {
 
   /// Builds the tables from per-sample records (samples x exits, row-major) with equal-width
   /// confidence bins on [0, 1]. Sparse bins are shrunk toward the exit's marginal so small
-  /// calibration sets stay sane.
-  static UtilityModel calibrate(int exits, std::span<const ExitRecord> records, int bins = 10);
+  /// calibration sets stay sane. With `monotone_in_depth` (default), each row R(. | k, c) is
+  /// fitted to be non-decreasing in depth (isotonic regression): for an anytime network a deeper
+  /// exit is no worse on average, and without the fit sampling noise makes planners stop early for
+  /// nothing. Pass false for a model that really "overthinks" (deeper exits worse on some inputs).
+  static UtilityModel calibrate(int exits, std::span<const ExitRecord> records, int bins = 10,
+                                bool monotone_in_depth = true);
 
   int exits() const { return exits_; }
   int bins() const { return bins_; }
@@ -52,5 +56,10 @@ class UtilityModel {
   std::vector<double> prior_;
   std::vector<double> table_;
 };
+
+namespace detail {
+/// Least-squares non-decreasing fit of `values`, in place (pool adjacent violators).
+void make_non_decreasing(std::span<double> values);
+}  // namespace detail
 
 }  // namespace imprecise

@@ -74,14 +74,18 @@ void PolicyBase::mark_late(Time now, int model, int stage, int batch_size, std::
   for (std::size_t i = 0; i < jobs_.size(); ++i) {
     const PendingJob& p = jobs_[i];
     if (p.in_flight || p.drop) continue;
+    // The depth this job must still reach for the batch to be acceptable.
+    const int guarded = config_.batch_guard == BatchGuard::planned_depth
+                            ? p.target
+                            : std::min(p.target, std::max(p.job.mandatory_depth, p.done));
     Duration rest;
     if (p.in_batch) {
       PendingJob advanced = p;
       advanced.done = p.done + 1;
-      rest = remaining_cost(advanced, p.target);
+      rest = remaining_cost(advanced, guarded);
       if (batch_end > p.job.deadline) late[i] = 1;
     } else {
-      rest = remaining_cost(p, p.target);
+      rest = remaining_cost(p, guarded);
     }
     if (rest > 0) {
       t += rest;

@@ -1,1 +1,326 @@
-// placeholder: filled in by the core work
+// Scenario files: JSON parsing with errors that name file and field, and the load normalisation.
+#include "imprecise/sim/scenario.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "imprecise/error.hpp"
+
+namespace imprecise::sim {
+namespace {
+
+using nlohmann::json;
+
+/// A JSON node plus its path ("models[0].profile"), so every error can name the field.
+struct Node {
+  const json& value;
+  std::string path;
+  const std::string& where;
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw Error(fmt::format("{}: {}: {}", where, path.empty() ? "(top level)" : path, what));
+  }
+  std::string child_path(const std::string& key) const { return path.empty() ? key : path + "." + key; }
+  bool has(const std::string& key) const { return value.is_object() && value.contains(key); }
+  Node at(const std::string& key) const {
+    if (!value.is_object()) fail("must be an object");
+    auto it = value.find(key);
+    if (it == value.end()) throw Error(fmt::format("{}: {}: missing field", where, child_path(key)));
+    return {*it, child_path(key), where};
+  }
+  Node at(std::size_t i) const { return {value[i], fmt::format("{}[{}]", path, i), where}; }
+  std::size_t size() const { return value.size(); }
+
+  const json& array() const {
+    if (!value.is_array()) fail("must be an array");
+    return value;
+  }
+  std::string str() const {
+    if (!value.is_string()) fail("must be a string");
+    return value.get<std::string>();
+  }
+  double num() const {
+    if (!value.is_number()) fail("must be a number");
+    const double v = value.get<double>();
+    if (!std::isfinite(v)) fail("must be finite");
+    return v;
+  }
+  double positive() const {
+    const double v = num();
+    if (!(v > 0.0)) fail(fmt::format("must be > 0, got {}", v));
+    return v;
+  }
+  double non_negative() const {
+    const double v = num();
+    if (v < 0.0) fail(fmt::format("must be >= 0, got {}", v));
+    return v;
+  }
+  std::int64_t integer(std::int64_t lo, std::int64_t hi) const {
+    if (!value.is_number_integer()) fail("must be an integer");
+    const std::int64_t v = value.get<std::int64_t>();
+    if (v < lo || v > hi) fail(fmt::format("must be in [{}, {}], got {}", lo, hi, v));
+    return v;
+  }
+  std::vector<double> numbers() const {
+    array();
+    if (value.empty()) fail("must not be empty");
+    std::vector<double> out;
+    for (std::size_t i = 0; i < size(); ++i) out.push_back(at(i).num());
+    return out;
+  }
+};
+
+std::string resolve(const std::string& base_dir, const std::string& path) {
+  std::filesystem::path p(path);
+  if (p.is_absolute()) return path;
+  return (std::filesystem::path(base_dir) / p).lexically_normal().string();
+}
+
+// Stage times of a lognormal with the given mean and coefficient of variation.
+StageTiming lognormal_timing(double mean_ms, double cv) {
+  const double sigma = std::sqrt(std::log1p(cv * cv));
+  const double p50 = mean_ms / std::exp(0.5 * sigma * sigma);
+  StageTiming t;
+  t.mean = from_ms(mean_ms);
+  t.p50 = from_ms(p50);
+  t.p99 = from_ms(p50 * std::exp(2.326 * sigma));
+  t.max = from_ms(p50 * std::exp(3.719 * sigma));
+  return t;
+}
+
+std::vector<int> parse_batch_sizes(const Node& n) {
+  n.array();
+  if (n.size() == 0) n.fail("must not be empty");
+  std::vector<int> sizes;
+  for (std::size_t i = 0; i < n.size(); ++i) sizes.push_back(static_cast<int>(n.at(i).integer(1, 4096)));
+  if (sizes.front() != 1) n.fail("must start at 1");
+  for (std::size_t i = 1; i < sizes.size(); ++i)
+    if (sizes[i] <= sizes[i - 1]) n.at(i).fail("batch sizes must be strictly increasing");
+  return sizes;
+}
+
+Profile parse_profile(const Node& n) {
+  if (!n.value.is_object()) n.fail("must be an object");
+  if (n.has("stage_ms")) {
+    if (n.has("stages")) n.fail("give either 'stage_ms' (shorthand) or 'stages' (measured table), not both");
+    const Node stage_ms = n.at("stage_ms");
+    std::vector<double> means = stage_ms.numbers();
+    for (std::size_t s = 0; s < means.size(); ++s)
+      if (!(means[s] > 0.0)) stage_ms.at(s).fail(fmt::format("must be > 0, got {}", means[s]));
+    const double scaling = n.has("batch_scaling") ? n.at("batch_scaling").non_negative() : 0.35;
+    const double cv = n.has("cv") ? n.at("cv").non_negative() : 0.08;
+    const std::vector<int> sizes = n.has("batch_sizes") ? parse_batch_sizes(n.at("batch_sizes")) : std::vector<int>{1, 2, 4, 8};
+    std::vector<std::vector<StageTiming>> table(means.size());
+    for (std::size_t s = 0; s < means.size(); ++s)
+      for (int b : sizes) table[s].push_back(lognormal_timing(means[s] * (1.0 + scaling * (b - 1)), cv));
+    return Profile(sizes, std::move(table), n.where + ": " + n.path);
+  }
+  if (!n.has("stages")) n.fail("missing field 'stage_ms' (shorthand) or 'stages' (measured table)");
+  const std::vector<int> sizes = parse_batch_sizes(n.at("batch_sizes"));
+  const Node stages = n.at("stages");
+  stages.array();
+  if (stages.size() == 0) stages.fail("must not be empty");
+  std::vector<std::vector<StageTiming>> table;
+  for (std::size_t s = 0; s < stages.size(); ++s) {
+    const Node row = stages.at(s);
+    row.array();
+    if (row.size() != sizes.size())
+      row.fail(fmt::format("has {} entries, batch_sizes has {}", row.size(), sizes.size()));
+    std::vector<StageTiming> timings;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      const Node cell = row.at(i);
+      StageTiming t;
+      t.mean = from_ms(cell.at("mean_ms").positive());
+      t.p50 = from_ms(cell.at("p50_ms").positive());
+      t.p99 = from_ms(cell.at("p99_ms").positive());
+      t.max = from_ms(cell.at("max_ms").positive());
+      if (t.p99 < t.p50) cell.at("p99_ms").fail("must be >= p50_ms");
+      if (t.max < t.p99) cell.at("max_ms").fail("must be >= p99_ms");
+      timings.push_back(t);
+    }
+    table.push_back(std::move(timings));
+  }
+  return Profile(sizes, std::move(table), n.where + ": " + n.path);
+}
+
+struct ReplayParts {
+  UtilityModel utility;
+  ReplaySet test;
+};
+
+ReplayParts parse_replay(const Node& n, int stages, const std::string& base_dir) {
+  if (!n.value.is_object()) n.fail("must be an object");
+  const int bins = n.has("bins") ? static_cast<int>(n.at("bins").integer(1, 1000)) : 10;
+  ReplaySet calibration, test;
+  if (n.has("parametric")) {
+    const Node p = n.at("parametric");
+    ParametricReplay params;
+    const Node acc = p.at("exit_accuracy");
+    params.exit_accuracy = acc.numbers();
+    for (std::size_t l = 0; l < params.exit_accuracy.size(); ++l) {
+      const double a = params.exit_accuracy[l];
+      if (!(a > 0.0 && a < 1.0)) acc.at(l).fail(fmt::format("must be in (0, 1), got {}", a));
+    }
+    if (static_cast<int>(params.exit_accuracy.size()) != stages)
+      acc.fail(fmt::format("has {} exits but the profile has {} stages", params.exit_accuracy.size(), stages));
+    if (p.has("classes")) params.classes = static_cast<int>(p.at("classes").integer(2, 1000000));
+    if (p.has("noise")) params.noise = p.at("noise").non_negative();
+    if (p.has("sharpness")) params.sharpness = p.at("sharpness").positive();
+    const int cal_n = n.has("calibration_samples") ? static_cast<int>(n.at("calibration_samples").integer(1, 10000000)) : 5000;
+    const int test_n = n.has("test_samples") ? static_cast<int>(n.at("test_samples").integer(1, 10000000)) : 5000;
+    const auto seed = static_cast<std::uint64_t>(n.has("seed") ? n.at("seed").integer(0, std::numeric_limits<std::int64_t>::max()) : 1);
+    const auto test_seed = static_cast<std::uint64_t>(n.has("test_seed") ? n.at("test_seed").integer(0, std::numeric_limits<std::int64_t>::max())
+                                                                          : static_cast<std::int64_t>(seed + 1));
+    // Calibrating on the very samples the jobs carry would flatter the utility model.
+    if (test_seed == seed) n.at("test_seed").fail("must differ from seed");
+    calibration = generate_replay(params, cal_n, seed);
+    test = generate_replay(params, test_n, test_seed);
+  } else if (n.has("calibration_csv") || n.has("test_csv")) {
+    const Node cal = n.at("calibration_csv"), tst = n.at("test_csv");
+    calibration = load_replay_csv(resolve(base_dir, cal.str()));
+    test = load_replay_csv(resolve(base_dir, tst.str()));
+    if (calibration.exits != stages)
+      cal.fail(fmt::format("has {} exits but the profile has {} stages", calibration.exits, stages));
+    if (test.exits != stages) tst.fail(fmt::format("has {} exits but the profile has {} stages", test.exits, stages));
+  } else {
+    n.fail("needs 'parametric' or 'calibration_csv' + 'test_csv'");
+  }
+  ReplayParts parts;
+  parts.utility = UtilityModel::calibrate(calibration.exits, calibration.records, bins);
+  parts.test = std::move(test);
+  return parts;
+}
+
+StreamSpec parse_stream(const Node& n, const Scenario& sc, const std::string& base_dir) {
+  if (!n.value.is_object()) n.fail("must be an object");
+  StreamSpec s;
+  const Node model = n.at("model");
+  const std::string model_name = model.str();
+  s.model = -1;
+  for (std::size_t m = 0; m < sc.models.size(); ++m)
+    if (sc.models[m].name == model_name) s.model = static_cast<ModelId>(m);
+  if (s.model < 0) model.fail(fmt::format("unknown model '{}'", model_name));
+  s.name = n.has("name") ? n.at("name").str() : model_name;
+  const Node arrival = n.at("arrival");
+  try {
+    s.kind = parse_arrival_kind(arrival.str());
+  } catch (const Error& e) {
+    arrival.fail(e.what());
+  }
+  s.relative_deadline = from_ms(n.at("deadline_ms").positive());
+  if (s.relative_deadline <= 0) n.at("deadline_ms").fail("must be at least 1 ns");
+  if (n.has("weight")) s.weight = n.at("weight").positive();
+  if (s.kind == ArrivalKind::trace) {
+    s.trace_file = resolve(base_dir, n.at("trace").str());
+    std::vector<Time> times;
+    try {
+      times = load_trace_csv(s.trace_file);
+    } catch (const Error& e) {
+      n.at("trace").fail(e.what());
+    }
+    if (n.has("rate_hz")) {
+      s.rate_hz = n.at("rate_hz").positive();
+    } else {
+      // Mean rate over the run, for the load normalisation only.
+      std::size_t inside = 0;
+      for (Time t : times) inside += t < sc.duration ? 1 : 0;
+      s.rate_hz = static_cast<double>(inside) / to_seconds(sc.duration);
+    }
+  } else {
+    s.rate_hz = n.at("rate_hz").positive();
+  }
+  if (n.has("jitter_ms")) {
+    if (s.kind != ArrivalKind::periodic) n.at("jitter_ms").fail("only periodic streams take a jitter");
+    s.jitter = from_ms(n.at("jitter_ms").non_negative());
+  }
+  if (s.kind == ArrivalKind::bursty) {
+    s.on = from_ms(n.at("on_ms").positive());
+    s.off = from_ms(n.at("off_ms").non_negative());
+    if (s.on <= 0) n.at("on_ms").fail("must be at least 1 ns");
+  } else {
+    if (n.has("on_ms")) n.at("on_ms").fail("only bursty streams take on_ms");
+    if (n.has("off_ms")) n.at("off_ms").fail("only bursty streams take off_ms");
+  }
+  return s;
+}
+
+}  // namespace
+
+Scenario parse_scenario(const nlohmann::json& doc, const std::string& where, const std::string& base_dir) {
+  const Node top{doc, "", where};
+  if (!doc.is_object()) top.fail("a scenario must be a JSON object");
+  Scenario sc;
+  sc.name = top.at("name").str();
+  sc.duration = from_seconds(top.at("duration_s").positive());
+  if (sc.duration <= 0) top.at("duration_s").fail("must be at least 1 ns");
+  if (top.has("max_batch")) sc.max_batch = static_cast<int>(top.at("max_batch").integer(1, 4096));
+
+  const Node models = top.at("models");
+  models.array();
+  if (models.size() == 0) models.fail("must not be empty");
+  for (std::size_t m = 0; m < models.size(); ++m) {
+    const Node mn = models.at(m);
+    if (!mn.value.is_object()) mn.fail("must be an object");
+    Model model;
+    model.name = mn.at("name").str();
+    for (const Model& other : sc.models)
+      if (other.name == model.name) mn.at("name").fail(fmt::format("duplicate model name '{}'", model.name));
+    model.profile = parse_profile(mn.at("profile"));
+    if (mn.has("mandatory")) model.mandatory_depth = static_cast<int>(mn.at("mandatory").integer(1, model.profile.stages()));
+    ReplayParts parts = parse_replay(mn.at("replay"), model.profile.stages(), base_dir);
+    model.utility = std::move(parts.utility);
+    sc.models.push_back(std::move(model));
+    sc.test_sets.push_back(std::move(parts.test));
+  }
+
+  const Node streams = top.at("streams");
+  streams.array();
+  if (streams.size() == 0) streams.fail("must not be empty");
+  for (std::size_t i = 0; i < streams.size(); ++i) sc.streams.push_back(parse_stream(streams.at(i), sc, base_dir));
+  return sc;
+}
+
+Scenario load_scenario(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("{}: cannot open scenario file", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    // Keep nlohmann's position, drop its "[json.exception.parse_error.101] " prefix.
+    std::string what = e.what();
+    if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
+    throw Error(fmt::format("{}: malformed JSON: {}", path, what));
+  }
+  const std::string base = std::filesystem::path(path).parent_path().string();
+  return parse_scenario(doc, path, base.empty() ? "." : base);
+}
+
+double full_depth_utilization(const Scenario& scenario) {
+  double u = 0.0;
+  for (const StreamSpec& s : scenario.streams) {
+    const Model& m = scenario.models[static_cast<std::size_t>(s.model)];
+    Duration full = 0;
+    for (int st = 0; st < m.stages(); ++st) full += m.profile.timing(st, 1).mean;
+    u += mean_rate_hz(s) * to_seconds(full);
+  }
+  return u;
+}
+
+double rate_scale_for_load(const Scenario& scenario, double load) {
+  if (!(load > 0.0) || !std::isfinite(load)) throw Error(fmt::format("load: must be > 0, got {}", load));
+  const double u = full_depth_utilization(scenario);
+  if (!(u > 0.0)) throw Error(fmt::format("scenario '{}': no offered work (full-depth utilization is 0)", scenario.name));
+  return load / u;
+}
+
+}  // namespace imprecise::sim

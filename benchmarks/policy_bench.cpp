@@ -1,0 +1,135 @@
+// Cost of one scheduling decision through the Policy interface: on_stage_done for a finished batch,
+// then next(), which re-plans every pending job (yao-dp, density) or just picks the EDF head (edf-full).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "imprecise/imprecise.hpp"
+
+namespace {
+
+using namespace imprecise;
+
+/// Synthetic calibration records: a latent easiness per sample drives both the confidence and the
+/// chance of being right at every exit, and deeper exits are better on average.
+std::vector<ExitRecord> synthetic_records(int exits, int samples, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<ExitRecord> records;
+  records.reserve(static_cast<std::size_t>(exits) * static_cast<std::size_t>(samples));
+  for (int s = 0; s < samples; ++s) {
+    const double easy = u(rng);
+    for (int k = 1; k <= exits; ++k) {
+      const double depth = static_cast<double>(k) / exits;
+      const double accuracy = std::clamp(0.5 + 0.45 * depth + 0.5 * (easy - 0.5), 0.02, 0.98);
+      const double confidence = std::clamp(0.2 + 0.4 * easy + 0.3 * depth + 0.1 * (u(rng) - 0.5), 0.0, 1.0);
+      records.push_back(ExitRecord{static_cast<float>(confidence), u(rng) < accuracy});
+    }
+  }
+  return records;
+}
+
+/// A profile whose batch of b costs about (1 + 0.3 (b - 1)) times batch 1, measured at 1, 2, 4, 8.
+Profile synthetic_profile(const std::vector<double>& stage_ms) {
+  const std::vector<int> batches{1, 2, 4, 8};
+  std::vector<std::vector<StageTiming>> rows;
+  for (double ms : stage_ms) {
+    std::vector<StageTiming> row;
+    for (int b : batches) {
+      const double t = ms * (1.0 + 0.3 * (b - 1));
+      row.push_back(StageTiming{from_ms(t), from_ms(t * 0.97), from_ms(t * 1.2), from_ms(t * 1.5)});
+    }
+    rows.push_back(std::move(row));
+  }
+  return Profile(batches, rows, "bench");
+}
+
+const std::vector<Model>& models() {
+  static const std::vector<Model> all = [] {
+    std::vector<Model> m(2);
+    m[0].name = "resnet-like";
+    m[0].profile = synthetic_profile({2.0, 3.0, 4.0});
+    m[0].utility = UtilityModel::calibrate(3, synthetic_records(3, 20000, 1));
+    m[1].name = "msdnet-like";
+    m[1].profile = synthetic_profile({1.0, 1.5, 1.5, 2.0, 2.5});
+    m[1].utility = UtilityModel::calibrate(5, synthetic_records(5, 20000, 2));
+    return m;
+  }();
+  return all;
+}
+
+/// N jobs released at time 0, alternating models, deadlines halfway between the EDF prefix's
+/// mandatory and full-depth finish times (so planning has real choices to make).
+std::vector<Job> make_jobs(int n) {
+  const auto& ms = models();
+  std::vector<Job> jobs;
+  Duration mandatory = 0, full = 0;
+  for (int i = 0; i < n; ++i) {
+    Job job;
+    job.id = static_cast<JobId>(i);
+    job.model = i % 2;
+    const Model& model = ms[static_cast<std::size_t>(job.model)];
+    job.mandatory_depth = model.mandatory_depth;
+    mandatory += model.profile.planned_span(0, job.mandatory_depth, PlanningFigure::p99);
+    full += model.profile.planned_span(0, model.stages(), PlanningFigure::p99);
+    job.release = 0;
+    job.deadline = mandatory + (full - mandatory) / 2;
+    jobs.push_back(job);
+  }
+  return jobs;
+}
+
+void BM_PolicyNext(benchmark::State& state, const std::string& spec) {
+  const int n = static_cast<int>(state.range(0));
+  const std::vector<Job> jobs = make_jobs(n);
+  std::vector<JobId> in_flight;
+  for (auto _ : state) {
+    // Untimed set-up of a fresh decision point: release everything, take the first dispatch.
+    auto policy = make_policy(spec, models());
+    for (const Job& job : jobs) policy->on_release(job, 0);
+    const Decision first = policy->next(0);
+    const auto* dispatch = std::get_if<Dispatch>(&first);
+    if (dispatch == nullptr) {
+      state.SkipWithError("first decision is not a dispatch");
+      break;
+    }
+    in_flight.assign(dispatch->jobs.begin(), dispatch->jobs.end());
+    const int depth = dispatch->stage + 1;
+    const Time now = models()[static_cast<std::size_t>(dispatch->model)].profile.planned(
+        dispatch->stage, static_cast<int>(in_flight.size()), PlanningFigure::mean);
+
+    // Timed: the batch finishes and the policy decides what runs next.
+    const auto start = std::chrono::steady_clock::now();
+    for (JobId id : in_flight) policy->on_stage_done(id, depth, 0.7, now);
+    Decision decision = policy->next(now);
+    const auto stop = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(decision);
+    state.SetIterationTime(std::chrono::duration<double>(stop - start).count());
+  }
+  state.counters["pending"] = n;
+  state.counters["batch"] = static_cast<double>(in_flight.size());
+}
+
+void policy_args(benchmark::internal::Benchmark* b, int max_jobs) {
+  b->ArgName("jobs")->UseManualTime()->Unit(benchmark::kMicrosecond);
+  for (int n : {8, 32, 128, 256, 1024})
+    if (n <= max_jobs) b->Arg(n);
+}
+
+}  // namespace
+
+BENCHMARK_CAPTURE(BM_PolicyNext, yao_dp, std::string("yao-dp"))->Apply([](benchmark::internal::Benchmark* b) {
+  policy_args(b, 256);
+});
+BENCHMARK_CAPTURE(BM_PolicyNext, density, std::string("density"))->Apply([](benchmark::internal::Benchmark* b) {
+  policy_args(b, 1024);
+});
+BENCHMARK_CAPTURE(BM_PolicyNext, edf_full, std::string("edf-full"))->Apply([](benchmark::internal::Benchmark* b) {
+  policy_args(b, 1024);
+});

@@ -1,0 +1,28 @@
+// Consumer of an installed imprecise: plans two jobs with the DP planner and checks the answer.
+#include <imprecise/imprecise.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+int main() {
+  using namespace imprecise;
+  // Two 3-stage jobs, 3 ms per stage. Deadlines 10 ms and 16 ms: job 0 can go to depth 3 (9 ms), and
+  // then job 1 to depth 2 (15 ms); that beats every other feasible pair (best reward 0.9 + 0.8).
+  const std::vector<Duration> cost{0, from_ms(3), from_ms(6), from_ms(9)};
+  const std::vector<double> reward0{0.0, 0.5, 0.7, 0.9};
+  const std::vector<double> reward1{0.0, 0.6, 0.8, 0.95};
+  PlanProblem problem;
+  problem.reset(0);
+  problem.add(from_ms(10), 0, 1, 3, cost, reward0);
+  problem.add(from_ms(16), 0, 1, 3, cost, reward1);
+
+  DpPlanner planner;
+  const Plan& plan = planner.solve(problem, 0.01);
+  const bool ok = plan.feasible && plan.dropped == 0 && plan.depths == std::vector<int>{3, 2} &&
+                  std::fabs(plan.total_reward - 1.7) < 1e-9 && problem.feasible(plan.depths);
+  std::printf("imprecise consumer: depths {%d, %d}, reward %.3f, dropped %d -> %s\n",
+              plan.depths.size() > 0 ? plan.depths[0] : -1, plan.depths.size() > 1 ? plan.depths[1] : -1,
+              plan.total_reward, plan.dropped, ok ? "ok" : "WRONG");
+  return ok ? 0 : 1;
+}
