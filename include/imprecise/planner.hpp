@@ -67,23 +67,6 @@ struct Plan {
   bool feasible = true;       ///< false only when not even dropping every droppable job helps
 };
 
-/// Yao et al.: DP over (jobs in order) x (quantized reward) keeping the earliest finish time;
-/// with drops only when needed, fewest drops first, then most reward. `delta` > 0 is the reward
-/// quantum; with integer rewards and delta 1 it is exact. Reuses its buffers across calls.
-class DpPlanner {
- public:
-  const Plan& solve(const PlanProblem& problem, double delta);
-
- private:
-  int min_drops(const PlanProblem& problem);
-  Plan plan_;
-  detail::SlackScratch slack_;
-  std::vector<Time> finish_, next_finish_;  // [drops][reward] rolling rows
-  std::vector<std::int16_t> choice_;        // [job][drops][reward] depth chosen, -1 = dropped
-  std::vector<int> quant_, quant_offset_, reach_;
-  std::vector<Time> drop_finish_, drop_next_;
-};
-
 /// Greedy by marginal reward per unit of planned time, keeping every prefix feasible; drops (if
 /// needed) are chosen as few as possible, preferring to keep the most reward at the lowest depth.
 class DensityPlanner {
@@ -104,6 +87,24 @@ class DensityPlanner {
   void tree_build(int node, int lo, int hi);
   void tree_add(int node, int lo, int hi, int from, int to, Duration value);
   Duration tree_min(int node, int lo, int hi, int from, int to);
+};
+
+/// Yao et al.: DP over (jobs in order) x (quantized reward) keeping the earliest finish time;
+/// with drops only when needed, fewest drops first, then most reward. `delta` > 0 is the reward
+/// quantum; with integer rewards and delta 1 it is exact. Reuses its buffers across calls.
+class DpPlanner {
+ public:
+  const Plan& solve(const PlanProblem& problem, double delta);
+
+ private:
+  int min_drops(const PlanProblem& problem);
+  Plan plan_;
+  detail::SlackScratch slack_;
+  std::vector<Time> finish_, next_finish_;  // [drops][reward] rolling rows
+  std::vector<std::int16_t> choice_;        // [job][drops][reward] depth chosen, -1 = dropped
+  std::vector<int> quant_, quant_offset_, reach_;
+  std::vector<Time> drop_finish_, drop_next_;
+  DensityPlanner bound_;  // a feasible plan whose reward bounds the search from below
 };
 
 /// Reference: enumerates every combination (fewest drops, then most reward). For tests and the
