@@ -48,12 +48,16 @@ def main(argv):
         if column not in rows[0]:
             continue
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
-        for policy in policies:
+        # Distinct markers and dashes keep policies that tie (e.g. yao-dp and density) visible.
+        markers = "osD^v<>xP*"
+        dashes = ["-", "--", "-.", ":"]
+        for index, policy in enumerate(policies):
             points = sorted(
                 (float(r["load"]), float(r[column])) for r in rows if r["policy"] == policy and r[column] != ""
             )
             if points:
-                ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=policy)
+                ax.plot([p[0] for p in points], [p[1] for p in points], marker=markers[index % len(markers)],
+                        linestyle=dashes[index % len(dashes)], markersize=5, label=policy)
         # Load 1.0: running every job to full depth exactly fills the device.
         ax.axvline(1.0, color="grey", linestyle=":", linewidth=1)
         ax.set_xlabel("offered load (1.0 = full depth fills the device)")
