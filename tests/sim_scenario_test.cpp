@@ -11,6 +11,7 @@
 
 #include "imprecise/error.hpp"
 #include "imprecise/sim/scenario.hpp"
+#include "imprecise/sim/workload.hpp"
 
 namespace imprecise::sim {
 namespace {
@@ -47,6 +48,13 @@ TEST(Scenario, ShippedScenariosLoad) {
   const Scenario single = load_scenario(source("scenarios/single_vision.json"));
   EXPECT_EQ(single.models.size(), 1u);
   EXPECT_EQ(single.test_sets[0].samples(), 2000);
+
+  // The trace scenario resolves its CSV relative to itself and replays every arrival in it.
+  const Scenario trace = load_scenario(source("scenarios/trace_replay.json"));
+  ASSERT_EQ(trace.streams.size(), 1u);
+  EXPECT_EQ(trace.streams[0].kind, ArrivalKind::trace);
+  const auto arrivals = generate_arrivals(trace.streams[0], trace.duration, 1.0, 1);
+  EXPECT_EQ(arrivals.size(), 1165u);  // rows of scenarios/traces/camera_flush.csv (scripts/make_trace.py)
 }
 
 TEST(Scenario, ShorthandProfileAndUtilization) {
