@@ -120,6 +120,8 @@ struct BadProfile {
   std::vector<std::vector<StageTiming>> rows;
   std::vector<std::string> must_name;  // every string must occur in the message
 };
+// Test output names the case instead of dumping the struct's bytes.
+void PrintTo(const BadProfile& bad, std::ostream* os) { *os << bad.what; }
 
 class ProfileErrors : public ::testing::TestWithParam<BadProfile> {};
 
