@@ -15,6 +15,9 @@
 #include "cli_common.hpp"
 #include "imprecise/error.hpp"
 #include "imprecise/policy.hpp"
+#ifdef IMPRECISE_WITH_NN
+#include "nn_commands.hpp"
+#endif
 
 namespace imprecise::cli {
 
@@ -101,6 +104,10 @@ int main(int argc, char** argv) {
   add_plan_command(app, action);
   add_simulate_command(app, action);
   add_sweep_command(app, action);
+#ifdef IMPRECISE_WITH_NN
+  add_inspect_command(app, action);
+  add_infer_command(app, action);
+#endif
 
   try {
     app.parse(argc, argv);

@@ -5,6 +5,10 @@
 #include <cstdio>
 #include <vector>
 
+#ifdef IMPRECISE_CONSUMER_HAS_NN
+#include <imprecise/nn/backend.hpp>
+#endif
+
 int main() {
   using namespace imprecise;
   // Two 3-stage jobs, 3 ms per stage. Deadlines 10 ms and 16 ms: job 0 can go to depth 3 (9 ms), and
@@ -24,5 +28,10 @@ int main() {
   std::printf("imprecise consumer: depths {%d, %d}, reward %.3f, dropped %d -> %s\n",
               plan.depths.size() > 0 ? plan.depths[0] : -1, plan.depths.size() > 1 ? plan.depths[1] : -1,
               plan.total_reward, plan.dropped, ok ? "ok" : "WRONG");
+#ifdef IMPRECISE_CONSUMER_HAS_NN
+  const bool cpu = imprecise::nn::BackendRegistry::get().find("cpu") != nullptr;
+  std::printf("imprecise consumer: nn backend 'cpu' %s\n", cpu ? "registered" : "MISSING");
+  if (!cpu) return 1;
+#endif
   return ok ? 0 : 1;
 }

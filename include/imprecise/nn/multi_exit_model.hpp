@@ -1,0 +1,112 @@
+// MultiExitModel: a multi-exit ONNX network loaded on a backend, run stage by stage per job, with exit post-processing.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "imprecise/nn/backend.hpp"
+#include "imprecise/nn/graph.hpp"
+#include "imprecise/nn/partition.hpp"
+#include "imprecise/nn/tensor.hpp"
+
+namespace imprecise::nn {
+
+// Metadata the model may carry in its ONNX metadata_props (all optional; options override them):
+//   "imprecise.mandatory_depth"  integer in [1, exits]: stages every admitted job must finish (default 1)
+//   "imprecise.labels"           comma-separated class names, one per logit of every exit
+//   "imprecise.exit_names"       comma-separated names, one per exit (default: the graph output names)
+inline constexpr const char* kMetaMandatoryDepth = "imprecise.mandatory_depth";
+inline constexpr const char* kMetaLabels = "imprecise.labels";
+inline constexpr const char* kMetaExitNames = "imprecise.exit_names";
+
+/// How an exit's confidence is computed from its softmax probabilities p (all lie in [0, 1]):
+/// max_prob = max p; margin = top-1 minus top-2; entropy = 1 - H(p) / log(classes).
+enum class ConfidenceMeasure { max_prob, margin, entropy };
+ConfidenceMeasure parse_confidence_measure(const std::string& name);  // "max-prob" | "margin" | "entropy"
+const char* to_string(ConfidenceMeasure measure);
+
+/// One exit's answer for one job.
+struct ExitResult {
+  std::vector<float> logits;
+  std::vector<float> probabilities;  ///< softmax of the logits
+  int prediction = 0;                ///< argmax (first on ties)
+  float confidence = 0.0f;
+};
+
+/// Softmax, argmax and confidence of one row of logits.
+ExitResult post_process(std::span<const float> logits, ConfidenceMeasure measure);
+
+/// The tensors one job carries between stages (its input and every tensor a later stage reads),
+/// allocated once by MultiExitModel::start, so running stages allocates nothing for it.
+class JobState {
+ public:
+  int stages_done() const { return stages_done_; }
+
+ private:
+  friend class MultiExitModel;
+  std::vector<Tensor> slots_;  // one per carried tensor of the model, batch 1
+  int stages_done_ = 0;
+};
+
+class MultiExitModel {
+ public:
+  struct Options {
+    std::string backend = "cpu";
+    CompileOptions compile;                ///< max_batch (default 8) and device
+    std::optional<int> mandatory_depth;    ///< overrides the metadata
+    std::vector<std::string> labels;       ///< overrides the metadata when not empty
+    ConfidenceMeasure confidence = ConfidenceMeasure::max_prob;
+  };
+
+  /// Reads, prepares, partitions and compiles every stage. Throws Error naming the file/node.
+  static MultiExitModel load(const std::string& path, const Options& options);
+  static MultiExitModel load(const std::string& path) { return load(path, Options{}); }
+  MultiExitModel(Graph graph, const Options& options);
+
+  MultiExitModel(MultiExitModel&&) noexcept;
+  MultiExitModel& operator=(MultiExitModel&&) noexcept;
+  ~MultiExitModel();
+
+  int stages() const { return static_cast<int>(stage_info_.size()); }
+  int mandatory_depth() const { return mandatory_depth_; }
+  int max_batch() const { return max_batch_; }
+  const std::string& backend() const { return backend_; }
+  const std::vector<std::string>& labels() const { return labels_; }
+  const std::vector<std::string>& exit_names() const { return exit_names_; }
+  const std::vector<StageInfo>& stage_info() const { return stage_info_; }
+  const Graph& graph() const { return graph_; }
+  /// Shape of the model input, batch axis -1.
+  const Shape& input_shape() const { return graph_.inputs.front().shape; }
+  std::int64_t classes(int exit) const;
+
+  /// A fresh job for one input of shape [1, ...] or the sample shape. Throws Error on a wrong shape.
+  JobState start(const Tensor& input) const;
+  /// Runs stage `stage` for `jobs` as one batch (at most max_batch(); each must have finished exactly
+  /// `stage` stages), appends one ExitResult per job to `results` and advances the jobs.
+  void run_stage(int stage, std::span<JobState* const> jobs, std::vector<ExitResult>& results);
+  ExitResult run_stage(int stage, JobState& job);
+  /// Convenience: runs the first `stages` stages (all when < 0) for a batch [b, ...] (any b; split
+  /// into chunks of max_batch()). result[k][i] = exit k of sample i.
+  std::vector<std::vector<ExitResult>> run(const Tensor& input, int stages = -1);
+
+ private:
+  struct StageSlots;
+  Graph graph_;
+  std::vector<StageInfo> stage_info_;
+  std::vector<std::unique_ptr<CompiledStage>> compiled_;
+  std::vector<StageSlots> slots_;       // per stage: which carried slots it reads and writes
+  std::vector<Shape> carried_shapes_;   // per carried slot, batch axis -1
+  std::vector<Tensor> batch_inputs_;    // per carried slot, buffer for max_batch (stacking jobs)
+  std::string backend_;
+  int max_batch_ = 0;
+  int mandatory_depth_ = 1;
+  ConfidenceMeasure confidence_ = ConfidenceMeasure::max_prob;
+  std::vector<std::string> labels_;
+  std::vector<std::string> exit_names_;
+};
+
+}  // namespace imprecise::nn

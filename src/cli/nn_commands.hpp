@@ -1,0 +1,11 @@
+// The CLI subcommands that need the inference engine (imprecise::nn): inspect and infer.
+#pragma once
+
+#include "cli_common.hpp"
+
+namespace imprecise::cli {
+
+void add_inspect_command(CLI::App& app, Action& action);
+void add_infer_command(CLI::App& app, Action& action);
+
+}  // namespace imprecise::cli

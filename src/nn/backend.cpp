@@ -1,0 +1,47 @@
+// BackendRegistry: the process-wide list of built-in backends (the CPU one always).
+#include "imprecise/nn/backend.hpp"
+
+#include <fmt/core.h>
+
+#include "imprecise/error.hpp"
+#include "imprecise/nn/cpu_backend.hpp"
+
+namespace imprecise::nn {
+
+BackendRegistry::BackendRegistry() { backends_.push_back(std::make_unique<CpuBackend>()); }
+
+BackendRegistry& BackendRegistry::get() {
+  static BackendRegistry registry;
+  return registry;
+}
+
+std::vector<std::string> BackendRegistry::names() const {
+  std::vector<std::string> names;
+  for (const auto& b : backends_) names.push_back(b->name());
+  return names;
+}
+
+const Backend* BackendRegistry::find(std::string_view name) const {
+  for (const auto& b : backends_)
+    if (b->name() == name) return b.get();
+  return nullptr;
+}
+
+const Backend& BackendRegistry::at(std::string_view name) const {
+  if (const Backend* b = find(name)) return *b;
+  std::string known;
+  for (const auto& n : names()) known += (known.empty() ? "" : ", ") + n;
+  throw Error(fmt::format("unknown backend '{}' (known: {})", name, known));
+}
+
+void BackendRegistry::add(std::unique_ptr<Backend> backend) {
+  for (auto& b : backends_) {
+    if (b->name() == backend->name()) {
+      b = std::move(backend);
+      return;
+    }
+  }
+  backends_.push_back(std::move(backend));
+}
+
+}  // namespace imprecise::nn
