@@ -76,7 +76,7 @@ class DensityPlanner {
  private:
   Plan plan_;
   detail::SlackScratch slack_;
-  std::vector<Duration> tree_min_, tree_add_;  // segment tree: min slack over suffixes, lazy add
+  std::vector<Duration> tree_min_, tree_add_;  // segment tree: min slack, pending add per inner node
   std::vector<Duration> base_slack_;
   struct Candidate {
     double density;
@@ -84,9 +84,12 @@ class DensityPlanner {
     int depth;
   };
   std::vector<Candidate> heap_;
-  void tree_build(int node, int lo, int hi);
-  void tree_add(int node, int lo, int hi, int from, int to, Duration value);
-  Duration tree_min(int node, int lo, int hi, int from, int to);
+  void tree_reset(std::span<const Duration> leaves);
+  void tree_apply(int node, Duration value);
+  void tree_rebuild_above(int node);
+  void tree_add(int from, int to, Duration value);
+  Duration tree_min(int from, int to) const;
+  int tree_leaves_ = 0;
 };
 
 /// Yao et al.: DP over (jobs in order) x (quantized reward) keeping the earliest finish time;
