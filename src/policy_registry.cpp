@@ -25,6 +25,12 @@ double parse_parameter(const std::string& spec, const std::string& text) {
   return value;
 }
 
+bool is_known(const std::string& base) {
+  for (const std::string& name : policy_names())
+    if (name.substr(0, name.find(':')) == base) return true;
+  return false;
+}
+
 }  // namespace
 
 std::unique_ptr<Policy> make_policy(const std::string& spec, std::span<const Model> models, PolicyConfig config) {
@@ -41,23 +47,22 @@ std::unique_ptr<Policy> make_policy(const std::string& spec, std::span<const Mod
   const bool has_parameter = colon != std::string::npos;
   const std::string parameter = has_parameter ? spec.substr(colon + 1) : "";
   using detail::JobOrder;
-  auto plain = [&](const char* name) {
-    if (has_parameter) throw Error("policy '" + spec + "': '" + name + "' takes no parameter");
-  };
-  if (base == "yao-dp") return plain("yao-dp"), std::make_unique<YaoDpPolicy>(models, config);
-  if (base == "oracle-utility")
-    return plain("oracle-utility"), std::make_unique<YaoDpPolicy>(models, config, detail::RewardSource::oracle);
-  if (base == "density") return plain("density"), std::make_unique<DensityPolicy>(models, config);
+  const bool takes_parameter = base == "edf-fixed" || base == "edf-threshold";
+  if (has_parameter && !takes_parameter && is_known(base))
+    throw Error("policy '" + spec + "': '" + base + "' takes no parameter");
+
+  if (base == "yao-dp") return std::make_unique<YaoDpPolicy>(models, config);
+  if (base == "oracle-utility") return std::make_unique<YaoDpPolicy>(models, config, detail::RewardSource::oracle);
+  if (base == "density") return std::make_unique<DensityPolicy>(models, config);
   if (base == "edf-full")
-    return plain("edf-full"), std::make_unique<BaselinePolicy>(models, config, spec, DepthRule::full, JobOrder::earliest_deadline);
+    return std::make_unique<BaselinePolicy>(models, config, spec, DepthRule::full, JobOrder::earliest_deadline);
   if (base == "edf-mandatory")
-    return plain("edf-mandatory"),
-           std::make_unique<BaselinePolicy>(models, config, spec, DepthRule::mandatory, JobOrder::earliest_deadline);
+    return std::make_unique<BaselinePolicy>(models, config, spec, DepthRule::mandatory, JobOrder::earliest_deadline);
   if (base == "fifo-full")
-    return plain("fifo-full"), std::make_unique<BaselinePolicy>(models, config, spec, DepthRule::full, JobOrder::first_released);
+    return std::make_unique<BaselinePolicy>(models, config, spec, DepthRule::full, JobOrder::first_released);
   if (base == "round-robin")
-    return plain("round-robin"),
-           std::make_unique<BaselinePolicy>(models, config, spec, DepthRule::full, JobOrder::earliest_deadline, true);
+    return std::make_unique<BaselinePolicy>(models, config, spec, DepthRule::full, JobOrder::earliest_deadline,
+                                            /*breadth_first=*/true);
   if (base == "edf-fixed") {
     if (has_parameter) {
       const double k = parse_parameter(spec, parameter);
