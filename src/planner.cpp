@@ -95,6 +95,15 @@ void finish_plan(const PlanProblem& problem, Plan& plan) {
   }
 }
 
+/// Resets `plan` for `problem` (every depth 0, feasible); true when there is nothing to plan.
+bool begin_plan(const PlanProblem& problem, Plan& plan) {
+  plan.depths.assign(problem.size(), 0);
+  plan.feasible = true;
+  if (problem.size() > 0) return false;
+  finish_plan(problem, plan);
+  return true;
+}
+
 /// Fallback when nothing can make the problem feasible: everyone at the lowest depth.
 void lowest_depth_plan(const PlanProblem& problem, Plan& plan) {
   plan.depths.resize(problem.size());
@@ -176,12 +185,7 @@ int DpPlanner::min_drops(const PlanProblem& problem) {
 const Plan& DpPlanner::solve(const PlanProblem& problem, double delta) {
   assert(delta > 0.0);
   const int n = problem.size();
-  plan_.depths.assign(n, 0);
-  plan_.feasible = true;
-  if (n == 0) {
-    finish_plan(problem, plan_);
-    return plan_;
-  }
+  if (begin_plan(problem, plan_)) return plan_;
   int drops = 0;
   if (!problem.mandatory_fits()) {
     drops = min_drops(problem);
@@ -365,12 +369,7 @@ Duration DensityPlanner::tree_min(int from, int to) const {  // [from, to)
 
 const Plan& DensityPlanner::solve(const PlanProblem& problem) {
   const int n = problem.size();
-  plan_.depths.assign(n, 0);
-  plan_.feasible = true;
-  if (n == 0) {
-    finish_plan(problem, plan_);
-    return plan_;
-  }
+  if (begin_plan(problem, plan_)) return plan_;
   std::vector<int>& depth = plan_.depths;
   for (int i = 0; i < n; ++i) depth[i] = problem.lo(i);
 
