@@ -17,3 +17,29 @@ if(IMPRECISE_INSTALL AND NOT IMPRECISE_SANITIZE)
   # and keep two copies from racing on the same folder.
   set_tests_properties(install_consumer PROPERTIES TIMEOUT 600 LABELS packaging RUN_SERIAL TRUE)
 endif()
+
+# ONNX-loader fuzz smoke test: builds tests/fuzz (a separate clang++ project, libFuzzer + ASan + UBSan)
+# and fuzzes for a bounded time. Registered only when clang++ and libFuzzer's runtime are installed
+# (Debian: clang-14 + libclang-rt-14-dev), so a machine without them skips it instead of failing.
+if(TARGET imprecise_nn)
+  find_program(IMPRECISE_CLANGXX NAMES clang++ clang++-14)
+  file(GLOB IMPRECISE_LIBFUZZER_RUNTIME
+    /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a
+    /usr/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a)
+  if(IMPRECISE_CLANGXX AND IMPRECISE_LIBFUZZER_RUNTIME)
+    add_test(NAME onnx_loader_fuzz_smoke
+      COMMAND ${CMAKE_COMMAND}
+        -DFUZZ_SOURCE_DIR=${CMAKE_CURRENT_SOURCE_DIR}/fuzz
+        -DFIXTURES_DIR=${CMAKE_CURRENT_SOURCE_DIR}/fixtures/nn
+        -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/onnx_loader_fuzz
+        -DGENERATOR=${CMAKE_GENERATOR}
+        -DMAKE_PROGRAM=${CMAKE_MAKE_PROGRAM}
+        -DCLANGXX=${IMPRECISE_CLANGXX}
+        -DMAX_TIME=20
+        -P ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/run_fuzz_smoke.cmake)
+    # A cold build of the sanitized engine takes about a minute on two cores, then 20 s of fuzzing.
+    set_tests_properties(onnx_loader_fuzz_smoke PROPERTIES TIMEOUT 300 LABELS fuzz RUN_SERIAL TRUE)
+  else()
+    message(STATUS "imprecise: clang++ or libFuzzer (libclang-rt-14-dev) not found, onnx_loader_fuzz_smoke not registered")
+  endif()
+endif()

@@ -140,6 +140,20 @@ TEST(OnnxImport, InitializerSizeMismatchNamesTheTensor) {
   EXPECT_TRUE(contains(message, "20 bytes")) << message;
 }
 
+// Found by tests/fuzz/onnx_loader_fuzz: a Pad whose pads sum past INT64_MAX was signed overflow (UB)
+// in shape inference; it must be refused with an Error naming the file.
+TEST(OnnxImport, FuzzPadOverflowIsRefused) {
+  const std::string message = error_of([] { MultiExitModel::load(fixture("fuzz_pad_overflow.onnx")); });
+  EXPECT_TRUE(contains(message, "fuzz_pad_overflow.onnx")) << message;
+}
+
+// Found by the loader fuzzer: BatchNormalization parameters stored as int64 were read as floats.
+TEST(OnnxImport, FuzzBatchNormIntParametersAreRefused) {
+  const std::string message = error_of([] { MultiExitModel::load(fixture("fuzz_batchnorm_int_params.onnx")); });
+  EXPECT_TRUE(contains(message, "fuzz_batchnorm_int_params.onnx")) << message;
+  EXPECT_TRUE(contains(message, "float32")) << message;
+}
+
 TEST(OnnxImport, OldOpsetAndDanglingInputs) {
   EXPECT_TRUE(contains(error_of([] { load_onnx(fixture("bad_opset.onnx")); }), "opset 9"));
   const std::string message = error_of([] { MultiExitModel::load(fixture("bad_dangling.onnx")); });

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <span>
 #include <utility>
 
 #include <Eigen/Core>
@@ -42,7 +43,8 @@ Index product(const Shape& s, std::size_t from, std::size_t to) {
 }
 
 // Strides of an operand of shape `dims` broadcast to a rank-`rank` output (0 on broadcast axes).
-void broadcast_strides(const Shape& dims, const Shape& out, Dims& strides) {
+// Spans, not Shapes, so kernels can pass sub-ranges of a shape without building a vector per run.
+void broadcast_strides(std::span<const Index> dims, std::span<const Index> out, Dims& strides) {
   const std::size_t rank = out.size();
   Index stride = 1;
   for (std::size_t i = rank; i-- > 0;) {
@@ -359,13 +361,15 @@ class MatMulKernel final : public Kernel {
     }
     const Shape& os = out.shape();
     const std::size_t rank = os.size();
-    // Broadcast over the leading (batch) axes; each step is one (m x k) * (k x n) product.
-    Shape batch_out(os.begin(), os.end() - 2);
-    Shape batch_a(a.shape().begin(), a.shape().end() - 2), batch_b(b.shape().begin(), b.shape().end() - 2);
+    // Broadcast over the leading (batch) axes; each step is one (m x k) * (k x n) product. The
+    // leading axes are views into the shapes: this runs per batch and must not allocate.
+    const std::span<const Index> batch_out = std::span<const Index>(os).first(rank - 2);
+    const std::span<const Index> as(a.shape()), bs(b.shape());
     Dims sa{}, sb{};
-    broadcast_strides(batch_a, batch_out, sa);
-    broadcast_strides(batch_b, batch_out, sb);
-    const Index steps = product(batch_out, 0, batch_out.size());
+    broadcast_strides(as.first(as.size() - 2), batch_out, sa);
+    broadcast_strides(bs.first(bs.size() - 2), batch_out, sb);
+    Index steps = 1;
+    for (const Index d : batch_out) steps *= d;
     Dims idx{};
     Index oa = 0, ob = 0;
     for (Index s = 0; s < steps; ++s) {

@@ -33,11 +33,19 @@ const char* to_string(ConfidenceMeasure measure) {
 
 ExitResult post_process(std::span<const float> logits, ConfidenceMeasure measure) {
   ExitResult r;
+  post_process(logits, measure, r);
+  return r;
+}
+
+void post_process(std::span<const float> logits, ConfidenceMeasure measure, ExitResult& r) {
+  // assign/resize keep the capacity the vectors already have, so a reused result does not allocate.
   r.logits.assign(logits.begin(), logits.end());
-  if (logits.empty()) return r;
+  r.probabilities.resize(logits.size());
+  r.prediction = 0;
+  r.confidence = 0.0f;
+  if (logits.empty()) return;
   const float top = *std::max_element(logits.begin(), logits.end());
   double sum = 0.0;
-  r.probabilities.resize(logits.size());
   for (std::size_t i = 0; i < logits.size(); ++i) {
     r.probabilities[i] = std::exp(logits[i] - top);
     sum += r.probabilities[i];
@@ -66,7 +74,6 @@ ExitResult post_process(std::span<const float> logits, ConfidenceMeasure measure
       break;
     }
   }
-  return r;
 }
 
 struct MultiExitModel::StageSlots {
@@ -193,6 +200,11 @@ JobState MultiExitModel::start(const Tensor& input) const {
 }
 
 void MultiExitModel::run_stage(int stage, std::span<JobState* const> jobs, std::vector<ExitResult>& results) {
+  results.resize(jobs.size());
+  run_stage(stage, jobs, std::span<ExitResult>(results));
+}
+
+void MultiExitModel::run_stage(int stage, std::span<JobState* const> jobs, std::span<ExitResult> results) {
   if (stage < 0 || stage >= stages())
     throw Error(fmt::format("{}: stage {} outside [0, {})", graph_.source, stage, stages()));
   if (jobs.empty() || static_cast<int>(jobs.size()) > max_batch_)
@@ -201,6 +213,8 @@ void MultiExitModel::run_stage(int stage, std::span<JobState* const> jobs, std::
     if (job->stages_done_ != stage || job->slots_.size() != carried_shapes_.size())
       throw Error(fmt::format("{}: stage {} run for a job that has finished {} stages", graph_.source, stage,
                               job->stages_done_));
+  if (results.size() < jobs.size())
+    throw Error(fmt::format("{}: {} results given for a batch of {} jobs", graph_.source, results.size(), jobs.size()));
   const auto s = static_cast<std::size_t>(stage);
   StageSlots& slots = slots_[s];
   const auto batch = static_cast<std::int64_t>(jobs.size());
@@ -222,7 +236,7 @@ void MultiExitModel::run_stage(int stage, std::span<JobState* const> jobs, std::
     }
   const Tensor& exit = *outputs.back();
   for (std::size_t j = 0; j < jobs.size(); ++j) {
-    results.push_back(post_process(exit.sample(j), confidence_));
+    post_process(exit.sample(j), confidence_, results[j]);
     ++jobs[j]->stages_done_;
   }
 }
@@ -253,13 +267,13 @@ std::vector<std::vector<ExitResult>> MultiExitModel::run(const Tensor& input, in
     const auto sample = input.sample(i);
     jobs.push_back(start(Tensor(one, std::vector<float>(sample.begin(), sample.end()))));
   }
-  std::vector<std::vector<ExitResult>> results(static_cast<std::size_t>(depth));
+  std::vector<std::vector<ExitResult>> results(static_cast<std::size_t>(depth), std::vector<ExitResult>(n));
   std::vector<JobState*> chunk;
   for (int k = 0; k < depth; ++k) {
     for (std::size_t first = 0; first < n; first += static_cast<std::size_t>(max_batch_)) {
       chunk.clear();
       for (std::size_t i = first; i < std::min(n, first + static_cast<std::size_t>(max_batch_)); ++i) chunk.push_back(&jobs[i]);
-      run_stage(k, chunk, results[static_cast<std::size_t>(k)]);
+      run_stage(k, chunk, std::span<ExitResult>(results[static_cast<std::size_t>(k)]).subspan(first, chunk.size()));
     }
   }
   return results;

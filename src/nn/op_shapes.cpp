@@ -35,6 +35,16 @@ Shape broadcast(const Shape& a, const Shape& b, const std::string& source, const
 
 namespace {
 
+// Shape arithmetic on sizes a file claims: an overflow is a corrupt file (found by fuzzing), not UB.
+std::int64_t checked_add(std::int64_t a, std::int64_t b, const std::string& source, const Node& node) {
+  std::int64_t sum = 0;
+  if (__builtin_add_overflow(a, b, &sum)) fail(source, node, "tensor dimension overflows");
+  return sum;
+}
+
+// Window attributes beyond this are corrupt; the bound keeps dilation * kernel and in + pads in range.
+constexpr std::int64_t kMaxWindow = std::int64_t{1} << 31;
+
 std::int64_t pooled_size(std::int64_t in, std::int64_t pads, std::int64_t kernel, std::int64_t stride,
                          std::int64_t dilation, bool ceil_mode, std::int64_t pad_begin) {
   const std::int64_t span = dilation * (kernel - 1) + 1;
@@ -65,6 +75,9 @@ Window window(const Node& node, const Shape& x, const std::vector<std::int64_t>&
     if (strides[i] < 1 || dilations[i] < 1 || kernel[i] < 1)
       fail(source, node, "kernel sizes, strides and dilations must be >= 1");
     if (pads[i] < 0 || pads[i + spatial] < 0) fail(source, node, "pads must be >= 0");
+    if (strides[i] > kMaxWindow || dilations[i] > kMaxWindow || kernel[i] > kMaxWindow || pads[i] > kMaxWindow ||
+        pads[i + spatial] > kMaxWindow || x[2 + i] > kMaxWindow)
+      fail(source, node, "kernel, stride, dilation, pad or input size too large");
   }
   const std::string auto_pad = node.attr_string("auto_pad", "NOTSET");
   if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
@@ -133,6 +146,16 @@ const Constant& constant_input(const Node& node, const std::vector<const Constan
   return *constants[i];
 }
 
+// Weights, biases and normalisation parameters: the kernels read them as float32 (an int64 tensor
+// there is a corrupt or hand-edited file; fuzzing found it).
+const Constant& float_constant_input(const Node& node, const std::vector<const Constant*>& constants, std::size_t i,
+                                     const std::string& source) {
+  const Constant& c = constant_input(node, constants, i, source);
+  if (c.type != ElementType::float32)
+    fail(source, node, fmt::format("input {} ('{}') must be a float32 tensor", i, node.inputs[i]));
+  return c;
+}
+
 std::vector<std::int64_t> int_values(const Constant& c, const Node& node, const std::string& what,
                                      const std::string& source) {
   if (c.type != ElementType::int64) fail(source, node, fmt::format("{} must be an int64 tensor", what));
@@ -197,7 +220,7 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& inputs, const std:
     expect_inputs(node, inputs, 2, 3, source);
     const Shape& x = inputs[0];
     const Shape& w = inputs[1];
-    constant_input(node, constants, 1, source);
+    float_constant_input(node, constants, 1, source);
     if (w.size() != x.size()) fail(source, node, fmt::format("weight {} and input {} ranks differ", to_string(w), to_string(x)));
     const std::int64_t group = node.attr_int("group", 1);
     if (group < 1 || x[1] % group != 0 || w[0] % group != 0)
@@ -209,7 +232,7 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& inputs, const std:
     if (node.has("kernel_shape") && node.attr_ints("kernel_shape") != kernel)
       fail(source, node, "kernel_shape disagrees with the weight's shape");
     if (inputs.size() == 3) {
-      constant_input(node, constants, 2, source);
+      float_constant_input(node, constants, 2, source);
       if (inputs[2] != Shape{w[0]}) fail(source, node, fmt::format("bias shape {} is not [{}]", to_string(inputs[2]), w[0]));
     }
     return window_output(window(node, x, kernel, false, source), x[0], w[0]);
@@ -237,7 +260,7 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& inputs, const std:
     if (node.attr_int("training_mode", 0) != 0) fail(source, node, "training_mode is not supported");
     if (inputs[0].size() < 2) fail(source, node, "input must be [N, C, ...]");
     for (std::size_t i = 1; i < 5; ++i) {
-      constant_input(node, constants, i, source);
+      float_constant_input(node, constants, i, source);
       if (inputs[i] != Shape{inputs[0][1]})
         fail(source, node, fmt::format("parameter '{}' has shape {}, expected [{}]", node.inputs[i], to_string(inputs[i]),
                                        inputs[0][1]));
@@ -248,7 +271,7 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& inputs, const std:
     expect_inputs(node, inputs, 2, 3, source);
     const Shape& a = inputs[0];
     const Shape& b = inputs[1];
-    constant_input(node, constants, 1, source);
+    float_constant_input(node, constants, 1, source);
     if (a.size() != 2 || b.size() != 2) fail(source, node, "A and B must be matrices");
     if (node.attr_int("transA", 0) != 0) fail(source, node, "transA would move the batch axis; not supported");
     const bool trans_b = node.attr_int("transB", 0) != 0;
@@ -256,7 +279,7 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& inputs, const std:
     const std::int64_t n = trans_b ? b[0] : b[1];
     if (a[1] != k) fail(source, node, fmt::format("A {} and B {} do not multiply", to_string(a), to_string(b)));
     if (inputs.size() == 3 && !node.inputs[2].empty()) {
-      constant_input(node, constants, 2, source);
+      float_constant_input(node, constants, 2, source);
       const Shape& c = inputs[2];
       const bool row = c.empty() || (c.size() == 1 && (c[0] == n || c[0] == 1)) ||
                        (c.size() == 2 && c[0] == 1 && (c[1] == n || c[1] == 1));
@@ -350,7 +373,7 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& inputs, const std:
       for (std::size_t d = 0; ok && d < rank; ++d) ok = d == axis || s[d] == out[d];
       if (!ok) fail(source, node, fmt::format("input shapes {} and {} do not concatenate on axis {}", to_string(inputs[0]),
                                               to_string(s), axis));
-      out[axis] += s[axis];
+      out[axis] = checked_add(out[axis], s[axis], source, node);
     }
     return out;
   }
@@ -360,11 +383,14 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& inputs, const std:
     const auto pads = int_values(constant_input(node, constants, 1, source), node, "pads", source);
     const Shape& x = inputs[0];
     if (pads.size() != 2 * x.size()) fail(source, node, fmt::format("pads has {} values, expected {}", pads.size(), 2 * x.size()));
-    if (inputs.size() == 3 && element_count(inputs[2]) != 1) fail(source, node, "constant_value must be a scalar");
+    if (inputs.size() == 3 && !node.inputs[2].empty()) {
+      constant_input(node, constants, 2, source);
+      if (element_count(inputs[2]) != 1) fail(source, node, "constant_value must be a scalar");
+    }
     Shape out = x;
     for (std::size_t i = 0; i < x.size(); ++i) {
       if (pads[i] < 0 || pads[i + x.size()] < 0) fail(source, node, "negative pads are not supported");
-      out[i] += pads[i] + pads[i + x.size()];
+      out[i] = checked_add(out[i], checked_add(pads[i], pads[i + x.size()], source, node), source, node);
     }
     return out;
   }

@@ -39,6 +39,9 @@ struct ExitResult {
 
 /// Softmax, argmax and confidence of one row of logits.
 ExitResult post_process(std::span<const float> logits, ConfidenceMeasure measure);
+/// The same into `result`, reusing its vectors' storage: no allocation once they have held as many
+/// classes (the real-time path writes every exit result this way).
+void post_process(std::span<const float> logits, ConfidenceMeasure measure, ExitResult& result);
 
 /// The tensors one job carries between stages (its input and every tensor a later stage reads),
 /// allocated once by MultiExitModel::start, so running stages allocates nothing for it.
@@ -86,8 +89,14 @@ class MultiExitModel {
   /// A fresh job for one input of shape [1, ...] or the sample shape. Throws Error on a wrong shape.
   JobState start(const Tensor& input) const;
   /// Runs stage `stage` for `jobs` as one batch (at most max_batch(); each must have finished exactly
-  /// `stage` stages), appends one ExitResult per job to `results` and advances the jobs.
+  /// `stage` stages), writes job j's exit into results[j] and advances the jobs. `results` is resized
+  /// to jobs.size() and its elements are overwritten in place, reusing their storage: a caller that
+  /// keeps `results` across calls of one batch size allocates nothing after the first call.
   void run_stage(int stage, std::span<JobState* const> jobs, std::vector<ExitResult>& results);
+  /// The same into the first jobs.size() elements of `results` (which must hold at least that many).
+  /// A host whose batch sizes vary keeps max_batch() results and never allocates: shrinking a vector
+  /// would free the dropped elements' storage and growing it again would allocate.
+  void run_stage(int stage, std::span<JobState* const> jobs, std::span<ExitResult> results);
   ExitResult run_stage(int stage, JobState& job);
   /// Convenience: runs the first `stages` stages (all when < 0) for a batch [b, ...] (any b; split
   /// into chunks of max_batch()). result[k][i] = exit k of sample i.

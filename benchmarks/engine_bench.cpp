@@ -1,0 +1,129 @@
+// Inference-engine latency: each fixture multi-exit model on the cpu backend, per stage and whole model, batch 1/8/32.
+//
+// Rows: engine/<model>/stage:<k>/batch:<b> times MultiExitModel::run_stage(k, b jobs) for jobs that
+// have finished k stages; engine/<model>/whole/batch:<b> times every stage back to back from fresh
+// jobs (what a job that runs to the last exit costs). Counter us_per_sample = time / b.
+// scripts/bench_engine_vs_pytorch.py runs this with --benchmark_format=json and compares the whole
+// rows with PyTorch eager on the same networks.
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "imprecise/nn/multi_exit_model.hpp"
+#include "imprecise/nn/npy.hpp"
+
+namespace {
+
+using namespace imprecise::nn;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kMaxBatch = 32;
+const int kBatches[] = {1, 8, 32};
+const char* const kModels[] = {"cnn3", "resnet_skip", "audio1d", "pointnet"};
+
+std::string fixture(const std::string& name, const std::string& suffix) {
+  return std::string(IMPRECISE_SOURCE_DIR) + "/tests/fixtures/nn/" + name + suffix;
+}
+
+/// A loaded model plus `depth[k]` = kMaxBatch jobs that have finished k stages, kept as the master
+/// copies each timed run starts from (run_stage advances the jobs it runs, so it cannot reuse them).
+struct Prepared {
+  MultiExitModel model;
+  std::vector<std::vector<JobState>> depth;
+};
+
+std::unique_ptr<Prepared> prepare(const std::string& name) {
+  MultiExitModel::Options options;
+  options.compile.max_batch = kMaxBatch;
+  auto p = std::make_unique<Prepared>(Prepared{MultiExitModel::load(fixture(name, ".onnx"), options), {}});
+  // The fixture holds 8 samples; jobs cycle through them so every batch sees real data.
+  const Tensor inputs = read_npy(fixture(name, ".input.npy"));
+  Shape one = inputs.shape();
+  one[0] = 1;
+  std::vector<JobState> jobs;
+  for (int i = 0; i < kMaxBatch; ++i) {
+    const auto sample = inputs.sample(static_cast<std::size_t>(i) % static_cast<std::size_t>(inputs.batch()));
+    jobs.push_back(p->model.start(Tensor(one, std::vector<float>(sample.begin(), sample.end()))));
+  }
+  std::vector<JobState*> all;
+  for (auto& job : jobs) all.push_back(&job);
+  std::vector<ExitResult> results;
+  for (int k = 0; k < p->model.stages(); ++k) {
+    p->depth.push_back(jobs);
+    p->model.run_stage(k, all, results);
+  }
+  return p;
+}
+
+/// Times stages [first, last) for a batch of `batch` jobs copied from the depth-`first` masters.
+/// Manual time, so restoring the jobs and dropping the results (both untimed) do not count.
+void run_stages(benchmark::State& state, Prepared& p, int first, int last, int batch) {
+  std::vector<JobState> jobs(p.depth[static_cast<std::size_t>(first)].begin(),
+                             p.depth[static_cast<std::size_t>(first)].begin() + batch);
+  std::vector<JobState*> ptrs;
+  for (auto& job : jobs) ptrs.push_back(&job);
+  std::vector<ExitResult> results;
+  results.reserve(static_cast<std::size_t>(batch * (last - first)));
+  double total = 0.0;
+  for (auto _ : state) {
+    // Same shapes, so these copies reuse the jobs' storage.
+    for (int i = 0; i < batch; ++i)
+      jobs[static_cast<std::size_t>(i)] = p.depth[static_cast<std::size_t>(first)][static_cast<std::size_t>(i)];
+    results.clear();
+    const auto t0 = Clock::now();
+    for (int k = first; k < last; ++k) p.model.run_stage(k, ptrs, results);
+    const auto t1 = Clock::now();
+    benchmark::DoNotOptimize(results.data());
+    const double seconds = std::chrono::duration<double>(t1 - t0).count();
+    state.SetIterationTime(seconds);
+    total += seconds;
+  }
+  const double runs = static_cast<double>(state.iterations());
+  state.counters["us_per_sample"] = total / runs / batch * 1e6;
+  state.counters["batch"] = batch;
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+
+// Models stay loaded for the whole program: the benchmarks refer to them by pointer.
+std::vector<std::unique_ptr<Prepared>>& models() {
+  static std::vector<std::unique_ptr<Prepared>> all;
+  return all;
+}
+
+bool register_all() {
+  for (const char* name : kModels) {
+    try {
+      models().push_back(prepare(name));
+    } catch (const std::exception& e) {
+      // A missing or broken fixture skips that model rather than the whole program.
+      std::fprintf(stderr, "engine_bench: skipping %s: %s\n", name, e.what());
+      continue;
+    }
+    Prepared* p = models().back().get();
+    const int stages = p->model.stages();
+    for (const int batch : kBatches) {
+      for (int k = 0; k < stages; ++k)
+        benchmark::RegisterBenchmark(
+            ("engine/" + std::string(name) + "/stage:" + std::to_string(k) + "/batch:" + std::to_string(batch)).c_str(),
+            [p, k, batch](benchmark::State& state) { run_stages(state, *p, k, k + 1, batch); })
+            ->UseManualTime()
+            ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(
+          ("engine/" + std::string(name) + "/whole/batch:" + std::to_string(batch)).c_str(),
+          [p, stages, batch](benchmark::State& state) { run_stages(state, *p, 0, stages, batch); })
+          ->UseManualTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
+  }
+  return true;
+}
+
+// benchmark_main supplies main(); the fixtures are loaded and registered before it runs.
+const bool registered = register_all();
+
+}  // namespace

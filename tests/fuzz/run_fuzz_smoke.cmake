@@ -1,0 +1,58 @@
+# Fuzz smoke-test driver (cmake -P): configure + build the clang++ fuzzer project, then fuzz the ONNX
+# loader for a bounded time from a seed corpus of the committed fixtures. Inputs come as -D variables.
+foreach(var FUZZ_SOURCE_DIR FIXTURES_DIR WORK_DIR GENERATOR CLANGXX MAX_TIME)
+  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+    message(FATAL_ERROR "run_fuzz_smoke.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+
+set(build ${WORK_DIR}/build)
+set(corpus ${WORK_DIR}/corpus)
+set(artifacts ${WORK_DIR}/artifacts/)
+# The build folder is kept (an incremental rebuild keeps the test short); the corpus and artifacts
+# start fresh so every run fuzzes from the committed seeds and a stale crash file cannot linger.
+file(REMOVE_RECURSE ${corpus} ${artifacts})
+file(MAKE_DIRECTORY ${corpus} ${artifacts})
+file(GLOB seeds ${FIXTURES_DIR}/*.onnx)
+file(COPY ${seeds} DESTINATION ${corpus})
+
+function(run_step what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "onnx_loader_fuzz_smoke: ${what} failed (${rc})\n${out}\n${err}")
+  endif()
+  message(STATUS "onnx_loader_fuzz_smoke: ${what}: ok")
+endfunction()
+
+set(configure_args -S ${FUZZ_SOURCE_DIR} -B ${build} -G ${GENERATOR} -DCMAKE_CXX_COMPILER=${CLANGXX})
+if(MAKE_PROGRAM)
+  list(APPEND configure_args -DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM})
+endif()
+run_step("configure" ${CMAKE_COMMAND} ${configure_args})
+run_step("build" ${CMAKE_COMMAND} --build ${build})
+
+# -rss_limit_mb: a model claiming absurd tensor sizes must be refused with an Error, not exhaust memory.
+execute_process(
+  COMMAND ${build}/onnx_loader_fuzz -max_total_time=${MAX_TIME} -rss_limit_mb=2048 -print_final_stats=1
+          -artifact_prefix=${artifacts} ${corpus}
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(REGEX MATCH "stat::number_of_executed_units: *[0-9]+" runs "${err}")
+string(REGEX MATCH "stat::average_exec_per_sec: *[0-9]+" speed "${err}")
+if(NOT rc EQUAL 0)
+  file(GLOB crashes ${artifacts}*)
+  # Show the report itself (sanitizer or libFuzzer), not the progress lines before it.
+  string(FIND "${err}" "runtime error" from)
+  if(from LESS 0)
+    string(FIND "${err}" "==ERROR" from)
+  endif()
+  if(from LESS 0)
+    string(LENGTH "${err}" len)
+    math(EXPR from "${len} - 6000")
+  endif()
+  if(from LESS 0)
+    set(from 0)
+  endif()
+  string(SUBSTRING "${err}" ${from} 8000 tail)
+  message(FATAL_ERROR "onnx_loader_fuzz_smoke: the fuzzer failed (${rc}); inputs kept: ${crashes}\n${tail}")
+endif()
+message(STATUS "onnx_loader_fuzz_smoke: no crash (${runs}, ${speed})")
