@@ -107,6 +107,8 @@ int main(int argc, char** argv) {
 #ifdef IMPRECISE_WITH_NN
   add_inspect_command(app, action);
   add_infer_command(app, action);
+  add_features_command(app, action);
+  add_eval_command(app, action);
 #endif
 
   try {

@@ -1,4 +1,4 @@
-// The CLI subcommands that need the inference engine (imprecise::nn): inspect and infer.
+// The CLI subcommands that need the inference engine (imprecise::nn) and the pipelines (imprecise::data).
 #pragma once
 
 #include "cli_common.hpp"
@@ -7,5 +7,7 @@ namespace imprecise::cli {
 
 void add_inspect_command(CLI::App& app, Action& action);
 void add_infer_command(CLI::App& app, Action& action);
+void add_features_command(CLI::App& app, Action& action);
+void add_eval_command(CLI::App& app, Action& action);
 
 }  // namespace imprecise::cli

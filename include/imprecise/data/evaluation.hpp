@@ -1,0 +1,45 @@
+// Evaluation: runs a multi-exit model over a labelled set, every exit, and measures accuracy,
+// calibration (ECE) and stage time — what `imprecise eval` prints and calibration builds on.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "imprecise/data/pipeline.hpp"
+#include "imprecise/nn/multi_exit_model.hpp"
+#include "imprecise/utility.hpp"
+
+namespace imprecise::data {
+
+struct ExitEvaluation {
+  double accuracy = 0.0;
+  double ece = 0.0;            ///< expected calibration error of the exit's confidence
+  double mean_stage_ms = 0.0;  ///< mean wall time of this exit's stage per batch of Evaluation::batch
+};
+
+struct Evaluation {
+  std::size_t samples = 0;
+  int batch = 0;
+  std::vector<ExitEvaluation> exits;
+  /// samples x exits, row-major: the per-sample replay set (confidence, correct at every exit).
+  std::vector<ExitRecord> records;
+  /// samples x exits x classes when EvaluationOptions::keep_logits, else empty.
+  std::vector<float> logits;
+};
+
+struct EvaluationOptions {
+  int batch = 16;            ///< samples per run_stage call (clamped to the model's max_batch)
+  int ece_bins = 15;         ///< equal-width confidence bins of the ECE
+  bool keep_logits = false;  ///< keep every exit's logits (temperature scaling needs them)
+};
+
+/// Runs every stage of `model` on every sample of `set`. Throws Error when the set's inputs do not
+/// fit the model or a label is outside the model's classes.
+Evaluation evaluate(nn::MultiExitModel& model, const LabeledSet& set, const EvaluationOptions& options = {});
+
+/// ECE of exit `exit` (1-based) in samples x exits records: sum over equal-width confidence bins of
+/// |accuracy - mean confidence| weighted by the bin's share of samples.
+double expected_calibration_error(std::span<const ExitRecord> records, int exits, int exit, int bins = 15);
+
+}  // namespace imprecise::data
