@@ -1,0 +1,150 @@
+// Evaluation, expected calibration error, temperature scaling and the pipeline registry.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "imprecise/data/calibration.hpp"
+#include "imprecise/data/evaluation.hpp"
+#include "imprecise/data/pipeline.hpp"
+#include "imprecise/error.hpp"
+#include "imprecise/nn/multi_exit_model.hpp"
+#include "imprecise/nn/npy.hpp"
+
+namespace imprecise::data {
+namespace {
+
+std::string fixture(const std::string& file) { return std::string(IMPRECISE_SOURCE_DIR) + "/tests/fixtures/nn/" + file; }
+
+TEST(ExpectedCalibrationError, IsTheGapBetweenConfidenceAndAccuracyPerBin) {
+  // One exit; 4 samples at confidence 0.9 (3 right: gap 0.15), 4 at 0.35 (all right: gap 0.65).
+  std::vector<ExitRecord> records;
+  for (int i = 0; i < 4; ++i) records.push_back({0.9f, i < 3});
+  for (int i = 0; i < 4; ++i) records.push_back({0.35f, true});
+  EXPECT_NEAR(expected_calibration_error(records, 1, 1, 10), 0.5 * 0.15 + 0.5 * 0.65, 1e-6);
+  // Two exits interleaved: exit 2 perfectly calibrated at confidence 1.
+  std::vector<ExitRecord> two;
+  for (const auto& r : records) {
+    two.push_back(r);
+    two.push_back({1.0f, true});
+  }
+  EXPECT_NEAR(expected_calibration_error(two, 2, 1, 10), 0.4, 1e-6);
+  EXPECT_NEAR(expected_calibration_error(two, 2, 2, 10), 0.0, 1e-6);
+  EXPECT_THROW(expected_calibration_error(two, 2, 3, 10), Error);
+  EXPECT_THROW(expected_calibration_error(records, 3, 1, 10), Error);  // 8 records are not N x 3
+}
+
+// Logits z, labels drawn from softmax(z / 2): the NLL-optimal temperature is close to 2.
+TEST(TemperatureScaling, RecoversTheTemperatureTheLabelsWereDrawnWith) {
+  std::mt19937_64 rng(42);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  const int classes = 5, samples = 6000;
+  std::vector<float> logits;
+  std::vector<int> labels;
+  for (int i = 0; i < samples; ++i) {
+    std::vector<double> p;
+    double sum = 0.0;
+    for (int c = 0; c < classes; ++c) {
+      logits.push_back(normal(rng));
+      p.push_back(std::exp(logits.back() / 2.0));
+      sum += p.back();
+    }
+    std::discrete_distribution<int> draw(p.begin(), p.end());
+    labels.push_back(draw(rng));
+  }
+  EXPECT_NEAR(fit_temperature(logits, classes, labels), 2.0, 0.15);
+  labels[0] = classes;
+  EXPECT_THROW(fit_temperature(logits, classes, labels), Error);
+  EXPECT_THROW(fit_temperature(std::span<const float>(logits).first(7), classes, labels), Error);
+}
+
+class EvaluateCnn3 : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    nn::MultiExitModel::Options options;
+    options.compile.max_batch = 4;
+    model_ = std::make_unique<nn::MultiExitModel>(nn::MultiExitModel::load(fixture("cnn3.onnx"), options));
+    set_.inputs = nn::read_npy(fixture("cnn3.input.npy"));
+    // Label every sample with the final exit's own prediction: that exit is then right on all of them.
+    for (const auto& r : model_->run(set_.inputs).back()) set_.labels.push_back(r.prediction);
+  }
+  std::unique_ptr<nn::MultiExitModel> model_;
+  LabeledSet set_;
+};
+
+TEST_F(EvaluateCnn3, MeasuresEveryExitAndKeepsOrderedLogits) {
+  EvaluationOptions options;
+  options.batch = 3;  // forces a ragged last batch
+  options.keep_logits = true;
+  const Evaluation e = evaluate(*model_, set_, options);
+  ASSERT_EQ(e.exits.size(), 3u);
+  EXPECT_EQ(e.samples, set_.size());
+  EXPECT_EQ(e.batch, 3);
+  EXPECT_DOUBLE_EQ(e.exits.back().accuracy, 1.0);
+  for (const auto& exit : e.exits) {
+    EXPECT_GE(exit.accuracy, 0.0);
+    EXPECT_GT(exit.mean_stage_ms, 0.0);
+    EXPECT_GE(exit.ece, 0.0);
+  }
+  // logits are samples x exits x classes, the values run() gives.
+  const auto reference = model_->run(set_.inputs);
+  std::size_t row = 0;
+  for (int k = 0; k < 3; ++k) row += static_cast<std::size_t>(model_->classes(k));
+  ASSERT_EQ(e.logits.size(), set_.size() * row);
+  for (std::size_t i = 0; i < set_.size(); ++i) {
+    std::size_t offset = i * row;
+    for (int k = 0; k < 3; ++k) {
+      const auto& want = reference[static_cast<std::size_t>(k)][i].logits;
+      // Batches of 3 vs 4 sum in another order: equal up to rounding, not bit for bit.
+      for (std::size_t c = 0; c < want.size(); ++c) EXPECT_NEAR(e.logits[offset + c], want[c], 1e-5);
+      offset += want.size();
+    }
+  }
+}
+
+TEST_F(EvaluateCnn3, CalibrationImprovesNllFitAndBuildsTables) {
+  EvaluationOptions options;
+  options.keep_logits = true;
+  const Evaluation e = evaluate(*model_, set_, options);
+  std::vector<int> classes;
+  for (int k = 0; k < 3; ++k) classes.push_back(static_cast<int>(model_->classes(k)));
+  const Calibration c = calibrate(e, classes, set_.labels);
+  ASSERT_EQ(c.temperatures.size(), 3u);
+  for (double t : c.temperatures) EXPECT_GT(t, 0.0);
+  EXPECT_EQ(c.replay.exits, 3);
+  EXPECT_EQ(c.replay.samples(), static_cast<int>(set_.size()));
+  EXPECT_EQ(c.utility.exits(), 3);
+  // Correctness never depends on the temperature: only the confidences change.
+  for (std::size_t i = 0; i < e.records.size(); ++i) EXPECT_EQ(c.replay.records[i].correct, e.records[i].correct);
+  CalibrationOptions raw;
+  raw.temperature_scaling = false;
+  const Calibration r = calibrate(e, classes, set_.labels, raw);
+  EXPECT_EQ(r.ece, r.ece_raw);
+  for (std::size_t i = 0; i < e.records.size(); ++i) EXPECT_EQ(r.replay.records[i].confidence, e.records[i].confidence);
+}
+
+TEST_F(EvaluateCnn3, RejectsLabelsTheModelCannotPredictAndMismatchedSets) {
+  LabeledSet bad = set_;
+  bad.labels[1] = 1000;
+  EXPECT_THROW(evaluate(*model_, bad), Error);
+  bad = set_;
+  bad.labels.pop_back();
+  EXPECT_THROW(evaluate(*model_, bad), Error);
+}
+
+TEST(PipelineRegistry, NamesUnknownPipelinesAndSplits) {
+  try {
+    PipelineRegistry::get().at("sonar");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("sonar"), std::string::npos);
+  }
+  EXPECT_EQ(parse_split("calibration"), Split::calibration);
+  EXPECT_STREQ(to_string(Split::test), "test");
+  EXPECT_THROW(parse_split("validation"), Error);
+}
+
+}  // namespace
+}  // namespace imprecise::data
