@@ -96,6 +96,43 @@ TEST(Scenario, MeasuredProfileTable) {
   EXPECT_EQ(sc.models[0].profile.timing(2, 3).p99, from_ms(2.5));
 }
 
+// What `imprecise profile` writes (profile_to_json) reads back through a scenario's "profile" path.
+TEST(Scenario, ProfileFileRoundTripsAndResolvesRelativeToTheScenario) {
+  const Profile measured({1, 4}, {{{from_ms(1.0), from_ms(0.9), from_ms(1.5), from_ms(2.0)},
+                                   {from_ms(2.0), from_ms(1.9), from_ms(2.5), from_ms(3.0)}},
+                                  {{from_ms(0.5), from_ms(0.5), from_ms(0.75), from_ms(1.0)},
+                                   {from_ms(1.0), from_ms(1.0), from_ms(1.25), from_ms(2.0)}},
+                                  {{from_ms(0.25), from_ms(0.25), from_ms(0.5), from_ms(0.5)},
+                                   {from_ms(1.0), from_ms(1.0), from_ms(1.0), from_ms(1.5)}}});
+  const auto dir = std::filesystem::temp_directory_path() / ("imprecise_prof_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "models");
+  std::ofstream(dir / "models/m.profile.json") << profile_to_json(measured).dump();
+  const Profile back = load_profile((dir / "models/m.profile.json").string());
+  EXPECT_EQ(back.batch_sizes(), measured.batch_sizes());
+  for (int s = 0; s < 3; ++s)
+    for (int b : {1, 4}) {
+      EXPECT_EQ(back.timing(s, b).mean, measured.timing(s, b).mean);
+      EXPECT_EQ(back.timing(s, b).max, measured.timing(s, b).max);
+    }
+  json j = base();
+  j["models"][0]["profile"] = "models/m.profile.json";
+  std::ofstream(dir / "s.json") << j.dump();
+  EXPECT_EQ(load_scenario((dir / "s.json").string()).models[0].profile.timing(1, 2).p99, from_ms(1.25));
+  // Errors name the profile file and the field.
+  std::ofstream(dir / "models/bad.profile.json") << R"({"batch_sizes": [1], "stages": [[{"mean_ms": 1}]]})";
+  j["models"][0]["profile"] = "models/bad.profile.json";
+  std::ofstream(dir / "s.json") << j.dump();
+  try {
+    load_scenario((dir / "s.json").string());
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.profile.json"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("p50_ms"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(load_profile((dir / "missing.json").string()), Error);
+  std::filesystem::remove_all(dir);
+}
+
 struct ErrorCase {
   const char* label;
   std::function<void(json&)> mutate;

@@ -251,6 +251,21 @@ StreamSpec parse_stream(const Node& n, const Scenario& sc, const std::string& ba
   return s;
 }
 
+nlohmann::json read_json(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("{}: cannot open {} file", path, what));
+  std::ostringstream text;
+  text << in.rdbuf();
+  try {
+    return nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    // Keep nlohmann's position, drop its "[json.exception.parse_error.101] " prefix.
+    std::string what_failed = e.what();
+    if (auto pos = what_failed.find("] "); pos != std::string::npos) what_failed = what_failed.substr(pos + 2);
+    throw Error(fmt::format("{}: malformed JSON: {}", path, what_failed));
+  }
+}
+
 }  // namespace
 
 Scenario parse_scenario(const nlohmann::json& doc, const std::string& where, const std::string& base_dir) {
@@ -272,7 +287,8 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& where, con
     model.name = mn.at("name").str();
     for (const Model& other : sc.models)
       if (other.name == model.name) mn.at("name").fail(fmt::format("duplicate model name '{}'", model.name));
-    model.profile = parse_profile(mn.at("profile"));
+    const Node profile = mn.at("profile");
+    model.profile = profile.value.is_string() ? load_profile(resolve(base_dir, profile.str())) : parse_profile(profile);
     if (mn.has("mandatory")) model.mandatory_depth = static_cast<int>(mn.at("mandatory").integer(1, model.profile.stages()));
     ReplayParts parts = parse_replay(mn.at("replay"), model.profile.stages(), base_dir);
     model.utility = std::move(parts.utility);
@@ -288,21 +304,25 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& where, con
 }
 
 Scenario load_scenario(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("{}: cannot open scenario file", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    // Keep nlohmann's position, drop its "[json.exception.parse_error.101] " prefix.
-    std::string what = e.what();
-    if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
-    throw Error(fmt::format("{}: malformed JSON: {}", path, what));
-  }
+  const nlohmann::json doc = read_json(path, "scenario");
   const std::string base = std::filesystem::path(path).parent_path().string();
   return parse_scenario(doc, path, base.empty() ? "." : base);
+}
+
+Profile load_profile(const std::string& path) {
+  const nlohmann::json doc = read_json(path, "profile");
+  return parse_profile(Node{doc, "", path});
+}
+
+nlohmann::json profile_to_json(const Profile& profile) {
+  nlohmann::json stages = nlohmann::json::array();
+  for (const auto& row : profile.table()) {
+    nlohmann::json cells = nlohmann::json::array();
+    for (const StageTiming& t : row)
+      cells.push_back({{"mean_ms", to_ms(t.mean)}, {"p50_ms", to_ms(t.p50)}, {"p99_ms", to_ms(t.p99)}, {"max_ms", to_ms(t.max)}});
+    stages.push_back(std::move(cells));
+  }
+  return {{"batch_sizes", profile.batch_sizes()}, {"stages", std::move(stages)}};
 }
 
 double full_depth_utilization(const Scenario& scenario) {

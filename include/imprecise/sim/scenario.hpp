@@ -27,7 +27,8 @@
 //     ]
 //   }
 //
-// <profile> is either a measured table
+// <profile> is a measured table, inline or as the path of a JSON file holding it
+// ("profile": "../models/vision.profile.json", relative to the scenario file),
 //     { "batch_sizes": [1, 2, 4, 8],
 //       "stages": [ [ {"mean_ms":..,"p50_ms":..,"p99_ms":..,"max_ms":..}, ... one per batch size ],
 //                   ... one per stage ] }
@@ -81,6 +82,11 @@ Scenario load_scenario(const std::string& path);
 /// `where` names the source in error messages; relative paths resolve against `base_dir`.
 Scenario parse_scenario(const nlohmann::json& json, const std::string& where,
                         const std::string& base_dir = ".");
+
+/// A measured profile table (the `<profile>` object above) from its own JSON file — what
+/// `imprecise profile` writes; a scenario's "profile" may also be such a file's path.
+Profile load_profile(const std::string& path);
+nlohmann::json profile_to_json(const Profile& profile);
 
 /// Fraction of the device that running every job to full depth, one at a time (batch 1, mean
 /// stage times), would take at the scenario's nominal rates: sum over streams of
