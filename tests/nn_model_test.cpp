@@ -196,6 +196,40 @@ TEST(PostProcess, ConfidenceMeasures) {
   EXPECT_THROW(parse_confidence_measure("certainty"), Error);
 }
 
+TEST(PostProcess, TemperatureSoftensConfidenceButKeepsThePrediction) {
+  const std::vector<float> logits{2.0f, 1.0f, 0.0f};
+  ExitResult cold, warm;
+  post_process(logits, ConfidenceMeasure::max_prob, cold);
+  post_process(logits, ConfidenceMeasure::max_prob, warm, 2.0f);
+  EXPECT_EQ(warm.prediction, cold.prediction);
+  const double z = 1.0 + std::exp(-0.5) + std::exp(-1.0);  // softmax of logits / 2
+  EXPECT_NEAR(warm.confidence, 1.0 / z, 1e-6);
+  EXPECT_LT(warm.confidence, cold.confidence);
+}
+
+TEST(MultiExitModel, AppliesPerExitTemperaturesAndChecksThem) {
+  MultiExitModel::Options options;
+  options.temperatures = {1.0f, 1.0f, 3.0f};
+  MultiExitModel scaled = MultiExitModel::load(fixture("cnn3.onnx"), options);
+  MultiExitModel plain = MultiExitModel::load(fixture("cnn3.onnx"));
+  const Tensor input = read_npy(fixture("cnn3.input.npy"));
+  const auto a = plain.run(input), b = scaled.run(input);
+  for (std::size_t i = 0; i < a[0].size(); ++i) {
+    EXPECT_FLOAT_EQ(b[0][i].confidence, a[0][i].confidence);
+    EXPECT_EQ(b[2][i].prediction, a[2][i].prediction);
+    const ExitResult expected = [&] {
+      ExitResult r;
+      post_process(a[2][i].logits, ConfidenceMeasure::max_prob, r, 3.0f);
+      return r;
+    }();
+    EXPECT_FLOAT_EQ(b[2][i].confidence, expected.confidence);
+  }
+  options.temperatures = {1.0f, 1.0f};
+  EXPECT_THROW(MultiExitModel::load(fixture("cnn3.onnx"), options), Error);
+  options.temperatures = {1.0f, 0.0f, 1.0f};
+  EXPECT_THROW(MultiExitModel::load(fixture("cnn3.onnx"), options), Error);
+}
+
 TEST(MultiExitModel, RejectsMisuseWithErrors) {
   MultiExitModel model = load("cnn3", 2);
   // Wrong input shapes name the input tensor.

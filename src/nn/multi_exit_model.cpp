@@ -37,7 +37,7 @@ ExitResult post_process(std::span<const float> logits, ConfidenceMeasure measure
   return r;
 }
 
-void post_process(std::span<const float> logits, ConfidenceMeasure measure, ExitResult& r) {
+void post_process(std::span<const float> logits, ConfidenceMeasure measure, ExitResult& r, float temperature) {
   // assign/resize keep the capacity the vectors already have, so a reused result does not allocate.
   r.logits.assign(logits.begin(), logits.end());
   r.probabilities.resize(logits.size());
@@ -47,7 +47,7 @@ void post_process(std::span<const float> logits, ConfidenceMeasure measure, Exit
   const float top = *std::max_element(logits.begin(), logits.end());
   double sum = 0.0;
   for (std::size_t i = 0; i < logits.size(); ++i) {
-    r.probabilities[i] = std::exp(logits[i] - top);
+    r.probabilities[i] = std::exp((logits[i] - top) / temperature);
     sum += r.probabilities[i];
   }
   for (auto& p : r.probabilities) p = static_cast<float>(p / sum);
@@ -128,6 +128,13 @@ MultiExitModel::MultiExitModel(Graph graph, const Options& options)
   if (options.mandatory_depth) mandatory_depth_ = *options.mandatory_depth;
   if (mandatory_depth_ < 1 || mandatory_depth_ > stages())
     throw Error(fmt::format("{}: mandatory depth {} outside [1, {}]", where, mandatory_depth_, stages()));
+  temperatures_ = options.temperatures.empty() ? std::vector<float>(static_cast<std::size_t>(stages()), 1.0f)
+                                               : options.temperatures;
+  if (temperatures_.size() != static_cast<std::size_t>(stages()))
+    throw Error(fmt::format("{}: {} temperatures given for {} exits", where, temperatures_.size(), stages()));
+  for (std::size_t k = 0; k < temperatures_.size(); ++k)
+    if (!(temperatures_[k] > 0.0f) || !std::isfinite(temperatures_[k]))
+      throw Error(fmt::format("{}: temperature of exit {} is {}, must be > 0 and finite", where, k + 1, temperatures_[k]));
   labels_ = options.labels;
   if (labels_.empty())
     if (const auto it = meta.find(kMetaLabels); it != meta.end()) labels_ = split_commas(it->second);
@@ -167,6 +174,9 @@ MultiExitModel::MultiExitModel(Graph graph, const Options& options)
     batch_inputs_.emplace_back(std::move(shape));
   }
 
+  // A backend built in but with no device here (cuda without a GPU or driver) falls back to the cpu;
+  // backend() then tells what actually runs.
+  if (BackendRegistry::get().at(backend_).device_count() == 0) backend_ = "cpu";
   const Backend& backend = BackendRegistry::get().at(backend_);
   if (backend.device_count() <= options.compile.device)
     throw Error(fmt::format("{}: backend '{}' has {} devices, device {} requested", where, backend_,
@@ -236,7 +246,7 @@ void MultiExitModel::run_stage(int stage, std::span<JobState* const> jobs, std::
     }
   const Tensor& exit = *outputs.back();
   for (std::size_t j = 0; j < jobs.size(); ++j) {
-    post_process(exit.sample(j), confidence_, results[j]);
+    post_process(exit.sample(j), confidence_, results[j], temperatures_[s]);
     ++jobs[j]->stages_done_;
   }
 }

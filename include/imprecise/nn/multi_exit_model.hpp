@@ -32,7 +32,7 @@ const char* to_string(ConfidenceMeasure measure);
 /// One exit's answer for one job.
 struct ExitResult {
   std::vector<float> logits;
-  std::vector<float> probabilities;  ///< softmax of the logits
+  std::vector<float> probabilities;  ///< softmax of logits / T (T: the exit's temperature, default 1)
   int prediction = 0;                ///< argmax (first on ties)
   float confidence = 0.0f;
 };
@@ -40,8 +40,10 @@ struct ExitResult {
 /// Softmax, argmax and confidence of one row of logits.
 ExitResult post_process(std::span<const float> logits, ConfidenceMeasure measure);
 /// The same into `result`, reusing its vectors' storage: no allocation once they have held as many
-/// classes (the real-time path writes every exit result this way).
-void post_process(std::span<const float> logits, ConfidenceMeasure measure, ExitResult& result);
+/// classes (the real-time path writes every exit result this way). `temperature` > 0 divides the
+/// logits before the softmax (temperature scaling: calibrates confidence, never changes the argmax).
+void post_process(std::span<const float> logits, ConfidenceMeasure measure, ExitResult& result,
+                  float temperature = 1.0f);
 
 /// The tensors one job carries between stages (its input and every tensor a later stage reads),
 /// allocated once by MultiExitModel::start, so running stages allocates nothing for it.
@@ -63,6 +65,7 @@ class MultiExitModel {
     std::optional<int> mandatory_depth;    ///< overrides the metadata
     std::vector<std::string> labels;       ///< overrides the metadata when not empty
     ConfidenceMeasure confidence = ConfidenceMeasure::max_prob;
+    std::vector<float> temperatures;       ///< per exit, > 0 (empty: all 1), e.g. from `imprecise profile`
   };
 
   /// Reads, prepares, partitions and compiles every stage. Throws Error naming the file/node.
@@ -80,6 +83,7 @@ class MultiExitModel {
   const std::string& backend() const { return backend_; }
   const std::vector<std::string>& labels() const { return labels_; }
   const std::vector<std::string>& exit_names() const { return exit_names_; }
+  const std::vector<float>& temperatures() const { return temperatures_; }
   const std::vector<StageInfo>& stage_info() const { return stage_info_; }
   const Graph& graph() const { return graph_; }
   /// Shape of the model input, batch axis -1.
@@ -114,6 +118,7 @@ class MultiExitModel {
   int max_batch_ = 0;
   int mandatory_depth_ = 1;
   ConfidenceMeasure confidence_ = ConfidenceMeasure::max_prob;
+  std::vector<float> temperatures_;  // per exit
   std::vector<std::string> labels_;
   std::vector<std::string> exit_names_;
 };
