@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "imprecise/error.hpp"
+#include "imprecise/sim/jobs.hpp"
 #include "imprecise/sim/simulator.hpp"
 
 namespace imprecise::sim {
@@ -172,6 +173,25 @@ TEST_F(SimulatorTest, CommonRandomNumbersAcrossPolicies) {
     EXPECT_EQ(full.jobs[i].oracle.data(), shallow.jobs[i].oracle.data());
   }
   EXPECT_DOUBLE_EQ(shallow.metrics.total.mean_depth, 1.0);
+}
+
+// The real-time experiment serves plan_jobs' jobs: they must be the simulator's, sample for sample.
+TEST_F(SimulatorTest, PlanJobsIsWhatTheSimulatorServes) {
+  SimConfig cfg;
+  cfg.load = 2.0;
+  cfg.seed = 9;
+  const SimResult r = run(*edge_, cfg);
+  const JobPlan plan = plan_jobs(*edge_, cfg.load, cfg.seed, edge_->duration);
+  ASSERT_EQ(plan.jobs.size(), r.jobs.size());
+  ASSERT_EQ(plan.samples.size(), r.jobs.size());
+  for (std::size_t i = 0; i < plan.jobs.size(); ++i) {
+    EXPECT_EQ(plan.jobs[i].release, r.jobs[i].release);
+    EXPECT_EQ(plan.jobs[i].stream, r.jobs[i].stream);
+    const ReplaySet& test = edge_->test_sets[static_cast<std::size_t>(plan.jobs[i].model)];
+    EXPECT_EQ(test.sample(plan.samples[i]).data(), r.jobs[i].oracle.data());
+  }
+  EXPECT_THROW(plan_jobs(*edge_, 0.0, 1, edge_->duration), Error);
+  EXPECT_THROW(plan_jobs(*edge_, 1.0, 1, 0), Error);
 }
 
 TEST_F(SimulatorTest, OverloadEndsEveryJobExactlyOnce) {

@@ -11,14 +11,13 @@
 #include <fmt/format.h>
 
 #include "imprecise/error.hpp"
+#include "imprecise/sim/jobs.hpp"
 #include "imprecise/sim/random.hpp"
 
 namespace imprecise::sim {
 namespace detail {
 
-// Salts that keep the random streams of different purposes apart.
-inline constexpr std::uint64_t kArrivalSalt = 0x61727269ULL;
-inline constexpr std::uint64_t kSampleSalt = 0x73616d70ULL;
+// Salt of the stage-time random stream (arrivals and samples: jobs.cpp).
 inline constexpr std::uint64_t kStageSalt = 0x73746167ULL;
 
 /// One executor. A single lane today; the loop already treats lanes as a set so more can come.
@@ -110,37 +109,7 @@ class Simulation {
 
  private:
   void make_jobs() {
-    const double scale = rate_scale_for_load(sc_, cfg_.load);
-    struct Arrival {
-      Time at;
-      int stream;
-    };
-    std::vector<Arrival> all;
-    for (std::size_t s = 0; s < sc_.streams.size(); ++s) {
-      const auto seed = hash_of({cfg_.seed, static_cast<std::uint64_t>(s), kArrivalSalt});
-      for (Time t : generate_arrivals(sc_.streams[s], horizon_, scale, seed)) all.push_back({t, static_cast<int>(s)});
-    }
-    std::stable_sort(all.begin(), all.end(), [](const Arrival& a, const Arrival& b) {
-      return a.at != b.at ? a.at < b.at : a.stream < b.stream;
-    });
-    if (all.size() >= std::numeric_limits<JobId>::max()) throw Error("simulate: too many jobs for a JobId");
-    jobs_.resize(all.size());
-    for (std::size_t i = 0; i < all.size(); ++i) {
-      const StreamSpec& stream = sc_.streams[static_cast<std::size_t>(all[i].stream)];
-      const Model& model = sc_.models[static_cast<std::size_t>(stream.model)];
-      const ReplaySet& test = sc_.test_sets[static_cast<std::size_t>(stream.model)];
-      Job& job = jobs_[i];
-      job.id = static_cast<JobId>(i);
-      job.model = stream.model;
-      job.stream = all[i].stream;
-      job.release = all[i].at;
-      job.deadline = all[i].at + stream.relative_deadline;
-      job.weight = stream.weight;
-      job.mandatory_depth = model.mandatory_depth;
-      // Content depends on (seed, job id) only, so every policy sees the same samples.
-      Rng rng(hash_of({cfg_.seed, static_cast<std::uint64_t>(i), kSampleSalt}));
-      job.oracle = test.sample(static_cast<int>(rng.below(static_cast<std::uint64_t>(test.samples()))));
-    }
+    jobs_ = plan_jobs(sc_, cfg_.load, cfg_.seed, horizon_).jobs;
     state_.assign(jobs_.size(), JobState{});
     outcomes_.assign(jobs_.size(), Outcome{});
   }
