@@ -8,6 +8,7 @@
 #include "imprecise/planner.hpp"
 #include "imprecise/policy.hpp"
 #include "imprecise/profile.hpp"
+#include "imprecise/sim/jobs.hpp"
 #include "imprecise/sim/metrics.hpp"
 #include "imprecise/sim/replay.hpp"
 #include "imprecise/sim/scenario.hpp"
