@@ -43,6 +43,9 @@ void add_infer_command(CLI::App& app, Action& action) {
       // Compile for the whole batch (bounded: run() splits larger batches into chunks).
       model_options.compile.max_batch = static_cast<int>(std::clamp<std::int64_t>(input.batch(), 1, 64));
       nn::MultiExitModel model = nn::MultiExitModel::load(options->model, model_options);
+      if (model.backend() != options->backend)  // e.g. cuda built in but no GPU here: the model runs on the cpu
+        std::fprintf(stderr, "imprecise: backend '%s' has no device here, running on '%s'\n", options->backend.c_str(),
+                     model.backend().c_str());
       const int depth = options->stages < 0 ? model.stages() : options->stages;
       if (depth < 1 || depth > model.stages())
         throw InputError(fmt::format("--stages: {} outside [1, {}]", options->stages, model.stages()));

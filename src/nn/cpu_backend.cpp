@@ -1,4 +1,4 @@
-// CPU backend: one kernel per operator (Eigen GEMM, im2col convolutions), a stage = kernels over preallocated buffers.
+// CPU backend: one kernel per operator (Eigen GEMM; convolutions and pooling in cpu/), a stage = kernels over preallocated buffers.
 #include "imprecise/nn/cpu_backend.hpp"
 
 #include <algorithm>
@@ -14,6 +14,7 @@
 #include <fmt/core.h>
 
 #include "imprecise/error.hpp"
+#include "cpu/kernel.hpp"
 #include "op_shapes.hpp"
 
 namespace imprecise::nn {
@@ -22,19 +23,13 @@ namespace {
 
 using detail::fail;
 using detail::kMaxRank;
-using Index = std::int64_t;
+using cpu::Index;
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using MatMap = Eigen::Map<RowMatrix>;
 using ConstMatMap = Eigen::Map<const RowMatrix>;
 using Dims = std::array<Index, kMaxRank>;
 
-/// One operator instance, configured at compile time; run() reads inputs and writes `out`, whose
-/// shape the stage has already set for this batch.
-class Kernel {
- public:
-  virtual ~Kernel() = default;
-  virtual void run(std::span<const Tensor* const> in, Tensor& out) = 0;
-};
+using cpu::Kernel;
 
 Index product(const Shape& s, std::size_t from, std::size_t to) {
   Index p = 1;
@@ -127,133 +122,6 @@ class BinaryKernel final : public Kernel {
     }
   }
   Op op_;
-};
-
-// ---- convolution: im2col + GEMM per sample and group (1-D convolutions are 2-D ones of height 1)
-
-class ConvKernel final : public Kernel {
- public:
-  ConvKernel(const Graph& g, const Node& node) {
-    const Shape& x = g.shapes.at(node.inputs[0]);
-    const Constant& w = *g.find_constant(node.inputs[1]);
-    w_ = detail::window(node, x, Shape(w.shape.begin() + 2, w.shape.end()), false, g.source);
-    groups_ = node.attr_int("group", 1);
-    out_channels_ = w.shape[0];
-    weights_ = w.floats;
-    bias_.assign(static_cast<std::size_t>(out_channels_), 0.0f);
-    if (node.inputs.size() > 2 && !node.inputs[2].empty()) bias_ = g.find_constant(node.inputs[2])->floats;
-    const Index cg = w_.channels / groups_;
-    k_ = cg * w_.kernel_h * w_.kernel_w;
-    pointwise_ = w_.kernel_h == 1 && w_.kernel_w == 1 && w_.stride_h == 1 && w_.stride_w == 1 && w_.pad_top == 0 &&
-                 w_.pad_left == 0 && w_.pad_bottom == 0 && w_.pad_right == 0;
-    if (!pointwise_) cols_.assign(static_cast<std::size_t>(k_ * w_.out_height * w_.out_width), 0.0f);
-  }
-
-  void run(std::span<const Tensor* const> in, Tensor& out) override {
-    const Tensor& x = *in[0];
-    const Index batch = x.batch();
-    const Index hw = w_.height * w_.width, p = w_.out_height * w_.out_width;
-    const Index cg = w_.channels / groups_, mg = out_channels_ / groups_;
-    for (Index n = 0; n < batch; ++n) {
-      for (Index gi = 0; gi < groups_; ++gi) {
-        const float* xg = x.data() + (n * w_.channels + gi * cg) * hw;
-        const float* cols = xg;
-        if (!pointwise_) {
-          im2col(xg, cg);
-          cols = cols_.data();
-        }
-        MatMap o(out.data() + (n * out_channels_ + gi * mg) * p, mg, p);
-        o.noalias() = ConstMatMap(weights_.data() + gi * mg * k_, mg, k_) * ConstMatMap(cols, k_, p);
-        for (Index m = 0; m < mg; ++m) o.row(m).array() += bias_[static_cast<std::size_t>(gi * mg + m)];
-      }
-    }
-  }
-
- private:
-  void im2col(const float* x, Index channels) {
-    const Window& w = w_;
-    float* col = cols_.data();
-    for (Index c = 0; c < channels; ++c) {
-      const float* xc = x + c * w.height * w.width;
-      for (Index ki = 0; ki < w.kernel_h; ++ki) {
-        for (Index kj = 0; kj < w.kernel_w; ++kj) {
-          for (Index oy = 0; oy < w.out_height; ++oy) {
-            const Index iy = oy * w.stride_h - w.pad_top + ki * w.dilation_h;
-            if (iy < 0 || iy >= w.height) {
-              std::fill(col, col + w.out_width, 0.0f);
-              col += w.out_width;
-              continue;
-            }
-            const float* row = xc + iy * w.width;
-            for (Index ox = 0; ox < w.out_width; ++ox) {
-              const Index ix = ox * w.stride_w - w.pad_left + kj * w.dilation_w;
-              *col++ = (ix >= 0 && ix < w.width) ? row[ix] : 0.0f;
-            }
-          }
-        }
-      }
-    }
-  }
-
-  using Window = detail::Window;
-  Window w_;
-  Index groups_ = 1, out_channels_ = 0, k_ = 0;
-  bool pointwise_ = false;
-  std::vector<float> weights_, bias_, cols_;
-};
-
-// ---- pooling
-
-class PoolKernel final : public Kernel {
- public:
-  PoolKernel(const Graph& g, const Node& node) {
-    max_ = node.op == "MaxPool";
-    w_ = detail::window(node, g.shapes.at(node.inputs[0]), node.attr_ints("kernel_shape"),
-                        node.attr_int("ceil_mode", 0) != 0, g.source);
-    include_pad_ = node.attr_int("count_include_pad", 0) != 0;
-  }
-  void run(std::span<const Tensor* const> in, Tensor& out) override {
-    const Tensor& x = *in[0];
-    const detail::Window& w = w_;
-    const Index planes = x.batch() * w.channels;
-    float* o = out.data();
-    for (Index pl = 0; pl < planes; ++pl) {
-      const float* xp = x.data() + pl * w.height * w.width;
-      for (Index oy = 0; oy < w.out_height; ++oy) {
-        for (Index ox = 0; ox < w.out_width; ++ox) {
-          const Index y0 = oy * w.stride_h - w.pad_top, x0 = ox * w.stride_w - w.pad_left;
-          if (max_) {
-            float best = -std::numeric_limits<float>::infinity();
-            for (Index ky = 0; ky < w.kernel_h; ++ky) {
-              const Index iy = y0 + ky * w.dilation_h;
-              if (iy < 0 || iy >= w.height) continue;
-              for (Index kx = 0; kx < w.kernel_w; ++kx) {
-                const Index ix = x0 + kx * w.dilation_w;
-                if (ix >= 0 && ix < w.width) best = std::max(best, xp[iy * w.width + ix]);
-              }
-            }
-            *o++ = best;
-          } else {
-            // PyTorch's divisor: the window clipped to the padded input, or to the input itself.
-            const Index y1 = std::min(y0 + w.kernel_h, w.height + w.pad_bottom);
-            const Index x1 = std::min(x0 + w.kernel_w, w.width + w.pad_right);
-            const Index padded = (y1 - y0) * (x1 - x0);
-            const Index ys = std::max<Index>(y0, 0), xs = std::max<Index>(x0, 0);
-            const Index ye = std::min(y1, w.height), xe = std::min(x1, w.width);
-            float sum = 0.0f;
-            for (Index iy = ys; iy < ye; ++iy)
-              for (Index ix = xs; ix < xe; ++ix) sum += xp[iy * w.width + ix];
-            const Index count = include_pad_ ? padded : (ye - ys) * (xe - xs);
-            *o++ = count > 0 ? sum / static_cast<float>(count) : 0.0f;
-          }
-        }
-      }
-    }
-  }
-
- private:
-  detail::Window w_;
-  bool max_ = false, include_pad_ = false;
 };
 
 class GlobalPoolKernel final : public Kernel {
@@ -579,8 +447,8 @@ std::unique_ptr<Kernel> make_kernel(const Graph& g, const Node& node) {
   if (op == "Sub") return std::make_unique<BinaryKernel>(BinaryKernel::Op::sub);
   if (op == "Mul") return std::make_unique<BinaryKernel>(BinaryKernel::Op::mul);
   if (op == "Div") return std::make_unique<BinaryKernel>(BinaryKernel::Op::div);
-  if (op == "Conv") return std::make_unique<ConvKernel>(g, node);
-  if (op == "MaxPool" || op == "AveragePool") return std::make_unique<PoolKernel>(g, node);
+  if (op == "Conv") return cpu::make_conv(g, node, false);
+  if (op == "MaxPool" || op == "AveragePool") return cpu::make_pool(g, node);
   if (op == "GlobalAveragePool" || op == "GlobalMaxPool") return std::make_unique<GlobalPoolKernel>(g, node);
   if (op == "BatchNormalization") return std::make_unique<BatchNormKernel>(g, node);
   if (op == "Gemm") return std::make_unique<GemmKernel>(g, node);
@@ -617,30 +485,25 @@ class CpuStage final : public CompiledStage {
     // Reserve so that the pointers taken into these vectors stay valid.
     constants_.reserve(constants);
     buffers_.reserve(buffers);
-    for (const std::size_t n : stage.nodes) {
-      const Node& node = g.nodes[n];
-      Step step;
-      for (const auto& input : node.inputs) {
-        if (input.empty()) continue;
-        auto it = slot.find(input);
-        if (it == slot.end()) {
-          const Constant* c = g.find_constant(input);
-          if (!c) fail(g.source, node, fmt::format("reads '{}', which stage {} does not have", input, stage.index));
-          constants_.push_back(c->as_tensor());
-          it = slot.emplace(input, table_.size()).first;
-          table_.push_back(&constants_.back());
+    // A Conv whose only reader anywhere (no later stage, not an exit) is the Relu right after it
+    // applies that Relu itself: one pass over the activations less.
+    std::map<std::string, int> readers;
+    for (const Node& node : g.nodes)
+      for (const auto& input : node.inputs) ++readers[input];
+    for (const auto& output : g.outputs) ++readers[output.name];
+    for (std::size_t i = 0; i < stage.nodes.size(); ++i) {
+      const Node& node = g.nodes[stage.nodes[i]];
+      if (i + 1 < stage.nodes.size() && node.op == "Conv") {
+        const Node& next = g.nodes[stage.nodes[i + 1]];
+        if (next.op == "Relu" && next.inputs.size() == 1 && next.inputs[0] == node.outputs[0] &&
+            readers[node.outputs[0]] == 1) {
+          add_step(g, stage, node, cpu::make_conv(g, node, true), slot);
+          slot[next.outputs[0]] = slot.at(node.outputs[0]);  // the Relu's output is the Conv's buffer
+          ++i;
+          continue;
         }
-        step.inputs.push_back(it->second);
       }
-      step.kernel = make_kernel(g, node);
-      Shape shape = g.shapes.at(node.outputs[0]);
-      shape[0] = max_batch_;
-      buffers_.emplace_back(shape);  // allocated once, for the largest batch
-      step.output = buffers_.size() - 1;
-      step.args.resize(step.inputs.size(), nullptr);
-      slot[node.outputs[0]] = table_.size();
-      table_.push_back(&buffers_.back());
-      steps_.push_back(std::move(step));
+      add_step(g, stage, node, make_kernel(g, node), slot);
     }
     for (const auto& t : stage.carried_out) outputs_.push_back(table_.at(slot.at(t.name)));
     outputs_.push_back(table_.at(slot.at(stage.exit.name)));
@@ -678,6 +541,33 @@ class CpuStage final : public CompiledStage {
   }
 
  private:
+  // Appends the step running `kernel` for `node`, its output a new buffer sized for max_batch_.
+  void add_step(const Graph& g, const StageInfo& stage, const Node& node, std::unique_ptr<Kernel> kernel,
+                std::map<std::string, std::size_t>& slot) {
+    Step step;
+    for (const auto& input : node.inputs) {
+      if (input.empty()) continue;
+      auto it = slot.find(input);
+      if (it == slot.end()) {
+        const Constant* c = g.find_constant(input);
+        if (!c) fail(g.source, node, fmt::format("reads '{}', which stage {} does not have", input, stage.index));
+        constants_.push_back(c->as_tensor());
+        it = slot.emplace(input, table_.size()).first;
+        table_.push_back(&constants_.back());
+      }
+      step.inputs.push_back(it->second);
+    }
+    step.kernel = std::move(kernel);
+    Shape shape = g.shapes.at(node.outputs[0]);
+    shape[0] = max_batch_;
+    buffers_.emplace_back(shape);  // allocated once, for the largest batch
+    step.output = buffers_.size() - 1;
+    step.args.resize(step.inputs.size(), nullptr);
+    slot[node.outputs[0]] = table_.size();
+    table_.push_back(&buffers_.back());
+    steps_.push_back(std::move(step));
+  }
+
   struct Step {
     std::unique_ptr<Kernel> kernel;
     std::vector<std::size_t> inputs;  // slots

@@ -8,8 +8,10 @@
 
 namespace imprecise::nn {
 
-/// Runs every operator in supported_ops() on the host: convolutions as im2col + GEMM, batch-aware,
-/// buffers sized for the largest batch at compile time. One device (the host).
+/// Runs every operator in supported_ops() on the host: convolutions as a register-tiled GEMM over a
+/// zero-padded copy of the input (AVX2+FMA kernels picked at run time on CPUs that have them; the
+/// environment variable IMPRECISE_CPU_ISA=generic forces the portable ones), batch-aware, buffers
+/// sized for the largest batch at compile time. Single-threaded. One device (the host).
 class CpuBackend final : public Backend {
  public:
   std::string name() const override { return "cpu"; }

@@ -1,0 +1,74 @@
+// Profiler: measures every stage of a MultiExitModel per batch size and describes the model to the scheduler.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "imprecise/model.hpp"
+#include "imprecise/profile.hpp"
+#include "imprecise/nn/multi_exit_model.hpp"
+#include "imprecise/nn/tensor.hpp"
+#include "imprecise/time.hpp"
+#include "imprecise/utility.hpp"
+
+namespace imprecise::nn {
+
+inline constexpr std::array<int, 6> kDefaultProfiledBatchSizes{1, 2, 4, 8, 16, 32};
+
+struct ProfilerConfig {
+  /// Batch sizes to measure (default 1, 2, 4, 8, 16, 32). Sizes above the model's max_batch() are dropped and max_batch() itself is
+  /// added when missing (so every batch the model accepts has a timing); 1 is always measured.
+  // Built from iterators, not an initializer list: GCC 12 warns (-Wdangling-pointer, a false positive)
+  // about an initializer list in a default member initializer.
+  std::vector<int> batch_sizes = std::vector<int>(kDefaultProfiledBatchSizes.begin(), kDefaultProfiledBatchSizes.end());
+  int warmup = 3;        ///< untimed runs per batch size (caches, lazy buffers)
+  int repetitions = 30;  ///< timed runs per batch size (>= 1); p99 is the nearest-rank percentile of these
+};
+
+/// The sorted, clamped list of batch sizes profile_stages() measures for `model` (starts at 1).
+std::vector<int> profiled_batch_sizes(const MultiExitModel& model, const ProfilerConfig& config = {});
+
+/// Summary of raw stage times (nearest-rank percentiles; every figure >= 1 ns, so the result is a
+/// valid StageTiming). `samples` is reordered. Throws Error when empty.
+StageTiming summarize_times(std::span<Duration> samples);
+
+/// Times every stage of `model` at every batch size: per batch size, `warmup` + `repetitions` runs of
+/// all stages in order on fresh jobs (creating the jobs is not timed). `input` is one sample (or a batch
+/// whose samples are cycled); without one, a deterministic synthetic input of the model's shape is used.
+/// Throws Error for a bad config or input.
+Profile profile_stages(MultiExitModel& model, const ProfilerConfig& config = {}, const Tensor* input = nullptr);
+
+/// Runs `inputs` ([N, ...]) through every exit and records, per sample and exit, the confidence and
+/// whether the prediction equals labels[i]: N x exits records, row-major (the layout
+/// UtilityModel::calibrate takes). Throws Error when the label count differs from N.
+std::vector<ExitRecord> collect_exit_records(MultiExitModel& model, const Tensor& inputs,
+                                             std::span<const std::int64_t> labels);
+
+/// R(l | k, c) from (confidence, correct) records, samples x exits row-major: UtilityModel::calibrate
+/// with its defaults (equal-width bins, isotonic in depth). Throws Error on a size mismatch.
+UtilityModel utility_from_records(int exits, std::span<const ExitRecord> records, int bins = 10,
+                                  bool monotone_in_depth = true);
+
+/// A utility model that knows only each exit's accuracy (accuracy[l-1] = R(l), in [0, 1]): the
+/// confidence seen at an exit does not change the prediction. For a model not yet calibrated; with
+/// no figures at all, default_exit_accuracy() is a neutral guess.
+UtilityModel utility_from_accuracy(std::span<const double> accuracy);
+/// l / exits for l = 1..exits: deeper is better, nothing more is known.
+std::vector<double> default_exit_accuracy(int exits);
+
+/// The scheduler's view of `model`: its stages (from `profile`, which must have model.stages() stages),
+/// mandatory depth and utility (default: utility_from_accuracy(default_exit_accuracy(stages))).
+/// `name` defaults to the file the model was loaded from. Throws Error on a stage-count mismatch.
+Model describe(const MultiExitModel& model, Profile profile, UtilityModel utility = {}, std::string name = "");
+
+/// The measured-table form a scenario's "profile" field takes (see sim/scenario.hpp), times in ms.
+nlohmann::json profile_to_json(const Profile& profile);
+/// Reads that form back (the measured table only). Errors name `where` and the field.
+Profile profile_from_json(const nlohmann::json& json, const std::string& where = "profile");
+
+}  // namespace imprecise::nn

@@ -1,0 +1,209 @@
+// Profiler: per-(stage, batch) stage timings of a MultiExitModel, exit records and the model's scheduler description.
+#include "imprecise/nn/profiler.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <utility>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "imprecise/error.hpp"
+
+namespace imprecise::nn {
+
+std::vector<int> profiled_batch_sizes(const MultiExitModel& model, const ProfilerConfig& config) {
+  const int max_batch = model.max_batch();
+  std::vector<int> sizes{1};
+  for (int b : config.batch_sizes) {
+    if (b < 1) throw Error(fmt::format("profiler: batch size {} must be >= 1", b));
+    if (b <= max_batch) sizes.push_back(b);
+  }
+  sizes.push_back(max_batch);
+  std::sort(sizes.begin(), sizes.end());
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  return sizes;
+}
+
+StageTiming summarize_times(std::span<Duration> samples) {
+  if (samples.empty()) throw Error("profiler: no samples to summarize");
+  std::sort(samples.begin(), samples.end());
+  const auto rank = [&](double q) {
+    const auto k = static_cast<std::size_t>(std::ceil(q * static_cast<double>(samples.size())));
+    return std::max<Duration>(samples[std::min(samples.size() - 1, k == 0 ? 0 : k - 1)], 1);
+  };
+  double sum = 0.0;
+  for (Duration d : samples) sum += static_cast<double>(d);
+  StageTiming t;
+  t.p50 = rank(0.50);
+  t.p99 = rank(0.99);
+  t.max = std::max<Duration>(samples.back(), 1);
+  t.mean = std::clamp<Duration>(std::llround(sum / static_cast<double>(samples.size())), 1, t.max);
+  return t;
+}
+
+namespace {
+
+/// Sample `index` of `input` (cycled) as a [1, ...] tensor; a synthetic one when `input` is null.
+Tensor sample_of(const MultiExitModel& model, const Tensor* input, std::size_t index) {
+  const Shape& want = model.input_shape();
+  Shape one(want.begin(), want.end());
+  one[0] = 1;
+  if (input == nullptr) {
+    Tensor t(one);
+    for (std::size_t i = 0; i < t.size(); ++i)
+      t[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i) + static_cast<double>(index)));
+    return t;
+  }
+  const Shape sample(want.begin() + 1, want.end());
+  if (input->shape() == sample) return Tensor(one, std::vector<float>(input->values().begin(), input->values().end()));
+  if (input->rank() != want.size() || input->batch() < 1 || Shape(input->shape().begin() + 1, input->shape().end()) != sample)
+    throw Error(fmt::format("profiler: {}: input has shape {}, expected {}", model.graph().source,
+                            to_string(input->shape()), to_string(want)));
+  const auto values = input->sample(index % static_cast<std::size_t>(input->batch()));
+  return Tensor(one, std::vector<float>(values.begin(), values.end()));
+}
+
+}  // namespace
+
+Profile profile_stages(MultiExitModel& model, const ProfilerConfig& config, const Tensor* input) {
+  if (config.repetitions < 1) throw Error(fmt::format("profiler: repetitions is {}, must be >= 1", config.repetitions));
+  if (config.warmup < 0) throw Error(fmt::format("profiler: warmup is {}, must be >= 0", config.warmup));
+  const std::vector<int> sizes = profiled_batch_sizes(model, config);
+  const auto stages = static_cast<std::size_t>(model.stages());
+  std::vector<std::vector<StageTiming>> table(stages);
+  std::vector<ExitResult> results(static_cast<std::size_t>(model.max_batch()));
+  std::vector<std::vector<Duration>> times(stages);
+  for (int b : sizes) {
+    const auto batch = static_cast<std::size_t>(b);
+    std::vector<Tensor> inputs;
+    for (std::size_t j = 0; j < batch; ++j) inputs.push_back(sample_of(model, input, j));
+    for (auto& t : times) t.clear();
+    for (int rep = 0; rep < config.warmup + config.repetitions; ++rep) {
+      std::vector<JobState> jobs;
+      jobs.reserve(batch);
+      for (const Tensor& in : inputs) jobs.push_back(model.start(in));
+      std::vector<JobState*> pointers;
+      for (JobState& j : jobs) pointers.push_back(&j);
+      for (std::size_t s = 0; s < stages; ++s) {
+        const auto t0 = std::chrono::steady_clock::now();
+        model.run_stage(static_cast<int>(s), pointers, std::span<ExitResult>(results));
+        const auto t1 = std::chrono::steady_clock::now();
+        if (rep >= config.warmup)
+          times[s].push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+      }
+    }
+    for (std::size_t s = 0; s < stages; ++s) table[s].push_back(summarize_times(times[s]));
+  }
+  return Profile(sizes, std::move(table), fmt::format("profile of {}", model.graph().source));
+}
+
+std::vector<ExitRecord> collect_exit_records(MultiExitModel& model, const Tensor& inputs,
+                                             std::span<const std::int64_t> labels) {
+  if (inputs.rank() == 0 || static_cast<std::size_t>(inputs.batch()) != labels.size())
+    throw Error(fmt::format("exit records: {} inputs ({}) but {} labels", inputs.rank() == 0 ? 0 : inputs.batch(),
+                            to_string(inputs.shape()), labels.size()));
+  const auto exits = static_cast<std::size_t>(model.stages());
+  const auto per_exit = model.run(inputs);  // [exit][sample]
+  std::vector<ExitRecord> records(labels.size() * exits);
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    for (std::size_t k = 0; k < exits; ++k) {
+      const ExitResult& r = per_exit[k][i];
+      records[i * exits + k] = ExitRecord{r.confidence, r.prediction == labels[i]};
+    }
+  return records;
+}
+
+UtilityModel utility_from_records(int exits, std::span<const ExitRecord> records, int bins, bool monotone_in_depth) {
+  if (exits < 1) throw Error(fmt::format("utility: {} exits, must be >= 1", exits));
+  if (records.empty() || records.size() % static_cast<std::size_t>(exits) != 0)
+    throw Error(fmt::format("utility: {} records is not a positive multiple of {} exits", records.size(), exits));
+  if (bins < 1) throw Error(fmt::format("utility: {} bins, must be >= 1", bins));
+  return UtilityModel::calibrate(exits, records, bins, monotone_in_depth);
+}
+
+UtilityModel utility_from_accuracy(std::span<const double> accuracy) {
+  if (accuracy.empty()) throw Error("utility: no exit accuracies given");
+  for (std::size_t l = 0; l < accuracy.size(); ++l)
+    if (!(accuracy[l] >= 0.0 && accuracy[l] <= 1.0))
+      throw Error(fmt::format("utility: accuracy of exit {} is {}, must be in [0, 1]", l + 1, accuracy[l]));
+  const auto exits = accuracy.size();
+  std::vector<double> prior(accuracy.begin(), accuracy.end());
+  // One bin: whatever the confidence at exit k, R(l | k, c) = R(l).
+  std::vector<double> table(exits * exits);
+  for (std::size_t k = 0; k < exits; ++k)
+    for (std::size_t l = 0; l < exits; ++l) table[k * exits + l] = prior[l];
+  return UtilityModel(static_cast<int>(exits), 1, std::move(prior), std::move(table));
+}
+
+std::vector<double> default_exit_accuracy(int exits) {
+  if (exits < 1) throw Error(fmt::format("utility: {} exits, must be >= 1", exits));
+  std::vector<double> a;
+  for (int l = 1; l <= exits; ++l) a.push_back(static_cast<double>(l) / exits);
+  return a;
+}
+
+Model describe(const MultiExitModel& model, Profile profile, UtilityModel utility, std::string name) {
+  if (profile.stages() != model.stages())
+    throw Error(fmt::format("describe: {}: profile has {} stages, the model {}", model.graph().source,
+                            profile.stages(), model.stages()));
+  if (utility.exits() == 0) utility = utility_from_accuracy(default_exit_accuracy(model.stages()));
+  if (utility.exits() != model.stages())
+    throw Error(fmt::format("describe: {}: utility model has {} exits, the model {} stages", model.graph().source,
+                            utility.exits(), model.stages()));
+  Model m;
+  m.name = name.empty() ? model.graph().source : std::move(name);
+  m.mandatory_depth = model.mandatory_depth();
+  m.profile = std::move(profile);
+  m.utility = std::move(utility);
+  return m;
+}
+
+nlohmann::json profile_to_json(const Profile& profile) {
+  nlohmann::json stages = nlohmann::json::array();
+  for (const auto& row : profile.table()) {
+    nlohmann::json cells = nlohmann::json::array();
+    for (const StageTiming& t : row)
+      cells.push_back({{"mean_ms", to_ms(t.mean)}, {"p50_ms", to_ms(t.p50)}, {"p99_ms", to_ms(t.p99)}, {"max_ms", to_ms(t.max)}});
+    stages.push_back(std::move(cells));
+  }
+  return {{"batch_sizes", profile.batch_sizes()}, {"stages", std::move(stages)}};
+}
+
+Profile profile_from_json(const nlohmann::json& json, const std::string& where) {
+  const auto fail = [&](const std::string& path, const std::string& what) -> void {
+    throw Error(fmt::format("{}: {}: {}", where, path, what));
+  };
+  if (!json.is_object()) fail("(root)", "must be an object");
+  if (!json.contains("batch_sizes") || !json["batch_sizes"].is_array()) fail("batch_sizes", "must be an array");
+  if (!json.contains("stages") || !json["stages"].is_array()) fail("stages", "must be an array");
+  std::vector<int> sizes;
+  for (std::size_t i = 0; i < json["batch_sizes"].size(); ++i) {
+    const auto& v = json["batch_sizes"][i];
+    if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > 4096)
+      fail(fmt::format("batch_sizes[{}]", i), "must be an integer in [1, 4096]");
+    sizes.push_back(v.get<int>());
+  }
+  std::vector<std::vector<StageTiming>> table;
+  const auto& stages = json["stages"];
+  for (std::size_t s = 0; s < stages.size(); ++s) {
+    if (!stages[s].is_array()) fail(fmt::format("stages[{}]", s), "must be an array");
+    std::vector<StageTiming> row;
+    for (std::size_t i = 0; i < stages[s].size(); ++i) {
+      const auto& cell = stages[s][i];
+      const std::string path = fmt::format("stages[{}][{}]", s, i);
+      if (!cell.is_object()) fail(path, "must be an object");
+      const auto ms = [&](const char* key) {
+        if (!cell.contains(key) || !cell[key].is_number() || !(cell[key].get<double>() >= 0.0))
+          fail(path + "." + key, "must be a number >= 0");
+        return from_ms(cell[key].get<double>());
+      };
+      row.push_back(StageTiming{ms("mean_ms"), ms("p50_ms"), ms("p99_ms"), ms("max_ms")});
+    }
+    table.push_back(std::move(row));
+  }
+  return Profile(std::move(sizes), std::move(table), where);
+}
+
+}  // namespace imprecise::nn

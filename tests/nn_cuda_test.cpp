@@ -1,0 +1,388 @@
+// The cuda backend: registration and the fallback to the cpu everywhere; on a GPU, every op and model fixture against the CPU backend.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <new>
+#include <string>
+#include <vector>
+
+#include <sys/wait.h>
+
+#include "imprecise/error.hpp"
+#include "imprecise/nn/backend.hpp"
+#include "imprecise/nn/cpu_backend.hpp"
+#include "imprecise/nn/graph.hpp"
+#include "imprecise/nn/multi_exit_model.hpp"
+#include "imprecise/nn/npy.hpp"
+#include "imprecise/nn/onnx_import.hpp"
+#include "imprecise/nn/partition.hpp"
+#include "nn_fixtures.hpp"
+#ifdef IMPRECISE_HAS_CUDA_BACKEND
+#include "imprecise/nn/cuda_backend.hpp"
+#endif
+
+// Counting operator new (not malloc: the CUDA driver's own host bookkeeping is not ours to count).
+namespace {
+std::atomic<long> g_news{0};
+}  // namespace
+
+void* operator new(std::size_t size) {
+  g_news.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace imprecise::nn {
+namespace {
+
+using testing::fixture;
+using testing::slice;
+
+constexpr int kMaxBatch = 8;
+constexpr std::size_t kBatches[] = {1, 3, 8};  // one, an odd one, max_batch
+
+const Backend* cuda() { return BackendRegistry::get().find("cuda"); }
+
+#define IMPRECISE_REQUIRE_GPU()                                                            \
+  do {                                                                                     \
+    if (cuda() == nullptr) GTEST_SKIP() << "built without the cuda backend";               \
+    if (cuda()->device_count() == 0) GTEST_SKIP() << "the cuda backend sees no GPU here";  \
+  } while (false)
+
+/// |got - want| <= 1e-4 max(1, |want|): relative for large values, absolute near zero.
+::testing::AssertionResult agree(std::span<const float> got, std::span<const float> want) {
+  if (got.size() != want.size()) return ::testing::AssertionFailure() << "size " << got.size() << " != " << want.size();
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const double g = got[i], w = want[i];
+    if (!(std::abs(g - w) <= 1e-4 * std::max(1.0, std::abs(w))))
+      return ::testing::AssertionFailure() << "element " << i << ": cuda " << g << ", cpu " << w;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+std::vector<std::string> fixtures_starting_with(const std::string& prefix) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(fixture("")))
+    if (const std::string file = entry.path().filename().string(); file.starts_with(prefix) && file.ends_with(".onnx"))
+      names.push_back(file.substr(0, file.size() - 5));
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string test_name(const ::testing::TestParamInfo<std::string>& param) { return param.param; }
+
+// ---- what runs everywhere
+
+TEST(CudaRegistry, CudaIsRegisteredExactlyWhenBuiltWithIt) {
+#ifdef IMPRECISE_HAS_CUDA_BACKEND
+  ASSERT_NE(cuda(), nullptr);
+  EXPECT_EQ(cuda()->name(), "cuda");
+  const auto names = BackendRegistry::get().names();
+  EXPECT_NE(std::find(names.begin(), names.end(), "cuda"), names.end());
+#else
+  EXPECT_EQ(cuda(), nullptr);
+#endif
+}
+
+TEST(CudaRegistry, ReportsZeroDevicesWithoutAGpuInsteadOfAborting) {
+  if (cuda() == nullptr) GTEST_SKIP() << "built without the cuda backend";
+  const int count = cuda()->device_count();
+  EXPECT_GE(count, 0);
+  EXPECT_EQ(cuda()->device_count(), count) << "asking again gives the same answer";
+  // No NVIDIA device node means no usable GPU: the backend must say 0, not fail.
+  if (!std::filesystem::exists("/dev/nvidiactl") && !std::filesystem::exists("/dev/nvidia0")) {
+    EXPECT_EQ(count, 0);
+  }
+}
+
+TEST(CudaRegistry, CompilingWithoutADeviceThrowsAnError) {
+  if (cuda() == nullptr) GTEST_SKIP() << "built without the cuda backend";
+  if (cuda()->device_count() > 0) GTEST_SKIP() << "a GPU is present";
+  Graph graph = load_onnx(fixture("op_relu.onnx"));
+  prepare(graph);
+  const auto stages = partition(graph);
+  EXPECT_THROW(cuda()->compile(graph, stages[0], CompileOptions{}), Error);
+}
+
+TEST(CudaFallback, ALoadOnCudaRunsWhereItCanAndGivesTheCpuResults) {
+  MultiExitModel::Options options;
+  options.backend = "cuda";
+  options.compile.max_batch = kMaxBatch;
+  if (cuda() == nullptr) {
+    EXPECT_THROW(MultiExitModel::load(fixture("cnn3.onnx"), options), Error) << "unknown backend";
+    return;
+  }
+  MultiExitModel model = MultiExitModel::load(fixture("cnn3.onnx"), options);
+  EXPECT_EQ(model.backend(), cuda()->device_count() == 0 ? "cpu" : "cuda");
+  options.backend = "cpu";
+  MultiExitModel reference = MultiExitModel::load(fixture("cnn3.onnx"), options);
+  const Tensor input = read_npy(fixture("cnn3.input.npy"));
+  const auto got = model.run(input), want = reference.run(input);
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t k = 0; k < got.size(); ++k)
+    for (std::size_t i = 0; i < got[k].size(); ++i) {
+      EXPECT_TRUE(agree(got[k][i].logits, want[k][i].logits)) << "exit " << k << " sample " << i;
+      EXPECT_EQ(got[k][i].prediction, want[k][i].prediction) << "exit " << k << " sample " << i;
+    }
+}
+
+TEST(CudaFallback, InferOnCudaSaysWhichBackendRan) {
+  if (std::string(IMPRECISE_CLI_PATH).empty()) GTEST_SKIP() << "the CLI is not built";
+  if (cuda() == nullptr) GTEST_SKIP() << "built without the cuda backend";
+  const std::string err = ::testing::TempDir() + "imprecise_nn_cuda_infer.err";
+  const std::string command = std::string(IMPRECISE_CLI_PATH) + " infer --backend cuda --stages 1 --model " +
+                              fixture("cnn3.onnx") + " --input " + fixture("cnn3.input.npy") + " 2>" + err;
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string out;
+  std::array<char, 4096> buffer{};
+  while (const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) out.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
+  std::string notice;
+  if (FILE* f = std::fopen(err.c_str(), "r")) {
+    while (const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), f)) notice.append(buffer.data(), n);
+    std::fclose(f);
+  }
+  const bool gpu = cuda()->device_count() > 0;
+  EXPECT_NE(out.find(gpu ? "\"backend\":\"cuda\"" : "\"backend\":\"cpu\""), std::string::npos) << out;
+  if (gpu) {
+    EXPECT_EQ(notice.find("running on"), std::string::npos) << notice;
+  } else {
+    EXPECT_NE(notice.find("backend 'cuda' has no device here, running on 'cpu'"), std::string::npos) << notice;
+    EXPECT_EQ(std::count(notice.begin(), notice.end(), '\n'), 1) << "one line: " << notice;
+  }
+}
+
+// ---- on a GPU: every single-operator fixture, one stage, against the CPU backend
+
+class CudaOp : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CudaOp, MatchesTheCpuBackendAtBatch1And3And8) {
+  IMPRECISE_REQUIRE_GPU();
+  Graph graph = load_onnx(fixture(GetParam() + ".onnx"));
+  prepare(graph);
+  const auto stages = partition(graph);
+  ASSERT_EQ(stages.size(), 1u);
+  CompileOptions options;
+  options.max_batch = kMaxBatch;
+  const auto gpu = cuda()->compile(graph, stages[0], options);
+  const auto cpu = CpuBackend().compile(graph, stages[0], options);
+  EXPECT_EQ(gpu->max_batch(), kMaxBatch);
+  const Tensor input = read_npy(fixture(GetParam() + ".input.npy"));
+  for (const std::size_t batch : kBatches) {
+    for (std::size_t first = 0; first + batch <= static_cast<std::size_t>(input.batch()); first += batch) {
+      const Tensor x = slice(input, first, batch);
+      const Tensor* inputs[] = {&x};
+      const auto got = gpu->run(inputs);
+      const auto want = cpu->run(inputs);
+      ASSERT_EQ(got.size(), want.size());
+      for (std::size_t o = 0; o < got.size(); ++o) {
+        EXPECT_EQ(got[o]->shape(), want[o]->shape()) << "batch " << batch;
+        EXPECT_TRUE(agree(got[o]->values(), want[o]->values())) << "batch " << batch << " first " << first;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, CudaOp, ::testing::ValuesIn(fixtures_starting_with("op_")), test_name);
+
+// ---- on a GPU: the multi-exit models, every stage (carried tensors included) against the CPU
+
+class CudaModel : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CudaModel, EveryStageMatchesTheCpuBackendAtBatch1And3And8) {
+  IMPRECISE_REQUIRE_GPU();
+  Graph graph = load_onnx(fixture(GetParam() + ".onnx"));
+  prepare(graph);
+  const auto stages = partition(graph);
+  CompileOptions options;
+  options.max_batch = kMaxBatch;
+  const Tensor input = read_npy(fixture(GetParam() + ".input.npy"));
+  for (const auto& stage : stages) {
+    const auto gpu = cuda()->compile(graph, stage, options);
+    const auto cpu = CpuBackend().compile(graph, stage, options);
+    // A stage's inputs: the model input, or tensors earlier stages carry. Feed both backends the same
+    // values (the model input's first elements, cycled), so each stage is checked on its own.
+    for (const std::size_t batch : kBatches) {
+      std::vector<Tensor> xs;
+      for (const auto& in : stage.inputs) {
+        Shape shape = in.shape;
+        shape[0] = static_cast<std::int64_t>(batch);
+        Tensor t(shape);
+        for (std::size_t i = 0; i < t.size(); ++i) t[i] = input[(i * 7 + batch) % input.size()];
+        xs.push_back(std::move(t));
+      }
+      std::vector<const Tensor*> inputs;
+      for (const auto& x : xs) inputs.push_back(&x);
+      const auto got = gpu->run(inputs);
+      const auto want = cpu->run(inputs);
+      ASSERT_EQ(got.size(), want.size());
+      for (std::size_t o = 0; o < got.size(); ++o) {
+        EXPECT_EQ(got[o]->shape(), want[o]->shape()) << "stage " << stage.index << " batch " << batch;
+        EXPECT_TRUE(agree(got[o]->values(), want[o]->values()))
+            << "stage " << stage.index << " output " << o << " batch " << batch;
+      }
+    }
+  }
+}
+
+TEST_P(CudaModel, WholeModelMatchesTheCpuBackend) {
+  IMPRECISE_REQUIRE_GPU();
+  MultiExitModel::Options options;
+  options.compile.max_batch = kMaxBatch;
+  options.backend = "cuda";
+  MultiExitModel gpu = MultiExitModel::load(fixture(GetParam() + ".onnx"), options);
+  EXPECT_EQ(gpu.backend(), "cuda");
+  options.backend = "cpu";
+  MultiExitModel cpu = MultiExitModel::load(fixture(GetParam() + ".onnx"), options);
+  const Tensor input = read_npy(fixture(GetParam() + ".input.npy"));
+  for (const std::size_t batch : kBatches) {
+    const Tensor x = slice(input, 0, batch);
+    const auto got = gpu.run(x), want = cpu.run(x);
+    for (std::size_t k = 0; k < got.size(); ++k)
+      for (std::size_t i = 0; i < batch; ++i) {
+        EXPECT_TRUE(agree(got[k][i].logits, want[k][i].logits)) << "exit " << k << " sample " << i;
+        EXPECT_TRUE(agree(got[k][i].probabilities, want[k][i].probabilities)) << "exit " << k << " sample " << i;
+      }
+  }
+}
+
+TEST_P(CudaModel, RunningEveryStageAllocatesNothingAfterWarmUp) {
+  IMPRECISE_REQUIRE_GPU();
+  MultiExitModel::Options options;
+  options.compile.max_batch = kMaxBatch;
+  options.backend = "cuda";
+  MultiExitModel model = MultiExitModel::load(fixture(GetParam() + ".onnx"), options);
+  const Tensor input = read_npy(fixture(GetParam() + ".input.npy"));
+  std::vector<JobState> warm_jobs, jobs;
+  for (std::size_t i = 0; i < 3; ++i) {
+    warm_jobs.push_back(model.start(slice(input, i, 1)));
+    jobs.push_back(model.start(slice(input, i, 1)));
+  }
+  std::vector<JobState*> warm_batch, batch;
+  for (auto& j : warm_jobs) warm_batch.push_back(&j);
+  for (auto& j : jobs) batch.push_back(&j);
+  std::vector<ExitResult> results;
+  for (int k = 0; k < model.stages(); ++k) model.run_stage(k, warm_batch, results);
+  const long news = g_news.load();
+  for (int k = 0; k < model.stages(); ++k) model.run_stage(k, batch, results);
+  EXPECT_EQ(g_news.load() - news, 0) << "operator new calls while running " << model.stages() << " stages";
+  EXPECT_GT(news, 0) << "the counter sees allocations at all";
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, CudaModel, ::testing::Values("cnn3", "resnet_skip", "audio1d", "pointnet"),
+                         test_name);
+
+// ---- on a GPU: the fused exit head against nn::post_process
+
+#ifdef IMPRECISE_HAS_CUDA_BACKEND
+class CudaExitHead : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CudaExitHead, MatchesPostProcess) {
+  IMPRECISE_REQUIRE_GPU();
+  const ConfidenceMeasure measure = parse_confidence_measure(GetParam());
+  // Short rows (fewer classes than a warp's lanes), long rows (several per lane), a row with a tie for
+  // the top (first index wins), a flat row (entropy 0) and a single class.
+  for (const std::int64_t classes : {1, 2, 10, 37, 1000}) {
+    const std::int64_t rows = 6;
+    Tensor logits(Shape{rows, classes});
+    for (std::size_t i = 0; i < logits.size(); ++i)
+      logits[i] = static_cast<float>(3.0 * std::sin(0.7 * static_cast<double>(i)) + 0.01 * static_cast<double>(i % 13));
+    if (classes >= 2) {
+      logits[static_cast<std::size_t>(classes)] = 9.0f;  // row 1: a tie between its first two classes
+      logits[static_cast<std::size_t>(classes) + 1] = 9.0f;
+      for (std::int64_t j = 0; j < classes; ++j) logits[static_cast<std::size_t>(2 * classes + j)] = 0.5f;  // row 2: flat
+    }
+    std::vector<ExitResult> got(static_cast<std::size_t>(rows));
+    cuda_post_process(logits, measure, got);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const auto row = logits.values().subspan(static_cast<std::size_t>(r * classes), static_cast<std::size_t>(classes));
+      const ExitResult want = post_process(row, measure);
+      const ExitResult& g = got[static_cast<std::size_t>(r)];
+      EXPECT_EQ(g.prediction, want.prediction) << classes << " classes, row " << r;
+      EXPECT_TRUE(agree(g.probabilities, want.probabilities)) << classes << " classes, row " << r;
+      EXPECT_TRUE(agree(std::span<const float>(&g.confidence, 1), std::span<const float>(&want.confidence, 1)))
+          << classes << " classes, row " << r << ", " << to_string(measure);
+      EXPECT_EQ(g.logits, want.logits);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Measures, CudaExitHead, ::testing::Values("max-prob", "margin", "entropy"),
+                         [](const ::testing::TestParamInfo<std::string>& p) {
+                           std::string name = p.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
+
+TEST(CudaExitHeadErrors, RejectsBadArgumentsOrAMissingDevice) {
+  if (cuda() == nullptr) GTEST_SKIP() << "built without the cuda backend";
+  std::vector<ExitResult> one(1);
+  const Tensor logits(Shape{2, 4});
+  // No device, too few results: an Error either way, never an abort.
+  EXPECT_THROW(cuda_post_process(logits, ConfidenceMeasure::max_prob, one), Error);
+}
+#endif
+
+// ---- on a GPU: the captured CUDA graphs and the eager path (a failed capture's fallback) agree
+
+TEST(CudaStage, GraphAndEagerRunsAgree) {
+  IMPRECISE_REQUIRE_GPU();
+  Graph graph = load_onnx(fixture("resnet_skip.onnx"));
+  prepare(graph);
+  const auto stages = partition(graph);
+  CompileOptions options;
+  options.max_batch = kMaxBatch;
+  ::setenv("IMPRECISE_CUDA_GRAPHS", "0", 1);
+  const auto eager = cuda()->compile(graph, stages[0], options);
+  ::unsetenv("IMPRECISE_CUDA_GRAPHS");
+  const auto graphed = cuda()->compile(graph, stages[0], options);
+  const Tensor input = read_npy(fixture("resnet_skip.input.npy"));
+  for (const std::size_t batch : kBatches) {
+    const Tensor x = slice(input, 0, batch);
+    const Tensor* inputs[] = {&x};
+    std::vector<std::vector<float>> want;
+    for (const Tensor* t : eager->run(inputs)) want.emplace_back(t->values().begin(), t->values().end());
+    const auto got = graphed->run(inputs);
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t o = 0; o < got.size(); ++o) EXPECT_TRUE(agree(got[o]->values(), want[o])) << "batch " << batch;
+  }
+}
+
+// ---- on a GPU: a cuda stage rejects what the CPU stage rejects
+
+TEST(CudaStage, RejectsWrongInputShapeAndBatch) {
+  IMPRECISE_REQUIRE_GPU();
+  Graph graph = load_onnx(fixture("op_conv2d.onnx"));
+  prepare(graph);
+  const auto stages = partition(graph);
+  CompileOptions options;
+  options.max_batch = 4;
+  const auto stage = cuda()->compile(graph, stages[0], options);
+  const Tensor wrong(Shape{2, 3, 9, 8});
+  const Tensor* inputs[] = {&wrong};
+  try {
+    stage->run(inputs);
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'input'"), std::string::npos) << e.what();
+  }
+  const Tensor too_big(Shape{5, 3, 9, 9});
+  inputs[0] = &too_big;
+  EXPECT_THROW(stage->run(inputs), Error);
+  EXPECT_THROW(stage->run({}), Error);
+  options.device = cuda()->device_count();  // one past the last device
+  EXPECT_THROW(cuda()->compile(graph, stages[0], options), Error);
+}
+
+}  // namespace
+}  // namespace imprecise::nn
