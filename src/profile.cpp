@@ -79,6 +79,17 @@ Profile::Profile(std::vector<int> batch_sizes, std::vector<std::vector<StageTimi
   }
 }
 
+void Profile::set_timing(int stage, std::size_t column, const StageTiming& t) {
+  if (stage < 0 || stage >= stages() || column >= batch_sizes_.size())
+    throw Error(fmt::format("profile: set_timing of stage {} column {} outside {} stages x {} batch sizes", stage,
+                            column, stages(), batch_sizes_.size()));
+  if (t.mean < 0 || t.p50 < 0 || t.p50 > t.p99 || t.p99 > t.max || t.mean > t.max)
+    throw Error(fmt::format("profile: set_timing of stage {} batch {} needs 0 <= p50 <= p99 <= max and mean <= max, "
+                            "got mean {} / p50 {} / p99 {} / max {} ns",
+                            stage, batch_sizes_[column], t.mean, t.p50, t.p99, t.max));
+  per_stage_[static_cast<std::size_t>(stage)][column] = t;
+}
+
 Duration Profile::planned_span(int from, int to, PlanningFigure figure) const {
   Duration total = 0;
   for (int s = from; s < to; ++s) total += planned(s, 1, figure);

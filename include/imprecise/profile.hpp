@@ -1,6 +1,7 @@
 // Profile: measured execution time of every stage of a model, per batch size (mean, p50, p99, max).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,11 @@ class Profile {
   Duration planned_span(int from, int to, PlanningFigure figure) const;
 
   const std::vector<std::vector<StageTiming>>& table() const { return per_stage_; }
+
+  /// Replaces the timing measured at batch_sizes()[column] for `stage` (online re-profiling). Does not
+  /// allocate. Throws Error if the indices are out of range or the figures are not ordered as the
+  /// constructor requires (p50 <= p99 <= max, mean <= max, none negative).
+  void set_timing(int stage, std::size_t column, const StageTiming& timing);
 
  private:
   std::vector<int> batch_sizes_;

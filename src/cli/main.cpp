@@ -109,6 +109,7 @@ int main(int argc, char** argv) {
   add_infer_command(app, action);
   add_features_command(app, action);
   add_eval_command(app, action);
+  add_profile_command(app, action);
 #endif
 
   try {

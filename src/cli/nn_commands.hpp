@@ -9,5 +9,6 @@ void add_inspect_command(CLI::App& app, Action& action);
 void add_infer_command(CLI::App& app, Action& action);
 void add_features_command(CLI::App& app, Action& action);
 void add_eval_command(CLI::App& app, Action& action);
+void add_profile_command(CLI::App& app, Action& action);
 
 }  // namespace imprecise::cli

@@ -35,6 +35,9 @@ std::string data_root() {
 
 PipelineRegistry::PipelineRegistry() {
   // One line per built-in pipeline.
+  add(vision_pipeline());
+  add(lidar_pipeline());
+  add(voice_pipeline());
 }
 
 PipelineRegistry& PipelineRegistry::get() {

@@ -7,7 +7,6 @@
 #include <utility>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "imprecise/error.hpp"
 
@@ -158,52 +157,6 @@ Model describe(const MultiExitModel& model, Profile profile, UtilityModel utilit
   m.profile = std::move(profile);
   m.utility = std::move(utility);
   return m;
-}
-
-nlohmann::json profile_to_json(const Profile& profile) {
-  nlohmann::json stages = nlohmann::json::array();
-  for (const auto& row : profile.table()) {
-    nlohmann::json cells = nlohmann::json::array();
-    for (const StageTiming& t : row)
-      cells.push_back({{"mean_ms", to_ms(t.mean)}, {"p50_ms", to_ms(t.p50)}, {"p99_ms", to_ms(t.p99)}, {"max_ms", to_ms(t.max)}});
-    stages.push_back(std::move(cells));
-  }
-  return {{"batch_sizes", profile.batch_sizes()}, {"stages", std::move(stages)}};
-}
-
-Profile profile_from_json(const nlohmann::json& json, const std::string& where) {
-  const auto fail = [&](const std::string& path, const std::string& what) -> void {
-    throw Error(fmt::format("{}: {}: {}", where, path, what));
-  };
-  if (!json.is_object()) fail("(root)", "must be an object");
-  if (!json.contains("batch_sizes") || !json["batch_sizes"].is_array()) fail("batch_sizes", "must be an array");
-  if (!json.contains("stages") || !json["stages"].is_array()) fail("stages", "must be an array");
-  std::vector<int> sizes;
-  for (std::size_t i = 0; i < json["batch_sizes"].size(); ++i) {
-    const auto& v = json["batch_sizes"][i];
-    if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > 4096)
-      fail(fmt::format("batch_sizes[{}]", i), "must be an integer in [1, 4096]");
-    sizes.push_back(v.get<int>());
-  }
-  std::vector<std::vector<StageTiming>> table;
-  const auto& stages = json["stages"];
-  for (std::size_t s = 0; s < stages.size(); ++s) {
-    if (!stages[s].is_array()) fail(fmt::format("stages[{}]", s), "must be an array");
-    std::vector<StageTiming> row;
-    for (std::size_t i = 0; i < stages[s].size(); ++i) {
-      const auto& cell = stages[s][i];
-      const std::string path = fmt::format("stages[{}][{}]", s, i);
-      if (!cell.is_object()) fail(path, "must be an object");
-      const auto ms = [&](const char* key) {
-        if (!cell.contains(key) || !cell[key].is_number() || !(cell[key].get<double>() >= 0.0))
-          fail(path + "." + key, "must be a number >= 0");
-        return from_ms(cell[key].get<double>());
-      };
-      row.push_back(StageTiming{ms("mean_ms"), ms("p50_ms"), ms("p99_ms"), ms("max_ms")});
-    }
-    table.push_back(std::move(row));
-  }
-  return Profile(std::move(sizes), std::move(table), where);
 }
 
 }  // namespace imprecise::nn

@@ -7,8 +7,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
 #include "imprecise/model.hpp"
 #include "imprecise/profile.hpp"
 #include "imprecise/nn/multi_exit_model.hpp"
@@ -64,11 +62,7 @@ std::vector<double> default_exit_accuracy(int exits);
 /// The scheduler's view of `model`: its stages (from `profile`, which must have model.stages() stages),
 /// mandatory depth and utility (default: utility_from_accuracy(default_exit_accuracy(stages))).
 /// `name` defaults to the file the model was loaded from. Throws Error on a stage-count mismatch.
+/// (A profile's JSON form: sim::profile_to_json / sim::load_profile in sim/scenario.hpp.)
 Model describe(const MultiExitModel& model, Profile profile, UtilityModel utility = {}, std::string name = "");
-
-/// The measured-table form a scenario's "profile" field takes (see sim/scenario.hpp), times in ms.
-nlohmann::json profile_to_json(const Profile& profile);
-/// Reads that form back (the measured table only). Errors name `where` and the field.
-Profile profile_from_json(const nlohmann::json& json, const std::string& where = "profile");
 
 }  // namespace imprecise::nn

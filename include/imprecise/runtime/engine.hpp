@@ -1,0 +1,129 @@
+// Engine: the real-time runtime: owns models, one dispatcher thread running a Policy on a steady clock, and executor lanes.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <future>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "imprecise/job.hpp"
+#include "imprecise/model.hpp"
+#include "imprecise/nn/multi_exit_model.hpp"
+#include "imprecise/nn/tensor.hpp"
+#include "imprecise/outcome.hpp"
+#include "imprecise/policy.hpp"
+#include "imprecise/profile.hpp"
+#include "imprecise/runtime/observer.hpp"
+#include "imprecise/time.hpp"
+
+namespace imprecise::runtime {
+
+using Clock = std::chrono::steady_clock;
+
+/// Outcome::job of a job answered inside submit() (never admitted: rejected or failed at once).
+inline constexpr JobId kNotAdmitted = std::numeric_limits<JobId>::max();
+
+/// One model the engine serves: the network and the scheduler's description of it (stages' profile,
+/// utility, mandatory depth), e.g. nn::describe(network, nn::profile_stages(network)).
+struct ServedModel {
+  nn::MultiExitModel network;
+  Model description;
+};
+
+/// What stop() does with jobs not answered yet.
+enum class StopMode {
+  cancel,  ///< answer each at once from its best finished exit (`rejected`, "cancelled: ...", if its mandatory part is not done)
+  drain,   ///< keep serving them (each ends by its deadline at the latest); refuse new ones
+};
+
+/// Which finished exit answers a job.
+enum class AnswerRule {
+  deepest,          ///< the deepest finished exit
+  calibrated_best,  ///< the finished exit l with the highest R(l | l, c_l) (ties: the deeper)
+};
+
+/// Re-profiling while serving: stage times measured on the lanes replace the planning figures, so a
+/// device that slows down (thermal throttling, a noisy neighbour) is planned for.
+struct OnlineProfileConfig {
+  bool enabled = true;
+  int window = 64;       ///< most recent times kept per (model, stage, measured batch size)
+  int min_samples = 16;  ///< times needed before the figures are replaced
+  int every = 8;         ///< figures re-computed after this many new times
+};
+
+struct EngineConfig {
+  std::string policy = "yao-dp";  ///< any make_policy name
+  PolicyConfig policy_config;     ///< shared with the simulator (figure, delta, max_batch, ...)
+  /// Jobs admitted and not yet answered. Beyond it submit() answers `rejected` ("queue full") at once,
+  /// so memory stays bounded under any load. Every job buffer is allocated up front for this many.
+  std::size_t max_pending = 256;
+  AnswerRule answer = AnswerRule::deepest;
+  StopMode stop = StopMode::cancel;  ///< what the destructor does
+  OnlineProfileConfig online_profile;
+  std::vector<std::shared_ptr<Observer>> observers;
+};
+
+/// Serves multi-exit models under deadlines. Thread-safe: submit() from any number of threads.
+///
+/// Guarantees: every submitted job gets exactly one Outcome (through its future or callback); a
+/// deadline already past at submit is rejected at once, as is a job beyond max_pending; at its deadline
+/// a job is answered from its best finished exit at the latest (a stage still running for it is
+/// wasted); jobs that a stage cannot help any more (it would end after their deadline) are answered
+/// early instead of run; errors on the real-time path are outcomes (`failed`, with a message), never
+/// exceptions. The dispatcher and the lanes allocate nothing while serving (the constructor sizes every
+/// buffer for max_pending jobs and drives the policy through that many synthetic jobs first), except the
+/// message string of a rejected or failed outcome.
+class Engine {
+ public:
+  /// Receives the job's outcome on the dispatcher thread (or inside submit() when answered at once).
+  /// Keep it short; an exception it throws is swallowed.
+  using Callback = std::function<void(Outcome)>;
+
+  /// Builds the policy, allocates every job buffer, warms the policy up and starts the threads. Throws Error for a bad
+  /// config or a model whose description does not match its network (naming the model).
+  explicit Engine(std::vector<ServedModel> models, EngineConfig config = {});
+  /// stop(config.stop) and joins the threads.
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// Submits one input ([1, ...] or the sample shape) for `model`, due at `deadline` (a deadline more
+  /// than 2^52 ns, about 52 days, away is clamped to that; time_point::max() means "no deadline").
+  std::future<Outcome> submit(ModelId model, const nn::Tensor& input, Clock::time_point deadline, double weight = 1.0);
+  /// Due `within` from now.
+  std::future<Outcome> submit(ModelId model, const nn::Tensor& input, Clock::duration within, double weight = 1.0);
+  /// Callback form; returns the job's id (kNotAdmitted when answered at once). Ids are unique among
+  /// the jobs pending at the same time and reused over time (they name a job slot and its generation).
+  JobId submit(ModelId model, const nn::Tensor& input, Clock::time_point deadline, Callback on_outcome,
+               double weight = 1.0);
+  JobId submit(ModelId model, const nn::Tensor& input, Clock::duration within, Callback on_outcome,
+               double weight = 1.0);
+
+  /// Refuses new jobs, ends the pending ones per `mode` (each gets its outcome), waits for the threads.
+  /// Idempotent. Called from a callback it only requests the stop.
+  void stop(StopMode mode);
+  void stop();
+
+  /// The engine's clock: nanoseconds since it was built (the Time of every Outcome and observer hook).
+  Time now() const;
+  Time to_time(Clock::time_point t) const;
+  Clock::time_point to_time_point(Time t) const;
+
+  std::size_t models() const;
+  const nn::MultiExitModel& network(ModelId model) const;
+  /// The model's current profile (online updates included), copied.
+  Profile profile(ModelId model) const;
+  const std::string& policy_name() const;
+  std::size_t max_pending() const;
+  int lanes() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace imprecise::runtime

@@ -1,0 +1,74 @@
+// Observer: read-only hooks on what the Engine does (taskflow style), for tracing and metrics.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string_view>
+
+#include "imprecise/job.hpp"
+#include "imprecise/model.hpp"
+#include "imprecise/outcome.hpp"
+#include "imprecise/profile.hpp"
+#include "imprecise/time.hpp"
+
+namespace imprecise::runtime {
+
+/// What an observer sees of one job. Times are on the engine's clock (Engine::now()).
+struct JobInfo {
+  JobId id = 0;
+  ModelId model = 0;
+  Time release = 0;   ///< when it was submitted
+  Time deadline = 0;
+  double weight = 1.0;
+  int depth = 0;      ///< stages finished
+};
+
+/// What the engine serves, given once to each observer before anything else happens.
+struct EngineInfo {
+  std::span<const Model> models;  ///< indexed by ModelId; valid for the engine's lifetime
+  int lanes = 1;                  ///< executor lanes, numbered 0..lanes-1
+  std::string_view policy;        ///< the policy's name
+  std::size_t max_pending = 0;
+};
+
+enum class ThreadRole { dispatcher, lane };
+
+/// What a policy decision turned out to be (for on_decision).
+enum class DecisionKind { dispatch, finish, drop, idle };
+
+/// Every hook has an empty default. Hooks run on the dispatcher thread, except on_thread_start (on the
+/// thread it names) and on_outcome for jobs answered inside submit() (rejected or failed at once: on
+/// the submitting thread). An observer must therefore be thread-safe, and fast: the dispatcher waits
+/// for it. It must not call back into the Engine's submit/stop; an exception it throws is swallowed. Spans are
+/// valid during the call only.
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  Observer() = default;
+  Observer(const Observer&) = delete;
+  Observer& operator=(const Observer&) = delete;
+
+  virtual void on_start(const EngineInfo& /*engine*/) {}
+  /// First thing each engine thread does: a place to set its name, priority or affinity.
+  virtual void on_thread_start(ThreadRole /*role*/, int /*index*/) {}
+  /// The dispatcher admitted a submitted job and gave it to the policy.
+  virtual void on_admit(const JobInfo& /*job*/, Time /*now*/) {}
+  /// One call of Policy::next took `took` (wall time on the dispatcher).
+  virtual void on_decision(Time /*now*/, Duration /*took*/, DecisionKind /*kind*/) {}
+  /// Stage `stage` (0-based) of `model` handed to `lane` for `jobs` (depth = stages done before it).
+  virtual void on_dispatch(int /*lane*/, ModelId /*model*/, int /*stage*/, std::span<const JobInfo> /*jobs*/,
+                           Time /*now*/) {}
+  /// The lane ran that stage over [start, end); `failed` if the backend threw.
+  virtual void on_stage_done(int /*lane*/, ModelId /*model*/, int /*stage*/, std::span<const JobInfo> /*jobs*/,
+                             Time /*start*/, Time /*end*/, bool /*failed*/) {}
+  /// The policy shed `job` under overload (its outcome, rejected, follows).
+  virtual void on_drop(const JobInfo& /*job*/, Time /*now*/) {}
+  /// Every job's one outcome, just before it is delivered to the caller.
+  virtual void on_outcome(const Outcome& /*outcome*/) {}
+  /// The online profile of (model, stage) at batch `batch` was replaced by `timing`.
+  virtual void on_profile_update(ModelId /*model*/, int /*stage*/, int /*batch*/, const StageTiming& /*timing*/) {}
+  /// The engine stopped: every job has its outcome and no hook follows (but on_outcome of a late submit).
+  virtual void on_stop(Time /*now*/) {}
+};
+
+}  // namespace imprecise::runtime

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The lidar pipeline end to end: generate the synthetic scans -> C++ front end features -> train the
+# multi-exit PointNet -> evaluate it with the C++ engine -> fixtures and reliability plot.
+#   scripts/make_lidar.sh [BUILD_DIR]     (default build/default; needs the imprecise CLI built there)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build/default}
+CLI=$BUILD/bin/imprecise
+PY=/usr/bin/python3  # the Debian python with numpy, torch, onnx, matplotlib
+[ -x "$CLI" ] || cmake --build "$BUILD" --target imprecise_cli
+$PY scripts/make_lidar_data.py                      # data/lidar/{train,calibration,test}.ipcl
+FEAT=$(mktemp -d)
+trap 'rm -rf "$FEAT"' EXIT
+for split in train calibration; do
+  "$CLI" features --pipeline lidar --split $split --out "$FEAT/$split"
+done
+$PY scripts/train_lidar.py --features "$FEAT" --out models/lidar.onnx
+"$CLI" eval --pipeline lidar --split test            # the numbers in docs/pipelines/lidar.md
+$PY scripts/make_lidar_fixtures.py                   # tests/fixtures/data/lidar/
+$PY scripts/plot_lidar_reliability.py --cli "$CLI"   # docs/results/lidar_reliability.png

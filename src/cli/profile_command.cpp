@@ -1,0 +1,160 @@
+// `imprecise profile --pipeline P`: what the scheduler needs from a trained model — stage times per batch
+// size, per-exit temperatures, utility tables R(l | k, c) and the replay sets of the held-out splits.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "imprecise/data/calibration.hpp"
+#include "imprecise/data/evaluation.hpp"
+#include "imprecise/data/pipeline.hpp"
+#include "imprecise/nn/multi_exit_model.hpp"
+#include "imprecise/nn/profiler.hpp"
+#include "imprecise/sim/replay.hpp"
+#include "imprecise/sim/scenario.hpp"
+#include "nn_commands.hpp"
+
+namespace imprecise::cli {
+
+namespace {
+
+struct ProfileOptions {
+  std::string pipeline;
+  std::string model;
+  std::string backend = "cpu";
+  std::string out_dir;
+  std::string data_dir;
+  std::string batches = "1,2,4,8,16,32";
+  int repetitions = 50;
+  int warmup = 5;
+  std::size_t calibration_limit = 0;
+  std::size_t test_limit = 0;
+  int bins = 10;
+  bool no_temperature = false;
+  bool skip_timing = false;
+};
+
+void write_json(const std::string& path, const nlohmann::json& json) {
+  std::ofstream out(path);
+  out << json.dump(1) << '\n';
+  if (!out) throw InputError(fmt::format("{}: cannot write", path));
+}
+
+std::vector<int> classes_of(const nn::MultiExitModel& model) {
+  std::vector<int> classes;
+  for (int k = 0; k < model.stages(); ++k) classes.push_back(static_cast<int>(model.classes(k)));
+  return classes;
+}
+
+nlohmann::json exit_table(const data::Evaluation& e, const std::vector<double>& predicted) {
+  nlohmann::json exits = nlohmann::json::array();
+  for (std::size_t k = 0; k < e.exits.size(); ++k)
+    exits.push_back({{"accuracy", e.exits[k].accuracy}, {"predicted_accuracy", predicted[k]}, {"ece", e.exits[k].ece}});
+  return exits;
+}
+
+void run_profile(const ProfileOptions& o) {
+  const data::Pipeline& pipeline = data::PipelineRegistry::get().at(o.pipeline);
+  const std::string model_path = o.model.empty() ? data::source_path(pipeline.model) : o.model;
+  const std::string out_dir = o.out_dir.empty() ? std::filesystem::path(model_path).parent_path().string() : o.out_dir;
+  std::filesystem::create_directories(out_dir);
+  const std::string stem = (std::filesystem::path(out_dir) / pipeline.name).string();
+
+  std::vector<int> batches;
+  for (double b : parse_number_list(o.batches, "--batches")) {
+    if (b != static_cast<double>(static_cast<int>(b)) || b > 1024)
+      throw InputError(fmt::format("--batches: '{}' is not a batch size in [1, 1024]", b));
+    batches.push_back(static_cast<int>(b));
+  }
+  nn::MultiExitModel::Options model_options;
+  model_options.backend = o.backend;
+  model_options.compile.max_batch = *std::max_element(batches.begin(), batches.end());
+
+  // 1. Calibration split: temperatures, utility tables, the calibration replay set.
+  const data::LabeledSet calibration_set = pipeline.load({data::Split::calibration, o.calibration_limit, o.data_dir});
+  nn::MultiExitModel raw = nn::MultiExitModel::load(model_path, model_options);
+  data::EvaluationOptions eval_options;
+  eval_options.batch = std::min(32, raw.max_batch());
+  eval_options.keep_logits = !o.no_temperature;
+  const data::Evaluation on_calibration = data::evaluate(raw, calibration_set, eval_options);
+  data::CalibrationOptions calibration_options;
+  calibration_options.temperature_scaling = !o.no_temperature;
+  calibration_options.bins = o.bins;
+  const data::Calibration calibration =
+      data::calibrate(on_calibration, classes_of(raw), calibration_set.labels, calibration_options);
+  write_json(stem + ".calibration.json", data::to_json(calibration));
+  sim::save_replay_csv(calibration.replay, stem + ".replay_cal.csv");
+
+  // 2. Test split, served with the fitted temperatures: the replay set jobs draw from, and the check
+  //    that the tables' predicted accuracy R(l) matches what the test split shows.
+  for (double t : calibration.temperatures) model_options.temperatures.push_back(static_cast<float>(t));
+  nn::MultiExitModel model = nn::MultiExitModel::load(model_path, model_options);
+  const data::LabeledSet test_set = pipeline.load({data::Split::test, o.test_limit, o.data_dir});
+  eval_options.keep_logits = false;
+  const data::Evaluation on_test = data::evaluate(model, test_set, eval_options);
+  sim::save_replay_csv(sim::ReplaySet{model.stages(), on_test.records}, stem + ".replay_test.csv");
+  std::vector<double> predicted;
+  for (int l = 1; l <= model.stages(); ++l) predicted.push_back(calibration.utility.prior(l));
+
+  nlohmann::json report = {{"pipeline", pipeline.name},
+                           {"model", model_path},
+                           {"backend", model.backend()},
+                           {"calibration_samples", on_calibration.samples},
+                           {"test_samples", on_test.samples},
+                           {"temperatures", calibration.temperatures},
+                           {"ece_calibration_raw", calibration.ece_raw},
+                           {"ece_calibration", calibration.ece},
+                           {"test", exit_table(on_test, predicted)},
+                           {"files", {stem + ".calibration.json", stem + ".replay_cal.csv", stem + ".replay_test.csv"}}};
+
+  // 3. Stage times per batch size (last: the machine is warm, and nothing else of ours runs).
+  if (!o.skip_timing) {
+    nn::ProfilerConfig config;
+    config.batch_sizes = batches;
+    config.repetitions = o.repetitions;
+    config.warmup = o.warmup;
+    const Profile profile = nn::profile_stages(model, config, &calibration_set.inputs);  // samples cycled
+    write_json(stem + ".profile.json", sim::profile_to_json(profile));
+    report["files"].push_back(stem + ".profile.json");
+    nlohmann::json stages = nlohmann::json::array();
+    for (int s = 0; s < profile.stages(); ++s) stages.push_back(to_ms(profile.timing(s, 1).mean));
+    report["stage_ms_batch1"] = stages;
+  }
+  std::puts(report.dump(2).c_str());
+}
+
+}  // namespace
+
+void add_profile_command(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand(
+      "profile", "Profile a pipeline's model: stage times, temperatures, utility tables, replay sets (files + JSON)");
+  auto options = std::make_shared<ProfileOptions>();
+  cmd->add_option("--pipeline", options->pipeline, "vision, voice or lidar")->required();
+  cmd->add_option("--model", options->model, "ONNX model (default: the pipeline's, under models/)");
+  cmd->add_option("--backend", options->backend, "cpu or cuda (falls back to cpu without a GPU)")->capture_default_str();
+  cmd->add_option("--out-dir", options->out_dir, "where <pipeline>.{profile,calibration}.json and replay CSVs go (default: the model's folder)");
+  cmd->add_option("--data-dir", options->data_dir, "where the generated data lives (default: $IMPRECISE_DATA_DIR or data/)");
+  cmd->add_option("--batches", options->batches, "batch sizes to time (the largest is the compiled max batch)")->capture_default_str();
+  cmd->add_option("--repetitions", options->repetitions, "timed runs per batch size")->capture_default_str()->check(CLI::Range(1, 100000));
+  cmd->add_option("--warmup", options->warmup, "untimed runs per batch size")->capture_default_str()->check(CLI::Range(0, 100000));
+  cmd->add_option("--calibration-limit", options->calibration_limit, "at most N calibration samples (0: all)");
+  cmd->add_option("--test-limit", options->test_limit, "at most N test samples (0: all)");
+  cmd->add_option("--bins", options->bins, "confidence bins of the utility tables")->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_flag("--no-temperature", options->no_temperature, "do not fit per-exit temperatures");
+  cmd->add_flag("--skip-timing", options->skip_timing, "calibrate only, keep the stage-time profile as it is");
+  cmd->callback([&action, options] {
+    action = [options] {
+      run_profile(*options);
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace imprecise::cli

@@ -1,0 +1,200 @@
+// Profiler: stage timings per batch size, exit records, utility models and the model description a scheduler gets.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "imprecise/error.hpp"
+#include "imprecise/nn/multi_exit_model.hpp"
+#include "imprecise/nn/npy.hpp"
+#include "imprecise/nn/profiler.hpp"
+#include "imprecise/policy.hpp"
+#include "imprecise/sim/scenario.hpp"
+#include "nn_fixtures.hpp"
+
+namespace imprecise::nn {
+namespace {
+
+MultiExitModel load(const std::string& name, int max_batch) {
+  MultiExitModel::Options options;
+  options.compile.max_batch = max_batch;
+  return MultiExitModel::load(testing::fixture(name + ".onnx"), options);
+}
+
+ProfilerConfig quick() {
+  ProfilerConfig c;
+  c.warmup = 1;
+  c.repetitions = 5;
+  return c;
+}
+
+TEST(Profiler, BatchSizesAreClampedToTheModelAndIncludeItsMaxBatch) {
+  EXPECT_EQ(profiled_batch_sizes(load("cnn3", 8)), (std::vector<int>{1, 2, 4, 8}));
+  EXPECT_EQ(profiled_batch_sizes(load("cnn3", 6)), (std::vector<int>{1, 2, 4, 6}));
+  EXPECT_EQ(profiled_batch_sizes(load("cnn3", 1)), (std::vector<int>{1}));
+  ProfilerConfig c;
+  c.batch_sizes = {3, 1, 3};
+  EXPECT_EQ(profiled_batch_sizes(load("cnn3", 4), c), (std::vector<int>{1, 3, 4}));
+  c.batch_sizes = {0};
+  EXPECT_THROW(profiled_batch_sizes(load("cnn3", 4), c), Error);
+}
+
+TEST(Profiler, SummaryUsesNearestRankPercentiles) {
+  std::vector<Duration> times;
+  for (Duration t = 100; t >= 1; --t) times.push_back(t * 10);  // 10..1000, unsorted
+  const StageTiming s = summarize_times(times);
+  EXPECT_EQ(s.p50, 500);
+  EXPECT_EQ(s.p99, 990);
+  EXPECT_EQ(s.max, 1000);
+  EXPECT_EQ(s.mean, 505);
+  std::vector<Duration> zero{0, 0};
+  const StageTiming z = summarize_times(zero);
+  EXPECT_EQ(z.p50, 1) << "never 0: a stage always costs something";
+  EXPECT_EQ(z.max, 1);
+  std::vector<Duration> none;
+  EXPECT_THROW(summarize_times(none), Error);
+}
+
+class ProfilerModels : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ProfilerModels, EveryStageIsTimedAtEveryBatchSize) {
+  MultiExitModel model = load(GetParam(), 4);
+  const Profile p = profile_stages(model, quick());
+  ASSERT_EQ(p.stages(), model.stages());
+  EXPECT_EQ(p.batch_sizes(), (std::vector<int>{1, 2, 4}));
+  for (int s = 0; s < p.stages(); ++s)
+    for (int b = 1; b <= 4; ++b) {
+      const StageTiming& t = p.timing(s, b);
+      EXPECT_GE(t.p50, 1);
+      EXPECT_LE(t.p50, t.p99);
+      EXPECT_LE(t.p99, t.max);
+      EXPECT_LE(t.mean, t.max);
+    }
+  // With a real input too (a batch whose samples are cycled).
+  const Tensor input = read_npy(testing::fixture(GetParam() + ".input.npy"));
+  EXPECT_EQ(profile_stages(model, quick(), &input).stages(), model.stages());
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, ProfilerModels, ::testing::Values("cnn3", "resnet_skip", "audio1d", "pointnet"),
+                         [](const auto& p) { return p.param; });
+
+TEST(Profiler, RejectsABadConfigOrInput) {
+  MultiExitModel model = load("cnn3", 2);
+  ProfilerConfig c = quick();
+  c.repetitions = 0;
+  EXPECT_THROW(profile_stages(model, c), Error);
+  const Tensor wrong({1, 7});
+  EXPECT_THROW(profile_stages(model, quick(), &wrong), Error);
+}
+
+TEST(Profiler, DescriptionDrivesAPolicy) {
+  MultiExitModel model = load("cnn3", 4);
+  const Model m = describe(model, profile_stages(model, quick()), {}, "vision");
+  EXPECT_EQ(m.name, "vision");
+  EXPECT_EQ(m.stages(), 3);
+  EXPECT_EQ(m.mandatory_depth, model.mandatory_depth());
+  ASSERT_EQ(m.utility.exits(), 3);
+  EXPECT_LT(m.utility.prior(1), m.utility.prior(3)) << "default: deeper is better";
+  const std::vector<Model> models{m};
+  EXPECT_NO_THROW(make_policy("yao-dp", models));
+  EXPECT_EQ(describe(model, profile_stages(model, quick())).name, model.graph().source);
+  const Profile two({1}, {{StageTiming{1, 1, 1, 1}}, {StageTiming{1, 1, 1, 1}}});
+  EXPECT_THROW(describe(model, two), Error);
+}
+
+TEST(Profiler, ExitRecordsScoreEveryExitAgainstTheLabels) {
+  MultiExitModel model = load("cnn3", 8);
+  const Tensor input = read_npy(testing::fixture("cnn3.input.npy"));
+  const auto offline = model.run(input);
+  // Labels = the last exit's predictions: that exit is right on every sample.
+  std::vector<std::int64_t> labels;
+  for (const ExitResult& r : offline[2]) labels.push_back(r.prediction);
+  const auto records = collect_exit_records(model, input, labels);
+  ASSERT_EQ(records.size(), labels.size() * 3);
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    EXPECT_TRUE(records[i * 3 + 2].correct);
+    for (std::size_t k = 0; k < 3; ++k) {
+      EXPECT_FLOAT_EQ(records[i * 3 + k].confidence, offline[k][i].confidence);
+      EXPECT_EQ(records[i * 3 + k].correct, offline[k][i].prediction == labels[i]);
+    }
+  }
+  const UtilityModel u = utility_from_records(3, records, 4);
+  EXPECT_EQ(u.exits(), 3);
+  EXPECT_EQ(u.bins(), 4);
+  EXPECT_DOUBLE_EQ(u.prior(3), 1.0);
+  EXPECT_THROW(collect_exit_records(model, input, std::vector<std::int64_t>{1, 2}), Error);
+  EXPECT_THROW(utility_from_records(3, std::span<const ExitRecord>(records).first(4)), Error);
+}
+
+TEST(Profiler, UtilityFromAccuracyIgnoresConfidence) {
+  const std::vector<double> acc{0.6, 0.7, 0.9};
+  const UtilityModel u = utility_from_accuracy(acc);
+  EXPECT_DOUBLE_EQ(u.prior(2), 0.7);
+  EXPECT_DOUBLE_EQ(u.expected(3, 1, 0.05), 0.9);
+  EXPECT_DOUBLE_EQ(u.expected(3, 2, 0.99), 0.9);
+  EXPECT_DOUBLE_EQ(u.expected(1, 2, 0.5), 0.7) << "an exit already passed is worth what the deepest one reached";
+  const std::vector<double> bad{0.5, 1.5};
+  EXPECT_THROW(utility_from_accuracy(bad), Error);
+  EXPECT_EQ(default_exit_accuracy(4), (std::vector<double>{0.25, 0.5, 0.75, 1.0}));
+}
+
+TEST(Profiler, MeasuredProfileRoundTripsThroughTheScenarioJsonForm) {
+  MultiExitModel model = load("cnn3", 4);
+  const Profile p = profile_stages(model, quick());
+  const nlohmann::json j = sim::profile_to_json(p);
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("imprecise_profile_" + std::to_string(::getpid()) + ".json")).string();
+  {
+    std::ofstream out(path);
+    out << j.dump(2);
+  }
+  const Profile back = sim::load_profile(path);
+  std::filesystem::remove(path);
+  EXPECT_EQ(back.batch_sizes(), p.batch_sizes());
+  for (int s = 0; s < p.stages(); ++s)
+    for (int b : p.batch_sizes()) {
+      EXPECT_EQ(back.timing(s, b).p50, p.timing(s, b).p50);
+      EXPECT_EQ(back.timing(s, b).p99, p.timing(s, b).p99);
+      EXPECT_EQ(back.timing(s, b).max, p.timing(s, b).max);
+      EXPECT_EQ(back.timing(s, b).mean, p.timing(s, b).mean);
+    }
+  // A scenario takes the same object as a model's "profile".
+  nlohmann::json scenario = nlohmann::json::parse(R"({
+    "name": "measured", "duration_s": 1,
+    "models": [{"name": "cnn3", "profile": null,
+                "replay": {"parametric": {"exit_accuracy": [0.7, 0.8, 0.9], "classes": 10}}}],
+    "streams": [{"model": "cnn3", "arrival": "periodic", "rate_hz": 10, "deadline_ms": 50}]})");
+  scenario["models"][0]["profile"] = j;
+  const sim::Scenario sc = sim::parse_scenario(scenario, "test");
+  ASSERT_EQ(sc.models.size(), 1u);
+  EXPECT_EQ(sc.models[0].profile.timing(2, 4).p99, p.timing(2, 4).p99);
+}
+
+}  // namespace
+}  // namespace imprecise::nn
+
+namespace imprecise {
+namespace {
+
+// Profile::set_timing is what the runtime's online profiling writes through.
+TEST(ProfileSetTiming, ReplacesOneCellAndKeepsTheTableValid) {
+  Profile p({1, 4}, {{StageTiming{10, 10, 20, 30}, StageTiming{40, 40, 50, 60}}});
+  p.set_timing(0, 1, StageTiming{70, 65, 80, 90});
+  EXPECT_EQ(p.timing(0, 4).p99, 80);
+  EXPECT_EQ(p.timing(0, 3).p50, 65) << "batch 3 is planned with the column for 4";
+  EXPECT_EQ(p.timing(0, 1).p50, 10);
+  EXPECT_THROW(p.set_timing(1, 0, StageTiming{1, 1, 1, 1}), Error);
+  EXPECT_THROW(p.set_timing(0, 2, StageTiming{1, 1, 1, 1}), Error);
+  EXPECT_THROW(p.set_timing(0, 0, StageTiming{1, 5, 4, 6}), Error) << "p50 above p99";
+  EXPECT_THROW(p.set_timing(0, 0, StageTiming{9, 1, 2, 3}), Error) << "mean above max";
+  EXPECT_EQ(p.timing(0, 1).p50, 10) << "a rejected update changes nothing";
+}
+
+}  // namespace
+}  // namespace imprecise

@@ -1,0 +1,186 @@
+// Hot-path check: after warm-up, the Engine's dispatcher and lane threads allocate nothing (counting operator new and malloc there).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <new>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "imprecise/runtime/engine.hpp"
+#include "imprecise/runtime/metrics.hpp"
+#include "imprecise/runtime/trace_writer.hpp"
+#include "runtime_fixtures.hpp"
+
+// Replacing operator new with malloc trips GCC 12 false positives (see tests/CMakeLists.txt).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+namespace {
+// Only allocations made on the engine's own threads count: they mark themselves through the
+// observer's on_thread_start hook, so the test thread's submits (which may allocate) do not.
+thread_local bool t_engine_thread = false;
+std::atomic<long> g_engine_news{0};
+std::atomic<long> g_engine_mallocs{0};
+std::atomic<long> g_all_news{0};
+}  // namespace
+
+void* operator new(std::size_t size) {
+  g_all_news.fetch_add(1, std::memory_order_relaxed);
+  if (t_engine_thread) g_engine_news.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+// As in nn_allocation_test: Eigen takes large blocks from malloc directly, so with glibc interpose it
+// too (not under sanitizers, which interpose malloc themselves).
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define IMPRECISE_COUNT_MALLOC 1
+extern "C" {
+void* __libc_malloc(std::size_t size);
+void* __libc_calloc(std::size_t count, std::size_t size);
+void* __libc_realloc(void* p, std::size_t size);
+void* __libc_memalign(std::size_t alignment, std::size_t size);
+
+void* malloc(std::size_t size) noexcept {
+  if (t_engine_thread) g_engine_mallocs.fetch_add(1, std::memory_order_relaxed);
+  return __libc_malloc(size);
+}
+void* calloc(std::size_t count, std::size_t size) noexcept {
+  if (t_engine_thread) g_engine_mallocs.fetch_add(1, std::memory_order_relaxed);
+  return __libc_calloc(count, size);
+}
+void* realloc(void* p, std::size_t size) noexcept {
+  if (t_engine_thread) g_engine_mallocs.fetch_add(1, std::memory_order_relaxed);
+  return __libc_realloc(p, size);
+}
+void* aligned_alloc(std::size_t alignment, std::size_t size) noexcept {
+  if (t_engine_thread) g_engine_mallocs.fetch_add(1, std::memory_order_relaxed);
+  return __libc_memalign(alignment, size);
+}
+void* memalign(std::size_t alignment, std::size_t size) noexcept {
+  if (t_engine_thread) g_engine_mallocs.fetch_add(1, std::memory_order_relaxed);
+  return __libc_memalign(alignment, size);
+}
+int posix_memalign(void** out, std::size_t alignment, std::size_t size) noexcept {
+  if (t_engine_thread) g_engine_mallocs.fetch_add(1, std::memory_order_relaxed);
+  void* p = __libc_memalign(alignment, size);
+  if (!p) return ENOMEM;
+  *out = p;
+  return 0;
+}
+}  // extern "C"
+#else
+#define IMPRECISE_COUNT_MALLOC 0
+#endif
+
+namespace imprecise::runtime {
+namespace {
+
+using namespace std::chrono_literals;
+
+class MarkEngineThreads final : public Observer {
+ public:
+  void on_thread_start(ThreadRole, int) override {
+    t_engine_thread = true;
+    threads.fetch_add(1);
+    // One deliberate allocation per thread, so the test can check that the counter sees this thread
+    // (the engine itself allocates nothing on it: the policy was warmed up in the constructor).
+    delete probe.exchange(new int(1));
+  }
+  std::atomic<int*> probe{nullptr};
+  std::atomic<int> threads{0};
+  ~MarkEngineThreads() override { delete probe.load(); }
+};
+
+/// Counts outcomes delivered by callback (the callback itself allocates nothing).
+struct Counter {
+  std::mutex mu;
+  std::condition_variable cv;
+  long done = 0;
+  long completed = 0;
+  void add(const Outcome& o) {
+    std::lock_guard lock(mu);
+    ++done;
+    if (o.status == OutcomeStatus::completed) ++completed;
+    cv.notify_all();
+  }
+  void wait_for(long total) {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 120s, [&] { return done >= total; }));
+  }
+};
+
+class RuntimeAllocation : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(RuntimeAllocation, DispatcherAndLanesAllocateNothingAfterWarmUp) {
+  const auto xs = testing::inputs("cnn3");
+  auto marker = std::make_shared<MarkEngineThreads>();
+  auto metrics = std::make_shared<MetricsObserver>();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("imprecise_alloc_trace_" + std::to_string(::getpid()) + ".json")).string();
+  auto trace = std::make_shared<TraceWriter>(path);
+  EngineConfig config;
+  config.policy = GetParam();
+  config.max_pending = 64;
+  config.observers = {marker, metrics, trace};
+  Counter counter;
+  // Bursts of jobs with generous deadlines: the policy batches, plans and finishes them all.
+  // Half the jobs report by callback, half through a future (the dispatcher sets the promise).
+  std::vector<std::future<Outcome>> futures;
+  futures.reserve(64);
+  long completed_by_future = 0;
+  const auto burst = [&](Engine& engine, int jobs) {
+    const long start = counter.done;
+    futures.clear();
+    for (int i = 0; i < jobs; ++i) {
+      const nn::Tensor& x = xs[static_cast<std::size_t>(i) % xs.size()];
+      if (i % 2 == 0)
+        engine.submit(0, x, 60s, [&counter](Outcome o) { counter.add(o); });
+      else
+        futures.push_back(engine.submit(0, x, 60s));
+    }
+    counter.wait_for(start + (jobs + 1) / 2);
+    for (auto& f : futures) completed_by_future += f.get().status == OutcomeStatus::completed;
+  };
+  {
+    Engine engine(testing::one_model("cnn3"), config);
+    for (int round = 0; round < 4; ++round) burst(engine, 48);  // warm-up: buffers reach their working size
+    ASSERT_EQ(marker->threads.load(), 2) << "the dispatcher and one lane marked themselves";
+    ASSERT_GE(g_engine_news.load(), 2) << "the counter sees the engine threads' deliberate allocations";
+
+    const long news = g_engine_news.load(), mallocs = g_engine_mallocs.load();
+    const auto before = metrics->snapshot();
+    for (int round = 0; round < 4; ++round) burst(engine, 48);
+    const auto after = metrics->snapshot();
+    EXPECT_EQ(g_engine_news.load() - news, 0) << GetParam() << ": operator new calls on the engine's threads";
+    EXPECT_EQ(g_engine_mallocs.load() - mallocs, 0) << GetParam() << ": malloc calls on the engine's threads";
+    EXPECT_GT(after.dispatches - before.dispatches, 0) << "stages ran while counting";
+    EXPECT_GT(after.decisions - before.decisions, 0);
+    EXPECT_EQ(after.completed - before.completed, 4 * 48);
+    EXPECT_EQ(completed_by_future, 8 * 24);
+  }
+  std::filesystem::remove(path);
+}
+
+INSTANTIATE_TEST_SUITE_P(Policies, RuntimeAllocation, ::testing::Values("yao-dp", "density", "edf-full", "fifo-full"),
+                         [](const ::testing::TestParamInfo<const char*>& p) {
+                           std::string name = p.param;
+                           for (char& c : name)
+                             if (c == '-') c = '_';
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace imprecise::runtime
