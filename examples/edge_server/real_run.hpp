@@ -1,0 +1,37 @@
+// One real-time run: a scenario's jobs (plan_jobs, the simulator's very jobs) submitted on their release
+// times to a runtime Engine serving the real networks, with their real test inputs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "imprecise/policy.hpp"
+#include "imprecise/runtime/metrics.hpp"
+#include "imprecise/sim/metrics.hpp"
+#include "imprecise/sim/scenario.hpp"
+#include "served_models.hpp"
+
+namespace edge_server {
+
+struct RunConfig {
+  std::string policy = "yao-dp";
+  double load = 1.0;
+  std::uint64_t seed = 1;
+  imprecise::Duration horizon = 0;  ///< seconds of arrivals, as a Duration (> 0)
+  std::string backend = "cpu";
+  std::string trace_path;           ///< Chrome trace of the run; empty: none
+  imprecise::PolicyConfig policy_config;
+};
+
+struct RunResult {
+  imprecise::sim::SimMetrics metrics;   ///< the simulator's metrics, measured on the real run
+  imprecise::runtime::MetricsSnapshot engine;
+  std::vector<imprecise::Job> jobs;
+  std::vector<imprecise::Outcome> outcomes;  ///< outcomes[i] is job i's; times relative to the run's start
+  int outcome_violations = 0;                ///< jobs that got no outcome or more than one (must be 0)
+};
+
+RunResult run_real(const imprecise::sim::Scenario& scenario, const ServedSet& set, const RunConfig& config);
+
+}  // namespace edge_server

@@ -1,0 +1,90 @@
+// Tables, JSON and CSV of the edge-server experiment.
+#include "report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+
+#include <fmt/core.h>
+
+#include "imprecise/error.hpp"
+
+namespace edge_server {
+
+using imprecise::sim::StreamMetrics;
+
+std::string format_table(const std::vector<Comparison>& runs) {
+  std::string out = fmt::format("{:<18} {:>5} | {:>8} {:>8} {:>6} {:>6} {:>7} | {:>8} {:>8}\n", "policy", "load",
+                                "accuracy", "miss", "drop", "depth", "p99 ms", "sim acc", "sim miss");
+  out += std::string(out.size() - 1, '-') + "\n";
+  for (const Comparison& c : runs) {
+    const StreamMetrics& r = c.real.total;
+    const StreamMetrics& s = c.simulated.total;
+    out += fmt::format("{:<18} {:>5.2f} | {:>8.3f} {:>8.3f} {:>6.3f} {:>6.2f} {:>7.1f} | {:>8.3f} {:>8.3f}\n", c.real.policy,
+                       c.real.load, r.accuracy, r.miss_ratio, r.drop_ratio, r.mean_depth, r.latency_p99_ms, s.accuracy,
+                       s.miss_ratio);
+  }
+  return out;
+}
+
+std::string format_streams(const std::vector<Comparison>& runs, double load) {
+  std::string out;
+  for (const Comparison& c : runs) {
+    if (c.real.load != load) continue;
+    if (out.empty()) {
+      out = fmt::format("{:<18}", "load " + fmt::format("{}", load));
+      for (const StreamMetrics& s : c.real.streams) out += fmt::format(" | {:^22}", s.name);
+      out += "\n" + fmt::format("{:<18}", "policy");
+      for (std::size_t i = 0; i < c.real.streams.size(); ++i) out += fmt::format(" | {:>6} {:>6} {:>8}", "acc", "miss", "p99 ms");
+      out += "\n";
+    }
+    out += fmt::format("{:<18}", c.real.policy);
+    for (const StreamMetrics& s : c.real.streams)
+      out += fmt::format(" | {:>6.3f} {:>6.3f} {:>8.1f}", s.accuracy, s.miss_ratio, s.latency_p99_ms);
+    out += "\n";
+  }
+  return out;
+}
+
+Agreement agreement(const std::vector<Comparison>& runs) {
+  Agreement a;
+  for (const Comparison& c : runs) {
+    a.accuracy_points = std::max(a.accuracy_points, 100.0 * std::abs(c.real.total.accuracy - c.simulated.total.accuracy));
+    a.miss_points = std::max(a.miss_points, 100.0 * std::abs(c.real.total.miss_ratio - c.simulated.total.miss_ratio));
+  }
+  return a;
+}
+
+void write_json(const std::string& path, const std::vector<Comparison>& runs, const nlohmann::json& setup) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const Comparison& c : runs)
+    list.push_back({{"policy", c.real.policy}, {"load", c.real.load}, {"real", imprecise::sim::to_json(c.real)},
+                    {"simulated", imprecise::sim::to_json(c.simulated)}});
+  const Agreement a = agreement(runs);
+  std::ofstream out(path);
+  out << nlohmann::json{{"setup", setup},
+                        {"max_difference_points", {{"accuracy", a.accuracy_points}, {"miss_ratio", a.miss_points}}},
+                        {"runs", list}}
+             .dump(1)
+      << '\n';
+  if (!out) throw imprecise::Error(fmt::format("{}: cannot write", path));
+}
+
+void write_csv(const std::string& path, const std::vector<Comparison>& runs) {
+  std::ofstream out(path);
+  out << "policy,load,source,stream,jobs,accuracy,miss_ratio,drop_ratio,mean_depth,latency_p99_ms\n";
+  const auto row = [&](const imprecise::sim::SimMetrics& m, const char* source, const StreamMetrics& s) {
+    out << fmt::format("{},{},{},{},{},{:.6f},{:.6f},{:.6f},{:.4f},{:.3f}\n", m.policy, m.load, source, s.name, s.jobs,
+                       s.accuracy, s.miss_ratio, s.drop_ratio, s.mean_depth, s.latency_p99_ms);
+  };
+  for (const Comparison& c : runs) {
+    for (const auto* m : {&c.real, &c.simulated}) {
+      const char* source = m == &c.real ? "real" : "simulated";
+      row(*m, source, m->total);
+      for (const StreamMetrics& s : m->streams) row(*m, source, s);
+    }
+  }
+  if (!out) throw imprecise::Error(fmt::format("{}: cannot write", path));
+}
+
+}  // namespace edge_server
