@@ -28,5 +28,5 @@ mkdir -p docs/results
 "$BIN" eval --pipeline vision --split test | tee docs/results/vision_eval.json
 
 echo "== 5/5 reliability plot"
-$PY scripts/plot_vision_reliability.py --bin "$BIN" --features "$DATA/vision/features/test" \
+$PY scripts/plot_reliability.py --pipeline vision --bin "$BIN" --features "$DATA/vision/features/test" \
     --out docs/results/vision_reliability.png

@@ -31,5 +31,5 @@ mkdir -p docs/results
 "$BIN" eval --pipeline voice --split test --data-dir "$DATA" | tee docs/results/voice_eval.json
 
 echo "== 6/6 reliability plot"
-$PY scripts/plot_voice_reliability.py --bin "$BIN" --features "$DATA/voice/features/test" \
+$PY scripts/plot_reliability.py --pipeline voice --bin "$BIN" --features "$DATA/voice/features/test" \
     --out docs/results/voice_reliability.png

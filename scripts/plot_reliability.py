@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""Reliability diagram of the vision model, per exit, from OUR C++ engine's answers on the test split.
+"""Reliability diagram of a pipeline's model (vision, voice), per exit, from OUR C++ engine's answers on the test split.
 
 Runs `imprecise infer` (the C++ engine) on the front end's test features and plots, per exit, accuracy
 against mean confidence in 10 equal-width confidence bins (the diagonal is perfect calibration), with
 each exit's accuracy and ECE (15 bins, as `imprecise eval` computes it) in the legend. Run from the repo root:
     build/default/bin/imprecise features --pipeline vision --split test --out data/vision/features/test
-    /usr/bin/python3 scripts/plot_vision_reliability.py --bin build/default/bin/imprecise \
-        --features data/vision/features/test --out docs/results/vision_reliability.png
+    /usr/bin/python3 scripts/plot_reliability.py --pipeline vision --bin build/default/bin/imprecise
+(defaults: models/P.onnx, data/P/features/test, docs/results/P_reliability.png). The LIDAR pipeline
+has its own script (plot_lidar_reliability.py), which also generates the features it plots.
 """
 import argparse
 import json
@@ -18,6 +19,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+
+NOUNS = {"vision": "images", "voice": "clips"}  # what one test sample is, for the labels
 
 
 def ece(conf, correct, bins=15):
@@ -32,12 +36,17 @@ def ece(conf, correct, bins=15):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pipeline", required=True, choices=sorted(NOUNS))
     ap.add_argument("--bin", default="build/default/bin/imprecise")
-    ap.add_argument("--model", default="models/vision.onnx")
-    ap.add_argument("--features", default="data/vision/features/test")
-    ap.add_argument("--out", default="docs/results/vision_reliability.png")
+    ap.add_argument("--model")
+    ap.add_argument("--features")
+    ap.add_argument("--out")
     ap.add_argument("--bins", type=int, default=10)
     args = ap.parse_args()
+    p = args.pipeline
+    args.model = args.model or f"models/{p}.onnx"
+    args.features = args.features or f"data/{p}/features/test"
+    args.out = args.out or f"docs/results/{p}_reliability.png"
     run = subprocess.run([args.bin, "infer", "--model", args.model, "--input", os.path.join(args.features, "inputs.npy")],
                          check=True, capture_output=True, text=True)
     exits = json.loads(run.stdout)["exits"]
@@ -61,13 +70,13 @@ def main():
         print(f"{e['name']}: accuracy {correct.mean():.4f}, ECE {ece(conf, correct):.4f}, {len(conf)} samples")
     ax.set_xlabel("confidence (max softmax probability)")
     ax.set_ylabel("accuracy")
-    ax.set_title(f"vision: reliability per exit (C++ engine, {len(labels)} test images)")
+    ax.set_title(f"{p}: reliability per exit (C++ engine, {len(labels)} test {NOUNS[p]})", fontsize=10)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.legend(loc="upper left", fontsize=8)
     hist.set_yscale("log")
     hist.set_xlabel("confidence")
-    hist.set_ylabel("test images")
+    hist.set_ylabel(f"test {NOUNS[p]}")
     hist.set_title("confidence histogram per exit")
     hist.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
