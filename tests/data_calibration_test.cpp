@@ -68,7 +68,8 @@ class EvaluateCnn3 : public ::testing::Test {
     model_ = std::make_unique<nn::MultiExitModel>(nn::MultiExitModel::load(fixture("cnn3.onnx"), options));
     set_.inputs = nn::read_npy(fixture("cnn3.input.npy"));
     // Label every sample with the final exit's own prediction: that exit is then right on all of them.
-    for (const auto& r : model_->run(set_.inputs).back()) set_.labels.push_back(r.prediction);
+    const auto exits = model_->run(set_.inputs);  // kept: a range-for over .back() of a temporary dangles
+    for (const auto& r : exits.back()) set_.labels.push_back(r.prediction);
   }
   std::unique_ptr<nn::MultiExitModel> model_;
   LabeledSet set_;
