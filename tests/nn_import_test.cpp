@@ -154,6 +154,12 @@ TEST(OnnxImport, FuzzBatchNormIntParametersAreRefused) {
   EXPECT_TRUE(contains(message, "float32")) << message;
 }
 
+// Found by the loader fuzzer: a Reshape target whose product overflows int64.
+TEST(OnnxImport, FuzzReshapeOverflowIsRefused) {
+  const std::string message = error_of([] { MultiExitModel::load(fixture("fuzz_reshape_overflow.onnx")); });
+  EXPECT_TRUE(contains(message, "fuzz_reshape_overflow.onnx")) << message;
+}
+
 TEST(OnnxImport, OldOpsetAndDanglingInputs) {
   EXPECT_TRUE(contains(error_of([] { load_onnx(fixture("bad_opset.onnx")); }), "opset 9"));
   const std::string message = error_of([] { MultiExitModel::load(fixture("bad_dangling.onnx")); });

@@ -42,6 +42,12 @@ std::int64_t checked_add(std::int64_t a, std::int64_t b, const std::string& sour
   return sum;
 }
 
+std::int64_t checked_mul(std::int64_t a, std::int64_t b, const std::string& source, const Node& node) {
+  std::int64_t product = 0;
+  if (__builtin_mul_overflow(a, b, &product)) fail(source, node, "tensor dimension overflows");
+  return product;
+}
+
 // Window attributes beyond this are corrupt; the bound keeps dilation * kernel and in + pads in range.
 constexpr std::int64_t kMaxWindow = std::int64_t{1} << 31;
 
@@ -179,7 +185,7 @@ Shape reshape_target(const Node& node, const Shape& in, std::vector<std::int64_t
       continue;
     }
     if (target[i] < 0) fail(source, node, fmt::format("invalid shape entry {}", target[i]));
-    known *= target[i];
+    known = checked_mul(known, target[i], source, node);
   }
   const auto total = static_cast<std::int64_t>(element_count(in));
   if (infer >= 0) {
@@ -225,7 +231,7 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& inputs, const std:
     const std::int64_t group = node.attr_int("group", 1);
     if (group < 1 || x[1] % group != 0 || w[0] % group != 0)
       fail(source, node, fmt::format("group {} does not divide the channels", group));
-    if (w[1] * group != x[1])
+    if (checked_mul(w[1], group, source, node) != x[1])
       fail(source, node, fmt::format("weight {} expects {} input channels, the input {} has {}", to_string(w),
                                      w[1] * group, to_string(x), x[1]));
     const std::vector<std::int64_t> kernel(w.begin() + 2, w.end());
@@ -304,7 +310,10 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& inputs, const std:
     const Shape& x = inputs[0];
     const std::int64_t axis = normalize_axis(node.attr_int("axis", 1), x.size() + 1, source, node);
     std::int64_t outer = 1, inner = 1;
-    for (std::size_t i = 0; i < x.size(); ++i) (static_cast<std::int64_t>(i) < axis ? outer : inner) *= x[i];
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      std::int64_t& part = static_cast<std::int64_t>(i) < axis ? outer : inner;
+      part = checked_mul(part, x[i], source, node);
+    }
     return Shape{outer, inner};
   }
   if (op == "Reshape") {

@@ -1,6 +1,6 @@
 # Fuzz smoke-test driver (cmake -P): configure + build the clang++ fuzzer project, then fuzz the ONNX
-# loader for a bounded time from a seed corpus of the committed fixtures. Inputs come as -D variables.
-foreach(var FUZZ_SOURCE_DIR FIXTURES_DIR WORK_DIR GENERATOR CLANGXX MAX_TIME)
+# loader for a fixed number of runs from a fixed seed and a corpus of the committed fixtures. Inputs come as -D variables.
+foreach(var FUZZ_SOURCE_DIR FIXTURES_DIR WORK_DIR GENERATOR CLANGXX SEED RUNS MAX_TIME)
   if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
     message(FATAL_ERROR "run_fuzz_smoke.cmake: -D${var}=... is required")
   endif()
@@ -33,7 +33,10 @@ run_step("build" ${CMAKE_COMMAND} --build ${build})
 
 # -rss_limit_mb: a model claiming absurd tensor sizes must be refused with an Error, not exhaust memory.
 execute_process(
-  COMMAND ${build}/onnx_loader_fuzz -max_total_time=${MAX_TIME} -rss_limit_mb=2048 -print_final_stats=1
+  # A fixed seed and a fixed number of runs make the test repeatable (a time bound alone would let a
+  # faster machine explore further and fail where a slower one passed); MAX_TIME is only a safety cap.
+  COMMAND ${build}/onnx_loader_fuzz -seed=${SEED} -runs=${RUNS} -max_total_time=${MAX_TIME} -rss_limit_mb=2048
+          -print_final_stats=1
           -artifact_prefix=${artifacts} ${corpus}
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 string(REGEX MATCH "stat::number_of_executed_units: *[0-9]+" runs "${err}")
