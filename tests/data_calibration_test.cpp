@@ -105,6 +105,24 @@ TEST_F(EvaluateCnn3, MeasuresEveryExitAndKeepsOrderedLogits) {
   }
 }
 
+TEST_F(EvaluateCnn3, RecordsScoreEveryExitAgainstTheLabels) {
+  const Evaluation e = evaluate(*model_, set_);
+  const auto offline = model_->run(set_.inputs);
+  ASSERT_EQ(e.records.size(), set_.size() * 3);
+  for (std::size_t i = 0; i < set_.size(); ++i) {
+    EXPECT_TRUE(e.records[i * 3 + 2].correct);
+    for (std::size_t k = 0; k < 3; ++k) {
+      EXPECT_NEAR(e.records[i * 3 + k].confidence, offline[k][i].confidence, 1e-5);
+      EXPECT_EQ(e.records[i * 3 + k].correct, offline[k][i].prediction == set_.labels[i]);
+    }
+  }
+  const UtilityModel u = UtilityModel::calibrate(3, e.records, 4);
+  EXPECT_EQ(u.exits(), 3);
+  EXPECT_EQ(u.bins(), 4);
+  EXPECT_DOUBLE_EQ(u.prior(3), 1.0);
+  EXPECT_THROW(UtilityModel::calibrate(3, std::span<const ExitRecord>(e.records).first(4)), Error);
+}
+
 TEST_F(EvaluateCnn3, CalibrationImprovesNllFitAndBuildsTables) {
   EvaluationOptions options;
   options.keep_logits = true;

@@ -17,64 +17,9 @@
 #include "imprecise/nn/npy.hpp"
 #include "imprecise/nn/onnx_import.hpp"
 #include "imprecise/nn/partition.hpp"
+#include "counting_allocator.hpp"
 #include "nn_fixtures.hpp"
 
-namespace {
-std::atomic<long> g_news{0};
-std::atomic<long> g_mallocs{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  g_news.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-
-// Eigen's GEMM takes its blocking buffers from malloc (not operator new) when they exceed its stack
-// limit, so operator new alone would miss them: with glibc, interpose malloc and friends too and
-// forward to glibc's own entry points (free stays glibc's, which frees what these return).
-// Sanitizers interpose malloc themselves, so under them only operator new is counted.
-#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define IMPRECISE_COUNT_MALLOC 1
-extern "C" {
-void* __libc_malloc(std::size_t size);
-void* __libc_calloc(std::size_t count, std::size_t size);
-void* __libc_realloc(void* p, std::size_t size);
-void* __libc_memalign(std::size_t alignment, std::size_t size);
-
-void* malloc(std::size_t size) noexcept {
-  g_mallocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_malloc(size);
-}
-void* calloc(std::size_t count, std::size_t size) noexcept {
-  g_mallocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_calloc(count, size);
-}
-void* realloc(void* p, std::size_t size) noexcept {
-  g_mallocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_realloc(p, size);
-}
-void* aligned_alloc(std::size_t alignment, std::size_t size) noexcept {
-  g_mallocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_memalign(alignment, size);
-}
-void* memalign(std::size_t alignment, std::size_t size) noexcept {
-  g_mallocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_memalign(alignment, size);
-}
-int posix_memalign(void** out, std::size_t alignment, std::size_t size) noexcept {
-  g_mallocs.fetch_add(1, std::memory_order_relaxed);
-  void* p = __libc_memalign(alignment, size);
-  if (!p) return ENOMEM;
-  *out = p;
-  return 0;
-}
-}  // extern "C"
-#else
-#define IMPRECISE_COUNT_MALLOC 0
-#endif
 
 namespace imprecise::nn {
 namespace {
@@ -119,16 +64,16 @@ TEST_P(NnAllocation, RunningEveryStageAllocatesNothingAfterWarmUp) {
   for (auto& j : jobs) batch.push_back(&j);
   std::vector<ExitResult> results;
 
-  const long news_at_start = g_news.load(), mallocs_at_start = g_mallocs.load();
+  const long news_at_start = imprecise::testing::g_all_threads.news.load(), mallocs_at_start = imprecise::testing::g_all_threads.mallocs.load();
   const float warm = run_all(model, warm_batch, results);  // results' vectors grow to their size here
-  ASSERT_GT(g_news.load() - news_at_start, 0) << "the operator new counter sees the warm-up's allocations";
+  ASSERT_GT(imprecise::testing::g_all_threads.news.load() - news_at_start, 0) << "the operator new counter sees the warm-up's allocations";
   if (IMPRECISE_COUNT_MALLOC) {
-    ASSERT_GT(g_mallocs.load() - mallocs_at_start, 0) << "the malloc counter sees the warm-up's allocations";
+    ASSERT_GT(imprecise::testing::g_all_threads.mallocs.load() - mallocs_at_start, 0) << "the malloc counter sees the warm-up's allocations";
   }
 
-  const long news = g_news.load(), mallocs = g_mallocs.load();
+  const long news = imprecise::testing::g_all_threads.news.load(), mallocs = imprecise::testing::g_all_threads.mallocs.load();
   const float again = run_all(model, batch, results);
-  const long new_count = g_news.load() - news, malloc_count = g_mallocs.load() - mallocs;
+  const long new_count = imprecise::testing::g_all_threads.news.load() - news, malloc_count = imprecise::testing::g_all_threads.mallocs.load() - mallocs;
   EXPECT_EQ(new_count, 0) << GetParam() << ": operator new calls while running " << model.stages() << " stages";
   EXPECT_EQ(malloc_count, 0) << GetParam() << ": malloc calls while running " << model.stages() << " stages";
   // Same inputs, same stages: the second run must agree with the warm-up (the buffers were reused, not
@@ -159,17 +104,17 @@ TEST_P(StageAllocation, RunningTheStageAllocatesNothingAfterWarmUp) {
   const Tensor x = testing::slice(read_npy(testing::fixture(GetParam() + ".input.npy")), 0, kBatch);
   const Tensor* inputs[] = {&x};
 
-  const long news_at_start = g_news.load();
+  const long news_at_start = imprecise::testing::g_all_threads.news.load();
   std::vector<float> warm;  // allocated here, before counting
   warm.reserve(stage->run(inputs).back()->size());
-  const long warm_news = g_news.load() - news_at_start;
+  const long warm_news = imprecise::testing::g_all_threads.news.load() - news_at_start;
   const auto first = stage->run(inputs);
   warm.assign(first.back()->values().begin(), first.back()->values().end());
 
-  const long news = g_news.load(), mallocs = g_mallocs.load();
+  const long news = imprecise::testing::g_all_threads.news.load(), mallocs = imprecise::testing::g_all_threads.mallocs.load();
   const auto again = stage->run(inputs);
-  EXPECT_EQ(g_news.load() - news, 0) << GetParam() << ": operator new calls in run()";
-  EXPECT_EQ(g_mallocs.load() - mallocs, 0) << GetParam() << ": malloc calls in run()";
+  EXPECT_EQ(imprecise::testing::g_all_threads.news.load() - news, 0) << GetParam() << ": operator new calls in run()";
+  EXPECT_EQ(imprecise::testing::g_all_threads.mallocs.load() - mallocs, 0) << GetParam() << ": malloc calls in run()";
   EXPECT_TRUE(std::equal(warm.begin(), warm.end(), again.back()->values().begin(), again.back()->values().end()));
   // The counter's own check for this suite: the warm-up's reserve above went through operator new.
   EXPECT_GT(warm_news, 0);

@@ -22,23 +22,12 @@
 #include "imprecise/nn/npy.hpp"
 #include "imprecise/nn/onnx_import.hpp"
 #include "imprecise/nn/partition.hpp"
+#include "counting_allocator.hpp"
 #include "nn_fixtures.hpp"
 #ifdef IMPRECISE_HAS_CUDA_BACKEND
 #include "imprecise/nn/cuda_backend.hpp"
 #endif
 
-// Counting operator new (not malloc: the CUDA driver's own host bookkeeping is not ours to count).
-namespace {
-std::atomic<long> g_news{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  g_news.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace imprecise::nn {
 namespace {
@@ -273,9 +262,9 @@ TEST_P(CudaModel, RunningEveryStageAllocatesNothingAfterWarmUp) {
   for (auto& j : jobs) batch.push_back(&j);
   std::vector<ExitResult> results;
   for (int k = 0; k < model.stages(); ++k) model.run_stage(k, warm_batch, results);
-  const long news = g_news.load();
+  const long news = imprecise::testing::g_all_threads.news.load();
   for (int k = 0; k < model.stages(); ++k) model.run_stage(k, batch, results);
-  EXPECT_EQ(g_news.load() - news, 0) << "operator new calls while running " << model.stages() << " stages";
+  EXPECT_EQ(imprecise::testing::g_all_threads.news.load() - news, 0) << "operator new calls while running " << model.stages() << " stages";
   EXPECT_GT(news, 0) << "the counter sees allocations at all";
 }
 

@@ -108,30 +108,6 @@ TEST(Profiler, DescriptionDrivesAPolicy) {
   EXPECT_THROW(describe(model, two), Error);
 }
 
-TEST(Profiler, ExitRecordsScoreEveryExitAgainstTheLabels) {
-  MultiExitModel model = load("cnn3", 8);
-  const Tensor input = read_npy(testing::fixture("cnn3.input.npy"));
-  const auto offline = model.run(input);
-  // Labels = the last exit's predictions: that exit is right on every sample.
-  std::vector<std::int64_t> labels;
-  for (const ExitResult& r : offline[2]) labels.push_back(r.prediction);
-  const auto records = collect_exit_records(model, input, labels);
-  ASSERT_EQ(records.size(), labels.size() * 3);
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    EXPECT_TRUE(records[i * 3 + 2].correct);
-    for (std::size_t k = 0; k < 3; ++k) {
-      EXPECT_FLOAT_EQ(records[i * 3 + k].confidence, offline[k][i].confidence);
-      EXPECT_EQ(records[i * 3 + k].correct, offline[k][i].prediction == labels[i]);
-    }
-  }
-  const UtilityModel u = utility_from_records(3, records, 4);
-  EXPECT_EQ(u.exits(), 3);
-  EXPECT_EQ(u.bins(), 4);
-  EXPECT_DOUBLE_EQ(u.prior(3), 1.0);
-  EXPECT_THROW(collect_exit_records(model, input, std::vector<std::int64_t>{1, 2}), Error);
-  EXPECT_THROW(utility_from_records(3, std::span<const ExitRecord>(records).first(4)), Error);
-}
-
 TEST(Profiler, UtilityFromAccuracyIgnoresConfidence) {
   const std::vector<double> acc{0.6, 0.7, 0.9};
   const UtilityModel u = utility_from_accuracy(acc);

@@ -7,18 +7,8 @@
 #include <variant>
 
 #include "imprecise/policy.hpp"
+#include "counting_allocator.hpp"
 
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace imprecise {
 namespace {
@@ -73,12 +63,12 @@ class PolicyAllocation : public ::testing::TestWithParam<const char*> {};
 TEST_P(PolicyAllocation, DecisionsAllocateNothingAfterWarmUp) {
   std::vector<Model> models{make_model(4), make_model(3)};
   auto policy = make_policy(GetParam(), models);
-  const long start = g_allocations.load();
+  const long start = imprecise::testing::g_all_threads.news.load();
   drive(*policy, 0, 48);  // warm-up: buffers grow to their working size
-  ASSERT_GT(g_allocations.load() - start, 0) << "the counter sees the warm-up's allocations";
-  const long before = g_allocations.load();
+  ASSERT_GT(imprecise::testing::g_all_threads.news.load() - start, 0) << "the counter sees the warm-up's allocations";
+  const long before = imprecise::testing::g_all_threads.news.load();
   drive(*policy, 1000, 48);
-  EXPECT_EQ(g_allocations.load() - before, 0) << GetParam();
+  EXPECT_EQ(imprecise::testing::g_all_threads.news.load() - before, 0) << GetParam();
 }
 
 INSTANTIATE_TEST_SUITE_P(Policies, PolicyAllocation,

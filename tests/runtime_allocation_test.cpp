@@ -18,82 +18,21 @@
 #include "imprecise/runtime/engine.hpp"
 #include "imprecise/runtime/metrics.hpp"
 #include "imprecise/runtime/trace_writer.hpp"
+#include "counting_allocator.hpp"
 #include "runtime_fixtures.hpp"
 
-// Replacing operator new with malloc trips GCC 12 false positives (see tests/CMakeLists.txt).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-namespace {
-// Only allocations made on the engine's own threads count: they mark themselves through the
-// observer's on_thread_start hook, so the test thread's submits (which may allocate) do not.
-thread_local bool t_engine_thread = false;
-std::atomic<long> g_engine_news{0};
-std::atomic<long> g_engine_mallocs{0};
-std::atomic<long> g_all_news{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  g_all_news.fetch_add(1, std::memory_order_relaxed);
-  if (t_engine_thread) g_engine_news.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-
-// As in nn_allocation_test: Eigen takes large blocks from malloc directly, so with glibc interpose it
-// too (not under sanitizers, which interpose malloc themselves).
-#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define IMPRECISE_COUNT_MALLOC 1
-extern "C" {
-void* __libc_malloc(std::size_t size);
-void* __libc_calloc(std::size_t count, std::size_t size);
-void* __libc_realloc(void* p, std::size_t size);
-void* __libc_memalign(std::size_t alignment, std::size_t size);
-
-void* malloc(std::size_t size) noexcept {
-  if (t_engine_thread) g_engine_mallocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_malloc(size);
-}
-void* calloc(std::size_t count, std::size_t size) noexcept {
-  if (t_engine_thread) g_engine_mallocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_calloc(count, size);
-}
-void* realloc(void* p, std::size_t size) noexcept {
-  if (t_engine_thread) g_engine_mallocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_realloc(p, size);
-}
-void* aligned_alloc(std::size_t alignment, std::size_t size) noexcept {
-  if (t_engine_thread) g_engine_mallocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_memalign(alignment, size);
-}
-void* memalign(std::size_t alignment, std::size_t size) noexcept {
-  if (t_engine_thread) g_engine_mallocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_memalign(alignment, size);
-}
-int posix_memalign(void** out, std::size_t alignment, std::size_t size) noexcept {
-  if (t_engine_thread) g_engine_mallocs.fetch_add(1, std::memory_order_relaxed);
-  void* p = __libc_memalign(alignment, size);
-  if (!p) return ENOMEM;
-  *out = p;
-  return 0;
-}
-}  // extern "C"
-#else
-#define IMPRECISE_COUNT_MALLOC 0
-#endif
 
 namespace imprecise::runtime {
 namespace {
 
 using namespace std::chrono_literals;
 
+// Only allocations made on the engine's own threads count (testing::g_marked): they mark themselves
+// through the observer's on_thread_start hook, so the test thread's submits (which may allocate) do not.
 class MarkEngineThreads final : public Observer {
  public:
   void on_thread_start(ThreadRole, int) override {
-    t_engine_thread = true;
+    imprecise::testing::t_marked = true;
     threads.fetch_add(1);
     // One deliberate allocation per thread, so the test can check that the counter sees this thread
     // (the engine itself allocates nothing on it: the policy was warmed up in the constructor).
@@ -158,14 +97,14 @@ TEST_P(RuntimeAllocation, DispatcherAndLanesAllocateNothingAfterWarmUp) {
     Engine engine(testing::one_model("cnn3"), config);
     for (int round = 0; round < 4; ++round) burst(engine, 48);  // warm-up: buffers reach their working size
     ASSERT_EQ(marker->threads.load(), 2) << "the dispatcher and one lane marked themselves";
-    ASSERT_GE(g_engine_news.load(), 2) << "the counter sees the engine threads' deliberate allocations";
+    ASSERT_GE(imprecise::testing::g_marked.news.load(), 2) << "the counter sees the engine threads' deliberate allocations";
 
-    const long news = g_engine_news.load(), mallocs = g_engine_mallocs.load();
+    const long news = imprecise::testing::g_marked.news.load(), mallocs = imprecise::testing::g_marked.mallocs.load();
     const auto before = metrics->snapshot();
     for (int round = 0; round < 4; ++round) burst(engine, 48);
     const auto after = metrics->snapshot();
-    EXPECT_EQ(g_engine_news.load() - news, 0) << GetParam() << ": operator new calls on the engine's threads";
-    EXPECT_EQ(g_engine_mallocs.load() - mallocs, 0) << GetParam() << ": malloc calls on the engine's threads";
+    EXPECT_EQ(imprecise::testing::g_marked.news.load() - news, 0) << GetParam() << ": operator new calls on the engine's threads";
+    EXPECT_EQ(imprecise::testing::g_marked.mallocs.load() - mallocs, 0) << GetParam() << ": malloc calls on the engine's threads";
     EXPECT_GT(after.dispatches - before.dispatches, 0) << "stages ran while counting";
     EXPECT_GT(after.decisions - before.decisions, 0);
     EXPECT_EQ(after.completed - before.completed, 4 * 48);

@@ -98,30 +98,6 @@ Profile profile_stages(MultiExitModel& model, const ProfilerConfig& config, cons
   return Profile(sizes, std::move(table), fmt::format("profile of {}", model.graph().source));
 }
 
-std::vector<ExitRecord> collect_exit_records(MultiExitModel& model, const Tensor& inputs,
-                                             std::span<const std::int64_t> labels) {
-  if (inputs.rank() == 0 || static_cast<std::size_t>(inputs.batch()) != labels.size())
-    throw Error(fmt::format("exit records: {} inputs ({}) but {} labels", inputs.rank() == 0 ? 0 : inputs.batch(),
-                            to_string(inputs.shape()), labels.size()));
-  const auto exits = static_cast<std::size_t>(model.stages());
-  const auto per_exit = model.run(inputs);  // [exit][sample]
-  std::vector<ExitRecord> records(labels.size() * exits);
-  for (std::size_t i = 0; i < labels.size(); ++i)
-    for (std::size_t k = 0; k < exits; ++k) {
-      const ExitResult& r = per_exit[k][i];
-      records[i * exits + k] = ExitRecord{r.confidence, r.prediction == labels[i]};
-    }
-  return records;
-}
-
-UtilityModel utility_from_records(int exits, std::span<const ExitRecord> records, int bins, bool monotone_in_depth) {
-  if (exits < 1) throw Error(fmt::format("utility: {} exits, must be >= 1", exits));
-  if (records.empty() || records.size() % static_cast<std::size_t>(exits) != 0)
-    throw Error(fmt::format("utility: {} records is not a positive multiple of {} exits", records.size(), exits));
-  if (bins < 1) throw Error(fmt::format("utility: {} bins, must be >= 1", bins));
-  return UtilityModel::calibrate(exits, records, bins, monotone_in_depth);
-}
-
 UtilityModel utility_from_accuracy(std::span<const double> accuracy) {
   if (accuracy.empty()) throw Error("utility: no exit accuracies given");
   for (std::size_t l = 0; l < accuracy.size(); ++l)

@@ -41,16 +41,8 @@ StageTiming summarize_times(std::span<Duration> samples);
 /// Throws Error for a bad config or input.
 Profile profile_stages(MultiExitModel& model, const ProfilerConfig& config = {}, const Tensor* input = nullptr);
 
-/// Runs `inputs` ([N, ...]) through every exit and records, per sample and exit, the confidence and
-/// whether the prediction equals labels[i]: N x exits records, row-major (the layout
-/// UtilityModel::calibrate takes). Throws Error when the label count differs from N.
-std::vector<ExitRecord> collect_exit_records(MultiExitModel& model, const Tensor& inputs,
-                                             std::span<const std::int64_t> labels);
-
-/// R(l | k, c) from (confidence, correct) records, samples x exits row-major: UtilityModel::calibrate
-/// with its defaults (equal-width bins, isotonic in depth). Throws Error on a size mismatch.
-UtilityModel utility_from_records(int exits, std::span<const ExitRecord> records, int bins = 10,
-                                  bool monotone_in_depth = true);
+// Per-sample exit records and utility tables from a labelled set: data::evaluate (data/evaluation.hpp)
+// and UtilityModel::calibrate, or data::calibrate for both with temperature scaling.
 
 /// A utility model that knows only each exit's accuracy (accuracy[l-1] = R(l), in [0, 1]): the
 /// confidence seen at an exit does not change the prediction. For a model not yet calibrated; with
