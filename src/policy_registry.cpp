@@ -37,6 +37,7 @@ std::unique_ptr<Policy> make_policy(const std::string& spec, std::span<const Mod
   if (!(config.delta > 0.0) || !std::isfinite(config.delta))
     throw Error("policy '" + spec + "': delta must be > 0");
   if (config.max_batch < 1) throw Error("policy '" + spec + "': max_batch must be >= 1");
+  if (config.planning_window < 0) throw Error("policy '" + spec + "': planning_window must be >= 0 (0 = every job)");
   for (const Model& m : models)
     if (m.stages() < 1 || m.mandatory_depth < 1 || m.mandatory_depth > m.stages())
       throw Error("model '" + m.name + "': mandatory depth " + std::to_string(m.mandatory_depth) +

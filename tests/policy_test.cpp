@@ -85,6 +85,9 @@ TEST(PolicyRegistry, RejectsBadNamesAndParametersWithAClearMessage) {
   PolicyConfig bad;
   bad.delta = 0;
   EXPECT_NE(message_of("yao-dp", bad).find("delta"), std::string::npos);
+  PolicyConfig negative_window;
+  negative_window.planning_window = -1;
+  EXPECT_NE(message_of("density", negative_window).find("planning_window"), std::string::npos);
   std::vector<Model> broken{make_model(3, 1.0, /*mandatory=*/4)};
   EXPECT_THROW(make_policy("yao-dp", broken), Error);
 }
@@ -134,6 +137,68 @@ TEST(YaoDp, ShedsTheFewestJobsWhenMandatoryWorkCannotFit) {
     }
     EXPECT_EQ(drops, 1) << spec;
     EXPECT_GE(dispatched, 1) << spec;
+  }
+}
+
+// Runs the policy on simulated time (a batch of b takes make_model's 1 + 0.25 (b - 1) ms) until nothing is pending;
+// returns the depth each job was answered at (0 = dropped).
+std::vector<int> serve_to_the_end(Policy& p, std::size_t jobs) {
+  std::vector<int> depth(jobs, 0), answered(jobs, -1);
+  Time now = 0;
+  for (int step = 0; step < 1000; ++step) {
+    const Decision d = p.next(now);
+    if (const auto* f = std::get_if<Finish>(&d)) {
+      answered[f->job] = depth[f->job];
+    } else if (const auto* r = std::get_if<Drop>(&d)) {
+      answered[r->job] = 0;
+    } else if (const auto* dispatch = std::get_if<Dispatch>(&d)) {
+      const std::vector<JobId> ids(dispatch->jobs.begin(), dispatch->jobs.end());
+      now += from_ms(1.0 + 0.25 * static_cast<double>(ids.size() - 1));
+      for (const JobId id : ids) p.on_stage_done(id, ++depth[id], 0.2, now);
+    } else {
+      break;
+    }
+  }
+  return answered;
+}
+
+TEST(PlanningWindow, DeferredJobsKeepTheirMandatoryPartAndAreNotAnsweredEarly) {
+  // Six jobs of three 1 ms stages (low confidence: deeper always helps), deadlines 3 ms apart from
+  // 5 ms on. Batches of up to 4 carry deferred jobs' mandatory stage along with the window's; such a
+  // job must not be answered from that exit before it is planned: with all planned, all go deep.
+  std::vector<Model> models{make_model(3, 1.0)};
+  for (const char* spec : {"yao-dp", "density"}) {
+    PolicyConfig windowed;
+    windowed.planning_window = 2;
+    windowed.max_batch = 4;
+    PolicyConfig everything = windowed;
+    everything.planning_window = 0;
+    std::vector<int> depth_windowed, depth_all;
+    for (auto* config : {&windowed, &everything}) {
+      auto p = make_policy(spec, models, *config);
+      for (JobId id = 0; id < 6; ++id) p->on_release(make_job(id, 0, from_ms(5 + 3.0 * id)), 0);
+      (config == &windowed ? depth_windowed : depth_all) = serve_to_the_end(*p, 6);
+    }
+    // Even unbatched the work fits (6 x 3 ms = 18 ms by the last deadline, 20 ms): every job goes deep.
+    EXPECT_EQ(depth_windowed, std::vector<int>(6, 3)) << spec;
+    EXPECT_EQ(depth_all, depth_windowed) << spec;
+  }
+}
+
+TEST(PlanningWindow, ReservesDeferredMandatoryWorkAgainstTheWindowsOptionalWork) {
+  // Job 0 (deadline 3 ms) could run all three stages, but eight jobs beyond a window of 1 each need
+  // their 1 ms mandatory stage by 4..11 ms: job 0 may take only what leaves them room.
+  std::vector<Model> models{make_model(3, 1.0)};
+  for (const char* spec : {"yao-dp", "density"}) {
+    PolicyConfig config;
+    config.planning_window = 1;
+    config.max_batch = 1;
+    auto p = make_policy(spec, models, config);
+    p->on_release(make_job(0, 0, from_ms(3)), 0);
+    for (JobId id = 1; id <= 8; ++id) p->on_release(make_job(id, 0, from_ms(2.0 + static_cast<double>(id))), 0);
+    const std::vector<int> answered = serve_to_the_end(*p, 9);
+    for (JobId id = 1; id <= 8; ++id) EXPECT_GE(answered[id], 1) << spec << " job " << id << " lost its mandatory part";
+    EXPECT_EQ(answered[0], 2) << spec;  // 1 ms of slack before job 1 must start: one optional stage
   }
 }
 

@@ -50,6 +50,10 @@ struct PolicyConfig {
   int fixed_depth = 2;                          ///< edf-fixed:K
   double threshold = 0.8;                       ///< edf-threshold:T
   BatchGuard batch_guard = BatchGuard::planned_depth;
+  /// Planning policies (yao-dp, density) choose depths for the first this many idle jobs in EDF
+  /// order; the rest keep their mandatory part reserved and are planned once they move up. Bounds a
+  /// decision's cost (the DP grows with the square of the jobs planned) under heavy load. 0 = all.
+  int planning_window = 32;
 };
 
 /// Protocol: the host calls on_release/on_stage_done/on_expire as events happen and next() whenever

@@ -60,6 +60,7 @@ struct RunOptions {
   std::optional<int> max_batch;      ///< unset: the scenario's
   bool deterministic = false;
   std::string batch_guard = "planned";
+  int planning_window = PolicyConfig{}.planning_window;
 };
 void add_run_options(CLI::App& cmd, RunOptions& options);
 /// Validates the options (InputError naming the option) and fills everything but load and seed.

@@ -29,6 +29,10 @@ void add_run_options(CLI::App& cmd, RunOptions& options) {
                  "What a batch must keep feasible: mandatory (every job's mandatory part) or planned "
                  "(every job's planned depth)")
       ->capture_default_str();
+  cmd.add_option("--planning-window", options.planning_window,
+                 "Jobs (EDF order) yao-dp and density plan at each decision; the rest keep their mandatory part "
+                 "reserved (0 = all)")
+      ->capture_default_str();
   cmd.add_flag("--deterministic", options.deterministic,
                "Every stage takes exactly its planned figure (no sampling of stage times)");
 }
@@ -53,6 +57,8 @@ sim::SimConfig make_sim_config(const RunOptions& options) {
     config.max_batch = *options.max_batch;
   }
   config.deterministic_times = options.deterministic;
+  if (options.planning_window < 0) throw InputError("--planning-window: must be >= 0 (0 = every job)");
+  config.policy.planning_window = options.planning_window;
   if (options.batch_guard == "mandatory") config.policy.batch_guard = BatchGuard::mandatory;
   else if (options.batch_guard == "planned") config.policy.batch_guard = BatchGuard::planned_depth;
   else throw InputError(fmt::format("--batch-guard: '{}' is not mandatory or planned", options.batch_guard));

@@ -8,14 +8,50 @@ namespace imprecise::detail {
 PlanningPolicy::PlanningPolicy(std::span<const Model> models, PolicyConfig config, RewardSource rewards)
     : PolicyBase(models, config, JobOrder::earliest_deadline), rewards_(rewards) {
   rows_.reserve(256);
+  window_.reserve(256);
 }
 
 void PlanningPolicy::plan(Time now) {
   problem_.reset(now);
   rows_.clear();
-  for (std::size_t i = 0; i < jobs_.size(); ++i) {
-    const PendingJob& p = jobs_[i];
-    if (p.in_flight) continue;
+  window_.clear();
+  // The first `planning_window` idle jobs (EDF order) are planned; the ones after are deferred: their
+  // mandatory part stays reserved, run back to back after the window. The window must then finish by
+  // `reserve_from`, the latest start that still lets every deferred mandatory part meet its deadline.
+  const std::size_t limit = config_.planning_window > 0 ? static_cast<std::size_t>(config_.planning_window) : jobs_.size();
+  Time reserve_from = kNever;
+  {
+    Duration tail = 0;
+    Time latest = kNever;
+    std::size_t idle = 0;
+    for (std::size_t i = 0; i < jobs_.size(); ++i) {
+      PendingJob& p = jobs_[i];
+      p.deferred = false;
+      if (p.in_flight) continue;
+      if (idle++ < limit) {
+        window_.push_back(static_cast<int>(i));
+        continue;
+      }
+      p.deferred = true;
+      p.drop = false;
+      p.target = std::max(p.job.mandatory_depth, p.done);
+      tail += remaining_cost(p, p.target);
+      latest = std::min(latest, p.job.deadline - tail);
+    }
+    reserve_from = latest;
+  }
+  set_replan_on_leave(reserve_from != kNever);
+  Duration window_mandatory = 0;
+  for (const int i : window_) {
+    const PendingJob& p = jobs_[static_cast<std::size_t>(i)];
+    window_mandatory += remaining_cost(p, std::max(p.job.mandatory_depth, p.done));
+  }
+  // The reserve only limits the window's optional work: it never forces a drop in the window (a job
+  // deferred now whose mandatory part cannot fit is shed when it enters the window).
+  reserve_from = std::max(reserve_from, now + window_mandatory);
+
+  for (const int i : window_) {
+    const PendingJob& p = jobs_[static_cast<std::size_t>(i)];
     const Model& model = model_of(p);
     const int stages = model.stages();
     cost_.assign(stages + 1, 0);
@@ -32,13 +68,13 @@ void PlanningPolicy::plan(Time now) {
         reward_[l] = predicted_reward(p, l);
     }
     const int lo = std::max(p.job.mandatory_depth, p.done);
-    problem_.add(p.job.deadline, p.done, std::min(lo, stages), stages, cost_, reward_,
+    problem_.add(std::min(p.job.deadline, reserve_from), p.done, std::min(lo, stages), stages, cost_, reward_,
                  /*droppable=*/p.done < p.job.mandatory_depth);
-    rows_.push_back(static_cast<int>(i));
+    rows_.push_back(i);
   }
   const Plan& plan = solve(problem_);
   for (std::size_t row = 0; row < rows_.size(); ++row) {
-    PendingJob& p = jobs_[rows_[row]];
+    PendingJob& p = jobs_[static_cast<std::size_t>(rows_[row])];
     const int depth = plan.depths[row];
     p.drop = depth == 0 && p.done < p.job.mandatory_depth;
     p.target = std::max(depth, p.done);

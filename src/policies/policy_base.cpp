@@ -113,11 +113,13 @@ Decision PolicyBase::next(Time now) {
     if (p.drop) {
       const JobId id = p.job.id;
       jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(i));
+      dirty_ = dirty_ || replan_on_leave_;
       return Drop{id};
     }
-    if (p.done >= p.target && p.done >= p.job.mandatory_depth) {
+    if (!p.deferred && p.done >= p.target && p.done >= p.job.mandatory_depth) {
       const JobId id = p.job.id;
       jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(i));
+      dirty_ = dirty_ || replan_on_leave_;
       return Finish{id};
     }
   }

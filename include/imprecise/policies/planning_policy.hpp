@@ -25,7 +25,8 @@ class PlanningPolicy : public PolicyBase {
  private:
   RewardSource rewards_;
   PlanProblem problem_;
-  std::vector<int> rows_;  // problem row -> index in jobs_
+  std::vector<int> rows_;    // problem row -> index in jobs_
+  std::vector<int> window_;  // indices in jobs_ of the jobs planned this time
   std::vector<Duration> cost_;
   std::vector<double> reward_;
 };

@@ -18,6 +18,7 @@ struct PendingJob {
   bool drop = false;        ///< the current plan sheds it
   bool in_flight = false;   ///< inside a dispatched batch
   bool in_batch = false;    ///< scratch flag while forming a batch
+  bool deferred = false;    ///< beyond the planning window: only its mandatory part is decided yet
 };
 
 /// In which order a policy runs its jobs (and checks feasibility).
@@ -48,6 +49,8 @@ class PolicyBase : public Policy {
   /// weight x R(depth | exit done, confidence).
   double predicted_reward(const PendingJob& job, int depth) const;
   bool needs_stage(const PendingJob& job) const { return !job.in_flight && !job.drop && job.target > job.done; }
+  /// A plan that defers jobs must be redone whenever a job leaves the pending set (the window moves).
+  void set_replan_on_leave(bool value) { replan_on_leave_ = value; }
 
   std::span<const Model> models_;
   PolicyConfig config_;
@@ -60,6 +63,7 @@ class PolicyBase : public Policy {
 
   JobOrder order_;
   bool dirty_ = true;
+  bool replan_on_leave_ = false;
   std::vector<JobId> batch_;
   mutable std::vector<std::uint8_t> late_base_, late_trial_;
 };
