@@ -13,6 +13,8 @@ namespace imprecise {
 namespace {
 
 constexpr Time kInfinity = kNever;
+/// Most DP states one yao-dp decision may visit (see DpPlanner::solve): about a millisecond's work.
+constexpr double kMaxStates = 1 << 18;
 
 /// Quantized reward, clamped at 0 so a deeper-but-worse depth never moves the DP index backwards.
 int quantize(double reward, double delta) {
@@ -201,6 +203,20 @@ const Plan& DpPlanner::solve(const PlanProblem& problem, double delta) {
   reach_.resize(n + 1);
   quant_.clear();
   reach_[0] = 0;
+  // The table has n x (drops + 1) x (total quanta) states. Under overload (many drops, the lowest-
+  // depth rewards quantized too) that reaches millions: coarsen the quantum so it stays within
+  // kMaxStates, trading reward resolution for a bounded decision time (delta is an FPTAS knob anyway).
+  {
+    double total = 0.0;
+    for (int i = 0; i < n; ++i) {
+      const double base = drops > 0 ? 0.0 : problem.reward(i, problem.lo(i));
+      double best = 0.0;
+      for (int l = problem.lo(i); l <= problem.hi(i); ++l) best = std::max(best, problem.reward(i, l) - base);
+      total += best;
+    }
+    const double states = static_cast<double>(n) * (drops + 1) * (total / delta);
+    if (states > kMaxStates) delta *= states / kMaxStates;
+  }
   for (int i = 0; i < n; ++i) {
     quant_offset_[i] = static_cast<int>(quant_.size());
     const int lo = problem.lo(i);

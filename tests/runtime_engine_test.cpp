@@ -433,6 +433,38 @@ TEST(Engine, StageTimesMeasuredWhileServingReplaceTheProfile) {
   EXPECT_GE(metrics->snapshot().profile_updates, 3);
 }
 
+/// Longest stage time of (model 0, stage 0, batch 1) the lanes reported.
+class StageZeroTimes final : public Observer {
+ public:
+  void on_stage_done(int, ModelId model, int stage, std::span<const JobInfo> jobs, Time start, Time end,
+                     bool) override {
+    if (model == 0 && stage == 0 && jobs.size() == 1) longest = std::max<Duration>(longest, end - start);
+  }
+  std::atomic<Duration> longest{0};
+};
+
+TEST(Engine, OnlineProfileRecordsTheWholeCycleOrTheStageAlone) {
+  const Profile& real = measured_profile("cnn3", 8);
+  for (const bool overhead : {false, true}) {
+    auto stages = std::make_shared<StageZeroTimes>();
+    EngineConfig config = config_with("edf-full");
+    config.online_profile.include_overhead = overhead;
+    config.online_profile.min_samples = 4;
+    config.online_profile.every = 1;
+    config.online_profile.window = 64;
+    config.observers.push_back(stages);
+    Engine engine(one_model("cnn3", 8, &real), config);
+    const auto xs = inputs("cnn3");
+    for (int i = 0; i < 12; ++i) ASSERT_EQ(engine.submit(0, xs[0], kGenerous).get().status, OutcomeStatus::completed);
+    engine.stop();
+    const Duration recorded_max = engine.profile(0).timing(0, 1).max;
+    if (overhead)  // every cycle holds its stage and then some
+      EXPECT_GT(recorded_max, stages->longest.load());
+    else
+      EXPECT_EQ(recorded_max, stages->longest.load());
+  }
+}
+
 TEST(Engine, OnlineProfileCanBeSwitchedOff) {
   const Profile& real = measured_profile("cnn3", 8);
   std::vector<std::vector<StageTiming>> table(3, std::vector<StageTiming>(real.batch_sizes().size(),

@@ -106,8 +106,13 @@ int main(int argc, char** argv) {
         sim_config.seed = seed;
         sim_config.duration = horizon;
         sim_config.max_batch = scenario.max_batch;
-        const imprecise::sim::SimResult simulated = imprecise::sim::simulate(scenario, policy, sim_config);
-        runs.push_back({real.metrics, simulated.metrics});
+        const imprecise::sim::SimResult offline = imprecise::sim::simulate(scenario, policy, sim_config);
+        // The same jobs (same rate scale) on the profiles the engine measured while serving them.
+        imprecise::sim::Scenario served = scenario;
+        for (std::size_t m = 0; m < served.models.size(); ++m) served.models[m].profile = real.served_profiles[m];
+        sim_config.rate_scale = imprecise::sim::rate_scale_for_load(scenario, load);
+        const imprecise::sim::SimResult simulated = imprecise::sim::simulate(served, policy, sim_config);
+        runs.push_back({real.metrics, simulated.metrics, offline.metrics});
       }
     }
     std::fputs(format_table(runs).c_str(), stdout);

@@ -25,7 +25,7 @@ RunResult run_real(const sim::Scenario& scenario, const ServedSet& set, const Ru
   engine_config.policy = config.policy;
   engine_config.policy_config = config.policy_config;
   engine_config.policy_config.max_batch = scenario.max_batch;
-  engine_config.max_pending = 256;
+  engine_config.max_pending = 2048;
   auto metrics = std::make_shared<runtime::MetricsObserver>();
   engine_config.observers.push_back(metrics);
   if (!config.trace_path.empty()) engine_config.observers.push_back(std::make_shared<runtime::TraceWriter>(config.trace_path));
@@ -67,6 +67,9 @@ RunResult run_real(const sim::Scenario& scenario, const ServedSet& set, const Ru
                   },
                   job.weight);
   }
+  // The profiles as the engine measured them under this load (the last arrival was just submitted; after
+  // the drain they would describe a quiet device).
+  for (std::size_t m = 0; m < engine.models(); ++m) result.served_profiles.push_back(engine.profile(static_cast<ModelId>(m)));
   {
     // Every deadline has passed a little after the last one; wait a generous margin beyond it.
     const Time last_deadline = n == 0 ? 0 : std::max_element(plan.jobs.begin(), plan.jobs.end(), [](const Job& a, const Job& b) {

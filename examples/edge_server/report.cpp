@@ -14,15 +14,17 @@ namespace edge_server {
 using imprecise::sim::StreamMetrics;
 
 std::string format_table(const std::vector<Comparison>& runs) {
-  std::string out = fmt::format("{:<18} {:>5} | {:>8} {:>8} {:>6} {:>6} {:>7} | {:>8} {:>8}\n", "policy", "load",
-                                "accuracy", "miss", "drop", "depth", "p99 ms", "sim acc", "sim miss");
+  std::string out = fmt::format("{:<18} {:>5} | {:>8} {:>8} {:>6} {:>6} {:>7} | {:>8} {:>8} | {:>8} {:>8}\n", "policy",
+                                "load", "accuracy", "miss", "drop", "depth", "p99 ms", "sim acc", "sim miss", "off acc",
+                                "off miss");
   out += std::string(out.size() - 1, '-') + "\n";
   for (const Comparison& c : runs) {
     const StreamMetrics& r = c.real.total;
     const StreamMetrics& s = c.simulated.total;
-    out += fmt::format("{:<18} {:>5.2f} | {:>8.3f} {:>8.3f} {:>6.3f} {:>6.2f} {:>7.1f} | {:>8.3f} {:>8.3f}\n", c.real.policy,
-                       c.real.load, r.accuracy, r.miss_ratio, r.drop_ratio, r.mean_depth, r.latency_p99_ms, s.accuracy,
-                       s.miss_ratio);
+    const StreamMetrics& o = c.simulated_offline.total;
+    out += fmt::format("{:<18} {:>5.2f} | {:>8.3f} {:>8.3f} {:>6.3f} {:>6.2f} {:>7.1f} | {:>8.3f} {:>8.3f} | {:>8.3f} {:>8.3f}\n",
+                       c.real.policy, c.real.load, r.accuracy, r.miss_ratio, r.drop_ratio, r.mean_depth, r.latency_p99_ms,
+                       s.accuracy, s.miss_ratio, o.accuracy, o.miss_ratio);
   }
   return out;
 }
@@ -59,7 +61,8 @@ void write_json(const std::string& path, const std::vector<Comparison>& runs, co
   nlohmann::json list = nlohmann::json::array();
   for (const Comparison& c : runs)
     list.push_back({{"policy", c.real.policy}, {"load", c.real.load}, {"real", imprecise::sim::to_json(c.real)},
-                    {"simulated", imprecise::sim::to_json(c.simulated)}});
+                    {"simulated", imprecise::sim::to_json(c.simulated)},
+                    {"simulated_offline_profile", imprecise::sim::to_json(c.simulated_offline)}});
   const Agreement a = agreement(runs);
   std::ofstream out(path);
   out << nlohmann::json{{"setup", setup},
@@ -78,8 +81,8 @@ void write_csv(const std::string& path, const std::vector<Comparison>& runs) {
                        s.accuracy, s.miss_ratio, s.drop_ratio, s.mean_depth, s.latency_p99_ms);
   };
   for (const Comparison& c : runs) {
-    for (const auto* m : {&c.real, &c.simulated}) {
-      const char* source = m == &c.real ? "real" : "simulated";
+    for (const auto* m : {&c.real, &c.simulated, &c.simulated_offline}) {
+      const char* source = m == &c.real ? "real" : m == &c.simulated ? "simulated" : "simulated_offline";
       row(*m, source, m->total);
       for (const StreamMetrics& s : m->streams) row(*m, source, s);
     }

@@ -8,18 +8,21 @@
 
 namespace edge_server {
 
-/// One (policy, load): the real run and the simulator on the same jobs.
+/// One (policy, load): the real run and the simulator on the same jobs, planned and timed with the
+/// profiles measured while serving (`simulated`) and with the offline profiles (`simulated_offline`).
 struct Comparison {
   imprecise::sim::SimMetrics real;
   imprecise::sim::SimMetrics simulated;
+  imprecise::sim::SimMetrics simulated_offline;
 };
 
 /// Policy x load table: accuracy, miss and drop ratio, mean depth and p99 latency of the real run,
-/// with the simulator's accuracy and miss ratio beside them.
+/// with the simulator's accuracy and miss ratio beside them (and its accuracy on the offline profiles).
 std::string format_table(const std::vector<Comparison>& runs);
 /// Per stream of one load: accuracy / miss ratio / p99 per policy.
 std::string format_streams(const std::vector<Comparison>& runs, double load);
-/// Largest |real - simulated| of accuracy and of miss ratio over the runs (in points: x 100).
+/// Largest |real - simulated| of accuracy and of miss ratio over the runs (in points: x 100), the
+/// simulator on the profiles measured while serving.
 struct Agreement {
   double accuracy_points = 0.0;
   double miss_points = 0.0;

@@ -94,7 +94,9 @@ class DensityPlanner {
 
 /// Yao et al.: DP over (jobs in order) x (quantized reward) keeping the earliest finish time;
 /// with drops only when needed, fewest drops first, then most reward. `delta` > 0 is the reward
-/// quantum; with integer rewards and delta 1 it is exact. Reuses its buffers across calls.
+/// quantum; with integer rewards and delta 1 it is exact. Where jobs x (drops + 1) x (reward / delta)
+/// would exceed 2^18 states the quantum is coarsened to fit (bounded time under heavy overload).
+/// Reuses its buffers across calls.
 class DpPlanner {
  public:
   const Plan& solve(const PlanProblem& problem, double delta);

@@ -105,6 +105,7 @@ Decision PolicyBase::next(Time now) {
   if (dirty_) {
     plan(now);
     dirty_ = false;
+    plan_current_ = true;
   }
   // Settle what the plan decided before dispatching anything.
   for (std::size_t i = 0; i < jobs_.size(); ++i) {
@@ -113,17 +114,24 @@ Decision PolicyBase::next(Time now) {
     if (p.drop) {
       const JobId id = p.job.id;
       jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(i));
-      dirty_ = dirty_ || replan_on_leave_;
+      plan_current_ = false;
       return Drop{id};
     }
     if (!p.deferred && p.done >= p.target && p.done >= p.job.mandatory_depth) {
       const JobId id = p.job.id;
       jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(i));
-      dirty_ = dirty_ || replan_on_leave_;
+      plan_current_ = false;
       return Finish{id};
     }
   }
   const int head = pick_head();
+  if (head < 0 && replan_on_leave_ && !plan_current_) {
+    // Jobs left the window since it was planned and nothing planned is left to run: plan the
+    // deferred jobs that moved up (re-planning at every Finish instead would cost a DP per answer).
+    plan(now);
+    plan_current_ = true;
+    return next(now);
+  }
   if (head < 0) return Idle{kNever};
 
   PendingJob& h = jobs_[head];

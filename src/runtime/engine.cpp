@@ -66,6 +66,7 @@ struct Lane {
   std::vector<nn::ExitResult> results;
   Time started = 0;
   Time ended = 0;
+  Time cycle_start = 0;  // start of the scheduling pass that dispatched the running batch
   bool failed = false;
   std::string error;
   // Dispatcher only.
@@ -114,13 +115,19 @@ struct Engine::Impl {
   std::vector<std::uint32_t> free_;
   std::vector<std::uint32_t> inbox_;
   bool stop_requested_ = false;
+  bool stop_seen_ = false;    // a service pass ran after the stop request
+  bool finished_ = false;     // stopping, and nothing is pending or running: the threads may exit
+  Time wake_at_ = kNever;     // earliest deadline or policy timer: when the dispatcher must service next
+  bool lanes_busy_ = false;   // every lane runs a stage: a lane's next pass takes new arrivals in
   StopMode stop_mode_ = StopMode::cancel;
   mutable std::mutex profile_mu_;  // plan_models_[*].profile: written by the dispatcher, copied by profile()
   std::mutex join_mu_;
   std::thread dispatcher_;
-  std::atomic<std::thread::id> dispatcher_id_{};
 
-  // --- dispatcher only ---
+  // --- scheduling state, guarded by sched_mu_: serviced by the dispatcher thread (arrivals, timers) or by
+  // a lane that just finished a stage (so under load a lane picks its next batch itself, with no
+  // thread hand-off in between). Lock order: sched_mu_, then mu_.
+  std::mutex sched_mu_;
   std::vector<std::uint32_t> arrivals_;
   std::vector<std::uint32_t> freeing_;
   std::vector<JobInfo> infos_;
@@ -128,6 +135,7 @@ struct Engine::Impl {
   detail::OnlineProfile online_;
   std::size_t live_ = 0;
   Time idle_until_ = kNever;
+  Time pass_start_ = 0;  // when the current scheduling pass began
 
   Time now() const { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - epoch_).count(); }
   std::uint32_t slot_of(JobId id) const { return id & ((1u << slot_bits_) - 1u); }
@@ -142,6 +150,8 @@ struct Engine::Impl {
   // dispatcher
   void dispatcher_main();
   void lane_main(int index);
+  /// One pass over what happened: completions, expiries, arrivals, the stop, then decisions. Caller holds sched_mu_.
+  void service();
   void release(std::uint32_t slot, Time now);
   void complete(int lane, Time now);
   void expire_due(Time now);
@@ -170,7 +180,7 @@ struct Engine::Impl {
 Engine::Impl::Impl(std::vector<ServedModel> models, EngineConfig config)
     : config_(std::move(config)),
       deadlines_(std::max<std::size_t>(config_.max_pending, 1)),
-      online_(std::vector<Model>{}, OnlineProfileConfig{false, 1, 1, 1}) {
+      online_(std::vector<Model>{}, OnlineProfileConfig{false, false, 1, 1, 1}) {
   if (models.empty()) throw Error("engine: no models given");
   if (config_.max_pending < 1 || config_.max_pending > (std::size_t{1} << 20))
     throw Error(fmt::format("engine: max_pending is {}, must be in [1, {}]", config_.max_pending, std::size_t{1} << 20));
@@ -355,10 +365,14 @@ JobId Engine::Impl::submit(ModelId model, const nn::Tensor& input, Time deadline
     s.callback = std::move(*callback);
   }
   bool stopping = false;
+  bool wake = true;
   {
     std::lock_guard lock(mu_);
     stopping = stop_requested_;
     if (!stopping) inbox_.push_back(index);
+    // While every lane is busy the lane that finishes first takes the arrival in (one pass per stage,
+    // not one dispatcher wake-up per job: under overload those cost the lane its CPU).
+    wake = !lanes_busy_;
   }
   if (stopping) {  // stop() came while the input was copied: refuse through the slot's receiver, free the slot
     std::optional<std::promise<Outcome>> p = std::move(s.promise);
@@ -370,7 +384,7 @@ JobId Engine::Impl::submit(ModelId model, const nn::Tensor& input, Time deadline
     callback = p ? nullptr : &cb;
     return refuse(OutcomeStatus::rejected, "engine is stopping");
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
   return id;
 }
 
@@ -496,7 +510,10 @@ void Engine::Impl::complete(int lane_index, Time now) {
   }
   std::size_t column = 0;
   StageTiming timing;
-  if (!lane.failed && online_.record(lane.model, lane.stage, static_cast<int>(lane.count), took, column, timing)) {
+  // What the batch cost the schedule: the stage alone, or (by default) the whole cycle from the pass
+  // that dispatched it to this one, so the engine's own overheads are planned for too.
+  const Duration cost = config_.online_profile.include_overhead ? now - lane.cycle_start : took;
+  if (!lane.failed && online_.record(lane.model, lane.stage, static_cast<int>(lane.count), cost, column, timing)) {
     {
       std::lock_guard lock(profile_mu_);
       plan_models_[static_cast<std::size_t>(lane.model)].profile.set_timing(lane.stage, column, timing);
@@ -580,6 +597,7 @@ bool Engine::Impl::start_lane(int lane_index, const Dispatch& d, Time now) {
   lane.model = d.model;
   lane.stage = d.stage;
   lane.count = count;
+  lane.cycle_start = pass_start_;
   lane.busy = true;
   if (!observers_.empty()) {
     fill_infos(lane);
@@ -626,51 +644,84 @@ void Engine::Impl::decide(Time now) {
   }
 }
 
-void Engine::Impl::dispatcher_main() {
-  notify([](Observer& ob) { ob.on_thread_start(ThreadRole::dispatcher, 0); });
-  std::unique_lock lock(mu_);
-  while (true) {
-    const auto ready = [&] {
-      if (!inbox_.empty() || stop_requested_) return true;
-      for (const Lane& l : lanes_)
-        if (l.done) return true;
-      return false;
-    };
-    const Time wake = std::min(deadlines_.empty() ? kNever : deadlines_.top_key(), idle_until_);
-    if (!ready()) {
-      if (wake == kNever)
-        cv_.wait(lock, ready);
-      else
-        // Capped so a deadline far in the future cannot overflow the clock (waking early is harmless).
-        cv_.wait_until(lock, epoch_ + std::chrono::nanoseconds(std::min(wake, now() + from_seconds(3600))), ready);
-    }
+namespace {
+/// The engine whose dispatcher or lane runs on this thread (a callback calling stop() must not join it).
+thread_local const void* serving_engine = nullptr;
+}  // namespace
+
+void Engine::Impl::service() {
+  bool stopping = false;
+  StopMode mode = StopMode::cancel;
+  {
+    std::lock_guard lock(mu_);
     arrivals_.swap(inbox_);
     for (Lane& l : lanes_)
       if (l.done) {
         l.done = false;
         l.collected = true;
       }
-    const bool stopping = stop_requested_;
-    const StopMode mode = stop_mode_;
-    lock.unlock();
+    stopping = stop_requested_;
+    stop_seen_ = stop_seen_ || stopping;
+    mode = stop_mode_;
+  }
+  const Time t = now();
+  pass_start_ = t;
+  // Same order as the simulator: completions (a stage that ends at a deadline counts), expiries,
+  // arrivals, then decisions.
+  for (std::size_t l = 0; l < lanes_.size(); ++l)
+    if (lanes_[l].collected) complete(static_cast<int>(l), t);
+  expire_due(t);
+  for (const std::uint32_t index : arrivals_) release(index, t);
+  arrivals_.clear();
+  if (stopping && mode == StopMode::cancel) cancel_all(t);
+  if (!(stopping && mode == StopMode::cancel)) decide(t);
 
-    const Time t = now();
-    // Same order as the simulator: completions (a stage that ends at a deadline counts), expiries,
-    // arrivals, then decisions.
-    for (std::size_t l = 0; l < lanes_.size(); ++l)
-      if (lanes_[l].collected) complete(static_cast<int>(l), t);
-    expire_due(t);
-    for (const std::uint32_t index : arrivals_) release(index, t);
-    arrivals_.clear();
-    if (stopping && mode == StopMode::cancel) cancel_all(t);
-    if (!(stopping && mode == StopMode::cancel)) decide(t);
-
-    lock.lock();
+  bool lanes_idle = true;
+  for (const Lane& l : lanes_) lanes_idle = lanes_idle && !l.busy;
+  const Time wake = std::min(deadlines_.empty() ? kNever : deadlines_.top_key(), idle_until_);
+  bool wake_dispatcher = false;
+  {
+    std::lock_guard lock(mu_);
     for (const std::uint32_t index : freeing_) free_.push_back(index);
     freeing_.clear();
-    bool lanes_idle = true;
-    for (const Lane& l : lanes_) lanes_idle = lanes_idle && !l.busy;
-    if (stop_requested_ && live_ == 0 && inbox_.empty() && lanes_idle) break;
+    wake_dispatcher = wake < wake_at_;  // a timer the sleeping dispatcher does not know about yet
+    wake_at_ = wake;
+    lanes_busy_ = !lanes_idle;
+    // Arrivals that came in during this pass while lanes_busy_ still said "a lane will take them".
+    wake_dispatcher = wake_dispatcher || (lanes_idle && !inbox_.empty());
+    if (stop_requested_ && live_ == 0 && inbox_.empty() && lanes_idle && !finished_) {
+      finished_ = true;
+      wake_dispatcher = true;
+    }
+  }
+  if (wake_dispatcher) cv_.notify_one();
+}
+
+void Engine::Impl::dispatcher_main() {
+  serving_engine = this;
+  notify([](Observer& ob) { ob.on_thread_start(ThreadRole::dispatcher, 0); });
+  std::unique_lock lock(mu_);
+  while (!finished_) {
+    const auto due = [&] {
+      if (!inbox_.empty() || finished_ || (stop_requested_ && !stop_seen_)) return true;
+      for (const Lane& l : lanes_)
+        if (l.done) return true;
+      return wake_at_ != kNever && wake_at_ <= now();
+    };
+    while (!due()) {
+      if (wake_at_ == kNever)
+        cv_.wait(lock);
+      else
+        // Capped so a deadline far in the future cannot overflow the clock (waking early is harmless).
+        cv_.wait_until(lock, epoch_ + std::chrono::nanoseconds(std::min(wake_at_, now() + from_seconds(3600))));
+    }
+    if (finished_) break;
+    lock.unlock();
+    {
+      std::lock_guard sched(sched_mu_);
+      service();
+    }
+    lock.lock();
   }
   for (Lane& l : lanes_) l.exit = true;
   lock.unlock();
@@ -680,6 +731,7 @@ void Engine::Impl::dispatcher_main() {
 }
 
 void Engine::Impl::lane_main(int index) {
+  serving_engine = this;
   notify([&](Observer& ob) { ob.on_thread_start(ThreadRole::lane, index); });
   Lane& lane = lanes_[static_cast<std::size_t>(index)];
   std::unique_lock lock(mu_);
@@ -705,7 +757,14 @@ void Engine::Impl::lane_main(int index) {
     lane.ended = now();
     lock.lock();
     lane.done = true;
-    cv_.notify_one();
+    lock.unlock();
+    // The lane takes the completion in and decides what runs next itself (the next batch usually
+    // lands on this very lane) instead of waking the dispatcher and waiting to be woken in turn.
+    {
+      std::lock_guard sched(sched_mu_);
+      service();
+    }
+    lock.lock();
   }
 }
 
@@ -719,10 +778,7 @@ Engine::Engine(std::vector<ServedModel> models, EngineConfig config)
   im.notify([&](Observer& ob) { ob.on_start(info); });
   for (std::size_t l = 0; l < im.lanes_.size(); ++l)
     im.lanes_[l].thread = std::thread([&im, l] { im.lane_main(static_cast<int>(l)); });
-  im.dispatcher_ = std::thread([&im] {
-    im.dispatcher_id_.store(std::this_thread::get_id());
-    im.dispatcher_main();
-  });
+  im.dispatcher_ = std::thread([&im] { im.dispatcher_main(); });
 }
 
 Engine::~Engine() { stop(impl_->config_.stop); }
@@ -741,7 +797,7 @@ void Engine::stop(StopMode mode) {
     }
   }
   im.cv_.notify_one();
-  if (std::this_thread::get_id() == im.dispatcher_id_.load()) return;  // from a callback: cannot wait for itself
+  if (serving_engine == &im) return;  // from a callback on an engine thread: it cannot wait for itself
   std::lock_guard join(im.join_mu_);
   if (im.dispatcher_.joinable()) im.dispatcher_.join();
   for (Lane& l : im.lanes_)

@@ -2,6 +2,7 @@
 #include "imprecise/sim/jobs.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include <fmt/format.h>
@@ -18,8 +19,12 @@ constexpr std::uint64_t kSampleSalt = 0x73616d70ULL;
 }  // namespace
 
 JobPlan plan_jobs(const Scenario& scenario, double load, std::uint64_t seed, Duration horizon) {
+  return plan_jobs_at_scale(scenario, rate_scale_for_load(scenario, load), seed, horizon);
+}
+
+JobPlan plan_jobs_at_scale(const Scenario& scenario, double scale, std::uint64_t seed, Duration horizon) {
   if (horizon <= 0) throw Error("plan_jobs: the horizon must be > 0");
-  const double scale = rate_scale_for_load(scenario, load);
+  if (!(scale > 0.0) || !std::isfinite(scale)) throw Error(fmt::format("plan_jobs: rate scale must be > 0, got {}", scale));
   struct Arrival {
     Time at;
     int stream;

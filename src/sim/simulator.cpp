@@ -109,7 +109,8 @@ class Simulation {
 
  private:
   void make_jobs() {
-    jobs_ = plan_jobs(sc_, cfg_.load, cfg_.seed, horizon_).jobs;
+    jobs_ = cfg_.rate_scale > 0.0 ? plan_jobs_at_scale(sc_, cfg_.rate_scale, cfg_.seed, horizon_).jobs
+                                   : plan_jobs(sc_, cfg_.load, cfg_.seed, horizon_).jobs;
     state_.assign(jobs_.size(), JobState{});
     outcomes_.assign(jobs_.size(), Outcome{});
   }

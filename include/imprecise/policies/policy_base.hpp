@@ -49,7 +49,7 @@ class PolicyBase : public Policy {
   /// weight x R(depth | exit done, confidence).
   double predicted_reward(const PendingJob& job, int depth) const;
   bool needs_stage(const PendingJob& job) const { return !job.in_flight && !job.drop && job.target > job.done; }
-  /// A plan that defers jobs must be redone whenever a job leaves the pending set (the window moves).
+  /// A plan that defers jobs must be redone once jobs left the window and nothing planned remains to run.
   void set_replan_on_leave(bool value) { replan_on_leave_ = value; }
 
   std::span<const Model> models_;
@@ -64,6 +64,7 @@ class PolicyBase : public Policy {
   JobOrder order_;
   bool dirty_ = true;
   bool replan_on_leave_ = false;
+  bool plan_current_ = false;  // no job has left since the last plan
   std::vector<JobId> batch_;
   mutable std::vector<std::uint8_t> late_base_, late_trial_;
 };

@@ -50,6 +50,11 @@ enum class AnswerRule {
 /// device that slows down (thermal throttling, a noisy neighbour) is planned for.
 struct OnlineProfileConfig {
   bool enabled = true;
+  /// Record what a batch costs the schedule: from the scheduling pass that dispatched it to the pass
+  /// that takes its completion in (the stage plus hand-off, bookkeeping and the next decision), not
+  /// the stage alone. With stages of tens of microseconds those overheads are a good part of the cost;
+  /// planning without them over-commits the device.
+  bool include_overhead = true;
   int window = 64;       ///< most recent times kept per (model, stage, measured batch size)
   int min_samples = 16;  ///< times needed before the figures are replaced
   int every = 8;         ///< figures re-computed after this many new times

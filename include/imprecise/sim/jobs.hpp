@@ -22,5 +22,8 @@ struct JobPlan {
 /// deterministic in `seed`; the sample of job i depends on (seed, i) only, so every policy sees the
 /// same content. Throws Error for a bad load or horizon, or an empty test set.
 JobPlan plan_jobs(const Scenario& scenario, double load, std::uint64_t seed, Duration horizon);
+/// The same with every stream's rate multiplied by `scale` directly (the jobs another profile's load
+/// gave: the scale depends on the profile, the jobs on the scale and seed only).
+JobPlan plan_jobs_at_scale(const Scenario& scenario, double scale, std::uint64_t seed, Duration horizon);
 
 }  // namespace imprecise::sim

@@ -18,6 +18,9 @@ struct SimConfig {
   /// Offered load: every stream's rate is scaled by rate_scale_for_load(scenario, load), so 1.0
   /// means running every job to full depth one at a time would exactly fill the device.
   double load = 1.0;
+  /// > 0: stream rates are multiplied by this instead of the scale `load` gives. Serves the very jobs
+  /// of a run planned on another profile (e.g. re-simulating with the stage times measured while serving).
+  double rate_scale = 0.0;
   std::uint64_t seed = 1;
   Duration duration = 0;             ///< arrivals over [0, duration); 0: the scenario's
   int max_batch = 0;                 ///< overrides policy.max_batch; 0: the scenario's
