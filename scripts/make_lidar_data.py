@@ -26,6 +26,10 @@ Output: data/lidar/{train,calibration,test}.ipcl in the IPCL point-cloud format 
 Coordinates are metres in the sensor frame (x forward, y left, z up, sensor at the origin).
 The reader is include/imprecise/data/point_cloud.hpp. Run from the repository root:
     /usr/bin/python3 scripts/make_lidar_data.py [--out data/lidar] [--train 9600 --calibration 2400 --test 2400]
+        [--splits train,calibration,test]
+--splits (comma-separated, default all) writes only the listed splits' files and leaves the others alone;
+scene i of a split depends only on (split seed, i), so a split built alone is byte-identical to one built
+with the others (for the same count).
 """
 import argparse
 import math
@@ -396,13 +400,16 @@ def simulate(rng, label):
 
 
 def write_ipcl(path, clouds, labels, names):
-    """Writes the IPCL format documented above (fields = 3)."""
+    """Writes the IPCL format documented above (fields = 3). Atomic: via path.tmp, so an interrupted run
+    never leaves a truncated file that looks complete."""
     blob = ",".join(names).encode()
-    with open(path, "wb") as f:
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
         f.write(b"IPCL" + struct.pack("<IIII", 1, 3, len(clouds), len(blob)) + blob)
         for pts, label in zip(clouds, labels):
             f.write(struct.pack("<iI", int(label), len(pts)))
             f.write(np.ascontiguousarray(pts, dtype="<f4").tobytes())
+    os.replace(tmp, path)
 
 
 def read_ipcl(path):
@@ -437,9 +444,17 @@ def main():
     ap.add_argument("--train", type=int, default=9600)
     ap.add_argument("--calibration", type=int, default=2400)
     ap.add_argument("--test", type=int, default=2400)
+    ap.add_argument("--splits", default=",".join(SPLIT_SEEDS),
+                    help="comma-separated subset of " + ",".join(SPLIT_SEEDS) + " to write (default: all)")
     args = ap.parse_args()
+    wanted = [s.strip() for s in args.splits.split(",") if s.strip()]
+    for s in wanted:
+        if s not in SPLIT_SEEDS:
+            ap.error(f"--splits: unknown split '{s}' (choose from {', '.join(SPLIT_SEEDS)})")
+    if not wanted:
+        ap.error("--splits: no split given")
     os.makedirs(args.out, exist_ok=True)
-    for split in ("train", "calibration", "test"):
+    for split in (s for s in SPLIT_SEEDS if s in wanted):  # train, calibration, test order
         start = time.time()
         clouds, labels = generate(split, getattr(args, split))
         path = os.path.join(args.out, split + ".ipcl")

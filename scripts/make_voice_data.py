@@ -18,8 +18,11 @@ Writes data/voice/<split>/<label>/<split>_<index>.wav and data/voice/<split>/ind
 a shuffled order, so the first N rows are a fair sample), plus data/voice/voices.json.
 Every clip draws its parameters from numpy's Generator seeded by (seed, split, index), so the
 output is identical for a given seed whatever the number of worker processes. Run from the repo root:
-    /usr/bin/python3 scripts/make_voice_data.py [--seed 2026] [--out data/voice] [--jobs 2]
+    /usr/bin/python3 scripts/make_voice_data.py [--seed 2026] [--out data/voice] [--jobs 2] [--splits test]
 It takes about 3 minutes on 2 cores for the default sizes (400 / 100 / 150 clips per class).
+--splits (comma-separated subset of train,calibration,test; default all) builds, deletes and rewrites
+only the listed splits and leaves the others' directories alone; since every clip is seeded by
+(seed, split, index), a split comes out byte-identical whether it is built alone or with the others.
 """
 import argparse
 import csv
@@ -188,11 +191,21 @@ def main():
     parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "voice"))
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the clips per class (quick tests)")
+    parser.add_argument("--splits", default=",".join(SPLITS),
+                        help="comma-separated subset of " + ",".join(SPLITS) + " to (re)build (default: all)")
     args = parser.parse_args()
+    wanted = [s.strip() for s in args.splits.split(",") if s.strip()]
+    for s in wanted:
+        if s not in SPLITS:
+            parser.error(f"--splits: unknown split '{s}' (choose from {', '.join(SPLITS)})")
+    if not wanted:
+        parser.error("--splits: no split given")
+    splits = [s for s in SPLITS if s in wanted]  # canonical order, no duplicates
 
-    voices = voice_split(args.seed)
+    voices = voice_split(args.seed)  # all three splits: the voice assignment does not depend on --splits
     tasks = []
-    for split, per_class in SPLITS.items():
+    for split in splits:
+        per_class = SPLITS[split]
         n = max(1, int(round(per_class * args.scale)))
         labels = [label for label in LABELS for _ in range(n)]
         order = np.random.default_rng([args.seed, SPLIT_ID[split], 999]).permutation(len(labels))
@@ -200,11 +213,11 @@ def main():
             tasks.append((args.seed, split, index, labels[k], voices[split]))
 
     os.makedirs(args.out, exist_ok=True)
-    for split in SPLITS:  # no stale clips from an earlier run with other sizes
+    for split in splits:  # no stale clips from an earlier run with other sizes
         shutil.rmtree(os.path.join(args.out, split), ignore_errors=True)
     with open(os.path.join(args.out, "voices.json"), "w") as f:
         json.dump({"seed": args.seed, "splits": voices}, f, indent=1)
-    rows = {s: [] for s in SPLITS}
+    rows = {s: [] for s in splits}
     with Pool(args.jobs) as pool:
         for done, (split, index, row) in enumerate(pool.imap(make_clip, tasks, chunksize=8), 1):
             rel = f"{row['label']}/{split}_{index:05d}.wav"
@@ -214,11 +227,13 @@ def main():
             if done % 500 == 0:
                 print(f"{done}/{len(tasks)} clips", file=sys.stderr)
     fields = ["path", "label", "word", "voice", "speed", "pitch", "noise", "noise_dbfs", "snr_db", "shift_ms"]
-    for split, split_rows in rows.items():
-        with open(os.path.join(args.out, split, "index.csv"), "w", newline="") as f:
+    for split, split_rows in rows.items():  # index.csv last and atomically: it marks a complete split
+        index = os.path.join(args.out, split, "index.csv")
+        with open(index + ".tmp", "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=fields)
             writer.writeheader()
             writer.writerows(split_rows)
+        os.replace(index + ".tmp", index)
         print(f"{split}: {len(split_rows)} clips, accents {voices[split]['english'] + voices[split]['other']}")
 
 

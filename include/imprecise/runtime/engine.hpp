@@ -84,7 +84,7 @@ struct EngineConfig {
 /// message string of a rejected or failed outcome.
 class Engine {
  public:
-  /// Receives the job's outcome on the dispatcher thread (or inside submit() when answered at once).
+  /// Receives the job's outcome on an engine thread (dispatcher or lane; inside submit() when answered at once).
   /// Keep it short; an exception it throws is swallowed.
   using Callback = std::function<void(Outcome)>;
 

@@ -36,10 +36,10 @@ enum class ThreadRole { dispatcher, lane };
 /// What a policy decision turned out to be (for on_decision).
 enum class DecisionKind { dispatch, finish, drop, idle };
 
-/// Every hook has an empty default. Hooks run on the dispatcher thread, except on_thread_start (on the
-/// thread it names) and on_outcome for jobs answered inside submit() (rejected or failed at once: on
-/// the submitting thread). An observer must therefore be thread-safe, and fast: the dispatcher waits
-/// for it. It must not call back into the Engine's submit/stop; an exception it throws is swallowed. Spans are
+/// Every hook has an empty default. Hooks run inside the engine's scheduling passes, on the dispatcher
+/// or a lane thread but never two at once, except on_thread_start (on the thread it names) and
+/// on_outcome for jobs answered inside submit() (rejected or failed at once: on the submitting
+/// thread). An observer must therefore be thread-safe, and fast: the device waits for it. It must not call back into the Engine's submit/stop; an exception it throws is swallowed. Spans are
 /// valid during the call only.
 class Observer {
  public:
@@ -53,7 +53,7 @@ class Observer {
   virtual void on_thread_start(ThreadRole /*role*/, int /*index*/) {}
   /// The dispatcher admitted a submitted job and gave it to the policy.
   virtual void on_admit(const JobInfo& /*job*/, Time /*now*/) {}
-  /// One call of Policy::next took `took` (wall time on the dispatcher).
+  /// One call of Policy::next took `took` (wall time).
   virtual void on_decision(Time /*now*/, Duration /*took*/, DecisionKind /*kind*/) {}
   /// Stage `stage` (0-based) of `model` handed to `lane` for `jobs` (depth = stages done before it).
   virtual void on_dispatch(int /*lane*/, ModelId /*model*/, int /*stage*/, std::span<const JobInfo> /*jobs*/,

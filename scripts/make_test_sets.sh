@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Generates ONLY the test splits of the synthetic voice and lidar data sets (what the edge-server
+# experiment reads), if they are missing: $DATA/voice/test/ and $DATA/lidar/test.ipcl. They come out
+# byte-identical to those of a full run of scripts/make_voice.sh / scripts/make_lidar.sh (same seed
+# and counts; every clip / scene is seeded by its split and index). Existing data is left alone, and
+# when both test sets exist the script prints nothing.
+# Usage (repo root or anywhere):  scripts/make_test_sets.sh     data dir: ${IMPRECISE_DATA_DIR:-data}
+# Takes about 25 s on a 2-core VM (the two generators run in parallel). Needs espeak-ng.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${IMPRECISE_DATA_DIR:-data}
+PY=/usr/bin/python3  # has numpy (the pyenv python3 on PATH may not)
+
+jobs=()
+[ -f "$DATA/voice/test/index.csv" ] || jobs+=(voice)  # index.csv is written last: it marks a complete split
+[ -f "$DATA/lidar/test.ipcl" ] || jobs+=(lidar)       # written atomically
+[ ${#jobs[@]} -gt 0 ] || exit 0
+
+if [[ " ${jobs[*]} " == *" voice "* ]]; then
+  command -v espeak-ng >/dev/null ||
+    { echo "make_test_sets: espeak-ng not found (install it with scripts/install-deps.sh)" >&2; exit 1; }
+fi
+"$PY" -c "import numpy" 2>/dev/null || { echo "make_test_sets: $PY lacks numpy (scripts/install-deps.sh)" >&2; exit 1; }
+
+LOGS=$(mktemp -d)
+trap 'rm -rf "$LOGS"' EXIT
+start=$SECONDS
+declare -A pid
+for job in "${jobs[@]}"; do
+  case $job in
+    voice)  # the arguments of scripts/make_voice.sh, test split only
+      echo "make_test_sets: voice test split, 1800 espeak-ng clips (seed 2026) -> $DATA/voice/test"
+      cmd=("$PY" scripts/make_voice_data.py --seed 2026 --out "$DATA/voice" --jobs 2 --splits test) ;;
+    lidar)  # the counts of scripts/make_lidar.sh (the defaults); 2400 = the rows of models/lidar.replay_test.csv
+      echo "make_test_sets: lidar test split, 2400 simulated scans -> $DATA/lidar/test.ipcl"
+      cmd=("$PY" scripts/make_lidar_data.py --out "$DATA/lidar" --train 9600 --calibration 2400 --test 2400
+           --splits test) ;;
+  esac
+  ( t=$SECONDS; "${cmd[@]}"; echo $((SECONDS - t)) >"$LOGS/$job.s" ) >"$LOGS/$job.log" 2>&1 &
+  pid[$job]=$!
+done
+
+failed=()
+for job in "${jobs[@]}"; do
+  wait "${pid[$job]}" || failed+=("$job")
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  for job in "${failed[@]}"; do
+    echo "make_test_sets: the $job generator failed; its output:" >&2
+    tail -n 20 "$LOGS/$job.log" >&2
+  done
+  exit 1
+fi
+times=""
+for job in "${jobs[@]}"; do times+="${times:+, }$job $(cat "$LOGS/$job.s") s"; done
+echo "make_test_sets: done in $((SECONDS - start)) s ($times)"
