@@ -67,6 +67,8 @@ class Policy {
   virtual void on_release(const Job& job, Time now) = 0;
   /// `depth` = stages now finished by the job, `confidence` = at exit `depth`.
   virtual void on_stage_done(JobId job, int depth, double confidence, Time now) = 0;
+  /// At the job's deadline, or earlier when the host finds that the stage dispatched for it could not
+  /// end in time (by the profile's median): that work is not started and the job is answered.
   virtual void on_expire(JobId job, Time now) = 0;
   virtual Decision next(Time now) = 0;
 };

@@ -19,35 +19,37 @@ void PlanningPolicy::plan(Time now) {
   // mandatory part stays reserved, run back to back after the window. The window must then finish by
   // `reserve_from`, the latest start that still lets every deferred mandatory part meet its deadline.
   const std::size_t limit = config_.planning_window > 0 ? static_cast<std::size_t>(config_.planning_window) : jobs_.size();
-  Time reserve_from = kNever;
-  {
-    Duration tail = 0;
-    Time latest = kNever;
-    std::size_t idle = 0;
-    for (std::size_t i = 0; i < jobs_.size(); ++i) {
-      PendingJob& p = jobs_[i];
-      p.deferred = false;
-      if (p.in_flight) continue;
-      if (idle++ < limit) {
-        window_.push_back(static_cast<int>(i));
-        continue;
-      }
-      p.deferred = true;
-      p.drop = false;
-      p.target = std::max(p.job.mandatory_depth, p.done);
-      tail += remaining_cost(p, p.target);
-      latest = std::min(latest, p.job.deadline - tail);
-    }
-    reserve_from = latest;
-  }
-  set_replan_on_leave(reserve_from != kNever);
   Duration window_mandatory = 0;
-  for (const int i : window_) {
-    const PendingJob& p = jobs_[static_cast<std::size_t>(i)];
+  std::size_t idle = 0;
+  for (std::size_t i = 0; i < jobs_.size(); ++i) {
+    PendingJob& p = jobs_[i];
+    p.deferred = false;
+    if (p.in_flight || idle++ >= limit) continue;
+    window_.push_back(static_cast<int>(i));
     window_mandatory += remaining_cost(p, std::max(p.job.mandatory_depth, p.done));
   }
-  // The reserve only limits the window's optional work: it never forces a drop in the window (a job
-  // deferred now whose mandatory part cannot fit is shed when it enters the window).
+  // Deferred jobs run their mandatory parts back to back after the window's, in EDF order; one whose
+  // mandatory part cannot make its deadline even so is shed now (so the pending set stays what the
+  // device can serve, not everything that arrived).
+  Time reserve_from = kNever;
+  {
+    Time t = now + window_mandatory;
+    Duration tail = 0;
+    idle = 0;
+    for (PendingJob& p : jobs_) {
+      if (p.in_flight || idle++ < limit) continue;
+      p.deferred = true;
+      p.target = std::max(p.job.mandatory_depth, p.done);
+      const Duration cost = remaining_cost(p, p.target);
+      p.drop = p.done < p.job.mandatory_depth && cost > 0 && t + cost > p.job.deadline;
+      if (p.drop) continue;
+      t += cost;
+      tail += cost;
+      reserve_from = std::min(reserve_from, p.job.deadline - tail);
+    }
+  }
+  set_replan_on_leave(idle > limit);
+  // The reserve only limits the window's optional work: it never forces a drop in the window.
   reserve_from = std::max(reserve_from, now + window_mandatory);
 
   for (const int i : window_) {

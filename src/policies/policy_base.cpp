@@ -142,14 +142,19 @@ Decision PolicyBase::next(Time now) {
   h.in_batch = true;
   if (max_batch > 1) {
     mark_late(now, model, stage, 1, late_base_);
-    for (std::size_t i = 0; i < jobs_.size() && static_cast<int>(batch_.size()) < max_batch; ++i) {
+    // Each trial costs a pass over the pending jobs: stop after a few refusals (the earliest
+    // candidates are the ones EDF wants anyway), so a decision stays linear in the pending set.
+    int refusals = 0;
+    for (std::size_t i = 0; i < jobs_.size() && static_cast<int>(batch_.size()) < max_batch && refusals < max_batch; ++i) {
       PendingJob& c = jobs_[i];
       if (c.in_batch || !needs_stage(c) || c.job.model != model || c.done != stage) continue;
       c.in_batch = true;
-      if (batch_keeps_plan(model, stage, static_cast<int>(batch_.size()) + 1, now))
+      if (batch_keeps_plan(model, stage, static_cast<int>(batch_.size()) + 1, now)) {
         batch_.push_back(c.job.id);
-      else
+      } else {
         c.in_batch = false;
+        ++refusals;
+      }
     }
   }
   for (PendingJob& p : jobs_) {

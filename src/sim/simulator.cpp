@@ -115,7 +115,7 @@ class Simulation {
     outcomes_.assign(jobs_.size(), Outcome{});
   }
 
-  // Stage time of one batch: lognormal with the profile's median and p99, clipped to its max;
+  // Stage time of one batch: lognormal with the profile's median, spread by its p99 and mean, clipped to its max;
   // drawn from a hash of (seed, model, stage, first job, batch size) for common random numbers.
   Duration stage_time(ModelId model, int stage, JobId first, int batch) const {
     const StageTiming& timing = sc_.models[static_cast<std::size_t>(model)].profile.timing(stage, batch);
@@ -127,7 +127,12 @@ class Simulation {
                                           static_cast<std::uint64_t>(stage), first,
                                           static_cast<std::uint64_t>(batch), kStageSalt}));
       const double p50 = static_cast<double>(timing.p50);
-      const double sigma = timing.p99 > timing.p50 ? std::log(static_cast<double>(timing.p99) / p50) / 2.326 : 0.0;
+      // The spread fits the p99, but never so wide that the mean exceeds the measured mean: stage
+      // times are tight with rare long stalls (preemption), which a lognormal through the p99 would
+      // turn into a mean far above the real one, and the mean is what sets the device's throughput.
+      const double sigma_p99 = timing.p99 > timing.p50 ? std::log(static_cast<double>(timing.p99) / p50) / 2.326 : 0.0;
+      const double sigma_mean = timing.mean > timing.p50 ? std::sqrt(2.0 * std::log(static_cast<double>(timing.mean) / p50)) : 0.0;
+      const double sigma = std::min(sigma_p99, sigma_mean);
       const double x = p50 * std::exp(sigma * normal_quantile(u));
       d = static_cast<Duration>(std::llround(std::min(x, static_cast<double>(std::max(timing.max, timing.p50)))));
     }
@@ -259,12 +264,26 @@ class Simulation {
                           d.jobs.begin() + static_cast<std::ptrdiff_t>(i);
       if (!ok) return fail_all(fmt::format("job {} cannot run stage {} of '{}' now", id, d.stage, model.name));
     }
+    // As the runtime Engine does: work that can no longer help is not started. A job whose stage would
+    // end after its deadline even by the profile's median is answered now from what it has.
+    const Time end_estimate = now_ + model.profile.planned(d.stage, batch, PlanningFigure::p50);
+    lane.batch.assign(d.jobs.begin(), d.jobs.end());  // copied first: on_expire ends the span's validity
+    std::size_t kept = 0;
+    for (const JobId id : lane.batch) {
+      if (end_estimate > jobs_[id].deadline) {
+        policy_.on_expire(id, now_);
+        end_job(id, state_[id].depth >= jobs_[id].mandatory_depth ? OutcomeStatus::completed : OutcomeStatus::missed, "");
+        continue;
+      }
+      lane.batch[kept++] = id;
+    }
+    lane.batch.resize(kept);
+    if (lane.batch.empty()) return false;
     lane.busy = true;
     lane.model = d.model;
     lane.stage = d.stage;
-    lane.batch.assign(d.jobs.begin(), d.jobs.end());
     for (JobId id : lane.batch) state_[id].in_flight = true;
-    lane.length = stage_time(d.model, d.stage, d.jobs.front(), batch);
+    lane.length = stage_time(d.model, d.stage, lane.batch.front(), static_cast<int>(lane.batch.size()));
     lane.busy_time += lane.length;
     end_of_work_ = std::max(end_of_work_, now_ + lane.length);
     const auto lane_index = static_cast<std::uint64_t>(&lane - lanes_.data());
