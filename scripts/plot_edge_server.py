@@ -3,7 +3,7 @@
 """Usage: plot_edge_server.py RESULTS_CSV OUT_DIR
 
 Writes OUT_DIR/edge_accuracy_vs_load.png (accuracy and miss ratio vs load, one colour per policy,
-solid = real run, dashed = simulator on the same jobs) and OUT_DIR/edge_streams.png (per-stream
+solid = real run, dashed = simulator on the same jobs with the profiles measured while serving) and OUT_DIR/edge_streams.png (per-stream
 accuracy of each policy at the highest load). Uses /usr/bin/python3 (Debian's python3-matplotlib).
 """
 import csv

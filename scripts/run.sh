@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Quick start, command 1 (the main job): installs what is missing, builds, and runs the policy sweep on
-# the multi-model edge scenario: a table on stdout, CSV + PNG plots in out/sweep/.
+# Quick start, command 1 (the main job): installs what is missing, builds, generates the voice and LIDAR
+# test sets if absent (about 20 s), then serves the vision, LIDAR and voice models together in real time
+# per policy and load, next to the simulator on the very same jobs: the table on stdout; results.json,
+# results.csv, PNG plots and a Chrome trace (yao-dp at load 2) in out/edge_server/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake --preset default >/dev/null
-cmake --build --preset default -j "$(nproc)" --target imprecise_cli
-exec build/default/bin/imprecise sweep --scenario scenarios/edge_multi_model.json \
-  --policies "${IMPRECISE_POLICIES:-yao-dp,density,edf-full,edf-mandatory,edf-fixed:2,edf-threshold:0.8,fifo-full,round-robin,oracle-utility}" \
-  --loads "${IMPRECISE_LOADS:-0.25,0.5,0.75,1,1.5,2,2.5,3,4,5}" --seeds "${IMPRECISE_SEEDS:-5}" \
-  --duration "${IMPRECISE_DURATION:-60}" --out out/sweep "$@"
+cmake --build --preset default -j "$(nproc)" --target edge_server
+scripts/make_test_sets.sh
+out=out/edge_server
+build/default/bin/edge_server --out-dir "$out" --duration "${IMPRECISE_DURATION:-5}" \
+  --loads "${IMPRECISE_LOADS:-0.5,1,2}" --policies "${IMPRECISE_POLICIES:-yao-dp,density,edf-full,edf-mandatory,edf-threshold:0.8,fifo-full}" \
+  --trace-policy yao-dp --trace-load 2 "$@"
+/usr/bin/python3 scripts/plot_edge_server.py "$out/results.csv" "$out"
+echo "plots: $out/edge_accuracy_vs_load.png $out/edge_streams.png; trace (open in https://ui.perfetto.dev): $out/trace_yao-dp_load2.json"

@@ -11,6 +11,7 @@
 #include "imprecise/error.hpp"
 #include "imprecise/runtime/trace_writer.hpp"
 #include "imprecise/sim/jobs.hpp"
+#include "served_profile.hpp"
 
 namespace edge_server {
 
@@ -27,7 +28,9 @@ RunResult run_real(const sim::Scenario& scenario, const ServedSet& set, const Ru
   engine_config.policy_config.max_batch = scenario.max_batch;
   engine_config.max_pending = 2048;
   auto metrics = std::make_shared<runtime::MetricsObserver>();
+  auto costs = std::make_shared<ServedProfileAverager>();
   engine_config.observers.push_back(metrics);
+  engine_config.observers.push_back(costs);
   if (!config.trace_path.empty()) engine_config.observers.push_back(std::make_shared<runtime::TraceWriter>(config.trace_path));
   runtime::Engine engine(make_served_models(scenario, set, config.backend), engine_config);
 
@@ -67,9 +70,6 @@ RunResult run_real(const sim::Scenario& scenario, const ServedSet& set, const Ru
                   },
                   job.weight);
   }
-  // The profiles as the engine measured them under this load (the last arrival was just submitted; after
-  // the drain they would describe a quiet device).
-  for (std::size_t m = 0; m < engine.models(); ++m) result.served_profiles.push_back(engine.profile(static_cast<ModelId>(m)));
   {
     // Every deadline has passed a little after the last one; wait a generous margin beyond it.
     const Time last_deadline = n == 0 ? 0 : std::max_element(plan.jobs.begin(), plan.jobs.end(), [](const Job& a, const Job& b) {
@@ -81,6 +81,8 @@ RunResult run_real(const sim::Scenario& scenario, const ServedSet& set, const Ru
   }
   engine.stop(runtime::StopMode::cancel);
   result.engine = metrics->snapshot();
+  for (std::size_t m = 0; m < scenario.models.size(); ++m)
+    result.served_profiles.push_back(costs->averaged(static_cast<ModelId>(m), scenario.models[m].profile));
   {
     std::lock_guard lock(mu);
     for (int d : delivered) result.outcome_violations += d == 1 ? 0 : 1;

@@ -30,8 +30,9 @@ struct RunResult {
   std::vector<imprecise::Job> jobs;
   std::vector<imprecise::Outcome> outcomes;  ///< outcomes[i] is job i's; times relative to the run's start
   int outcome_violations = 0;                ///< jobs that got no outcome or more than one (must be 0)
-  /// Each model's profile at the end of the run: the stage cycles measured while serving (see
-  /// runtime::OnlineProfileConfig) wherever enough of a batch size ran, the offline figures elsewhere.
+  /// Each model's profile as served: the engine's online figures (dispatch cycles, see
+  /// runtime::OnlineProfileConfig) averaged over the run wherever a batch size ran often enough, the
+  /// offline figures elsewhere.
   std::vector<imprecise::Profile> served_profiles;
 };
 

@@ -56,6 +56,7 @@ struct Lane {
   bool has_work = false;
   bool done = false;
   bool exit = false;
+  bool poke = false;  // arrivals wait while every lane is idle: this lane runs a scheduling pass
   // Written by the dispatcher before has_work, read by the lane after it.
   ModelId model = 0;
   int stage = 0;
@@ -371,8 +372,10 @@ JobId Engine::Impl::submit(ModelId model, const nn::Tensor& input, Time deadline
     stopping = stop_requested_;
     if (!stopping) inbox_.push_back(index);
     // While every lane is busy the lane that finishes first takes the arrival in (one pass per stage,
-    // not one dispatcher wake-up per job: under overload those cost the lane its CPU).
-    wake = !lanes_busy_;
+    // not one wake-up per job: under overload those cost the lane its CPU). Otherwise the idle lane is
+    // woken to run the pass itself: one thread hand-off from submit() to the stage, not two.
+    wake = !lanes_busy_ && !stopping;
+    if (wake) lanes_[0].poke = true;  // one lane per device; one device for now
   }
   if (stopping) {  // stop() came while the input was copied: refuse through the slot's receiver, free the slot
     std::optional<std::promise<Outcome>> p = std::move(s.promise);
@@ -384,7 +387,7 @@ JobId Engine::Impl::submit(ModelId model, const nn::Tensor& input, Time deadline
     callback = p ? nullptr : &cb;
     return refuse(OutcomeStatus::rejected, "engine is stopping");
   }
-  if (wake) cv_.notify_one();
+  if (wake) lanes_[0].cv.notify_one();
   return id;
 }
 
@@ -655,6 +658,7 @@ void Engine::Impl::service() {
   {
     std::lock_guard lock(mu_);
     arrivals_.swap(inbox_);
+    for (Lane& l : lanes_) l.poke = false;  // this pass takes the arrivals in
     for (Lane& l : lanes_)
       if (l.done) {
         l.done = false;
@@ -680,6 +684,7 @@ void Engine::Impl::service() {
   for (const Lane& l : lanes_) lanes_idle = lanes_idle && !l.busy;
   const Time wake = std::min(deadlines_.empty() ? kNever : deadlines_.top_key(), idle_until_);
   bool wake_dispatcher = false;
+  bool poke_lane = false;
   {
     std::lock_guard lock(mu_);
     for (const std::uint32_t index : freeing_) free_.push_back(index);
@@ -688,13 +693,15 @@ void Engine::Impl::service() {
     wake_at_ = wake;
     lanes_busy_ = !lanes_idle;
     // Arrivals that came in during this pass while lanes_busy_ still said "a lane will take them".
-    wake_dispatcher = wake_dispatcher || (lanes_idle && !inbox_.empty());
+    poke_lane = lanes_idle && !inbox_.empty();
+    if (poke_lane) lanes_[0].poke = true;
     if (stop_requested_ && live_ == 0 && inbox_.empty() && lanes_idle && !finished_) {
       finished_ = true;
       wake_dispatcher = true;
     }
   }
   if (wake_dispatcher) cv_.notify_one();
+  if (poke_lane) lanes_[0].cv.notify_one();
 }
 
 void Engine::Impl::dispatcher_main() {
@@ -736,8 +743,17 @@ void Engine::Impl::lane_main(int index) {
   Lane& lane = lanes_[static_cast<std::size_t>(index)];
   std::unique_lock lock(mu_);
   while (true) {
-    lane.cv.wait(lock, [&] { return lane.has_work || lane.exit; });
-    if (!lane.has_work) break;
+    lane.cv.wait(lock, [&] { return lane.has_work || lane.exit || lane.poke; });
+    if (!lane.has_work) {
+      if (lane.exit) break;
+      lock.unlock();  // poked: arrivals while idle; the pass usually hands this lane its first batch
+      {
+        std::lock_guard sched(sched_mu_);
+        service();
+      }
+      lock.lock();
+      continue;
+    }
     lane.has_work = false;
     lock.unlock();
     nn::MultiExitModel& net = networks_[static_cast<std::size_t>(lane.model)];
