@@ -187,7 +187,7 @@ TEST(PlanningWindow, DeferredJobsKeepTheirMandatoryPartAndAreNotAnsweredEarly) {
 
 TEST(PlanningWindow, ReservesDeferredMandatoryWorkAgainstTheWindowsOptionalWork) {
   // Job 0 (deadline 3 ms) could run all three stages, but eight jobs beyond a window of 1 each need
-  // their 1 ms mandatory stage by 4..11 ms: job 0 may take only what leaves them room.
+  // their 1 ms mandatory stage by 3..10 ms: job 0 may take only what leaves them room.
   std::vector<Model> models{make_model(3, 1.0)};
   for (const char* spec : {"yao-dp", "density"}) {
     PolicyConfig config;
