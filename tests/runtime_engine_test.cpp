@@ -404,6 +404,26 @@ TEST(Engine, CallbackMaySubmitAgain) {
   EXPECT_EQ(second_future.get().status, OutcomeStatus::completed);
 }
 
+TEST(Engine, CallbackMayStopTheEngineWithoutDeadlock) {
+  // Outcomes are delivered on engine threads (the dispatcher or the lane that ran the pass): stop()
+  // from there must only request the stop, and every other job still gets its one outcome.
+  const auto xs = inputs("cnn3");
+  std::atomic<int> outcomes{0};
+  std::promise<void> stopped;
+  auto stopped_future = stopped.get_future();
+  {
+    Engine engine(one_model("cnn3"), config_with("edf-full"));
+    engine.submit(0, xs[0], kGenerous, [&](Outcome) {
+      ++outcomes;
+      engine.stop(StopMode::cancel);
+      stopped.set_value();
+    });
+    for (int i = 1; i < 8; ++i) engine.submit(0, xs[static_cast<std::size_t>(i) % xs.size()], kGenerous, [&](Outcome) { ++outcomes; });
+    ASSERT_EQ(stopped_future.wait_for(60s), std::future_status::ready);
+  }  // the destructor joins: it must not hang
+  EXPECT_EQ(outcomes.load(), 8);
+}
+
 TEST(Engine, StageTimesMeasuredWhileServingReplaceTheProfile) {
   // Claim every stage takes 1 us: far below what the CPU really needs.
   const Profile& real = measured_profile("cnn3", 8);
