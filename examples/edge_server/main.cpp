@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "imprecise/error.hpp"
+#include "imprecise/nn/backend.hpp"
 #include "imprecise/sim/scenario.hpp"
 #include "imprecise/sim/simulator.hpp"
 #include "real_run.hpp"
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
   std::string loads = "0.5,1,2,4";
   double duration_s = 10.0;
   std::uint64_t seed = 1;
-  std::string backend = "cpu";
+  std::string backend = "auto";
   std::string data_dir;
   std::string out_dir = std::string(IMPRECISE_SOURCE_DIR) + "/docs/results/edge_server";
   std::string trace_policy = "yao-dp";
@@ -58,7 +59,9 @@ int main(int argc, char** argv) {
   app.add_option("--loads", loads, "comma-separated offered loads (1 = full depth fills the device)")->capture_default_str();
   app.add_option("--duration", duration_s, "seconds of arrivals per run")->capture_default_str()->check(CLI::Range(0.1, 3600.0));
   app.add_option("--seed", seed, "workload seed (same jobs for every policy)")->capture_default_str();
-  app.add_option("--backend", backend, "cpu or cuda (falls back to cpu without a GPU)")->capture_default_str();
+  app.add_option("--backend", backend, "auto (cuda when a GPU is present, else cpu), cpu or cuda (falls back to cpu "
+                                       "without a GPU)")
+      ->capture_default_str();
   app.add_option("--data-dir", data_dir, "generated data sets (default: $IMPRECISE_DATA_DIR or data/)");
   app.add_option("--out-dir", out_dir, "results.json, results.csv and the trace go here")->capture_default_str();
   app.add_option("--trace-policy", trace_policy, "the run written as a Chrome trace: this policy ...")->capture_default_str();
@@ -81,6 +84,11 @@ int main(int argc, char** argv) {
       }
       throw;
     }
+    if (backend == "auto") {
+      const imprecise::nn::Backend* cuda = imprecise::nn::BackendRegistry::get().find("cuda");
+      backend = cuda != nullptr && cuda->device_count() > 0 ? "cuda" : "cpu";
+    }
+    std::fprintf(stderr, "edge_server: backend %s\n", backend.c_str());
     std::filesystem::create_directories(out_dir);
     std::vector<double> load_values;
     for (const auto& l : split(loads)) load_values.push_back(std::stod(l));
