@@ -5,7 +5,6 @@
 //
 // Default: tests/fixtures/data/lidar/sample.ipcl (one labelled synthetic scan of a pedestrian).
 // E.g. a held-out scene: imprecise_lidar data/lidar/test.ipcl 42 (after scripts/make_lidar_data.py)
-#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -16,6 +15,7 @@
 #include "imprecise/data/pipeline.hpp"
 #include "imprecise/data/point_cloud.hpp"
 #include "imprecise/error.hpp"
+#include "../common/run_every_exit.hpp"
 #include "imprecise/nn/multi_exit_model.hpp"
 
 namespace {
@@ -33,23 +33,9 @@ int run(int argc, char** argv) {
   nn::MultiExitModel model = nn::MultiExitModel::load(model_path);
   fmt::print("{} cloud {}: {} points{}\n", path, index, cloud.points(),
              truth >= 0 ? fmt::format(" (true class: {})", data::lidar_classes()[static_cast<std::size_t>(truth)]) : "");
-  // Anytime inference: every stage ends in an answer; a scheduler may stop after any of them.
-  nn::JobState job = model.start(input);
-  double total_ms = 0.0;
-  bool last_correct = false;
-  for (int k = 0; k < model.stages(); ++k) {
-    const auto started = std::chrono::steady_clock::now();
-    const nn::ExitResult r = model.run_stage(k, job);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    total_ms += ms;
-    last_correct = r.prediction == truth;
-    fmt::print("  {} {:<6} {:<11} confidence {:.3f}  stage {:6.3f} ms  total {:6.3f} ms{}\n",
-               k < model.mandatory_depth() ? "mandatory" : "optional ", model.exit_names()[static_cast<std::size_t>(k)],
-               model.labels()[static_cast<std::size_t>(r.prediction)], r.confidence, ms, total_ms,
-               truth < 0 ? "" : (last_correct ? "  correct" : "  wrong"));
-  }
+  const nn::ExitResult last = examples::run_every_exit(model, input, truth);
   // With the default input the example checks itself: the final exit must classify the fixture right.
-  return argc > 1 || last_correct ? 0 : 1;
+  return argc > 1 || last.prediction == truth ? 0 : 1;
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include "imprecise/data/pipeline.hpp"
 #include "imprecise/data/voice.hpp"
+#include "../common/run_every_exit.hpp"
 #include "imprecise/nn/multi_exit_model.hpp"
 
 namespace {
@@ -24,7 +25,7 @@ int run(int argc, char** argv) {
   const std::string model_path =
       argc > 2 ? argv[2] : data::source_path(data::PipelineRegistry::get().at("voice").model);
 
-  auto started = std::chrono::steady_clock::now();
+  const auto started = std::chrono::steady_clock::now();
   data::LogMel log_mel(data::voice_log_mel_config());
   const data::WavAudio audio = data::read_wav(clip);
   const nn::Tensor input = data::voice_front_end(audio, clip, log_mel);  // [1, 40, 98]
@@ -34,22 +35,9 @@ int run(int argc, char** argv) {
   fmt::print("{}: {:.2f} s, {} channel(s) at {} Hz; read + log-mel {}x{} in {:.3f} ms\n", clip, audio.seconds(),
              audio.channels, audio.sample_rate, input.dim(1), input.dim(2), front_ms);
 
-  // Anytime inference: every stage ends in an answer; a scheduler may stop after any of them.
-  nn::JobState job = model.start(input);
-  double total_ms = 0.0;
-  std::string last;
-  for (int k = 0; k < model.stages(); ++k) {
-    started = std::chrono::steady_clock::now();
-    const nn::ExitResult r = model.run_stage(k, job);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    total_ms += ms;
-    last = model.labels()[static_cast<std::size_t>(r.prediction)];
-    fmt::print("  {} {:<6} {:<8} confidence {:.3f}  stage {:6.3f} ms  total {:6.3f} ms\n",
-               k < model.mandatory_depth() ? "mandatory" : "optional ", model.exit_names()[static_cast<std::size_t>(k)],
-               last, r.confidence, ms, total_ms);
-  }
+  const nn::ExitResult last = examples::run_every_exit(model, input);
   // With the default clip the example checks itself: the final exit must hear "stop".
-  return argc > 1 || last == "stop" ? 0 : 1;
+  return argc > 1 || model.labels()[static_cast<std::size_t>(last.prediction)] == "stop" ? 0 : 1;
 }
 
 }  // namespace
