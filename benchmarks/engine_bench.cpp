@@ -19,10 +19,12 @@
 
 #include "imprecise/nn/multi_exit_model.hpp"
 #include "imprecise/nn/npy.hpp"
+#include "staged_fixture_jobs.hpp"
 
 namespace {
 
 using namespace imprecise::nn;
+using namespace imprecise::bench;
 using Clock = std::chrono::steady_clock;
 
 double thread_cpu_seconds() {
@@ -31,43 +33,9 @@ double thread_cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-constexpr int kMaxBatch = 32;
-const int kBatches[] = {1, 8, 32};
-const char* const kModels[] = {"cnn3", "resnet_skip", "audio1d", "pointnet"};
+using Prepared = imprecise::bench::StagedJobs;
 
-std::string fixture(const std::string& name, const std::string& suffix) {
-  return std::string(IMPRECISE_SOURCE_DIR) + "/tests/fixtures/nn/" + name + suffix;
-}
-
-/// A loaded model plus `depth[k]` = kMaxBatch jobs that have finished k stages, kept as the master
-/// copies each timed run starts from (run_stage advances the jobs it runs, so it cannot reuse them).
-struct Prepared {
-  MultiExitModel model;
-  std::vector<std::vector<JobState>> depth;
-};
-
-std::unique_ptr<Prepared> prepare(const std::string& name) {
-  MultiExitModel::Options options;
-  options.compile.max_batch = kMaxBatch;
-  auto p = std::make_unique<Prepared>(Prepared{MultiExitModel::load(fixture(name, ".onnx"), options), {}});
-  // The fixture holds 8 samples; jobs cycle through them so every batch sees real data.
-  const Tensor inputs = read_npy(fixture(name, ".input.npy"));
-  Shape one = inputs.shape();
-  one[0] = 1;
-  std::vector<JobState> jobs;
-  for (int i = 0; i < kMaxBatch; ++i) {
-    const auto sample = inputs.sample(static_cast<std::size_t>(i) % static_cast<std::size_t>(inputs.batch()));
-    jobs.push_back(p->model.start(Tensor(one, std::vector<float>(sample.begin(), sample.end()))));
-  }
-  std::vector<JobState*> all;
-  for (auto& job : jobs) all.push_back(&job);
-  std::vector<ExitResult> results;
-  for (int k = 0; k < p->model.stages(); ++k) {
-    p->depth.push_back(jobs);
-    p->model.run_stage(k, all, results);
-  }
-  return p;
-}
+std::unique_ptr<Prepared> prepare(const std::string& name) { return imprecise::bench::stage_fixture_jobs(name, "cpu"); }
 
 /// Times stages [first, last) for a batch of `batch` jobs copied from the depth-`first` masters.
 /// Manual time, so restoring the jobs and dropping the results (both untimed) do not count.

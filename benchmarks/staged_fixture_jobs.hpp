@@ -1,0 +1,53 @@
+// StagedJobs: a fixture multi-exit model plus jobs that have finished 0, 1, ... stages, the masters a
+// per-stage benchmark copies before each timed run (run_stage advances the jobs it runs). Shared by
+// engine_bench (cpu) and engine_cuda_bench.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "imprecise/nn/multi_exit_model.hpp"
+#include "imprecise/nn/npy.hpp"
+
+namespace imprecise::bench {
+
+inline constexpr int kMaxBatch = 32;
+inline constexpr int kBatches[] = {1, 8, 32};
+inline const char* const kModels[] = {"cnn3", "resnet_skip", "audio1d", "pointnet"};
+
+inline std::string fixture(const std::string& name, const std::string& suffix) {
+  return std::string(IMPRECISE_SOURCE_DIR) + "/tests/fixtures/nn/" + name + suffix;
+}
+
+struct StagedJobs {
+  nn::MultiExitModel model;
+  std::vector<std::vector<nn::JobState>> depth;  ///< depth[k]: kMaxBatch jobs that finished k stages
+};
+
+/// Loads fixture `name` on `backend` and runs kMaxBatch jobs (cycling through the fixture's 8 real
+/// samples) stage by stage, keeping a copy of them before each stage.
+inline std::unique_ptr<StagedJobs> stage_fixture_jobs(const std::string& name, const std::string& backend) {
+  nn::MultiExitModel::Options options;
+  options.backend = backend;
+  options.compile.max_batch = kMaxBatch;
+  auto p = std::make_unique<StagedJobs>(StagedJobs{nn::MultiExitModel::load(fixture(name, ".onnx"), options), {}});
+  const nn::Tensor inputs = nn::read_npy(fixture(name, ".input.npy"));
+  nn::Shape one = inputs.shape();
+  one[0] = 1;
+  std::vector<nn::JobState> jobs;
+  for (int i = 0; i < kMaxBatch; ++i) {
+    const auto sample = inputs.sample(static_cast<std::size_t>(i) % static_cast<std::size_t>(inputs.batch()));
+    jobs.push_back(p->model.start(nn::Tensor(one, std::vector<float>(sample.begin(), sample.end()))));
+  }
+  std::vector<nn::JobState*> all;
+  for (auto& job : jobs) all.push_back(&job);
+  std::vector<nn::ExitResult> results;
+  for (int k = 0; k < p->model.stages(); ++k) {
+    p->depth.push_back(jobs);
+    p->model.run_stage(k, all, results);
+  }
+  return p;
+}
+
+}  // namespace imprecise::bench
