@@ -14,4 +14,6 @@ build/default/bin/edge_server --out-dir "$out" --duration "${IMPRECISE_DURATION:
   --loads "${IMPRECISE_LOADS:-0.5,1,2}" --policies "${IMPRECISE_POLICIES:-yao-dp,density,edf-full,edf-mandatory,edf-threshold:0.8,fifo-full}" \
   --trace-policy yao-dp --trace-load 2 "$@"
 /usr/bin/python3 scripts/plot_edge_server.py "$out/results.csv" "$out"
-echo "plots: $out/edge_accuracy_vs_load.png $out/edge_streams.png; trace (open in https://ui.perfetto.dev): $out/trace_yao-dp_load2.json"
+echo "plots: $out/edge_accuracy_vs_load.png $out/edge_streams.png"
+trace=$out/trace_yao-dp_load2.json  # written only when load 2 is among the loads
+if [ -f "$trace" ]; then echo "trace (open in https://ui.perfetto.dev): $trace"; fi
