@@ -17,6 +17,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from onnx import TensorProto, helper
 
+from imprecise_common import export_onnx
+
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "nn")
 BATCH = 8
 
@@ -31,16 +33,7 @@ def save(name, model, sample_shape, metadata=None, seed=0, training=torch.onnx.T
         outs = (outs,)
     names = [f"exit{k}" for k in range(len(outs))]
     path = os.path.join(OUT, name + ".onnx")
-    dynamic = {"input": {0: "N"}}
-    dynamic.update({n: {0: "N"} for n in names})
-    torch.onnx.export(model, (x,), path, opset_version=13, input_names=["input"], output_names=names,
-                      dynamic_axes=dynamic, do_constant_folding=True, training=training)
-    if metadata:
-        m = onnx.load(path)
-        for key, value in metadata.items():
-            p = m.metadata_props.add()
-            p.key, p.value = key, value
-        onnx.save(m, path)
+    export_onnx(model, x, path, names, metadata, check=False, training=training)
     np.save(os.path.join(OUT, name + ".input.npy"), x.numpy().astype(np.float32))
     for k, o in enumerate(outs):
         np.save(os.path.join(OUT, f"{name}.exit{k}.npy"), o.numpy().astype(np.float32))

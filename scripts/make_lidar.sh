@@ -17,4 +17,4 @@ done
 $PY scripts/train_lidar.py --features "$FEAT" --out models/lidar.onnx
 "$CLI" eval --pipeline lidar --split test            # the numbers in docs/pipelines/lidar.md
 $PY scripts/make_lidar_fixtures.py                   # tests/fixtures/data/lidar/
-$PY scripts/plot_lidar_reliability.py --cli "$CLI"   # docs/results/lidar_reliability.png
+$PY scripts/plot_reliability.py --pipeline lidar --bin "$CLI"   # docs/results/lidar_reliability.png

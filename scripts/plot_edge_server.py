@@ -6,24 +6,19 @@ Writes OUT_DIR/edge_accuracy_vs_load.png (accuracy and miss ratio vs load, one c
 solid = real run, dashed = simulator on the same jobs with the profiles measured while serving) and OUT_DIR/edge_streams.png (per-stream
 accuracy of each policy at the highest load). Uses /usr/bin/python3 (Debian's python3-matplotlib).
 """
-import csv
 import os
 import sys
 
-import matplotlib
+from imprecise_common import pyplot, read_csv_rows
 
-matplotlib.use("Agg")  # no display on build machines
-import matplotlib.pyplot as plt  # noqa: E402
+plt = pyplot()  # Agg: no display on build machines
 
 
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     path, out_dir = sys.argv[1], sys.argv[2]
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        sys.exit(f"plot_edge_server.py: {path}: no rows")
+    rows = read_csv_rows(path, "plot_edge_server.py")
     os.makedirs(out_dir, exist_ok=True)
     policies = list(dict.fromkeys(r["policy"] for r in rows))
     loads = sorted({float(r["load"]) for r in rows})

@@ -5,14 +5,12 @@
 Writes OUT_DIR/accuracy_vs_load.png, OUT_DIR/miss_ratio_vs_load.png and OUT_DIR/drop_ratio_vs_load.png.
 Uses the Debian interpreter (/usr/bin/python3) because that is where python3-matplotlib is installed.
 """
-import csv
 import os
 import sys
 
-import matplotlib
+from imprecise_common import pyplot, read_csv_rows
 
-matplotlib.use("Agg")  # no display on build machines
-import matplotlib.pyplot as plt  # noqa: E402
+plt = pyplot()  # Agg: no display on build machines
 
 FIGURES = [
     ("accuracy", "accuracy", "Accuracy (missed and dropped jobs count as wrong)"),
@@ -21,19 +19,11 @@ FIGURES = [
 ]
 
 
-def read_summary(path):
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        sys.exit(f"plot_sweep.py: {path}: no rows")
-    return rows
-
-
 def main(argv):
     if len(argv) != 3:
         sys.exit(__doc__)
     summary, out_dir = argv[1], argv[2]
-    rows = read_summary(summary)
+    rows = read_csv_rows(summary, "plot_sweep.py")
     os.makedirs(out_dir, exist_ok=True)
     scenario = rows[0].get("scenario", "")
     seeds = rows[0].get("seeds", "")

@@ -24,16 +24,15 @@ The calibration split is only used to report per-epoch accuracy here; the report
 from the C++ engine (`imprecise eval --pipeline lidar`).
 """
 import argparse
-import os
 import time
 
-import numpy as np
-import onnx
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
+
+from imprecise_common import exit_accuracies, exit_metadata, export_onnx, load_features_torch, one_cycle, train_epoch
 
 CLASSES = ["car", "van", "truck", "pedestrian", "cyclist", "pole", "tree", "sign"]
+EXIT_NAMES = ["exit1", "exit2", "exit3"]
 
 
 def mlp(*widths):
@@ -75,13 +74,6 @@ def augment(x, gen):
     return torch.gather(x, 2, idx[:, None, :].expand(b, 3, n))
 
 
-def accuracy(model, x, y):
-    model.eval()
-    with torch.no_grad():
-        outs = [torch.cat(o) for o in zip(*(model(x[i:i + 512]) for i in range(0, len(x), 512)))]
-    return [float((o.argmax(1) == y).float().mean()) for o in outs]
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--features", required=True, help="folder with train/ and calibration/ from `imprecise features`")
@@ -95,46 +87,20 @@ def main():
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
 
-    def load(split):
-        x = torch.from_numpy(np.load(os.path.join(args.features, split, "inputs.npy")))
-        y = torch.from_numpy(np.load(os.path.join(args.features, split, "labels.npy"))).long()
-        return x, y
-
-    xtr, ytr = load("train")
-    xcal, ycal = load("calibration")
+    xtr, ytr = load_features_torch(args.features, "train")
+    xcal, ycal = load_features_torch(args.features, "calibration")
     print(f"train {tuple(xtr.shape)}, calibration {tuple(xcal.shape)}", flush=True)
     model = MultiExitPointNet()
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
-    steps = args.epochs * ((len(xtr) + args.batch - 1) // args.batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=4e-3, total_steps=steps)
+    sched = one_cycle(opt, 4e-3, args.epochs, len(xtr), args.batch)
     for epoch in range(args.epochs):
-        model.train()
-        start, total = time.time(), 0.0
-        perm = torch.randperm(len(xtr), generator=gen)
-        for i in range(0, len(xtr), args.batch):
-            idx = perm[i:i + args.batch]
-            outs = model(augment(xtr[idx], gen))
-            loss = sum(F.cross_entropy(o, ytr[idx], label_smoothing=0.05) for o in outs)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss) * len(idx)
-        acc = accuracy(model, xcal, ycal)
-        print(f"epoch {epoch + 1}: loss {total / len(xtr):.3f}, calibration accuracy "
+        start = time.time()
+        loss = train_epoch(model, opt, sched, xtr, ytr, args.batch, gen, augment=augment, label_smoothing=0.05)
+        acc = exit_accuracies(model, xcal, ycal, batch=512)
+        print(f"epoch {epoch + 1}: loss {loss:.3f}, calibration accuracy "
               + " ".join(f"{a:.3f}" for a in acc) + f" [{time.time() - start:.0f} s]", flush=True)
 
-    model.eval()
-    names = ["exit1", "exit2", "exit3"]
-    dummy = xcal[:2]
-    torch.onnx.export(model, (dummy,), args.out, opset_version=13, input_names=["input"], output_names=names,
-                      dynamic_axes={"input": {0: "N"}, **{n: {0: "N"} for n in names}}, do_constant_folding=True)
-    m = onnx.load(args.out)
-    for key, value in {"imprecise.mandatory_depth": "1", "imprecise.labels": ",".join(CLASSES),
-                       "imprecise.exit_names": ",".join(names)}.items():
-        p = m.metadata_props.add()
-        p.key, p.value = key, value
-    onnx.save(m, args.out)
+    m = export_onnx(model, xcal[:2], args.out, EXIT_NAMES, exit_metadata(CLASSES, EXIT_NAMES))
     print(f"wrote {args.out}: ops {sorted({n.op_type for n in m.graph.node})}")
 
 

@@ -22,10 +22,10 @@ import os
 import time
 
 import numpy as np
-import onnx
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
+
+from imprecise_common import exit_accuracies, exit_metadata, export_onnx, load_features_torch, one_cycle, train_epoch
 
 LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 EXIT_NAMES = ["exit1", "exit2", "exit3"]
@@ -53,36 +53,10 @@ class VisionNet(nn.Module):
         return self.exit1(h1), self.exit2(h2), self.exit3(h3)
 
 
-def load(features, split):
-    x = np.load(os.path.join(features, split, "inputs.npy")).astype(np.float32)
-    y = np.load(os.path.join(features, split, "labels.npy")).astype(np.int64)
-    return torch.from_numpy(x), torch.from_numpy(y)
-
-
-def accuracy(model, x, y, batch=1000):
-    model.eval()
-    correct = np.zeros(len(EXIT_NAMES))
-    with torch.no_grad():
-        for i in range(0, len(x), batch):
-            for k, logits in enumerate(model(x[i:i + batch])):
-                correct[k] += (logits.argmax(1) == y[i:i + batch]).sum().item()
-    return correct / len(x)
-
-
-def export(model, path):
-    model.eval()
-    x = torch.zeros(1, 1, 28, 28)
-    dynamic = {"input": {0: "N"}}
-    dynamic.update({n: {0: "N"} for n in EXIT_NAMES})
-    torch.onnx.export(model, (x,), path, opset_version=13, input_names=["input"], output_names=EXIT_NAMES,
-                      dynamic_axes=dynamic, do_constant_folding=True)
-    m = onnx.load(path)
-    for key, value in {"imprecise.mandatory_depth": "1", "imprecise.labels": ",".join(LABELS),
-                       "imprecise.exit_names": ",".join(EXIT_NAMES)}.items():
-        p = m.metadata_props.add()
-        p.key, p.value = key, value
-    onnx.checker.check_model(m)
-    onnx.save(m, path)
+def flip(xb, generator):
+    """Mirrors half of the batch left-right: clothes look the same mirrored."""
+    mirrored = torch.rand(len(xb), generator=generator) < 0.5
+    return torch.where(mirrored[:, None, None, None], xb.flip(3), xb)
 
 
 def main():
@@ -99,35 +73,22 @@ def main():
     np.random.seed(args.seed)
     torch.set_num_threads(args.threads)
 
-    x_train, y_train = load(args.features, "train")
-    x_cal, y_cal = load(args.features, "calibration")
+    x_train, y_train = load_features_torch(args.features, "train")
+    x_cal, y_cal = load_features_torch(args.features, "calibration")
     print(f"train {tuple(x_train.shape)}, calibration {tuple(x_cal.shape)}")
     model = VisionNet()
     print(f"parameters: {sum(p.numel() for p in model.parameters())}")
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    steps = args.epochs * ((len(x_train) + args.batch - 1) // args.batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps)
+    sched = one_cycle(opt, args.lr, args.epochs, len(x_train), args.batch)
     generator = torch.Generator().manual_seed(args.seed)
     for epoch in range(args.epochs):
-        model.train()
-        started, total = time.time(), 0.0
-        order = torch.randperm(len(x_train), generator=generator)
-        for i in range(0, len(x_train), args.batch):
-            idx = order[i:i + args.batch]
-            xb, yb = x_train[idx], y_train[idx]
-            flip = torch.rand(len(idx), generator=generator) < 0.5  # clothes look the same mirrored
-            xb = torch.where(flip[:, None, None, None], xb.flip(3), xb)
-            loss = sum(F.cross_entropy(logits, yb) for logits in model(xb))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item() * len(idx)
-        acc = accuracy(model, x_cal, y_cal)
-        print(f"epoch {epoch + 1}/{args.epochs}: loss {total / len(x_train):.4f}, calibration accuracy per exit "
+        started = time.time()
+        loss = train_epoch(model, opt, sched, x_train, y_train, args.batch, generator, augment=flip)
+        acc = exit_accuracies(model, x_cal, y_cal, batch=1000)
+        print(f"epoch {epoch + 1}/{args.epochs}: loss {loss:.4f}, calibration accuracy per exit "
               f"{np.round(acc, 4).tolist()} ({time.time() - started:.0f} s)", flush=True)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    export(model, args.out)
+    export_onnx(model, torch.zeros(1, 1, 28, 28), args.out, EXIT_NAMES, exit_metadata(LABELS, EXIT_NAMES))
     print(f"wrote {args.out}")
 
 

@@ -19,14 +19,14 @@ import argparse
 import os
 import time
 
-import numpy as np
-import onnx
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
+
+from imprecise_common import exit_accuracies, exit_metadata, export_onnx, load_features_torch, one_cycle, train_epoch
 
 LABELS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "unknown", "silence"]
 BANDS, FRAMES = 40, 98
+EXIT_NAMES = [f"exit{k + 1}" for k in range(4)]
 
 
 def block(cin, cout, k=3, stride=1):
@@ -76,35 +76,6 @@ def augment(x, gen):
     return x.masked_fill(mask, 0.0)  # 0 = the training mean after the front end's normalisation
 
 
-def load(features, split):
-    x = np.load(os.path.join(features, split, "inputs.npy")).astype(np.float32)
-    y = np.load(os.path.join(features, split, "labels.npy")).astype(np.int64)
-    assert x.shape[1:] == (BANDS, FRAMES), x.shape
-    return torch.from_numpy(x), torch.from_numpy(y)
-
-
-def accuracies(model, x, y):
-    model.eval()
-    with torch.no_grad():
-        outs = [torch.cat(o) for o in zip(*[model(x[i:i + 256]) for i in range(0, len(x), 256)])]
-    return [float((o.argmax(1) == y).float().mean()) for o in outs]
-
-
-def export(model, path):
-    model.eval()
-    names = [f"exit{k + 1}" for k in range(4)]
-    dynamic = {"input": {0: "N"}, **{n: {0: "N"} for n in names}}
-    torch.onnx.export(model, (torch.zeros(1, BANDS, FRAMES),), path, opset_version=13, input_names=["input"],
-                      output_names=names, dynamic_axes=dynamic, do_constant_folding=True)
-    m = onnx.load(path)
-    for key, value in {"imprecise.mandatory_depth": "1", "imprecise.labels": ",".join(LABELS),
-                       "imprecise.exit_names": ",".join(names)}.items():
-        p = m.metadata_props.add()
-        p.key, p.value = key, value
-    onnx.checker.check_model(m)
-    onnx.save(m, path)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--features", default="data/voice/features")
@@ -119,33 +90,22 @@ def main():
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
 
-    x, y = load(args.features, "train")
-    xc, yc = load(args.features, "calibration")
+    x, y = load_features_torch(args.features, "train", shape=(BANDS, FRAMES))
+    xc, yc = load_features_torch(args.features, "calibration", shape=(BANDS, FRAMES))
     model = VoiceNet()
     print(f"train {tuple(x.shape)}, calibration {tuple(xc.shape)}, "
           f"{sum(p.numel() for p in model.parameters())} parameters")
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-3)
-    steps = args.epochs * ((len(x) + args.batch - 1) // args.batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps)
+    sched = one_cycle(opt, args.lr, args.epochs, len(x), args.batch)
     for epoch in range(args.epochs):
-        model.train()
-        start, total = time.time(), 0.0
-        order = torch.randperm(len(x), generator=gen)
-        for i in range(0, len(x), args.batch):
-            idx = order[i:i + args.batch]
-            xb = augment(x[idx], gen)
-            loss = sum(F.cross_entropy(o, y[idx], label_smoothing=0.05) for o in model(xb))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss) * len(idx)
+        start = time.time()
+        loss = train_epoch(model, opt, sched, x, y, args.batch, gen, augment=augment, label_smoothing=0.05)
         if epoch % 5 == 4 or epoch == args.epochs - 1:
-            acc = accuracies(model, xc, yc)
-            print(f"epoch {epoch + 1}: loss {total / len(x):.3f}, calibration accuracy per exit "
+            acc = exit_accuracies(model, xc, yc, batch=256)
+            print(f"epoch {epoch + 1}: loss {loss:.3f}, calibration accuracy per exit "
                   f"{' '.join(f'{a:.3f}' for a in acc)} ({time.time() - start:.1f} s/epoch)", flush=True)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    export(model, args.out)
+    export_onnx(model, torch.zeros(1, BANDS, FRAMES), args.out, EXIT_NAMES, exit_metadata(LABELS, EXIT_NAMES))
     print(f"wrote {args.out}")
 
 
