@@ -44,18 +44,18 @@ double percentile_us(std::vector<Duration> v, double q) {
 }
 
 /// Records, on the dispatcher thread, each job's submit-to-first-dispatch time and each decision's time.
-class Recorder final : public runtime::Observer {
+class Recorder final : public Observer {
  public:
   Recorder() {
     dispatch.reserve(1 << 20);
     decision.reserve(1 << 20);
   }
-  void on_dispatch(int, ModelId, int stage, std::span<const runtime::JobInfo> jobs, Time now) override {
+  void on_dispatch(int, ModelId, int stage, std::span<const JobInfo> jobs, Time now) override {
     if (stage != 0) return;
     for (const auto& j : jobs)
       if (dispatch.size() < dispatch.capacity()) dispatch.push_back(now - j.release);
   }
-  void on_decision(Time, Duration took, runtime::DecisionKind) override {
+  void on_decision(Time, Duration took, DecisionKind) override {
     if (decision.size() < decision.capacity()) decision.push_back(took);
   }
   std::vector<Duration> dispatch, decision;

@@ -21,7 +21,7 @@
 #include "imprecise/error.hpp"
 #include "imprecise/runtime/engine.hpp"
 #include "imprecise/runtime/metrics.hpp"
-#include "imprecise/runtime/trace_writer.hpp"
+#include "imprecise/sched/trace_writer.hpp"
 #include "runtime_fixtures.hpp"
 
 namespace imprecise::runtime {

@@ -9,7 +9,7 @@
 #include <fmt/core.h>
 
 #include "imprecise/error.hpp"
-#include "imprecise/runtime/trace_writer.hpp"
+#include "imprecise/sched/trace_writer.hpp"
 #include "imprecise/sim/jobs.hpp"
 #include "served_profile.hpp"
 
@@ -31,7 +31,7 @@ RunResult run_real(const sim::Scenario& scenario, const ServedSet& set, const Ru
   auto costs = std::make_shared<ServedProfileAverager>();
   engine_config.observers.push_back(metrics);
   engine_config.observers.push_back(costs);
-  if (!config.trace_path.empty()) engine_config.observers.push_back(std::make_shared<runtime::TraceWriter>(config.trace_path));
+  if (!config.trace_path.empty()) engine_config.observers.push_back(std::make_shared<TraceWriter>(config.trace_path));
   runtime::Engine engine(make_served_models(scenario, set, config.backend), engine_config);
 
   RunResult result;

@@ -7,14 +7,14 @@
 #include <vector>
 
 #include "imprecise/profile.hpp"
-#include "imprecise/runtime/observer.hpp"
+#include "imprecise/sched/observer.hpp"
 
 namespace edge_server {
 
 /// The engine's online profile is a window of the most recent dispatch cycles; under bursty load a
 /// snapshot of it describes whatever the last moments looked like. This observer averages every
 /// update the engine published over the run instead, per (model, stage, batch size).
-class ServedProfileAverager final : public imprecise::runtime::Observer {
+class ServedProfileAverager final : public imprecise::Observer {
  public:
   void on_profile_update(imprecise::ModelId model, int stage, int batch, const imprecise::StageTiming& timing) override;
   /// `offline` with every (stage, batch) that was updated during the run replaced by its average.

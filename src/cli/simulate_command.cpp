@@ -13,6 +13,7 @@
 #include "imprecise/error.hpp"
 #include "imprecise/policy.hpp"
 #include "imprecise/profile.hpp"
+#include "imprecise/sched/trace_writer.hpp"
 #include "imprecise/sim/metrics.hpp"
 #include "imprecise/sim/scenario.hpp"
 #include "imprecise/sim/simulator.hpp"
@@ -93,6 +94,7 @@ struct SimulateOptions {
   double load = 1.0;
   std::uint64_t seed = 1;
   std::string json_out;
+  std::string trace_out;
   RunOptions run;
 };
 
@@ -122,6 +124,13 @@ int run_simulate(const SimulateOptions& options) {
   check_policy_spec(options.policy, "--policy");
   const sim::Scenario scenario = load_scenario_checked(options.scenario);
   check_policy_for_scenario(options.policy, scenario, config, "--policy");
+  if (!options.trace_out.empty()) {
+    try {
+      config.observers.push_back(std::make_shared<TraceWriter>(options.trace_out));
+    } catch (const Error& e) {
+      throw InputError(fmt::format("--trace: {}", e.what()));
+    }
+  }
 
   const sim::SimResult result = sim::simulate(scenario, options.policy, config);
   print_table(result.metrics, scenario.name);
@@ -159,6 +168,8 @@ void add_simulate_command(CLI::App& app, Action& action) {
   cmd->add_option("--seed", options->seed, "Random seed (identical seeds give identical results)")
       ->capture_default_str();
   cmd->add_option("--json", options->json_out, "Write the metrics JSON here");
+  cmd->add_option("--trace", options->trace_out,
+                  "Write a Chrome trace of the run here (simulated time; the runtime's TraceWriter: open it in Perfetto)");
   add_run_options(*cmd, options->run);
   cmd->callback([options, &action] { action = [options] { return run_simulate(*options); }; });
 }

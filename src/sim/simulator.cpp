@@ -1,16 +1,18 @@
-// Discrete-event simulator: arrivals, stage completions, deadline expiries and wake-ups drive a Policy.
+// Discrete-event simulator: a virtual clock around the PolicyHost; arrivals, stage completions, deadline
+// expiries and wake-ups drive the Policy, with stage times sampled from the profiles.
 #include "imprecise/sim/simulator.hpp"
 
 #include <algorithm>
-#include <cassert>
 #include <chrono>
 #include <cmath>
+#include <memory>
+#include <optional>
 #include <queue>
-#include <variant>
 
 #include <fmt/format.h>
 
 #include "imprecise/error.hpp"
+#include "imprecise/sched/policy_host.hpp"
 #include "imprecise/sim/jobs.hpp"
 #include "imprecise/sim/random.hpp"
 
@@ -20,21 +22,10 @@ namespace detail {
 // Salt of the stage-time random stream (arrivals and samples: jobs.cpp).
 inline constexpr std::uint64_t kStageSalt = 0x73746167ULL;
 
-/// One executor. A single lane today; the loop already treats lanes as a set so more can come.
+/// One executor's clock-side state (the batch itself is the host's LaneBatch).
 struct Lane {
-  bool busy = false;
-  ModelId model = 0;
-  int stage = 0;
   Duration length = 0;
-  std::vector<JobId> batch;
   Duration busy_time = 0;
-};
-
-struct JobState {
-  int depth = 0;
-  bool released = false;
-  bool ended = false;
-  bool in_flight = false;
 };
 
 // Same-time events run in this order: a stage that ends exactly at a deadline counts, then
@@ -52,7 +43,21 @@ struct Event {
   }
 };
 
-class Simulation {
+/// Collects the wall time of every Policy::next call (the metrics' decision p50/p99).
+class DecisionTimes final : public Observer {
+ public:
+  void on_decision(Time, Duration took, DecisionKind) override { ns.push_back(took); }
+  std::vector<std::int64_t> ns;
+};
+
+std::vector<int> batch_limits(const Scenario& sc, int max_batch) {
+  std::vector<int> limits;
+  for (const Model& m : sc.models) limits.push_back(std::min(max_batch, m.profile.max_batch()));
+  return limits;
+}
+
+/// A virtual clock and a stage-time sampler around the PolicyHost.
+class Simulation final : public HostClient {
  public:
   Simulation(const Scenario& scenario, Policy& policy, const SimConfig& config)
       : sc_(scenario), policy_(policy), cfg_(config), lanes_(1) {
@@ -69,9 +74,20 @@ class Simulation {
                                 sc_.models[m].name, sc_.models[m].stages()));
     }
     make_jobs();
+    PolicyHostConfig hc;
+    hc.slots = std::max<std::size_t>(jobs_.size(), 1);
+    hc.lanes = static_cast<int>(lanes_.size());
+    hc.max_batch = batch_limits(sc_, max_batch_);
+    host_.emplace(policy_, sc_.models, std::move(hc), *this);
+    std::vector<std::shared_ptr<Observer>> observers = cfg_.observers;
+    observers.insert(observers.begin(), decisions_);
+    host_->set_observers(std::move(observers));
+    confidence_.resize(static_cast<std::size_t>(max_batch_));
   }
 
   SimResult run() {
+    const HostInfo info{sc_.models, static_cast<int>(lanes_.size()), policy_.name(), jobs_.size(), "simulator"};
+    host_->notify([&](Observer& ob) { ob.on_start(info); });
     const auto wall_start = std::chrono::steady_clock::now();
     std::size_t next_arrival = 0;
     const std::size_t n = jobs_.size();
@@ -86,7 +102,7 @@ class Simulation {
         if (!events_.empty() && events_.top().at == t && events_.top().kind != EventKind::wake) {
           const Event e = events_.top();
           events_.pop();
-          if (e.kind == EventKind::completion) complete(static_cast<std::size_t>(e.key));
+          if (e.kind == EventKind::completion) complete(static_cast<int>(e.key));
           else expire(static_cast<JobId>(e.key));
         } else if (next_arrival < n && jobs_[next_arrival].release == t) {
           release(static_cast<JobId>(next_arrival++));
@@ -100,18 +116,39 @@ class Simulation {
           break;
         }
       }
-      decide();
+      const Time wake = host_->decide(now_);
+      if (wake != kNever) {
+        wake_at_ = wake;
+        events_.push({wake, EventKind::wake, 0});
+      }
     }
     const auto wall_end = std::chrono::steady_clock::now();
     finish_unended();
+    host_->notify([&](Observer& ob) { ob.on_stop(now_); });
     return result(std::chrono::duration<double>(wall_end - wall_start).count());
   }
+
+  // --- HostClient ---
+  void start_lane(int index, Time now) override {
+    const LaneBatch& batch = host_->lane(index);
+    Lane& lane = lanes_[static_cast<std::size_t>(index)];
+    lane.length = stage_time(batch.model, batch.stage, batch.jobs.front(), static_cast<int>(batch.jobs.size()));
+    lane.busy_time += lane.length;
+    end_of_work_ = std::max(end_of_work_, now + lane.length);
+    events_.push({now + lane.length, EventKind::completion, static_cast<std::uint64_t>(index)});
+  }
+  void answer(std::uint32_t slot, int depth, Outcome& o) override {
+    const ExitRecord& r = jobs_[slot].oracle[static_cast<std::size_t>(depth - 1)];
+    o.exit = depth;
+    o.confidence = r.confidence;
+    o.correct = r.correct;
+  }
+  void deliver(std::uint32_t slot, Outcome&& o) override { outcomes_[slot] = std::move(o); }
 
  private:
   void make_jobs() {
     jobs_ = cfg_.rate_scale > 0.0 ? plan_jobs_at_scale(sc_, cfg_.rate_scale, cfg_.seed, horizon_).jobs
                                    : plan_jobs(sc_, cfg_.load, cfg_.seed, horizon_).jobs;
-    state_.assign(jobs_.size(), JobState{});
     outcomes_.assign(jobs_.size(), Outcome{});
   }
 
@@ -141,163 +178,33 @@ class Simulation {
 
   void release(JobId id) {
     ++events_count_;
-    state_[id].released = true;
     events_.push({jobs_[id].deadline, EventKind::expiry, id});
-    policy_.on_release(jobs_[id], now_);
+    host_->admit(jobs_[id], now_);
   }
 
-  void complete(std::size_t lane_index) {
+  void complete(int index) {
     ++events_count_;
-    Lane& lane = lanes_[lane_index];
-    lane.busy = false;
-    int dead = 0;
-    for (JobId id : lane.batch) {
-      JobState& st = state_[id];
-      st.in_flight = false;
-      if (st.ended) {
-        ++dead;  // expired while running: the work is wasted
-        continue;
-      }
-      st.depth = lane.stage + 1;
-      policy_.on_stage_done(id, st.depth, jobs_[id].oracle[static_cast<std::size_t>(st.depth - 1)].confidence, now_);
-    }
-    wasted_ += static_cast<double>(lane.length) * dead / static_cast<double>(lane.batch.size());
+    const LaneBatch& batch = host_->lane(index);
+    const std::size_t size = batch.jobs.size();
+    const int stage = batch.stage;
+    for (std::size_t i = 0; i < size; ++i)
+      confidence_[i] = jobs_[batch.jobs[i]].oracle[static_cast<std::size_t>(stage)].confidence;
+    const Lane& lane = lanes_[static_cast<std::size_t>(index)];
+    const std::size_t dead = host_->complete(index, std::span<const double>(confidence_.data(), size),
+                                             now_ - lane.length, now_, nullptr, now_);
+    wasted_ += static_cast<double>(lane.length) * static_cast<double>(dead) / static_cast<double>(size);
   }
 
   void expire(JobId id) {
-    if (state_[id].ended) return;
+    if (!host_->is_live(id)) return;
     ++events_count_;
-    policy_.on_expire(id, now_);
-    const JobState& st = state_[id];
-    end_job(id, st.depth >= jobs_[id].mandatory_depth ? OutcomeStatus::completed : OutcomeStatus::missed, "");
-  }
-
-  void end_job(JobId id, OutcomeStatus status, std::string message) {
-    JobState& st = state_[id];
-    assert(!st.ended);
-    st.ended = true;
-    ++ended_;
-    Outcome& o = outcomes_[id];
-    o.job = id;
-    o.status = status;
-    o.depth = st.depth;
-    o.finish = now_;
-    o.message = std::move(message);
-    if (status == OutcomeStatus::completed && st.depth > 0) {
-      const ExitRecord& r = jobs_[id].oracle[static_cast<std::size_t>(st.depth - 1)];
-      o.exit = st.depth;
-      o.confidence = r.confidence;
-      o.correct = r.correct;
-    }
-  }
-
-  /// A job the policy may still act on: released, not ended, not in flight.
-  bool idle_job(JobId id) const {
-    return id < jobs_.size() && state_[id].released && !state_[id].ended && !state_[id].in_flight;
-  }
-
-  // Ending a job the policy mishandled keeps the run going and the one-outcome invariant intact.
-  void fail_job(JobId id, const std::string& what) {
-    if (idle_job(id)) {
-      policy_.on_expire(id, now_);
-      end_job(id, OutcomeStatus::failed, fmt::format("policy protocol violation: {}", what));
-    }
-  }
-
-  void decide() {
-    Lane* lane = nullptr;
-    for (Lane& l : lanes_)
-      if (!l.busy) lane = &l;
-    if (lane == nullptr) return;
-    // Every valid Finish/Drop ends a job, so more rounds than live jobs means a stuck policy.
-    std::size_t guard = jobs_.size() - ended_ + 8;
-    while (guard-- > 0) {
-      const auto t0 = std::chrono::steady_clock::now();
-      const Decision d = policy_.next(now_);
-      const auto t1 = std::chrono::steady_clock::now();
-      decision_ns_.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
-      if (const auto* f = std::get_if<Finish>(&d)) {
-        if (!idle_job(f->job)) {
-          ++violations_;
-          continue;
-        }
-        const int depth = state_[f->job].depth;
-        end_job(f->job, depth >= jobs_[f->job].mandatory_depth ? OutcomeStatus::completed : OutcomeStatus::missed, "");
-      } else if (const auto* r = std::get_if<Drop>(&d)) {
-        if (!idle_job(r->job)) {
-          ++violations_;
-          continue;
-        }
-        end_job(r->job, OutcomeStatus::rejected, "shed by the policy under overload");
-      } else if (const auto* idle = std::get_if<Idle>(&d)) {
-        if (idle->until != kNever && idle->until > now_) {
-          wake_at_ = idle->until;
-          events_.push({idle->until, EventKind::wake, 0});
-        }
-        return;
-      } else {
-        const auto& dispatch = std::get<Dispatch>(d);
-        if (start(*lane, dispatch)) return;
-      }
-    }
-    ++violations_;  // stuck: wait for the next event
-  }
-
-  bool start(Lane& lane, const Dispatch& d) {
-    const auto fail_all = [&](const std::string& what) {
-      ++violations_;
-      for (JobId id : d.jobs) fail_job(id, what);
-      return false;
-    };
-    if (d.model < 0 || static_cast<std::size_t>(d.model) >= sc_.models.size())
-      return fail_all(fmt::format("dispatch of unknown model {}", d.model));
-    const Model& model = sc_.models[static_cast<std::size_t>(d.model)];
-    const int batch = static_cast<int>(d.jobs.size());
-    if (d.jobs.empty()) return fail_all("empty dispatch");
-    if (d.stage < 0 || d.stage >= model.stages()) return fail_all(fmt::format("dispatch of stage {} of '{}'", d.stage, model.name));
-    if (batch > std::min(max_batch_, model.profile.max_batch()))
-      return fail_all(fmt::format("batch of {} exceeds the limit {}", batch, std::min(max_batch_, model.profile.max_batch())));
-    for (std::size_t i = 0; i < d.jobs.size(); ++i) {
-      const JobId id = d.jobs[i];
-      const bool ok = idle_job(id) && jobs_[id].model == d.model && state_[id].depth == d.stage &&
-                      std::find(d.jobs.begin(), d.jobs.begin() + static_cast<std::ptrdiff_t>(i), id) ==
-                          d.jobs.begin() + static_cast<std::ptrdiff_t>(i);
-      if (!ok) return fail_all(fmt::format("job {} cannot run stage {} of '{}' now", id, d.stage, model.name));
-    }
-    // As the runtime Engine does: work that can no longer help is not started. A job whose stage would
-    // end after its deadline even by the profile's median is answered now from what it has.
-    const Time end_estimate = now_ + model.profile.planned(d.stage, batch, PlanningFigure::p50);
-    lane.batch.assign(d.jobs.begin(), d.jobs.end());  // copied first: on_expire ends the span's validity
-    std::size_t kept = 0;
-    for (const JobId id : lane.batch) {
-      if (end_estimate > jobs_[id].deadline) {
-        policy_.on_expire(id, now_);
-        end_job(id, state_[id].depth >= jobs_[id].mandatory_depth ? OutcomeStatus::completed : OutcomeStatus::missed, "");
-        continue;
-      }
-      lane.batch[kept++] = id;
-    }
-    lane.batch.resize(kept);
-    if (lane.batch.empty()) return false;
-    lane.busy = true;
-    lane.model = d.model;
-    lane.stage = d.stage;
-    for (JobId id : lane.batch) state_[id].in_flight = true;
-    lane.length = stage_time(d.model, d.stage, lane.batch.front(), static_cast<int>(lane.batch.size()));
-    lane.busy_time += lane.length;
-    end_of_work_ = std::max(end_of_work_, now_ + lane.length);
-    const auto lane_index = static_cast<std::uint64_t>(&lane - lanes_.data());
-    events_.push({now_ + lane.length, EventKind::completion, lane_index});
-    return true;
+    host_->expire(id, now_);
   }
 
   // Cannot happen (every job has an expiry event); kept so the invariant holds even if it did.
   void finish_unended() {
     for (std::size_t i = 0; i < jobs_.size(); ++i)
-      if (!state_[i].ended) {
-        ++violations_;
-        end_job(static_cast<JobId>(i), OutcomeStatus::failed, "simulation ended with the job unresolved");
-      }
+      host_->abandon(static_cast<std::uint32_t>(i), now_, "simulation ended with the job unresolved");
   }
 
   static double percentile_us(std::vector<std::int64_t>& v, double q) {
@@ -322,14 +229,15 @@ class Simulation {
     const Time end = std::max({horizon_, now_, end_of_work_});
     m.utilization = static_cast<double>(busy) / (static_cast<double>(end) * static_cast<double>(lanes_.size()));
     m.wasted_ms = wasted_ / 1e6;
-    m.decisions = static_cast<std::int64_t>(decision_ns_.size());
-    m.decision_p50_us = percentile_us(decision_ns_, 0.50);
-    m.decision_p99_us = percentile_us(decision_ns_, 0.99);
+    std::vector<std::int64_t>& decision_ns = decisions_->ns;
+    m.decisions = static_cast<std::int64_t>(decision_ns.size());
+    m.decision_p50_us = percentile_us(decision_ns, 0.50);
+    m.decision_p99_us = percentile_us(decision_ns, 0.99);
     m.events = events_count_;
     m.events_per_second = wall_s > 0.0 ? static_cast<double>(events_count_) / wall_s : 0.0;
     r.jobs = std::move(jobs_);
     r.outcomes = std::move(outcomes_);
-    r.protocol_violations = violations_;
+    r.protocol_violations = host_->protocol_violations();
     return r;
   }
 
@@ -340,17 +248,16 @@ class Simulation {
   Duration horizon_ = 0;
   int max_batch_ = 1;
   std::vector<Job> jobs_;
-  std::vector<JobState> state_;
   std::vector<Outcome> outcomes_;
+  std::optional<PolicyHost> host_;
+  std::shared_ptr<DecisionTimes> decisions_ = std::make_shared<DecisionTimes>();
+  std::vector<double> confidence_;
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
   Time now_ = 0;
   Time wake_at_ = kNever;
   Time end_of_work_ = 0;
-  std::size_t ended_ = 0;
   std::int64_t events_count_ = 0;
-  std::int64_t violations_ = 0;
   double wasted_ = 0.0;
-  std::vector<std::int64_t> decision_ns_;
 };
 
 }  // namespace detail

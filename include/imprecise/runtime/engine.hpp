@@ -17,7 +17,7 @@
 #include "imprecise/outcome.hpp"
 #include "imprecise/policy.hpp"
 #include "imprecise/profile.hpp"
-#include "imprecise/runtime/observer.hpp"
+#include "imprecise/sched/observer.hpp"
 #include "imprecise/time.hpp"
 
 namespace imprecise::runtime {

@@ -5,7 +5,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "imprecise/runtime/observer.hpp"
+#include "imprecise/sched/observer.hpp"
 
 namespace imprecise::runtime {
 

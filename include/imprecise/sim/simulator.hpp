@@ -2,12 +2,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "imprecise/job.hpp"
 #include "imprecise/outcome.hpp"
 #include "imprecise/policy.hpp"
+#include "imprecise/sched/observer.hpp"
 #include "imprecise/sim/metrics.hpp"
 #include "imprecise/sim/scenario.hpp"
 #include "imprecise/time.hpp"
@@ -26,6 +28,9 @@ struct SimConfig {
   int max_batch = 0;                 ///< overrides policy.max_batch; 0: the scenario's
   bool deterministic_times = false;  ///< every stage takes exactly its planned figure (policy.figure)
   PolicyConfig policy;               ///< passed to make_policy (max_batch replaced as above)
+  /// Told what happens, on simulated time, through the same hooks as the runtime Engine's (e.g. a
+  /// TraceWriter: `imprecise simulate --trace FILE`).
+  std::vector<std::shared_ptr<Observer>> observers;
 };
 
 struct SimResult {

@@ -1,5 +1,5 @@
 // TraceWriter: Chrome trace-event JSON written incrementally with stdio (slices per lane, outcome markers).
-#include "imprecise/runtime/trace_writer.hpp"
+#include "imprecise/sched/trace_writer.hpp"
 
 #include <cinttypes>
 
@@ -7,7 +7,7 @@
 
 #include "imprecise/error.hpp"
 
-namespace imprecise::runtime {
+namespace imprecise {
 
 namespace {
 constexpr int kPid = 1;
@@ -62,14 +62,14 @@ std::string_view TraceWriter::model_name(ModelId model) const {
   return model_names_[static_cast<std::size_t>(model)];
 }
 
-void TraceWriter::on_start(const EngineInfo& engine) {
+void TraceWriter::on_start(const HostInfo& host) {
   std::lock_guard lock(mu_);
   if (file_ == nullptr) return;
   model_names_.clear();
-  for (const Model& m : engine.models) model_names_.push_back(m.name);
+  for (const Model& m : host.models) model_names_.push_back(m.name);
   begin_event();
   std::fprintf(file_, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":0,\"args\":{\"name\":", kPid);
-  write_string(fmt::format("imprecise engine ({})", engine.policy));
+  write_string(fmt::format("imprecise {} ({})", host.host, host.policy));
   std::fputs("}}", file_);
   const auto thread_name = [&](int tid, const std::string& name) {
     begin_event();
@@ -81,7 +81,7 @@ void TraceWriter::on_start(const EngineInfo& engine) {
                  kPid, tid, tid);
   };
   thread_name(kDispatcherTid, "dispatcher");
-  for (int l = 0; l < engine.lanes; ++l) thread_name(l + 1, fmt::format("lane {}", l));
+  for (int l = 0; l < host.lanes; ++l) thread_name(l + 1, fmt::format("lane {}", l));
 }
 
 void TraceWriter::on_stage_done(int lane, ModelId model, int stage, std::span<const JobInfo> jobs, Time start, Time end,
@@ -143,4 +143,4 @@ void TraceWriter::on_outcome(const Outcome& o) {
 
 void TraceWriter::on_stop(Time) { close(); }
 
-}  // namespace imprecise::runtime
+}  // namespace imprecise

@@ -7,14 +7,14 @@
 #include <string_view>
 #include <vector>
 
-#include "imprecise/runtime/observer.hpp"
+#include "imprecise/sched/observer.hpp"
 
-namespace imprecise::runtime {
+namespace imprecise {
 
 /// One track per lane with every stage run as a slice ("<model> stage <k>", args: batch, job ids), and a
 /// dispatcher track with a marker per drop (shed by the policy), miss, rejection and failure. Times are
-/// the engine's clock in microseconds. Events go straight to a buffered file (no per-event allocation);
-/// the file is complete JSON once the engine stopped (on_stop) or close() was called.
+/// the host's clock in microseconds (real or simulated). Events go straight to a buffered file (no per-event allocation);
+/// the file is complete JSON once the host stopped (on_stop) or close() was called.
 class TraceWriter final : public Observer {
  public:
   /// Opens (truncates) `path`; throws Error naming it if it cannot.
@@ -25,7 +25,7 @@ class TraceWriter final : public Observer {
   void close();
   const std::string& path() const { return path_; }
 
-  void on_start(const EngineInfo& engine) override;
+  void on_start(const HostInfo& host) override;
   void on_stage_done(int lane, ModelId model, int stage, std::span<const JobInfo> jobs, Time start, Time end,
                      bool failed) override;
   void on_drop(const JobInfo& job, Time now) override;
@@ -49,4 +49,4 @@ class TraceWriter final : public Observer {
   std::vector<std::string> model_names_;
 };
 
-}  // namespace imprecise::runtime
+}  // namespace imprecise

@@ -1,0 +1,171 @@
+// Engine scheduling passes: what happened since the last pass goes to the PolicyHost, in the simulator's
+// order; the host's decisions come back through the HostClient hooks (a batch to a lane thread, an answer
+// to a promise or callback).
+#include <algorithm>
+#include <exception>
+
+#include "engine_impl.hpp"
+
+namespace imprecise::runtime {
+
+void Engine::Impl::service() {
+  bool stopping = false;
+  StopMode mode = StopMode::cancel;
+  {
+    std::lock_guard lock(mu_);
+    arrivals_.swap(inbox_);
+    for (Lane& l : lanes_) l.poke = false;  // this pass takes the arrivals in
+    for (Lane& l : lanes_)
+      if (l.done) {
+        l.done = false;
+        l.collected = true;
+      }
+    stopping = stop_requested_;
+    stop_seen_ = stop_seen_ || stopping;
+    mode = stop_mode_;
+  }
+  const Time t = now();
+  pass_start_ = t;
+  // Same order as the simulator: completions (a stage that ends at a deadline counts), expiries,
+  // arrivals, then decisions.
+  for (std::size_t l = 0; l < lanes_.size(); ++l)
+    if (lanes_[l].collected) complete(static_cast<int>(l), t);
+  expire_due(t);
+  for (const std::uint32_t index : arrivals_) release(index, t);
+  arrivals_.clear();
+  Time idle_until = kNever;
+  if (stopping && mode == StopMode::cancel)
+    cancel_all(t);
+  else
+    idle_until = host_->decide(t);
+
+  const bool lanes_idle = !host_->any_lane_busy();
+  const Time wake = std::min(deadlines_.empty() ? kNever : deadlines_.top_key(), idle_until);
+  bool wake_dispatcher = false;
+  bool poke_lane = false;
+  {
+    std::lock_guard lock(mu_);
+    for (const std::uint32_t index : freeing_) free_.push_back(index);
+    freeing_.clear();
+    wake_dispatcher = wake < wake_at_;  // a timer the sleeping dispatcher does not know about yet
+    wake_at_ = wake;
+    lanes_busy_ = !lanes_idle;
+    // Arrivals that came in during this pass while lanes_busy_ still said "a lane will take them".
+    poke_lane = lanes_idle && !inbox_.empty();
+    if (poke_lane) lanes_[0].poke = true;
+    if (stop_requested_ && host_->live() == 0 && inbox_.empty() && lanes_idle && !finished_) {
+      finished_ = true;
+      wake_dispatcher = true;
+    }
+  }
+  if (wake_dispatcher) cv_.notify_one();
+  if (poke_lane) lanes_[0].cv.notify_one();
+}
+
+void Engine::Impl::release(std::uint32_t index, Time now) {
+  Slot& s = slots_[index];
+  if (!warming_up_) deadlines_.push(index, s.job.deadline);
+  host_->admit(s.job, now);
+}
+
+void Engine::Impl::complete(int lane_index, Time now) {
+  Lane& lane = lanes_[static_cast<std::size_t>(lane_index)];
+  lane.collected = false;
+  for (std::size_t i = 0; i < lane.count; ++i) confidence_[i] = lane.results[i].confidence;
+  host_->complete(lane_index, std::span<const double>(confidence_.data(), lane.count), lane.started, lane.ended,
+                  lane.failed ? lane.error.c_str() : nullptr, now);
+  std::size_t column = 0;
+  StageTiming timing;
+  // What the batch cost the schedule: the stage alone, or (by default) the whole cycle from the pass
+  // that dispatched it to this one, so the engine's own overheads are planned for too.
+  const Duration cost = config_.online_profile.include_overhead ? now - lane.cycle_start : lane.ended - lane.started;
+  if (!lane.failed && online_.record(lane.model, lane.stage, static_cast<int>(lane.count), cost, column, timing)) {
+    {
+      std::lock_guard lock(profile_mu_);
+      plan_models_[static_cast<std::size_t>(lane.model)].profile.set_timing(lane.stage, column, timing);
+    }
+    const int batch = plan_models_[static_cast<std::size_t>(lane.model)].profile.batch_sizes()[column];
+    host_->notify([&](Observer& ob) { ob.on_profile_update(lane.model, lane.stage, batch, timing); });
+  }
+}
+
+void Engine::Impl::expire_due(Time now) {
+  while (!deadlines_.empty() && deadlines_.top_key() <= now) {
+    const std::uint32_t slot = deadlines_.top();
+    host_->expire(slot, now);
+    if (deadlines_.contains(slot)) deadlines_.remove(slot);  // (ended already: deliver() removed it)
+  }
+}
+
+void Engine::Impl::cancel_all(Time now) {
+  while (!deadlines_.empty()) {
+    const std::uint32_t slot = deadlines_.top();
+    host_->cancel(slot, now, "cancelled: engine stopped before its mandatory part ran");
+    if (deadlines_.contains(slot)) deadlines_.remove(slot);
+  }
+}
+
+// --- HostClient ---
+
+void Engine::Impl::start_lane(int lane_index, Time) {
+  const LaneBatch& batch = host_->lane(lane_index);
+  Lane& lane = lanes_[static_cast<std::size_t>(lane_index)];
+  lane.model = batch.model;
+  lane.stage = batch.stage;
+  lane.count = batch.jobs.size();
+  for (std::size_t i = 0; i < lane.count; ++i) lane.states[i] = &slots_[slot_of(batch.jobs[i])].state;
+  lane.cycle_start = pass_start_;
+  if (warming_up_) return;  // warm_up_policy completes the batch itself, on simulated time
+  {
+    std::lock_guard lock(mu_);
+    lane.has_work = true;
+  }
+  lane.cv.notify_one();
+}
+
+void Engine::Impl::on_stage_result(int lane, std::uint32_t slot, std::size_t index) {
+  if (warming_up_) return;
+  const nn::ExitResult& r = lanes_[static_cast<std::size_t>(lane)].results[index];
+  slots_[slot].exits[static_cast<std::size_t>(host_->lane(lane).stage)] = ExitAnswer{r.prediction, r.confidence};
+}
+
+void Engine::Impl::answer(std::uint32_t slot, int depth, Outcome& o) {
+  const Slot& s = slots_[slot];
+  int best = depth;
+  if (config_.answer == AnswerRule::calibrated_best) {
+    const UtilityModel& u = plan_models_[static_cast<std::size_t>(s.job.model)].utility;
+    double best_r = -1.0;
+    for (int l = 1; l <= depth; ++l) {
+      const double r = u.expected(l, l, s.exits[static_cast<std::size_t>(l - 1)].confidence);
+      if (r >= best_r) {
+        best_r = r;
+        best = l;
+      }
+    }
+  }
+  const ExitAnswer& a = s.exits[static_cast<std::size_t>(best - 1)];
+  o.exit = best;
+  o.prediction = a.prediction;
+  o.confidence = a.confidence;
+}
+
+void Engine::Impl::deliver(std::uint32_t slot, Outcome&& o) {
+  Slot& s = slots_[slot];
+  if (deadlines_.contains(slot)) deadlines_.remove(slot);
+  if (s.promise) {
+    s.promise->set_value(std::move(o));
+    s.promise.reset();
+  } else if (s.callback) {
+    try {
+      s.callback(std::move(o));
+    } catch (...) {  // a caller's callback must not take the engine down
+    }
+    s.callback = nullptr;
+  }
+}
+
+void Engine::Impl::on_slot_free(std::uint32_t slot) {
+  if (!warming_up_) freeing_.push_back(slot);
+}
+
+}  // namespace imprecise::runtime

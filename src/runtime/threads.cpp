@@ -1,0 +1,93 @@
+// Engine threads: the dispatcher (timers, arrivals while every lane is idle, the stop) and the lanes
+// (run a stage, then take its completion in and pick the next batch themselves).
+#include <exception>
+
+#include <fmt/format.h>
+
+#include "engine_impl.hpp"
+
+namespace imprecise::runtime {
+
+thread_local const void* serving_engine = nullptr;
+
+void Engine::Impl::dispatcher_main() {
+  serving_engine = this;
+  host_->notify([](Observer& ob) { ob.on_thread_start(ThreadRole::dispatcher, 0); });
+  std::unique_lock lock(mu_);
+  while (!finished_) {
+    const auto due = [&] {
+      if (!inbox_.empty() || finished_ || (stop_requested_ && !stop_seen_)) return true;
+      for (const Lane& l : lanes_)
+        if (l.done) return true;
+      return wake_at_ != kNever && wake_at_ <= now();
+    };
+    while (!due()) {
+      if (wake_at_ == kNever)
+        cv_.wait(lock);
+      else
+        // Capped so a deadline far in the future cannot overflow the clock (waking early is harmless).
+        cv_.wait_until(lock, epoch_ + std::chrono::nanoseconds(std::min(wake_at_, now() + from_seconds(3600))));
+    }
+    if (finished_) break;
+    lock.unlock();
+    {
+      std::lock_guard sched(sched_mu_);
+      service();
+    }
+    lock.lock();
+  }
+  for (Lane& l : lanes_) l.exit = true;
+  lock.unlock();
+  for (Lane& l : lanes_) l.cv.notify_one();
+  const Time t = now();
+  host_->notify([&](Observer& ob) { ob.on_stop(t); });
+}
+
+void Engine::Impl::lane_main(int index) {
+  serving_engine = this;
+  host_->notify([&](Observer& ob) { ob.on_thread_start(ThreadRole::lane, index); });
+  Lane& lane = lanes_[static_cast<std::size_t>(index)];
+  std::unique_lock lock(mu_);
+  while (true) {
+    lane.cv.wait(lock, [&] { return lane.has_work || lane.exit || lane.poke; });
+    if (!lane.has_work) {
+      if (lane.exit) break;
+      lock.unlock();  // poked: arrivals while idle; the pass usually hands this lane its first batch
+      {
+        std::lock_guard sched(sched_mu_);
+        service();
+      }
+      lock.lock();
+      continue;
+    }
+    lane.has_work = false;
+    lock.unlock();
+    nn::MultiExitModel& net = networks_[static_cast<std::size_t>(lane.model)];
+    lane.failed = false;
+    lane.started = now();
+    try {
+      net.run_stage(lane.stage, std::span<nn::JobState* const>(lane.states.data(), lane.count),
+                    std::span<nn::ExitResult>(lane.results.data(), lane.count));
+    } catch (const std::exception& e) {
+      lane.failed = true;
+      lane.error = fmt::format("stage {} of '{}' failed: {}", lane.stage, plan_models_[static_cast<std::size_t>(lane.model)].name,
+                               e.what());
+    } catch (...) {
+      lane.failed = true;
+      lane.error = "stage failed with an unknown exception";
+    }
+    lane.ended = now();
+    lock.lock();
+    lane.done = true;
+    lock.unlock();
+    // The lane takes the completion in and decides what runs next itself (the next batch usually
+    // lands on this very lane) instead of waking the dispatcher and waiting to be woken in turn.
+    {
+      std::lock_guard sched(sched_mu_);
+      service();
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace imprecise::runtime
