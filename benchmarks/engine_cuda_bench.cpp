@@ -96,7 +96,16 @@ bool register_all() {
   return true;
 }
 
-// benchmark_main supplies main(); the models are loaded and registered before it runs.
-const bool registered = register_all();
-
 }  // namespace
+
+// Models are loaded in main, not by a static initializer: a CUDA kernel launched before the static
+// constructors that register our kernels' fat binaries have run fails with "invalid resource handle"
+// (measured on an H200: every row with one of our own kernels failed that way).
+int main(int argc, char** argv) {
+  register_all();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

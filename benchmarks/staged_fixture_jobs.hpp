@@ -1,8 +1,10 @@
-// StagedJobs: a fixture multi-exit model plus jobs that have finished 0, 1, ... stages, the masters a
+// StagedJobs: a fixture or pipeline multi-exit model plus jobs that have finished 0, 1, ... stages, the masters a
 // per-stage benchmark copies before each timed run (run_stage advances the jobs it runs). Shared by
 // engine_bench (cpu) and engine_cuda_bench.
 #pragma once
 
+#include <cmath>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,10 +16,28 @@ namespace imprecise::bench {
 
 inline constexpr int kMaxBatch = 32;
 inline constexpr int kBatches[] = {1, 8, 32};
-inline const char* const kModels[] = {"cnn3", "resnet_skip", "audio1d", "pointnet"};
+/// The test fixtures, then the trained pipeline models (models/<name>.onnx).
+inline const char* const kModels[] = {"cnn3", "resnet_skip", "audio1d", "pointnet", "vision", "voice", "lidar"};
 
 inline std::string fixture(const std::string& name, const std::string& suffix) {
   return std::string(IMPRECISE_SOURCE_DIR) + "/tests/fixtures/nn/" + name + suffix;
+}
+
+inline std::string model_file(const std::string& name) {
+  const std::string in_fixtures = fixture(name, ".onnx");
+  return std::filesystem::exists(in_fixtures) ? in_fixtures : std::string(IMPRECISE_SOURCE_DIR) + "/models/" + name + ".onnx";
+}
+
+/// The fixture's real samples, or (pipeline models: timing only) 8 deterministic inputs of the model's shape.
+inline nn::Tensor sample_inputs(const std::string& name, const nn::MultiExitModel& model) {
+  if (std::filesystem::exists(fixture(name, ".input.npy"))) return nn::read_npy(fixture(name, ".input.npy"));
+  nn::Shape shape = model.input_shape();
+  shape[0] = 8;
+  std::size_t n = 1;
+  for (const auto d : shape) n *= static_cast<std::size_t>(d);
+  std::vector<float> values(n);
+  for (std::size_t i = 0; i < n; ++i) values[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i)));
+  return nn::Tensor(shape, std::move(values));
 }
 
 struct StagedJobs {
@@ -31,8 +51,8 @@ inline std::unique_ptr<StagedJobs> stage_fixture_jobs(const std::string& name, c
   nn::MultiExitModel::Options options;
   options.backend = backend;
   options.compile.max_batch = kMaxBatch;
-  auto p = std::make_unique<StagedJobs>(StagedJobs{nn::MultiExitModel::load(fixture(name, ".onnx"), options), {}});
-  const nn::Tensor inputs = nn::read_npy(fixture(name, ".input.npy"));
+  auto p = std::make_unique<StagedJobs>(StagedJobs{nn::MultiExitModel::load(model_file(name), options), {}});
+  const nn::Tensor inputs = sample_inputs(name, p->model);
   nn::Shape one = inputs.shape();
   one[0] = 1;
   std::vector<nn::JobState> jobs;
