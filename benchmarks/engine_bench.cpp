@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "imprecise/nn/multi_exit_model.hpp"
-#include "imprecise/nn/npy.hpp"
+#include "imprecise/graph/npy.hpp"
 #include "staged_fixture_jobs.hpp"
 
 namespace {

@@ -15,7 +15,7 @@
 
 #include "imprecise/nn/backend.hpp"
 #include "imprecise/nn/multi_exit_model.hpp"
-#include "imprecise/nn/npy.hpp"
+#include "imprecise/graph/npy.hpp"
 #include "staged_fixture_jobs.hpp"
 
 namespace {

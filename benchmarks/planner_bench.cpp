@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "imprecise/planner.hpp"
+#include "imprecise/sched/planner.hpp"
 
 namespace {
 

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "imprecise/nn/multi_exit_model.hpp"
-#include "imprecise/nn/npy.hpp"
+#include "imprecise/graph/npy.hpp"
 #include "imprecise/nn/profiler.hpp"
 #include "imprecise/runtime/engine.hpp"
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "imprecise/nn/multi_exit_model.hpp"
-#include "imprecise/nn/npy.hpp"
+#include "imprecise/graph/npy.hpp"
 
 namespace imprecise::bench {
 

@@ -1,9 +1,15 @@
 # Decides whether the CUDA parts are built: AUTO = when nvcc is found, ON = required, OFF = never.
+# nvcc comes from CMAKE_CUDA_COMPILER or CUDACXX when given; else from CMake's own toolkit search
+# (FindCUDAToolkit: CUDAToolkit_ROOT, CUDA_PATH, PATH, then the toolkit's default install folder), so
+# nvcc need not be on PATH and no path is written here.
 set(IMPRECISE_CUDA_ENABLED OFF)
 if(NOT IMPRECISE_WITH_CUDA STREQUAL "OFF")
   include(CheckLanguage)
-  if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
-    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc CACHE FILEPATH "nvcc")
+  if(NOT CMAKE_CUDA_COMPILER AND "$ENV{CUDACXX}" STREQUAL "")
+    find_package(CUDAToolkit QUIET)
+    if(CUDAToolkit_NVCC_EXECUTABLE AND EXISTS "${CUDAToolkit_NVCC_EXECUTABLE}")
+      set(CMAKE_CUDA_COMPILER "${CUDAToolkit_NVCC_EXECUTABLE}" CACHE FILEPATH "nvcc (found by FindCUDAToolkit)")
+    endif()
   endif()
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
@@ -17,7 +23,7 @@ if(NOT IMPRECISE_WITH_CUDA STREQUAL "OFF")
     endif()
   endif()
   if(IMPRECISE_WITH_CUDA STREQUAL "ON" AND NOT IMPRECISE_CUDA_ENABLED)
-    message(FATAL_ERROR "IMPRECISE_WITH_CUDA=ON but no CUDA compiler/toolkit was found")
+    message(FATAL_ERROR "IMPRECISE_WITH_CUDA=ON but no CUDA compiler/toolkit was found (set CUDACXX or CUDAToolkit_ROOT)")
   endif()
 endif()
 message(STATUS "imprecise: CUDA parts ${IMPRECISE_CUDA_ENABLED}")

@@ -11,7 +11,7 @@
 #include "imprecise/data/pipeline.hpp"
 #include "imprecise/error.hpp"
 #include "imprecise/nn/multi_exit_model.hpp"
-#include "imprecise/nn/npy.hpp"
+#include "imprecise/graph/npy.hpp"
 
 namespace imprecise::data {
 namespace {

@@ -20,7 +20,7 @@
 #include "imprecise/data/vision.hpp"
 #include "imprecise/error.hpp"
 #include "imprecise/nn/multi_exit_model.hpp"
-#include "imprecise/nn/npy.hpp"
+#include "imprecise/graph/npy.hpp"
 
 namespace fs = std::filesystem;
 using namespace imprecise;

@@ -17,7 +17,7 @@
 #include "imprecise/data/voice.hpp"
 #include "imprecise/error.hpp"
 #include "imprecise/nn/multi_exit_model.hpp"
-#include "imprecise/nn/npy.hpp"
+#include "imprecise/graph/npy.hpp"
 
 namespace imprecise::data {
 namespace {

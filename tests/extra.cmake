@@ -40,19 +40,10 @@ if(TARGET imprecise_nn)
         -DMAX_TIME=240
         -P ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/run_fuzz_smoke.cmake)
     # A cold build of the sanitized engine takes about a minute on two cores, then ~15 s of fuzzing.
-    set_tests_properties(onnx_loader_fuzz_smoke PROPERTIES TIMEOUT 600 LABELS fuzz RUN_SERIAL TRUE)
+    set_tests_properties(onnx_loader_fuzz_smoke PROPERTIES TIMEOUT 600 LABELS "fuzz;nn" RUN_SERIAL TRUE)
   else()
     message(STATUS "imprecise: clang++ or libFuzzer (libclang-rt-14-dev) not found, onnx_loader_fuzz_smoke not registered")
   endif()
-endif()
-
-# nn_cuda_test also checks the exit-head kernel (cuda_post_process) when the cuda backend is built in,
-# and runs `imprecise infer --backend cuda` (the cpu fallback's notice): build the CLI first.
-if(TARGET nn_cuda_test AND TARGET imprecise_cuda)
-  target_compile_definitions(nn_cuda_test PRIVATE IMPRECISE_HAS_CUDA_BACKEND)
-endif()
-if(TARGET nn_cuda_test AND TARGET imprecise_cli)
-  add_dependencies(nn_cuda_test imprecise_cli)
 endif()
 
 # The cpu backend's convolution exists in a portable and an AVX2+FMA build, picked at run time: on a
@@ -60,6 +51,6 @@ endif()
 foreach(_t nn_ops_test nn_model_test)
   if(TARGET ${_t})
     add_test(NAME ${_t}_generic_isa COMMAND ${_t})
-    set_tests_properties(${_t}_generic_isa PROPERTIES ENVIRONMENT IMPRECISE_CPU_ISA=generic TIMEOUT 300)
+    set_tests_properties(${_t}_generic_isa PROPERTIES ENVIRONMENT IMPRECISE_CPU_ISA=generic TIMEOUT 300 LABELS nn)
   endif()
 endforeach()

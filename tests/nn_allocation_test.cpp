@@ -11,12 +11,12 @@
 #include <string>
 #include <vector>
 
-#include "imprecise/nn/cpu_backend.hpp"
-#include "imprecise/nn/graph.hpp"
+#include "imprecise/backends/cpu/cpu_backend.hpp"
+#include "imprecise/graph/graph.hpp"
 #include "imprecise/nn/multi_exit_model.hpp"
-#include "imprecise/nn/npy.hpp"
-#include "imprecise/nn/onnx_import.hpp"
-#include "imprecise/nn/partition.hpp"
+#include "imprecise/graph/npy.hpp"
+#include "imprecise/graph/onnx_import.hpp"
+#include "imprecise/graph/partition.hpp"
 #include "counting_allocator.hpp"
 #include "nn_fixtures.hpp"
 

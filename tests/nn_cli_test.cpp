@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "imprecise/nn/npy.hpp"
+#include "imprecise/graph/npy.hpp"
 #include "nn_fixtures.hpp"
 
 namespace imprecise::nn {

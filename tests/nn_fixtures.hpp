@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "imprecise/nn/npy.hpp"
-#include "imprecise/nn/tensor.hpp"
+#include "imprecise/graph/npy.hpp"
+#include "imprecise/graph/tensor.hpp"
 
 namespace imprecise::nn::testing {
 

@@ -10,8 +10,8 @@
 
 #include "imprecise/error.hpp"
 #include "imprecise/nn/multi_exit_model.hpp"
-#include "imprecise/nn/npy.hpp"
-#include "imprecise/nn/onnx_import.hpp"
+#include "imprecise/graph/npy.hpp"
+#include "imprecise/graph/onnx_import.hpp"
 #include "nn_fixtures.hpp"
 
 namespace imprecise::nn {

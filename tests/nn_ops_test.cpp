@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "imprecise/error.hpp"
-#include "imprecise/nn/cpu_backend.hpp"
-#include "imprecise/nn/graph.hpp"
-#include "imprecise/nn/onnx_import.hpp"
-#include "imprecise/nn/partition.hpp"
+#include "imprecise/backends/cpu/cpu_backend.hpp"
+#include "imprecise/graph/graph.hpp"
+#include "imprecise/graph/onnx_import.hpp"
+#include "imprecise/graph/partition.hpp"
 #include "nn_fixtures.hpp"
 
 namespace imprecise::nn {

@@ -12,9 +12,9 @@
 
 #include "imprecise/error.hpp"
 #include "imprecise/nn/multi_exit_model.hpp"
-#include "imprecise/nn/npy.hpp"
+#include "imprecise/graph/npy.hpp"
 #include "imprecise/nn/profiler.hpp"
-#include "imprecise/policy.hpp"
+#include "imprecise/sched/policy.hpp"
 #include "imprecise/sim/scenario.hpp"
 #include "nn_fixtures.hpp"
 

@@ -1,5 +1,5 @@
 // Tests for the names of the outcome statuses.
-#include "imprecise/outcome.hpp"
+#include "imprecise/core/outcome.hpp"
 
 #include <gtest/gtest.h>
 

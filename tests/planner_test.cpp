@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "imprecise/error.hpp"
-#include "imprecise/planner.hpp"
+#include "imprecise/sched/planner.hpp"
 
 namespace imprecise {
 namespace {

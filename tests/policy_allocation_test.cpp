@@ -6,7 +6,7 @@
 #include <new>
 #include <variant>
 
-#include "imprecise/policy.hpp"
+#include "imprecise/sched/policy.hpp"
 #include "counting_allocator.hpp"
 
 

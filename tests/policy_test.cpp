@@ -4,7 +4,7 @@
 #include <variant>
 
 #include "imprecise/error.hpp"
-#include "imprecise/policy.hpp"
+#include "imprecise/sched/policy.hpp"
 
 namespace imprecise {
 namespace {

@@ -1,5 +1,5 @@
 // Tests for Profile: batch-size lookup, planning figures, planned_span and every validation error.
-#include "imprecise/profile.hpp"
+#include "imprecise/core/profile.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Tests for UtilityModel: calibration recovers known probabilities, shrinkage, priors and validation.
-#include "imprecise/utility.hpp"
+#include "imprecise/core/utility.hpp"
 
 #include <gtest/gtest.h>
 

@@ -11,6 +11,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "imprecise/data/pipeline.hpp"
 #include "imprecise/error.hpp"
 #include "imprecise/nn/backend.hpp"
 #include "imprecise/sim/scenario.hpp"
@@ -39,6 +40,7 @@ std::vector<std::string> split(const std::string& text) {
 
 int main(int argc, char** argv) {
   using namespace edge_server;
+  imprecise::data::set_source_root(IMPRECISE_SOURCE_DIR);  // the served models (models/)
   CLI::App app{"edge_server: real-time serving of the vision, LIDAR and voice models per policy and load, "
                "compared with the simulator on the same jobs"};
   std::string scenario_path = std::string(IMPRECISE_SOURCE_DIR) + "/scenarios/edge_server.json";

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "imprecise/policy.hpp"
+#include "imprecise/sched/policy.hpp"
 #include "imprecise/runtime/metrics.hpp"
 #include "imprecise/sim/metrics.hpp"
 #include "imprecise/sim/scenario.hpp"

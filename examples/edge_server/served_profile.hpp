@@ -6,7 +6,7 @@
 #include <tuple>
 #include <vector>
 
-#include "imprecise/profile.hpp"
+#include "imprecise/core/profile.hpp"
 #include "imprecise/sched/observer.hpp"
 
 namespace edge_server {

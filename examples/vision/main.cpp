@@ -55,6 +55,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  imprecise::data::set_source_root(IMPRECISE_SOURCE_DIR);
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

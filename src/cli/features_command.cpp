@@ -8,7 +8,7 @@
 #include <fmt/core.h>
 
 #include "imprecise/data/pipeline.hpp"
-#include "imprecise/nn/npy.hpp"
+#include "imprecise/graph/npy.hpp"
 #include "nn_commands.hpp"
 
 namespace imprecise::cli {

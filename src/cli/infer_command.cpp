@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "imprecise/nn/multi_exit_model.hpp"
-#include "imprecise/nn/npy.hpp"
+#include "imprecise/graph/npy.hpp"
 #include "nn_commands.hpp"
 
 namespace imprecise::cli {

@@ -1,6 +1,7 @@
 // imprecise CLI entry point: subcommand dispatch, shared helpers, and the one place errors become exit codes.
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <exception>
 #include <fstream>
@@ -13,9 +14,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_common.hpp"
+#include "imprecise/config.hpp"
 #include "imprecise/error.hpp"
-#include "imprecise/policy.hpp"
-#ifdef IMPRECISE_WITH_NN
+#include "imprecise/sched/policy.hpp"
+#if IMPRECISE_HAS_NN
+#include "imprecise/data/pipeline.hpp"
 #include "nn_commands.hpp"
 #endif
 
@@ -97,6 +100,11 @@ std::string format_number(double value) {
 
 int main(int argc, char** argv) {
   using namespace imprecise::cli;
+#if IMPRECISE_HAS_NN
+  // The pipelines' models and data sets: $IMPRECISE_SOURCE_DIR, else the source tree this tool was built in.
+  if (const char* dir = std::getenv("IMPRECISE_SOURCE_DIR"); dir == nullptr || *dir == '\0')
+    imprecise::data::set_source_root(IMPRECISE_SOURCE_DIR);
+#endif
   CLI::App app{"imprecise: real-time scheduling of anytime DNNs (plan one decision, simulate, sweep loads)",
                "imprecise"};
   app.require_subcommand(1);
@@ -104,7 +112,7 @@ int main(int argc, char** argv) {
   add_plan_command(app, action);
   add_simulate_command(app, action);
   add_sweep_command(app, action);
-#ifdef IMPRECISE_WITH_NN
+#if IMPRECISE_HAS_NN
   add_inspect_command(app, action);
   add_infer_command(app, action);
   add_features_command(app, action);

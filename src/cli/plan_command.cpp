@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_common.hpp"
-#include "imprecise/planner.hpp"
+#include "imprecise/sched/planner.hpp"
 
 namespace imprecise::cli {
 namespace {

@@ -11,8 +11,8 @@
 
 #include "cli_common.hpp"
 #include "imprecise/error.hpp"
-#include "imprecise/policy.hpp"
-#include "imprecise/profile.hpp"
+#include "imprecise/sched/policy.hpp"
+#include "imprecise/core/profile.hpp"
 #include "imprecise/sched/trace_writer.hpp"
 #include "imprecise/sim/metrics.hpp"
 #include "imprecise/sim/scenario.hpp"

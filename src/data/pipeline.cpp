@@ -2,6 +2,8 @@
 #include "imprecise/data/pipeline.hpp"
 
 #include <cstdlib>
+#include <string>
+#include <utility>
 
 #include <fmt/core.h>
 
@@ -26,7 +28,24 @@ const char* to_string(Split split) {
   return "?";
 }
 
-std::string source_path(const std::string& relative) { return std::string(IMPRECISE_SOURCE_DIR) + "/" + relative; }
+namespace {
+
+std::string& source_root_setting() {
+  static std::string root;  // empty: not set by the program
+  return root;
+}
+
+}  // namespace
+
+void set_source_root(std::string dir) { source_root_setting() = std::move(dir); }
+
+std::string source_root() {
+  if (!source_root_setting().empty()) return source_root_setting();
+  if (const char* dir = std::getenv("IMPRECISE_SOURCE_DIR"); dir != nullptr && *dir != '\0') return dir;
+  return ".";
+}
+
+std::string source_path(const std::string& relative) { return source_root() + "/" + relative; }
 
 std::string data_root() {
   if (const char* dir = std::getenv("IMPRECISE_DATA_DIR"); dir != nullptr && *dir != '\0') return dir;

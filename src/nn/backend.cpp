@@ -3,17 +3,18 @@
 
 #include <fmt/core.h>
 
+#include "imprecise/config.hpp"
 #include "imprecise/error.hpp"
-#include "imprecise/nn/cpu_backend.hpp"
-#ifdef IMPRECISE_HAS_CUDA_BACKEND
-#include "imprecise/nn/cuda_backend.hpp"
+#include "imprecise/backends/cpu/cpu_backend.hpp"
+#if IMPRECISE_HAS_CUDA_BACKEND
+#include "imprecise/backends/cuda/cuda_backend.hpp"
 #endif
 
 namespace imprecise::nn {
 
 BackendRegistry::BackendRegistry() {
   backends_.push_back(std::make_unique<CpuBackend>());
-#ifdef IMPRECISE_HAS_CUDA_BACKEND
+#if IMPRECISE_HAS_CUDA_BACKEND
   backends_.push_back(std::make_unique<CudaBackend>());  // registered even with no GPU: it then reports 0 devices
 #endif
 }

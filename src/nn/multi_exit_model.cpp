@@ -11,7 +11,7 @@
 #include <fmt/core.h>
 
 #include "imprecise/error.hpp"
-#include "imprecise/nn/onnx_import.hpp"
+#include "imprecise/graph/onnx_import.hpp"
 
 namespace imprecise::nn {
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "imprecise/time.hpp"
+#include "imprecise/core/time.hpp"
 
 namespace imprecise::runtime::detail {
 

@@ -4,8 +4,8 @@
 #include <cstddef>
 #include <vector>
 
-#include "imprecise/model.hpp"
-#include "imprecise/profile.hpp"
+#include "imprecise/core/model.hpp"
+#include "imprecise/core/profile.hpp"
 #include "imprecise/runtime/engine.hpp"
 
 namespace imprecise::runtime::detail {

@@ -6,7 +6,7 @@
 
 #include "imprecise/error.hpp"
 #include "imprecise/nn/multi_exit_model.hpp"
-#include "imprecise/nn/onnx_import.hpp"
+#include "imprecise/graph/onnx_import.hpp"
 
 // imprecise::Error is the loader's documented way to refuse a file, so it is caught; anything else
 // (another exception, a crash, a sanitizer report) escapes to libFuzzer and counts as a bug.

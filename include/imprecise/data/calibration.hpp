@@ -9,7 +9,7 @@
 
 #include "imprecise/data/evaluation.hpp"
 #include "imprecise/sim/replay.hpp"
-#include "imprecise/utility.hpp"
+#include "imprecise/core/utility.hpp"
 
 namespace imprecise::data {
 

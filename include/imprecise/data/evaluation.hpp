@@ -8,7 +8,7 @@
 
 #include "imprecise/data/pipeline.hpp"
 #include "imprecise/nn/multi_exit_model.hpp"
-#include "imprecise/utility.hpp"
+#include "imprecise/core/utility.hpp"
 
 namespace imprecise::data {
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "imprecise/data/point_cloud.hpp"
-#include "imprecise/nn/tensor.hpp"
+#include "imprecise/graph/tensor.hpp"
 
 namespace imprecise::data {
 

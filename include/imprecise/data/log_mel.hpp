@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-#include "imprecise/nn/tensor.hpp"
+#include "imprecise/graph/tensor.hpp"
 
 namespace imprecise::data {
 

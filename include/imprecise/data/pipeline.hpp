@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "imprecise/nn/tensor.hpp"
+#include "imprecise/graph/tensor.hpp"
 
 namespace imprecise::data {
 
@@ -42,9 +42,14 @@ struct Pipeline {
   std::function<LabeledSet(const LoadRequest&)> load;
 };
 
-/// Where generated data sets live: $IMPRECISE_DATA_DIR, else <source tree>/data.
+/// The folder the relative paths of models, scenarios and data sets resolve against (the repository:
+/// models/, scenarios/, tests/fixtures/, data/). Nothing is compiled into the library: a program passes
+/// its own (the CLI, examples and tests pass their source folder); else $IMPRECISE_SOURCE_DIR; else ".".
+void set_source_root(std::string dir);
+std::string source_root();
+/// Where generated data sets live: $IMPRECISE_DATA_DIR, else <source root>/data.
 std::string data_root();
-/// `relative` resolved against the source tree the library was built from (models/, tests/...).
+/// `relative` resolved against source_root().
 std::string source_path(const std::string& relative);
 
 /// The pipelines built into the library (vision, voice, lidar).

@@ -8,7 +8,7 @@
 
 #include "imprecise/data/idx.hpp"
 #include "imprecise/data/pipeline.hpp"
-#include "imprecise/nn/tensor.hpp"
+#include "imprecise/graph/tensor.hpp"
 
 namespace imprecise::data {
 

@@ -8,10 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "imprecise/backends/exit_result.hpp"
 #include "imprecise/nn/backend.hpp"
-#include "imprecise/nn/graph.hpp"
-#include "imprecise/nn/partition.hpp"
-#include "imprecise/nn/tensor.hpp"
+#include "imprecise/graph/graph.hpp"
+#include "imprecise/graph/partition.hpp"
+#include "imprecise/graph/tensor.hpp"
 
 namespace imprecise::nn {
 
@@ -23,19 +24,8 @@ inline constexpr const char* kMetaMandatoryDepth = "imprecise.mandatory_depth";
 inline constexpr const char* kMetaLabels = "imprecise.labels";
 inline constexpr const char* kMetaExitNames = "imprecise.exit_names";
 
-/// How an exit's confidence is computed from its softmax probabilities p (all lie in [0, 1]):
-/// max_prob = max p; margin = top-1 minus top-2; entropy = 1 - H(p) / log(classes).
-enum class ConfidenceMeasure { max_prob, margin, entropy };
 ConfidenceMeasure parse_confidence_measure(const std::string& name);  // "max-prob" | "margin" | "entropy"
 const char* to_string(ConfidenceMeasure measure);
-
-/// One exit's answer for one job.
-struct ExitResult {
-  std::vector<float> logits;
-  std::vector<float> probabilities;  ///< softmax of logits / T (T: the exit's temperature, default 1)
-  int prediction = 0;                ///< argmax (first on ties)
-  float confidence = 0.0f;
-};
 
 /// Softmax, argmax and confidence of one row of logits.
 ExitResult post_process(std::span<const float> logits, ConfidenceMeasure measure);

@@ -7,12 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "imprecise/model.hpp"
-#include "imprecise/profile.hpp"
+#include "imprecise/core/model.hpp"
+#include "imprecise/core/profile.hpp"
 #include "imprecise/nn/multi_exit_model.hpp"
-#include "imprecise/nn/tensor.hpp"
-#include "imprecise/time.hpp"
-#include "imprecise/utility.hpp"
+#include "imprecise/graph/tensor.hpp"
+#include "imprecise/core/time.hpp"
+#include "imprecise/core/utility.hpp"
 
 namespace imprecise::nn {
 

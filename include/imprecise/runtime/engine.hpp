@@ -10,15 +10,15 @@
 #include <string>
 #include <vector>
 
-#include "imprecise/job.hpp"
-#include "imprecise/model.hpp"
+#include "imprecise/core/job.hpp"
+#include "imprecise/core/model.hpp"
 #include "imprecise/nn/multi_exit_model.hpp"
-#include "imprecise/nn/tensor.hpp"
-#include "imprecise/outcome.hpp"
-#include "imprecise/policy.hpp"
-#include "imprecise/profile.hpp"
+#include "imprecise/graph/tensor.hpp"
+#include "imprecise/core/outcome.hpp"
+#include "imprecise/sched/policy.hpp"
+#include "imprecise/core/profile.hpp"
 #include "imprecise/sched/observer.hpp"
-#include "imprecise/time.hpp"
+#include "imprecise/core/time.hpp"
 
 namespace imprecise::runtime {
 

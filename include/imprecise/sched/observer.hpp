@@ -6,11 +6,11 @@
 #include <span>
 #include <string_view>
 
-#include "imprecise/job.hpp"
-#include "imprecise/model.hpp"
-#include "imprecise/outcome.hpp"
-#include "imprecise/profile.hpp"
-#include "imprecise/time.hpp"
+#include "imprecise/core/job.hpp"
+#include "imprecise/core/model.hpp"
+#include "imprecise/core/outcome.hpp"
+#include "imprecise/core/profile.hpp"
+#include "imprecise/core/time.hpp"
 
 namespace imprecise {
 

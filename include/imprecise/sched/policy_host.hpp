@@ -7,12 +7,12 @@
 #include <string_view>
 #include <vector>
 
-#include "imprecise/job.hpp"
-#include "imprecise/model.hpp"
-#include "imprecise/outcome.hpp"
-#include "imprecise/policy.hpp"
+#include "imprecise/core/job.hpp"
+#include "imprecise/core/model.hpp"
+#include "imprecise/core/outcome.hpp"
+#include "imprecise/sched/policy.hpp"
 #include "imprecise/sched/observer.hpp"
-#include "imprecise/time.hpp"
+#include "imprecise/core/time.hpp"
 
 namespace imprecise {
 

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "imprecise/job.hpp"
+#include "imprecise/core/job.hpp"
 #include "imprecise/sim/scenario.hpp"
-#include "imprecise/time.hpp"
+#include "imprecise/core/time.hpp"
 
 namespace imprecise::sim {
 

@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "imprecise/job.hpp"
-#include "imprecise/outcome.hpp"
+#include "imprecise/core/job.hpp"
+#include "imprecise/core/outcome.hpp"
 
 namespace imprecise::sim {
 

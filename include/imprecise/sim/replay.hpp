@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "imprecise/utility.hpp"
+#include "imprecise/core/utility.hpp"
 
 namespace imprecise::sim {
 

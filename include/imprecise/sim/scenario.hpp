@@ -61,10 +61,10 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "imprecise/model.hpp"
+#include "imprecise/core/model.hpp"
 #include "imprecise/sim/replay.hpp"
 #include "imprecise/sim/workload.hpp"
-#include "imprecise/time.hpp"
+#include "imprecise/core/time.hpp"
 
 namespace imprecise::sim {
 

@@ -6,13 +6,13 @@
 #include <string>
 #include <vector>
 
-#include "imprecise/job.hpp"
-#include "imprecise/outcome.hpp"
-#include "imprecise/policy.hpp"
+#include "imprecise/core/job.hpp"
+#include "imprecise/core/outcome.hpp"
+#include "imprecise/sched/policy.hpp"
 #include "imprecise/sched/observer.hpp"
 #include "imprecise/sim/metrics.hpp"
 #include "imprecise/sim/scenario.hpp"
-#include "imprecise/time.hpp"
+#include "imprecise/core/time.hpp"
 
 namespace imprecise::sim {
 

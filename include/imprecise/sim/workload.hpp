@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "imprecise/model.hpp"
-#include "imprecise/time.hpp"
+#include "imprecise/core/model.hpp"
+#include "imprecise/core/time.hpp"
 
 namespace imprecise::sim {
 

@@ -1,0 +1,12 @@
+// solve_exhaustive: the reference planner that enumerates every combination (tests, `plan --policy exhaustive`).
+#pragma once
+
+#include "imprecise/sched/plan_problem.hpp"
+
+namespace imprecise {
+
+/// Reference: enumerates every combination (fewest drops, then most reward). For tests and the
+/// `plan --policy exhaustive` CLI; exponential, throws Error for more than 10 jobs.
+Plan solve_exhaustive(const PlanProblem& problem);
+
+}  // namespace imprecise

@@ -1,0 +1,68 @@
+// PlanProblem and Plan: one decision point for a planner (jobs in run order, costs and rewards per depth) and its answer.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "imprecise/core/time.hpp"
+
+namespace imprecise {
+
+/// One decision point: jobs appended in the order they will run (EDF for the planning policies).
+/// Job i may stop at any depth in [lo_i, hi_i], or be dropped (depth 0) if droppable and even the
+/// mandatory parts cannot all fit. cost(i, l) = planned time, from `now`, that job i alone needs to
+/// reach depth l (0 at its current depth, non-decreasing in l); reward(i, l) = predicted reward of
+/// stopping at l. A plan is feasible when every job that still has work finishes by its deadline
+/// when the chosen work runs back to back in order.
+///
+/// Buffers only grow, so after warm-up a decision allocates nothing.
+class PlanProblem {
+ public:
+  void reset(Time now);
+  /// `done`: depth already finished; `lo` >= done: smallest depth if served; costs/rewards are
+  /// indexed by depth and must hold hi+1 entries (entries below `done` are ignored).
+  void add(Time deadline, int done, int lo, int hi, std::span<const Duration> cost,
+           std::span<const double> reward, bool droppable = true);
+
+  int size() const { return static_cast<int>(deadline_.size()); }
+  Time now() const { return now_; }
+  Time deadline(int i) const { return deadline_[i]; }
+  int done(int i) const { return done_[i]; }
+  int lo(int i) const { return lo_[i]; }
+  int hi(int i) const { return hi_[i]; }
+  bool droppable(int i) const { return droppable_[i] != 0; }
+  const Duration& cost(int i, int depth) const { return values_cost_[offset_[i] + depth]; }
+  double reward(int i, int depth) const { return depth <= 0 ? 0.0 : values_reward_[offset_[i] + depth]; }
+
+  /// True if running every job to `depths[i]` (0 = dropped) in order meets every deadline.
+  bool feasible(std::span<const int> depths) const;
+  /// True if every job fits at its lowest depth (no drop needed).
+  bool mandatory_fits() const;
+
+ private:
+  Time now_ = 0;
+  std::vector<Time> deadline_;
+  std::vector<int> done_, lo_, hi_, offset_;
+  std::vector<std::uint8_t> droppable_;
+  std::vector<Duration> values_cost_;
+  std::vector<double> values_reward_;
+};
+
+namespace detail {
+/// Scratch buffers of spend_leftover_slack, kept by each planner so a decision allocates nothing.
+struct SlackScratch {
+  std::vector<Time> prefix_finish;
+  std::vector<Duration> slack_suffix;
+};
+}  // namespace detail
+
+/// A chosen plan: depth per job (0 = dropped), in the problem's order.
+struct Plan {
+  std::vector<int> depths;
+  double total_reward = 0.0;  ///< sum of reward(i, depths[i]), unquantized
+  int dropped = 0;
+  bool feasible = true;       ///< false only when not even dropping every droppable job helps
+};
+
+}  // namespace imprecise

@@ -1,0 +1,44 @@
+// Internal: operator attribute parsing and output-shape rules shared by prepare() and the backends.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "imprecise/graph/graph.hpp"
+
+namespace imprecise::nn::detail {
+
+inline constexpr std::size_t kMaxRank = 8;
+
+/// Throws Error "<source>: <node>: <what>".
+[[noreturn]] void fail(const std::string& source, const Node& node, const std::string& what);
+
+std::int64_t normalize_axis(std::int64_t axis, std::size_t rank, const std::string& source, const Node& node);
+/// NumPy broadcasting of two shapes.
+Shape broadcast(const Shape& a, const Shape& b, const std::string& source, const Node& node);
+
+/// Sliding-window geometry (Conv, MaxPool, AveragePool), always 2-D: a 1-D window is a 2-D one with
+/// height 1.
+struct Window {
+  std::int64_t channels = 0, height = 0, width = 0;           // input (per sample)
+  std::int64_t out_height = 0, out_width = 0;
+  std::int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
+  std::int64_t dilation_h = 1, dilation_w = 1, pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  bool one_d = false;
+};
+/// x: input shape [B, C, (H,) W]; kernel: spatial kernel sizes. Reads strides, pads, dilations,
+/// auto_pad and (for pools) ceil_mode from the node.
+Window window(const Node& node, const Shape& x, const std::vector<std::int64_t>& kernel, bool ceil_mode,
+              const std::string& source);
+
+/// Output shape of an activation-producing node. inputs[i] = shape of input i (the batch axis set to
+/// `batch`); constants[i] = its value when constant, else nullptr. Throws Error naming the node.
+Shape infer_shape(const Node& node, const std::vector<Shape>& inputs, const std::vector<const Constant*>& constants,
+                  std::int64_t batch, const std::string& source);
+
+/// Sentinel in a folded int64 shape tensor: "the batch size" (PyTorch's x.size(0)).
+inline constexpr std::int64_t kBatchValue = -(std::int64_t{1} << 62);
+
+}  // namespace imprecise::nn::detail

@@ -1,0 +1,183 @@
+// DensityPlanner: greedy by marginal reward per unit of planned time over a segment tree of prefix slack.
+#include "imprecise/sched/density_planner.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+#include "imprecise/error.hpp"
+#include "plan_support.hpp"
+
+namespace imprecise {
+
+namespace {
+
+using detail::begin_plan;
+using detail::finish_plan;
+using detail::kInfinity;
+using detail::lowest_depth_plan;
+
+}  // namespace
+
+// Bottom-up segment tree over prefix slack: range add and range minimum without recursion (an
+// inner node's pending add is folded into its minimum, so updates need no push-down).
+void DensityPlanner::tree_reset(std::span<const Duration> leaves) {
+  tree_leaves_ = 1;
+  while (tree_leaves_ < static_cast<int>(leaves.size())) tree_leaves_ *= 2;
+  tree_min_.assign(2 * static_cast<std::size_t>(tree_leaves_), kInfinity);
+  tree_add_.assign(static_cast<std::size_t>(tree_leaves_), 0);
+  std::copy(leaves.begin(), leaves.end(), tree_min_.begin() + tree_leaves_);
+  for (int p = tree_leaves_ - 1; p >= 1; --p) tree_min_[p] = std::min(tree_min_[2 * p], tree_min_[2 * p + 1]);
+}
+
+void DensityPlanner::tree_apply(int p, Duration value) {
+  if (tree_min_[p] != kInfinity) tree_min_[p] += value;
+  if (p < tree_leaves_) tree_add_[p] += value;
+}
+
+void DensityPlanner::tree_rebuild_above(int p) {
+  for (p /= 2; p >= 1; p /= 2) {
+    const Duration m = std::min(tree_min_[2 * p], tree_min_[2 * p + 1]);
+    tree_min_[p] = m == kInfinity ? m : m + tree_add_[p];
+  }
+}
+
+void DensityPlanner::tree_add(int from, int to, Duration value) {  // [from, to)
+  int l = from + tree_leaves_, r = to + tree_leaves_;
+  const int first = l, last = r - 1;
+  for (; l < r; l /= 2, r /= 2) {
+    if (l & 1) tree_apply(l++, value);
+    if (r & 1) tree_apply(--r, value);
+  }
+  tree_rebuild_above(first);
+  tree_rebuild_above(last);
+}
+
+Duration DensityPlanner::tree_min(int from, int to) const {  // [from, to)
+  // Minimum over the canonical nodes, each plus the pending adds of its ancestors.
+  auto pending_above = [this](int p) {
+    Duration sum = 0;
+    for (p /= 2; p >= 1; p /= 2) sum += tree_add_[p];
+    return sum;
+  };
+  Duration best = kInfinity;
+  int l = from + tree_leaves_, r = to + tree_leaves_;
+  for (; l < r; l /= 2, r /= 2) {
+    if (l & 1) {
+      if (tree_min_[l] != kInfinity) best = std::min(best, tree_min_[l] + pending_above(l));
+      ++l;
+    }
+    if (r & 1) {
+      --r;
+      if (tree_min_[r] != kInfinity) best = std::min(best, tree_min_[r] + pending_above(r));
+    }
+  }
+  return best;
+}
+
+const Plan& DensityPlanner::solve(const PlanProblem& problem) {
+  const int n = problem.size();
+  if (begin_plan(problem, plan_)) return plan_;
+  std::vector<int>& depth = plan_.depths;
+  for (int i = 0; i < n; ++i) depth[i] = problem.lo(i);
+
+  // Overload: Moore-Hodgson gives the fewest drops; among equal-cost victims shed the least reward.
+  if (!problem.mandatory_fits()) {
+    Time t = problem.now();
+    for (int i = 0; i < n; ++i) {
+      const Duration c = problem.cost(i, problem.lo(i));
+      if (c == 0) continue;
+      t += c;
+      while (t > problem.deadline(i)) {
+        int victim = -1;
+        for (int j = 0; j <= i; ++j) {
+          if (depth[j] == 0 || !problem.droppable(j) || problem.cost(j, problem.lo(j)) == 0) continue;
+          if (victim < 0) {
+            victim = j;
+            continue;
+          }
+          const Duration cj = problem.cost(j, problem.lo(j)), cv = problem.cost(victim, problem.lo(victim));
+          if (cj > cv || (cj == cv && problem.reward(j, problem.lo(j)) < problem.reward(victim, problem.lo(victim))))
+            victim = j;
+        }
+        if (victim < 0) {
+          lowest_depth_plan(problem, plan_);
+          return plan_;
+        }
+        t -= problem.cost(victim, problem.lo(victim));
+        depth[victim] = 0;
+      }
+    }
+  }
+
+  // Slack of every prefix at the lowest depths. Jobs with no work yet carry a large offset so they
+  // never bind until they get work (then the offset is removed from their own leaf).
+  constexpr Duration kIdleOffset = Duration{1} << 61;
+  base_slack_.resize(n);
+  Time t = problem.now();
+  for (int i = 0; i < n; ++i) {
+    const Duration c = depth[i] == 0 ? 0 : problem.cost(i, depth[i]);
+    t += c;
+    base_slack_[i] = problem.deadline(i) - t + (c > 0 ? 0 : kIdleOffset);
+  }
+  tree_reset(base_slack_);
+
+  auto has_work = [&](int i) { return depth[i] > 0 && problem.cost(i, depth[i]) > 0; };
+  // Best extension of job i that fits in `room`, by marginal reward per unit of planned time.
+  auto best_extension = [&](int i, Duration room, Candidate& out) {
+    const int cur = depth[i];
+    const Duration c0 = problem.cost(i, cur);
+    const double r0 = problem.reward(i, cur);
+    bool found = false;
+    for (int l = cur + 1; l <= problem.hi(i); ++l) {
+      const Duration dc = problem.cost(i, l) - c0;
+      if (dc > room) break;
+      const double dr = problem.reward(i, l) - r0;
+      if (dr <= 0.0) continue;
+      const double density = dc <= 0 ? 1e300 : dr / static_cast<double>(dc);
+      if (!found || density > out.density) {
+        out = Candidate{density, i, l};
+        found = true;
+      }
+    }
+    return found;
+  };
+  auto room_of = [&](int i) {
+    Duration room = tree_min(i, n);
+    if (!has_work(i)) room = std::min(room, tree_min(i, i + 1) - kIdleOffset);
+    return room;
+  };
+  auto by_density = [](const Candidate& a, const Candidate& b) { return a.density < b.density; };
+
+  heap_.clear();
+  for (int i = 0; i < n; ++i) {
+    if (depth[i] == 0) continue;
+    Candidate c{};
+    if (best_extension(i, room_of(i), c)) heap_.push_back(c);
+  }
+  std::make_heap(heap_.begin(), heap_.end(), by_density);
+  while (!heap_.empty()) {
+    std::pop_heap(heap_.begin(), heap_.end(), by_density);
+    const Candidate c = heap_.back();
+    heap_.pop_back();
+    const int i = c.job;
+    Duration room = room_of(i);
+    const Duration dc = problem.cost(i, c.depth) - problem.cost(i, depth[i]);
+    if (dc <= room) {
+      if (!has_work(i) && dc > 0) tree_add(i, i + 1, -kIdleOffset);
+      if (dc > 0) tree_add(i, n, -dc);
+      depth[i] = c.depth;
+      room -= dc;  // its own slack and every later job's shrink by exactly dc
+    }
+    // Either way, offer the job's next best extension that still fits.
+    Candidate next{};
+    if (best_extension(i, room, next)) {
+      heap_.push_back(next);
+      std::push_heap(heap_.begin(), heap_.end(), by_density);
+    }
+  }
+  detail::spend_leftover_slack(problem, plan_.depths, slack_);
+  finish_plan(problem, plan_);
+  return plan_;
+}
+
+}  // namespace imprecise

@@ -1,0 +1,118 @@
+// PlanProblem (one decision point) and the leftover-slack pass every planner ends with.
+#include "imprecise/sched/plan_problem.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+#include "imprecise/error.hpp"
+#include "plan_support.hpp"
+
+namespace imprecise {
+
+namespace {
+
+using detail::kInfinity;
+
+}  // namespace
+
+void PlanProblem::reset(Time now) {
+  now_ = now;
+  deadline_.clear();
+  done_.clear();
+  lo_.clear();
+  hi_.clear();
+  offset_.clear();
+  droppable_.clear();
+  values_cost_.clear();
+  values_reward_.clear();
+}
+
+void PlanProblem::add(Time deadline, int done, int lo, int hi, std::span<const Duration> cost,
+                      std::span<const double> reward, bool droppable) {
+  assert(done >= 0 && lo >= done && hi >= lo);
+  assert(cost.size() > static_cast<std::size_t>(hi) && reward.size() > static_cast<std::size_t>(hi));
+  deadline_.push_back(deadline);
+  done_.push_back(done);
+  lo_.push_back(lo);
+  hi_.push_back(hi);
+  offset_.push_back(static_cast<int>(values_cost_.size()));
+  droppable_.push_back(droppable ? 1 : 0);
+  values_cost_.insert(values_cost_.end(), cost.begin(), cost.begin() + hi + 1);
+  values_reward_.insert(values_reward_.end(), reward.begin(), reward.begin() + hi + 1);
+  // Depths below `done` are already paid for.
+  for (int l = 0; l < done; ++l) values_cost_[offset_.back() + l] = 0;
+}
+
+bool PlanProblem::feasible(std::span<const int> depths) const {
+  Time t = now_;
+  for (int i = 0; i < size(); ++i) {
+    const int l = depths[i];
+    if (l == 0 && done_[i] == 0) {
+      if (!droppable(i)) return false;
+      continue;
+    }
+    if (l < lo_[i] || l > hi_[i]) return false;
+    const Duration c = cost(i, l);
+    if (c > 0) {
+      t += c;
+      if (t > deadline_[i]) return false;
+    }
+  }
+  return true;
+}
+
+bool PlanProblem::mandatory_fits() const {
+  Time t = now_;
+  for (int i = 0; i < size(); ++i) {
+    const Duration c = cost(i, lo_[i]);
+    if (c > 0) {
+      t += c;
+      if (t > deadline_[i]) return false;
+    }
+  }
+  return true;
+}
+
+namespace detail {
+
+void spend_leftover_slack(const PlanProblem& problem, std::vector<int>& depth, SlackScratch& scratch) {
+  // Gains smaller than delta quantize to nothing, and the DP then prefers the shallower (earlier
+  // finishing) depth. Hand the slack the plan leaves unused to such gains (and to flat ones), in
+  // EDF order. Every
+  // extension is checked against the slack of its own and all later jobs, so the plan stays
+  // feasible, and real reward only grows, so the (1 - eps) bound still holds.
+  const int n = problem.size();
+  scratch.slack_suffix.resize(n + 1);
+  scratch.prefix_finish.resize(n);
+  Time t = problem.now();
+  for (int i = 0; i < n; ++i) {
+    const Duration c = depth[i] == 0 ? 0 : problem.cost(i, depth[i]);
+    t += c;
+    scratch.prefix_finish[i] = t;
+  }
+  scratch.slack_suffix[n] = kInfinity;
+  for (int i = n - 1; i >= 0; --i) {
+    const bool works = depth[i] > 0 && problem.cost(i, depth[i]) > 0;
+    scratch.slack_suffix[i] = std::min(scratch.slack_suffix[i + 1], works ? problem.deadline(i) - scratch.prefix_finish[i] : kInfinity);
+  }
+  Duration consumed = 0;  // extra time given to earlier jobs: shifts every later finish alike
+  for (int i = 0; i < n; ++i) {
+    if (depth[i] == 0) continue;
+    const Duration later_room = scratch.slack_suffix[i + 1] == kInfinity ? kInfinity : scratch.slack_suffix[i + 1] - consumed;
+    const Duration own_room = problem.deadline(i) - (scratch.prefix_finish[i] + consumed);
+    const Duration room = std::min(later_room, own_room);
+    const Duration c0 = problem.cost(i, depth[i]);
+    int best = depth[i];
+    for (int l = depth[i] + 1; l <= problem.hi(i); ++l) {
+      if (problem.cost(i, l) - c0 > room) break;
+      // Ties go deeper: the time is free, and a flat estimate is no reason to answer early.
+      if (problem.reward(i, l) >= problem.reward(i, best)) best = l;
+    }
+    consumed += problem.cost(i, best) - c0;
+    depth[i] = best;
+  }
+}
+
+}  // namespace detail
+
+}  // namespace imprecise

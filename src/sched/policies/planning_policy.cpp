@@ -1,0 +1,86 @@
+// PlanningPolicy: turns the pending jobs into a PlanProblem (EDF order) and applies the chosen plan.
+#include "planning_policy.hpp"
+
+#include <algorithm>
+
+namespace imprecise::detail {
+
+PlanningPolicy::PlanningPolicy(std::span<const Model> models, PolicyConfig config, RewardSource rewards)
+    : PolicyBase(models, config, JobOrder::earliest_deadline), rewards_(rewards) {
+  rows_.reserve(256);
+  window_.reserve(256);
+}
+
+void PlanningPolicy::plan(Time now) {
+  problem_.reset(now);
+  rows_.clear();
+  window_.clear();
+  // The first `planning_window` idle jobs (EDF order) are planned; the ones after are deferred: their
+  // mandatory part stays reserved, run back to back after the window. The window must then finish by
+  // `reserve_from`, the latest start that still lets every deferred mandatory part meet its deadline.
+  const std::size_t limit = config_.planning_window > 0 ? static_cast<std::size_t>(config_.planning_window) : jobs_.size();
+  Duration window_mandatory = 0;
+  std::size_t idle = 0;
+  for (std::size_t i = 0; i < jobs_.size(); ++i) {
+    PendingJob& p = jobs_[i];
+    p.deferred = false;
+    if (p.in_flight || idle++ >= limit) continue;
+    window_.push_back(static_cast<int>(i));
+    window_mandatory += remaining_cost(p, std::max(p.job.mandatory_depth, p.done));
+  }
+  // Deferred jobs run their mandatory parts back to back after the window's, in EDF order; one whose
+  // mandatory part cannot make its deadline even so is shed now (so the pending set stays what the
+  // device can serve, not everything that arrived).
+  Time reserve_from = kNever;
+  {
+    Time t = now + window_mandatory;
+    Duration tail = 0;
+    idle = 0;
+    for (PendingJob& p : jobs_) {
+      if (p.in_flight || idle++ < limit) continue;
+      p.deferred = true;
+      p.target = std::max(p.job.mandatory_depth, p.done);
+      const Duration cost = remaining_cost(p, p.target);
+      p.drop = p.done < p.job.mandatory_depth && cost > 0 && t + cost > p.job.deadline;
+      if (p.drop) continue;
+      t += cost;
+      tail += cost;
+      reserve_from = std::min(reserve_from, p.job.deadline - tail);
+    }
+  }
+  set_replan_on_leave(idle > limit);
+  // The reserve only limits the window's optional work: it never forces a drop in the window.
+  reserve_from = std::max(reserve_from, now + window_mandatory);
+
+  for (const int i : window_) {
+    const PendingJob& p = jobs_[static_cast<std::size_t>(i)];
+    const Model& model = model_of(p);
+    const int stages = model.stages();
+    cost_.assign(stages + 1, 0);
+    reward_.assign(stages + 1, 0.0);
+    Duration running = 0;
+    for (int l = p.done + 1; l <= stages; ++l) {
+      running += model.profile.planned(l - 1, 1, config_.figure);
+      cost_[l] = running;
+    }
+    for (int l = std::max(1, p.done); l <= stages; ++l) {
+      if (rewards_ == RewardSource::oracle && p.job.oracle.size() >= static_cast<std::size_t>(l))
+        reward_[l] = p.job.oracle[l - 1].correct ? p.job.weight : 0.0;
+      else
+        reward_[l] = predicted_reward(p, l);
+    }
+    const int lo = std::max(p.job.mandatory_depth, p.done);
+    problem_.add(std::min(p.job.deadline, reserve_from), p.done, std::min(lo, stages), stages, cost_, reward_,
+                 /*droppable=*/p.done < p.job.mandatory_depth);
+    rows_.push_back(i);
+  }
+  const Plan& plan = solve(problem_);
+  for (std::size_t row = 0; row < rows_.size(); ++row) {
+    PendingJob& p = jobs_[static_cast<std::size_t>(rows_[row])];
+    const int depth = plan.depths[row];
+    p.drop = depth == 0 && p.done < p.job.mandatory_depth;
+    p.target = std::max(depth, p.done);
+  }
+}
+
+}  // namespace imprecise::detail

@@ -1,0 +1,34 @@
+// PlanningPolicy: re-plans every pending job's depth at each event with a Planner (yao-dp, density, oracle).
+#pragma once
+
+#include <vector>
+
+#include "imprecise/sched/planner.hpp"
+#include "policy_base.hpp"
+
+namespace imprecise::detail {
+
+/// Where a planning policy's rewards come from.
+enum class RewardSource {
+  predicted,  ///< the utility model: R(l | k, c) from the confidence seen so far
+  oracle,     ///< the sample's true correctness per exit (simulation only; reference upper bound)
+};
+
+class PlanningPolicy : public PolicyBase {
+ public:
+  PlanningPolicy(std::span<const Model> models, PolicyConfig config, RewardSource rewards);
+
+ protected:
+  void plan(Time now) final;
+  virtual const Plan& solve(const PlanProblem& problem) = 0;
+
+ private:
+  RewardSource rewards_;
+  PlanProblem problem_;
+  std::vector<int> rows_;    // problem row -> index in jobs_
+  std::vector<int> window_;  // indices in jobs_ of the jobs planned this time
+  std::vector<Duration> cost_;
+  std::vector<double> reward_;
+};
+
+}  // namespace imprecise::detail

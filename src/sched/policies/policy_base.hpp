@@ -1,0 +1,73 @@
+// PolicyBase: the protocol every policy shares (pending set, Finish/Drop emission, feasible batching).
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "imprecise/core/model.hpp"
+#include "imprecise/sched/policy.hpp"
+
+namespace imprecise::detail {
+
+/// A job the policy holds, with what it knows of its progress and what the current plan wants.
+struct PendingJob {
+  Job job;
+  int done = 0;             ///< stages finished
+  double confidence = 0.0;  ///< at exit `done` (meaningless while done == 0)
+  int target = 0;           ///< depth the current plan stops at
+  bool drop = false;        ///< the current plan sheds it
+  bool in_flight = false;   ///< inside a dispatched batch
+  bool in_batch = false;    ///< scratch flag while forming a batch
+  bool deferred = false;    ///< beyond the planning window: only its mandatory part is decided yet
+};
+
+/// In which order a policy runs its jobs (and checks feasibility).
+enum class JobOrder { earliest_deadline, first_released };
+
+class PolicyBase : public Policy {
+ public:
+  PolicyBase(std::span<const Model> models, PolicyConfig config, JobOrder order);
+
+  void on_release(const Job& job, Time now) override;
+  void on_stage_done(JobId job, int depth, double confidence, Time now) override;
+  void on_expire(JobId job, Time now) override;
+  Decision next(Time now) override;
+
+  std::size_t pending() const { return jobs_.size(); }
+
+ protected:
+  /// Sets `target` (>= done) and `drop` of every job that is not in flight. Called once per event.
+  virtual void plan(Time now) = 0;
+  /// Index in jobs_ of the job whose next stage runs now, or -1. Default: the first job in order
+  /// that still needs a stage.
+  virtual int pick_head() const;
+
+  const Model& model_of(const PendingJob& job) const { return models_[job.job.model]; }
+  int stages_of(const PendingJob& job) const { return model_of(job).stages(); }
+  /// Planned batch-1 time to take `job` from its current depth to `depth`.
+  Duration remaining_cost(const PendingJob& job, int depth) const;
+  /// weight x R(depth | exit done, confidence).
+  double predicted_reward(const PendingJob& job, int depth) const;
+  bool needs_stage(const PendingJob& job) const { return !job.in_flight && !job.drop && job.target > job.done; }
+  /// A plan that defers jobs must be redone once jobs left the window and nothing planned remains to run.
+  void set_replan_on_leave(bool value) { replan_on_leave_ = value; }
+
+  std::span<const Model> models_;
+  PolicyConfig config_;
+  std::vector<PendingJob> jobs_;  // kept in JobOrder
+
+ private:
+  int find(JobId id) const;
+  bool batch_keeps_plan(int model, int stage, int batch_size, Time now) const;
+  void mark_late(Time now, int model, int stage, int batch_size, std::vector<std::uint8_t>& late) const;
+
+  JobOrder order_;
+  bool dirty_ = true;
+  bool replan_on_leave_ = false;
+  bool plan_current_ = false;  // no job has left since the last plan
+  std::vector<JobId> batch_;
+  mutable std::vector<std::uint8_t> late_base_, late_trial_;
+};
+
+
+}  // namespace imprecise::detail
