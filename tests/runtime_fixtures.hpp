@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <future>
 #include <map>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -70,5 +74,51 @@ inline Duration full_depth_time(const Profile& p) {
   for (int s = 0; s < p.stages(); ++s) t += p.timing(s, 1).mean;
   return t;
 }
+
+inline constexpr auto kGenerous = std::chrono::seconds(60);  // a deadline no test run comes near
+
+/// Receives outcomes by callback; counts them per submission index to check exactly-once.
+class Collector {
+ public:
+  explicit Collector(std::size_t jobs) : per_job_(jobs) {}
+  Engine::Callback callback(std::size_t index) {
+    return [this, index](Outcome o) {
+      std::lock_guard lock(mu_);
+      per_job_[index].push_back(std::move(o));
+      order_.push_back(index);
+      ++total_;
+      cv_.notify_all();
+    };
+  }
+  bool wait_for(std::size_t total, std::chrono::seconds timeout = std::chrono::seconds(120)) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return total_ >= total; });
+  }
+  std::vector<std::vector<Outcome>> per_job() const {
+    std::lock_guard lock(mu_);
+    return per_job_;
+  }
+  std::vector<std::size_t> order() const {
+    std::lock_guard lock(mu_);
+    return order_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::vector<Outcome>> per_job_;
+  std::vector<std::size_t> order_;
+  std::size_t total_ = 0;
+};
+
+inline EngineConfig config_with(const std::string& policy, std::size_t max_pending = 256, int max_batch = 8) {
+  EngineConfig c;
+  c.policy = policy;
+  c.max_pending = max_pending;
+  c.policy_config.max_batch = max_batch;
+  return c;
+}
+
+inline bool ready_now(std::future<Outcome>& f) { return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready; }
 
 }  // namespace imprecise::runtime::testing

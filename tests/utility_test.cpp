@@ -110,12 +110,12 @@ TEST(UtilityCalibrate, MonotoneInDepthFitsOverthinkingRowsToTheirMean) {
 
 TEST(UtilityCalibrate, NonDecreasingFitIsPoolAdjacentViolators) {
   std::vector<double> v{0.5, 0.9, 0.7, 0.8, 1.0, 0.2};
-  detail::make_non_decreasing(v);
+  make_non_decreasing(v);
   // {0.9, 0.7, 0.8} pools to 0.8; then {1.0, 0.2} pools to 0.6 < 0.8, so the five pool to 3.6 / 5.
   const std::vector<double> expected{0.5, 0.72, 0.72, 0.72, 0.72, 0.72};
   for (std::size_t i = 0; i < v.size(); ++i) EXPECT_NEAR(v[i], expected[i], 1e-12) << i;
   std::vector<double> sorted{0.1, 0.2, 0.3};
-  detail::make_non_decreasing(sorted);
+  make_non_decreasing(sorted);
   EXPECT_EQ(sorted, (std::vector<double>{0.1, 0.2, 0.3}));
 }
 

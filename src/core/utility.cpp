@@ -44,8 +44,6 @@ UtilityModel::UtilityModel(int exits, int bins, std::vector<double> prior, std::
   }
 }
 
-namespace detail {
-
 void make_non_decreasing(std::span<double> values) {
   // Pool adjacent violators with equal weights: merge any block that dips below its predecessor
   // into their mean until the sequence is non-decreasing (the least-squares isotonic fit).
@@ -71,8 +69,6 @@ void make_non_decreasing(std::span<double> values) {
   for (std::size_t block = 0; block < mean.size(); ++block)
     for (std::size_t j = 0; j < size[block]; ++j) values[at++] = mean[block];
 }
-
-}  // namespace detail
 
 UtilityModel UtilityModel::calibrate(int exits, std::span<const ExitRecord> records, int bins,
                                      bool monotone_in_depth) {
@@ -124,7 +120,7 @@ UtilityModel UtilityModel::calibrate(int exits, std::span<const ExitRecord> reco
       // Every entry of a row comes from the same samples, and an anytime network's deeper exit is
       // no worse on average; dips along depth are sampling noise that would make a planner stop
       // early for nothing, so the row is fitted to the closest non-decreasing sequence.
-      if (monotone_in_depth) detail::make_non_decreasing(std::span<double>(out + k, L - k));
+      if (monotone_in_depth) make_non_decreasing(std::span<double>(out + k, L - k));
       // l < k is never read by expected() (it clamps to l = k); fill it so the table has no holes.
       for (std::size_t l = 0; l < k; ++l) out[l] = out[k];
     }

@@ -57,9 +57,8 @@ class UtilityModel {
   std::vector<double> table_;
 };
 
-namespace detail {
-/// Least-squares non-decreasing fit of `values`, in place (pool adjacent violators).
+/// Least-squares non-decreasing fit of `values`, in place (pool adjacent violators): how calibration keeps
+/// "a deeper exit is no worse" when the tables are built with that assumption.
 void make_non_decreasing(std::span<double> values);
-}  // namespace detail
 
 }  // namespace imprecise

@@ -16,7 +16,7 @@ class DensityPlanner {
 
  private:
   Plan plan_;
-  detail::SlackScratch slack_;
+  SlackScratch slack_;
   std::vector<Duration> tree_min_, tree_add_;  // segment tree: min slack, pending add per inner node
   std::vector<Duration> base_slack_;
   struct Candidate {

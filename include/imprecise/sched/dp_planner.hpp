@@ -21,7 +21,7 @@ class DpPlanner {
  private:
   int min_drops(const PlanProblem& problem);
   Plan plan_;
-  detail::SlackScratch slack_;
+  SlackScratch slack_;
   std::vector<Time> finish_, next_finish_;  // [drops][reward] rolling rows
   std::vector<std::int16_t> choice_;        // [job][drops][reward] depth chosen, -1 = dropped
   std::vector<int> quant_, quant_offset_, reach_;

@@ -49,13 +49,11 @@ class PlanProblem {
   std::vector<double> values_reward_;
 };
 
-namespace detail {
-/// Scratch buffers of spend_leftover_slack, kept by each planner so a decision allocates nothing.
+/// Buffers a planner keeps between decisions for handing out leftover slack, so a decision allocates nothing.
 struct SlackScratch {
   std::vector<Time> prefix_finish;
   std::vector<Duration> slack_suffix;
 };
-}  // namespace detail
 
 /// A chosen plan: depth per job (0 = dropped), in the problem's order.
 struct Plan {
