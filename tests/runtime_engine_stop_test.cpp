@@ -80,6 +80,7 @@ TEST(Engine, AtTenTimesTheSustainableRateEveryJobGetsExactlyOneOutcome) {
       << "10x overload sheds work";
   const MetricsSnapshot m = metrics->snapshot();
   EXPECT_EQ(m.outcomes(), static_cast<std::int64_t>(kJobs + 102));
+  EXPECT_EQ(engine.protocol_violations(), 0) << "the shipped policies never break the protocol, even at 10x overload";
   EXPECT_LE(m.admitted, static_cast<std::int64_t>(kJobs + 102));
 }
 

@@ -174,5 +174,6 @@ Profile Engine::profile(ModelId model) const {
 const std::string& Engine::policy_name() const { return impl_->policy_name_; }
 std::size_t Engine::max_pending() const { return impl_->config_.max_pending; }
 int Engine::lanes() const { return static_cast<int>(impl_->lanes_.size()); }
+std::int64_t Engine::protocol_violations() const { return impl_->host_->protocol_violations(); }
 
 }  // namespace imprecise::runtime

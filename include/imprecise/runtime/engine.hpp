@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <future>
 #include <limits>
@@ -125,6 +126,8 @@ class Engine {
   const std::string& policy_name() const;
   std::size_t max_pending() const;
   int lanes() const;
+  /// Decisions of the policy that broke the protocol so far (each offending job failed with a message).
+  std::int64_t protocol_violations() const;
 
  private:
   struct Impl;

@@ -1,6 +1,7 @@
 // PolicyHost: the host side of the Policy protocol, written once for the simulator and the runtime Engine.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -105,8 +106,8 @@ class PolicyHost {
   const Job& job(std::uint32_t slot) const { return jobs_[slot].job; }
   std::uint32_t slot_of(JobId id) const { return id & slot_mask_; }
   /// Decisions the policy got wrong (a Finish or Drop of a job it may not act on, an invalid dispatch, a
-  /// policy that never settles); each offending job failed with a message.
-  std::int64_t protocol_violations() const { return violations_; }
+  /// policy that never settles); each offending job failed with a message. Safe to read from any thread.
+  std::int64_t protocol_violations() const { return violations_.load(std::memory_order_relaxed); }
 
  private:
   struct HostJob {
@@ -138,7 +139,7 @@ class PolicyHost {
   std::vector<JobId> rejected_;  // a refused dispatch's jobs (its span dies with the first policy call)
   std::vector<std::shared_ptr<Observer>> observers_;
   std::size_t live_ = 0;
-  std::int64_t violations_ = 0;
+  std::atomic<std::int64_t> violations_{0};
 };
 
 }  // namespace imprecise
