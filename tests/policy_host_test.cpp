@@ -3,6 +3,7 @@
 
 #include <deque>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "imprecise/error.hpp"
@@ -90,12 +91,12 @@ Job job(JobId id, Time deadline, int mandatory = 1) {
 
 class PolicyHostTest : public ::testing::Test {
  protected:
-  PolicyHost make_host(std::size_t slots = 8, int max_batch = 2) {
+  std::unique_ptr<PolicyHost> make_host(std::size_t slots = 8, int max_batch = 2) {
     PolicyHostConfig config;
     config.slots = slots;
     config.max_batch = {max_batch};
-    PolicyHost host(policy_, models_, config, client_);
-    host.set_observers({observer_});
+    auto host = std::make_unique<PolicyHost>(policy_, models_, config, client_);
+    host->set_observers({observer_});
     return host;
   }
   std::vector<Model> models_{two_stage_model()};
@@ -105,25 +106,25 @@ class PolicyHostTest : public ::testing::Test {
 };
 
 TEST_F(PolicyHostTest, DispatchRunsTheBatchAndCompletionReachesThePolicy) {
-  PolicyHost host = make_host();
-  ASSERT_TRUE(host.admit(job(0, from_ms(10)), 0));
-  ASSERT_TRUE(host.admit(job(1, from_ms(10)), 0));
+  auto host = make_host();
+  ASSERT_TRUE(host->admit(job(0, from_ms(10)), 0));
+  ASSERT_TRUE(host->admit(job(1, from_ms(10)), 0));
   policy_.script = {Dispatch{0, 0, {}}};
   policy_.batches = {{0, 1}};
-  EXPECT_EQ(host.decide(0), kNever);
+  EXPECT_EQ(host->decide(0), kNever);
   ASSERT_EQ(client_.started, std::vector<int>{0});
-  EXPECT_TRUE(host.lane(0).busy);
-  EXPECT_EQ(host.lane(0).jobs, (std::vector<JobId>{0, 1}));
-  EXPECT_EQ(host.decide(0), kNever) << "every lane busy: the policy is not asked";
+  EXPECT_TRUE(host->lane(0).busy);
+  EXPECT_EQ(host->lane(0).jobs, (std::vector<JobId>{0, 1}));
+  EXPECT_EQ(host->decide(0), kNever) << "every lane busy: the policy is not asked";
   EXPECT_EQ(policy_.calls, 1);
   const std::vector<double> confidence{0.25, 0.75};
-  EXPECT_EQ(host.complete(0, confidence, 0, from_ms(1), nullptr, from_ms(1)), 0u);
+  EXPECT_EQ(host->complete(0, confidence, 0, from_ms(1), nullptr, from_ms(1)), 0u);
   EXPECT_EQ(policy_.done, (std::vector<std::pair<JobId, int>>{{0, 1}, {1, 1}}));
   EXPECT_EQ(policy_.confidences, confidence);
-  EXPECT_EQ(host.depth(0), 1);
+  EXPECT_EQ(host->depth(0), 1);
   // Finish answers from the deepest finished exit: completed, since the mandatory depth (1) was reached.
   policy_.script = {Finish{0}, Finish{1}};
-  host.decide(from_ms(1));
+  host->decide(from_ms(1));
   ASSERT_EQ(client_.outcomes[0].size(), 1u);
   const Outcome& o = client_.outcomes[0][0];
   EXPECT_EQ(o.status, OutcomeStatus::completed);
@@ -131,8 +132,8 @@ TEST_F(PolicyHostTest, DispatchRunsTheBatchAndCompletionReachesThePolicy) {
   EXPECT_EQ(o.exit, 1);
   EXPECT_EQ(o.start, 0);
   EXPECT_EQ(o.run, from_ms(1));
-  EXPECT_EQ(host.live(), 0u);
-  EXPECT_EQ(host.protocol_violations(), 0);
+  EXPECT_EQ(host->live(), 0u);
+  EXPECT_EQ(host->protocol_violations(), 0);
   EXPECT_EQ(observer_->admits, 2);
   EXPECT_EQ(observer_->dispatched, 2u);
   EXPECT_EQ(observer_->outcomes, 2);
@@ -140,16 +141,16 @@ TEST_F(PolicyHostTest, DispatchRunsTheBatchAndCompletionReachesThePolicy) {
 
 TEST_F(PolicyHostTest, ExpiryAnswersCompletedOrMissedByTheMandatoryDepth) {
   models_ = {two_stage_model(/*mandatory=*/2)};
-  PolicyHost host = make_host();
-  host.admit(job(0, from_ms(5), 2), 0);
-  host.admit(job(1, from_ms(5), 1), 0);
+  auto host = make_host();
+  host->admit(job(0, from_ms(5), 2), 0);
+  host->admit(job(1, from_ms(5), 1), 0);
   policy_.script = {Dispatch{0, 0, {}}};
   policy_.batches = {{0, 1}};
-  host.decide(0);
-  host.complete(0, std::vector<double>{0.5, 0.5}, 0, from_ms(1), nullptr, from_ms(1));
-  host.expire(0, from_ms(5));
-  host.expire(1, from_ms(5));
-  host.expire(1, from_ms(6));  // no longer live: nothing happens
+  host->decide(0);
+  host->complete(0, std::vector<double>{0.5, 0.5}, 0, from_ms(1), nullptr, from_ms(1));
+  host->expire(0, from_ms(5));
+  host->expire(1, from_ms(5));
+  host->expire(1, from_ms(6));  // no longer live: nothing happens
   EXPECT_EQ(client_.outcomes[0].at(0).status, OutcomeStatus::missed) << "1 of 2 mandatory stages";
   EXPECT_EQ(client_.outcomes[1].at(0).status, OutcomeStatus::completed);
   EXPECT_EQ(client_.outcomes[1].size(), 1u);
@@ -157,34 +158,34 @@ TEST_F(PolicyHostTest, ExpiryAnswersCompletedOrMissedByTheMandatoryDepth) {
 }
 
 TEST_F(PolicyHostTest, AJobPastItsDeadlineAtAdmissionIsMissedAndThePolicyNeverSeesIt) {
-  PolicyHost host = make_host();
-  EXPECT_FALSE(host.admit(job(3, from_ms(1)), from_ms(1)));
+  auto host = make_host();
+  EXPECT_FALSE(host->admit(job(3, from_ms(1)), from_ms(1)));
   EXPECT_TRUE(policy_.released.empty());
   EXPECT_EQ(client_.outcomes[3].at(0).status, OutcomeStatus::missed);
   EXPECT_EQ(client_.freed, std::vector<std::uint32_t>{3});
 }
 
 TEST_F(PolicyHostTest, WorkThatCanNoLongerHelpIsAnsweredInsteadOfStarted) {
-  PolicyHost host = make_host();
-  host.admit(job(0, from_ms(0.5)), 0);  // a 1 ms stage cannot end by 0.5 ms
-  host.admit(job(1, from_ms(10)), 0);
+  auto host = make_host();
+  host->admit(job(0, from_ms(0.5)), 0);  // a 1 ms stage cannot end by 0.5 ms
+  host->admit(job(1, from_ms(10)), 0);
   policy_.script = {Dispatch{0, 0, {}}};
   policy_.batches = {{0, 1}};
-  host.decide(0);
+  host->decide(0);
   EXPECT_EQ(client_.outcomes[0].at(0).status, OutcomeStatus::missed);
   EXPECT_EQ(policy_.expired, std::vector<JobId>{0});
-  EXPECT_EQ(host.lane(0).jobs, std::vector<JobId>{1}) << "the rest of the batch still runs";
+  EXPECT_EQ(host->lane(0).jobs, std::vector<JobId>{1}) << "the rest of the batch still runs";
 }
 
 TEST_F(PolicyHostTest, ProtocolViolationsAreCountedAndTheOffendingJobsFail) {
-  PolicyHost host = make_host(/*slots=*/8, /*max_batch=*/1);
-  for (JobId id = 0; id < 4; ++id) host.admit(job(id, from_ms(10)), 0);
+  auto host = make_host(/*slots=*/8, /*max_batch=*/1);
+  for (JobId id = 0; id < 4; ++id) host->admit(job(id, from_ms(10)), 0);
   // An empty dispatch, a Finish of an unknown job, a batch over the limit (both its jobs fail), a wrong
   // stage (the job fails), a Drop of a job already ended: five violations, then a valid Drop.
   policy_.script = {Dispatch{0, 0, {}}, Finish{7}, Dispatch{0, 0, {}}, Dispatch{0, 1, {}}, Drop{0}, Drop{3}};
   policy_.batches = {{}, {0, 1}, {2}};
-  EXPECT_EQ(host.decide(0), kNever);
-  EXPECT_EQ(host.protocol_violations(), 5);
+  EXPECT_EQ(host->decide(0), kNever);
+  EXPECT_EQ(host->protocol_violations(), 5);
   for (JobId id : {0u, 1u, 2u}) {
     ASSERT_EQ(client_.outcomes[id].size(), 1u) << id;
     EXPECT_EQ(client_.outcomes[id][0].status, OutcomeStatus::failed);
@@ -196,53 +197,53 @@ TEST_F(PolicyHostTest, ProtocolViolationsAreCountedAndTheOffendingJobsFail) {
 }
 
 TEST_F(PolicyHostTest, APolicyThatNeverSettlesIsCutOff) {
-  PolicyHost host = make_host();
-  host.admit(job(0, from_ms(10)), 0);
+  auto host = make_host();
+  host->admit(job(0, from_ms(10)), 0);
   for (int i = 0; i < 100; ++i) policy_.script.push_back(Finish{5});  // never a valid decision
-  EXPECT_EQ(host.decide(0), kNever);
+  EXPECT_EQ(host->decide(0), kNever);
   EXPECT_EQ(policy_.calls, 9) << "live jobs + 8 rounds";
-  EXPECT_EQ(host.protocol_violations(), 10);
+  EXPECT_EQ(host->protocol_violations(), 10);
 }
 
 TEST_F(PolicyHostTest, IdleGivesTheWakeUpTimeAndAStageFailureFailsItsJobs) {
-  PolicyHost host = make_host();
+  auto host = make_host();
   policy_.idle_until = from_ms(3);
-  EXPECT_EQ(host.decide(from_ms(1)), from_ms(3));
-  EXPECT_EQ(host.decide(from_ms(4)), kNever) << "an Idle in the past is no timer";
-  host.admit(job(0, from_ms(10)), from_ms(4));
+  EXPECT_EQ(host->decide(from_ms(1)), from_ms(3));
+  EXPECT_EQ(host->decide(from_ms(4)), kNever) << "an Idle in the past is no timer";
+  host->admit(job(0, from_ms(10)), from_ms(4));
   policy_.script = {Dispatch{0, 0, {}}};
   policy_.batches = {{0}};
-  host.decide(from_ms(4));
-  host.complete(0, std::vector<double>{0.5}, from_ms(4), from_ms(5), "stage 0 of 'm' failed: boom", from_ms(5));
+  host->decide(from_ms(4));
+  host->complete(0, std::vector<double>{0.5}, from_ms(4), from_ms(5), "stage 0 of 'm' failed: boom", from_ms(5));
   EXPECT_EQ(client_.outcomes[0].at(0).status, OutcomeStatus::failed);
   EXPECT_EQ(client_.outcomes[0][0].message, "stage 0 of 'm' failed: boom");
   EXPECT_TRUE(policy_.done.empty());
 }
 
 TEST_F(PolicyHostTest, AJobAnsweredWhileItsStageRunsWastesTheWorkAndFreesTheSlotAfterIt) {
-  PolicyHost host = make_host();
-  host.admit(job(0, from_ms(2)), 0);
+  auto host = make_host();
+  host->admit(job(0, from_ms(2)), 0);
   policy_.script = {Dispatch{0, 0, {}}};
   policy_.batches = {{0}};
-  host.decide(0);
-  host.cancel(0, from_ms(0.5), "cancelled: stopping");
+  host->decide(0);
+  host->cancel(0, from_ms(0.5), "cancelled: stopping");
   EXPECT_EQ(client_.outcomes[0].at(0).status, OutcomeStatus::rejected);
   EXPECT_EQ(client_.outcomes[0][0].message, "cancelled: stopping");
   EXPECT_TRUE(client_.freed.empty()) << "a lane still holds the slot";
-  EXPECT_EQ(host.complete(0, std::vector<double>{0.5}, 0, from_ms(1), nullptr, from_ms(1)), 1u);
+  EXPECT_EQ(host->complete(0, std::vector<double>{0.5}, 0, from_ms(1), nullptr, from_ms(1)), 1u);
   EXPECT_EQ(client_.freed, std::vector<std::uint32_t>{0});
   EXPECT_TRUE(policy_.done.empty());
 }
 
 TEST_F(PolicyHostTest, JobIdsCarryTheSlotInTheirLowBits) {
-  PolicyHost host = make_host(/*slots=*/4);
+  auto host = make_host(/*slots=*/4);
   const JobId id = (5u << 2) | 3u;  // generation 5, slot 3
-  host.admit(job(id, from_ms(10)), 0);
-  EXPECT_EQ(host.slot_of(id), 3u);
-  EXPECT_TRUE(host.is_live(3));
+  host->admit(job(id, from_ms(10)), 0);
+  EXPECT_EQ(host->slot_of(id), 3u);
+  EXPECT_TRUE(host->is_live(3));
   policy_.script = {Finish{(4u << 2) | 3u}, Finish{id}};  // a stale generation is not this job
-  host.decide(0);
-  EXPECT_EQ(host.protocol_violations(), 1);
+  host->decide(0);
+  EXPECT_EQ(host->protocol_violations(), 1);
   EXPECT_EQ(client_.outcomes[3].at(0).job, id);
 }
 
