@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
@@ -182,6 +183,88 @@ TEST(ExitAnswers, TheCpuBackendLeavesTheExitToTheHost) {
       const ExitResult want = post_process(got[static_cast<std::size_t>(k)][i].logits, ConfidenceMeasure::max_prob);
       EXPECT_EQ(got[static_cast<std::size_t>(k)][i].probabilities, want.probabilities);
     }
+  }
+}
+
+// A backend that answers its exits itself (on the host here, with post_process, standing in for a
+// device): checks, without a GPU, how MultiExitModel takes a backend's ExitAnswers (rows, offsets,
+// regrouped batches, the counters, ExitHead::on_device).
+class AnsweringStage final : public CompiledStage {
+ public:
+  AnsweringStage(std::unique_ptr<CompiledStage> inner, const ExitHead& head) : inner_(std::move(inner)), head_(head) {}
+  int max_batch() const override { return inner_->max_batch(); }
+  std::span<const Tensor* const> run(std::span<const Tensor* const> inputs) override {
+    const auto outputs = inner_->run(inputs);
+    if (!head_.on_device) return outputs;
+    const Tensor& exit = *outputs.back();
+    const auto batch = static_cast<std::size_t>(exit.dim(0)), classes = static_cast<std::size_t>(exit.dim(1));
+    probabilities_.resize(batch * classes);
+    prediction_.resize(batch);
+    confidence_.resize(batch);
+    for (std::size_t j = 0; j < batch; ++j) {
+      post_process(exit.sample(j), head_.measure, row_, head_.temperature);
+      std::copy(row_.probabilities.begin(), row_.probabilities.end(), probabilities_.begin() + static_cast<std::ptrdiff_t>(j * classes));
+      prediction_[j] = row_.prediction;
+      confidence_[j] = row_.confidence;
+    }
+    answers_ = ExitAnswers{exit.dim(0), exit.dim(1), probabilities_, prediction_, confidence_};
+    ++counters_.runs;
+    counters_.device_exit_rows += exit.dim(0);
+    return outputs;
+  }
+  const ExitAnswers* exit_answers() const override { return head_.on_device ? &answers_ : nullptr; }
+  StageCounters counters() const override { return counters_; }
+
+ private:
+  std::unique_ptr<CompiledStage> inner_;
+  ExitHead head_;
+  ExitResult row_;
+  std::vector<float> probabilities_, confidence_;
+  std::vector<int> prediction_;
+  ExitAnswers answers_;
+  StageCounters counters_;
+};
+
+class AnsweringBackend final : public Backend {
+ public:
+  std::string name() const override { return "test_answering"; }
+  int device_count() const override { return 1; }
+  std::unique_ptr<CompiledStage> compile(const Graph& graph, const StageInfo& stage,
+                                         const CompileOptions& options) const override {
+    return std::make_unique<AnsweringStage>(CpuBackend().compile(graph, stage, options), options.exit_head);
+  }
+};
+
+TEST(ExitAnswers, MultiExitModelTakesTheBackendsAnswersRowByRow) {
+  if (!BackendRegistry::get().find("test_answering")) BackendRegistry::get().add(std::make_unique<AnsweringBackend>());
+  const Tensor input = read_npy(fixture("cnn3.input.npy"));
+  MultiExitModel::Options options;
+  options.compile.max_batch = 3;  // batches of 3, 3 and 2: rows at every offset
+  options.confidence = ConfidenceMeasure::margin;
+  options.backend = "cpu";
+  MultiExitModel cpu = MultiExitModel::load(fixture("cnn3.onnx"), options);
+  options.temperatures.assign(static_cast<std::size_t>(cpu.stages()), 2.0f);
+  cpu = MultiExitModel::load(fixture("cnn3.onnx"), options);
+  options.backend = "test_answering";
+  MultiExitModel answering = MultiExitModel::load(fixture("cnn3.onnx"), options);
+  options.device_exit_head = false;
+  MultiExitModel host = MultiExitModel::load(fixture("cnn3.onnx"), options);
+  const auto n = static_cast<std::size_t>(input.batch());
+  const auto want = cpu.run(input), got = answering.run(input), got_host = host.run(input);
+  for (int k = 0; k < cpu.stages(); ++k) {
+    const auto ks = static_cast<std::size_t>(k);
+    for (std::size_t i = 0; i < n; ++i) {
+      EXPECT_EQ(got[ks][i].logits, want[ks][i].logits) << "exit " << k << " sample " << i;
+      EXPECT_EQ(got[ks][i].probabilities, want[ks][i].probabilities) << "exit " << k << " sample " << i;
+      EXPECT_EQ(got[ks][i].prediction, want[ks][i].prediction) << "exit " << k << " sample " << i;
+      EXPECT_EQ(got[ks][i].confidence, want[ks][i].confidence) << "exit " << k << " sample " << i;
+      EXPECT_EQ(got_host[ks][i].probabilities, want[ks][i].probabilities) << "exit " << k << " sample " << i;
+    }
+    EXPECT_EQ(answering.stage_times(k).device_answers, static_cast<std::int64_t>(n));
+    EXPECT_EQ(answering.stage_times(k).host_answers, 0);
+    EXPECT_EQ(answering.stage_counters(k).device_exit_rows, static_cast<std::int64_t>(n));
+    EXPECT_EQ(host.stage_times(k).device_answers, 0) << "Options::device_exit_head false";
+    EXPECT_EQ(host.stage_times(k).host_answers, static_cast<std::int64_t>(n));
   }
 }
 
