@@ -45,10 +45,10 @@ struct StagedJobs {
   std::vector<std::vector<nn::JobState>> depth;  ///< depth[k]: kMaxBatch jobs that finished k stages
 };
 
-/// Loads fixture `name` on `backend` and runs kMaxBatch jobs (cycling through the fixture's 8 real
-/// samples) stage by stage, keeping a copy of them before each stage.
-inline std::unique_ptr<StagedJobs> stage_fixture_jobs(const std::string& name, const std::string& backend) {
-  nn::MultiExitModel::Options options;
+/// Loads fixture `name` on `backend` (the other options from `options`) and runs kMaxBatch jobs
+/// (cycling through the fixture's 8 real samples) stage by stage, keeping a copy of them before each stage.
+inline std::unique_ptr<StagedJobs> stage_fixture_jobs(const std::string& name, const std::string& backend,
+                                                      nn::MultiExitModel::Options options = {}) {
   options.backend = backend;
   options.compile.max_batch = kMaxBatch;
   auto p = std::make_unique<StagedJobs>(StagedJobs{nn::MultiExitModel::load(model_file(name), options), {}});

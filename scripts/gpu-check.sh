@@ -343,7 +343,7 @@ for b in data.get("benchmarks", []):
         errors.append(f"{name}: {b.get('error_message')}")
         continue
     p = name.split("/")
-    if len(p) < 4:
+    if len(p) < 4 or p[0] != "engine_cuda":
         continue
     key = (p[1], int(p[2].split(":")[1]), int(p[3].split(":")[1]))
     us = b["real_time"] * scale.get(b.get("time_unit", "ns"), 1e-3)
@@ -365,6 +365,42 @@ for m, s in sorted({(k[0], k[1]) for k in rows}, key=lambda t: (t[0], t[1])):
     print(f"| {m} | {s} | " + " | ".join(map(f, vals)) + " | " + " | ".join(map(f, per)) + " |")
 for e in errors[:10]:
     print(f"\nskipped/error: {e}")
+EOF
+}
+
+staging_table() {  # engine_cuda_bench JSON -> markdown: host staging, device exit head vs host exit head
+  [ -f "$logs/engine_cuda_bench.json" ] || { echo "(no engine_cuda_bench.json)"; return; }
+  LD_LIBRARY_PATH="$orig_ld" "$py" - "$logs/engine_cuda_bench.json" <<'EOF'
+import json, sys
+data = json.load(open(sys.argv[1]))
+scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}
+rows = {}
+for b in data.get("benchmarks", []):
+    name = b.get("run_name", b["name"]).replace("/manual_time", "")
+    p = name.split("/")
+    if b.get("error_occurred") or len(p) < 4 or p[0] not in ("engine_cuda", "engine_cuda_host_head"):
+        continue
+    if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+        continue
+    key = (p[1], int(p[2].split(":")[1]), int(p[3].split(":")[1]), p[0])
+    if key in rows and b.get("run_type") != "aggregate":
+        continue
+    rows[key] = dict(b, us=b["real_time"] * scale.get(b.get("time_unit", "ns"), 1e-3))
+keys = sorted({k[:3] for k in rows if k[3] == "engine_cuda_host_head"})
+if not keys:
+    print("(no engine_cuda_host_head rows)")
+    sys.exit(0)
+f = lambda v: "—" if v is None else (f"{v:.0f}" if abs(v) >= 100 else f"{v:.1f}")
+g = lambda r, c: None if r is None else r.get(c)
+print("| model | stage | batch | host head: total | device | host | answer | device head: total | device | host | answer | staging | stack | unstack | answered on device | host saved |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for m, s, bt in keys:
+    h, d = rows.get((m, s, bt, "engine_cuda_host_head")), rows.get((m, s, bt, "engine_cuda"))
+    saved = None if h is None or d is None else g(h, "host_us") - g(d, "host_us")
+    print(f"| {m} | {s} | {bt} | " + " | ".join(f(v) for v in (
+        g(h, "us"), g(h, "device_us"), g(h, "host_us"), g(h, "answer_us"),
+        g(d, "us"), g(d, "device_us"), g(d, "host_us"), g(d, "answer_us"), g(d, "staging_us"), g(d, "stack_us"),
+        g(d, "unstack_us"))) + f" | {g(d, 'device_answered') if d else '—'} | {f(saved)} |")
 EOF
 }
 
@@ -437,6 +473,16 @@ write_report() {
     echo "## engine_cuda_bench (median real time per run_stage call: host -> staging -> CUDA graph -> host)"
     echo
     engine_table
+    echo
+    echo "## Host staging: exit answered on the host (post_process, before) vs on the device (fused exit head in the graph)"
+    echo
+    echo "engine_cuda_bench rows engine_cuda_host_head/... (Options::device_exit_head = false) and engine_cuda/...;"
+    echo "medians, µs per run_stage call. device: launch to synchronize (the graph with its H2D/D2H copies);"
+    echo "host = total - device; answer: the ExitResults (post_process, or the device's answers copied in);"
+    echo "staging: host tensors <-> pinned buffers inside the backend; stack/unstack: jobs' carried tensors <->"
+    echo "the batch; answered on device: ExitResults per job answered by the device head (1 = all)."
+    echo
+    staging_table
     if [ -f "$logs/torch_bench.md" ]; then
       echo
       sed 's/^# /## /; s/^## Per stage/### Per stage/; s/^## Whole model/### Whole model/; s/^## Notes/### Notes/' "$logs/torch_bench.md"
@@ -556,7 +602,7 @@ fi
 # ---- benchmarks ------------------------------------------------------------------------------------
 bench="$(find "$build" -type f -perm -u+x -name 'engine_cuda_bench' 2>/dev/null | head -n 1)"
 if [ -n "$bench" ]; then
-  run_step engine_cuda_bench 120 "$bench" --benchmark_min_time=0.1 --benchmark_repetitions=5 \
+  run_step engine_cuda_bench 200 "$bench" --benchmark_min_time=0.1 --benchmark_repetitions=5 \
     --benchmark_report_aggregates_only=true --benchmark_out="$logs/engine_cuda_bench.json" --benchmark_out_format=json
   if grep -q '"error_occurred": true' "$logs/engine_cuda_bench.json" 2>/dev/null; then
     note "engine_cuda_bench rows" "FAIL (rows skipped: $(grep -o '"error_message": "[^"]*"' "$logs/engine_cuda_bench.json" | sort -u | head -n 2 | tr '\n' ' '))" 0
@@ -595,6 +641,8 @@ echo "--- nn test programs"
 nn_summary
 echo "--- engine_cuda_bench (median µs per run_stage call)"
 engine_table | cut -c1-160
+echo "--- host staging: host exit head vs device exit head (µs)"
+staging_table | cut -c1-220
 if [ -f "$logs/torch_bench.md" ]; then
   echo "--- PyTorch eager vs ours, batch 1 (µs; e2e/ours >= 2 is the target)"
   grep -E "^\| (model|---)|^\| [a-z0-9_]+ \| [0-9]+ \| 1 \|" "$logs/torch_bench.md" | sed -n '1,40p'

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -107,7 +108,7 @@ MultiExitModel MultiExitModel::load(const std::string& path, const Options& opti
 
 MultiExitModel::MultiExitModel(Graph graph, const Options& options)
     : graph_(std::move(graph)), backend_(options.backend), max_batch_(options.compile.max_batch),
-      confidence_(options.confidence) {
+      confidence_(options.confidence), time_stages_(options.time_stages) {
   const std::string& where = graph_.source;
   prepare(graph_);
   stage_info_ = partition(graph_);
@@ -181,7 +182,12 @@ MultiExitModel::MultiExitModel(Graph graph, const Options& options)
   if (backend.device_count() <= options.compile.device)
     throw Error(fmt::format("{}: backend '{}' has {} devices, device {} requested", where, backend_,
                             backend.device_count(), options.compile.device));
-  for (const auto& stage : stage_info_) compiled_.push_back(backend.compile(graph_, stage, options.compile));
+  for (std::size_t k = 0; k < stage_info_.size(); ++k) {
+    CompileOptions compile = options.compile;
+    compile.exit_head = ExitHead{confidence_, temperatures_[k], options.device_exit_head};
+    compiled_.push_back(backend.compile(graph_, stage_info_[k], compile));
+  }
+  times_.resize(stage_info_.size());
 }
 
 MultiExitModel::MultiExitModel(MultiExitModel&&) noexcept = default;
@@ -225,6 +231,12 @@ void MultiExitModel::run_stage(int stage, std::span<JobState* const> jobs, std::
                               job->stages_done_));
   if (results.size() < jobs.size())
     throw Error(fmt::format("{}: {} results given for a batch of {} jobs", graph_.source, results.size(), jobs.size()));
+  using Clock = std::chrono::steady_clock;
+  const auto ns = [](Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count();
+  };
+  Clock::time_point t0, t1, t2, t3, t4;
+  if (time_stages_) t0 = Clock::now();
   const auto s = static_cast<std::size_t>(stage);
   StageSlots& slots = slots_[s];
   const auto batch = static_cast<std::int64_t>(jobs.size());
@@ -238,16 +250,46 @@ void MultiExitModel::run_stage(int stage, std::span<JobState* const> jobs, std::
     }
     slots.args[i] = &stacked;
   }
+  if (time_stages_) t1 = Clock::now();
   const auto outputs = compiled_[s]->run(slots.args);
+  if (time_stages_) t2 = Clock::now();
   for (std::size_t i = 0; i < slots.carried_out.size(); ++i)
     for (std::size_t j = 0; j < jobs.size(); ++j) {
       const auto sample = outputs[i]->sample(j);
       std::copy(sample.begin(), sample.end(), jobs[j]->slots_[slots.carried_out[i]].values().begin());
     }
+  if (time_stages_) t3 = Clock::now();
   const Tensor& exit = *outputs.back();
-  for (std::size_t j = 0; j < jobs.size(); ++j) {
-    post_process(exit.sample(j), confidence_, results[j], temperatures_[s]);
-    ++jobs[j]->stages_done_;
+  StageTimes& times = times_[s];
+  if (const ExitAnswers* answers = compiled_[s]->exit_answers()) {
+    // The backend answered on its device: its answers, with the logits, into the ExitResults (the
+    // same content post_process would write; assign keeps the vectors' storage).
+    const auto classes = static_cast<std::size_t>(answers->classes);
+    if (answers->batch != batch || static_cast<std::int64_t>(classes) != exit.dim(1))
+      throw Error(fmt::format("{}: stage {}: the backend answered {} rows of {} classes for a batch of {} of {}",
+                              graph_.source, stage, answers->batch, classes, batch, exit.dim(1)));
+    for (std::size_t j = 0; j < jobs.size(); ++j) {
+      ExitResult& r = results[j];
+      const auto logits = exit.sample(j);
+      const auto probabilities = answers->probabilities.subspan(j * classes, classes);
+      r.logits.assign(logits.begin(), logits.end());
+      r.probabilities.assign(probabilities.begin(), probabilities.end());
+      r.prediction = answers->prediction[j];
+      r.confidence = answers->confidence[j];
+    }
+    times.device_answers += batch;
+  } else {
+    for (std::size_t j = 0; j < jobs.size(); ++j) post_process(exit.sample(j), confidence_, results[j], temperatures_[s]);
+    times.host_answers += batch;
+  }
+  for (JobState* job : jobs) ++job->stages_done_;
+  ++times.runs;
+  if (time_stages_) {
+    t4 = Clock::now();
+    times.stack_ns += ns(t0, t1);
+    times.backend_ns += ns(t1, t2);
+    times.unstack_ns += ns(t2, t3);
+    times.answer_ns += ns(t3, t4);
   }
 }
 

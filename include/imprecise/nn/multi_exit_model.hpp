@@ -56,6 +56,24 @@ class MultiExitModel {
     std::vector<std::string> labels;       ///< overrides the metadata when not empty
     ConfidenceMeasure confidence = ConfidenceMeasure::max_prob;
     std::vector<float> temperatures;       ///< per exit, > 0 (empty: all 1), e.g. from `imprecise profile`
+    /// Let the backend answer every exit on its device when it can (cuda: the fused exit-head kernel
+    /// in each stage's CUDA graph; see CompiledStage::exit_answers). false, or a backend that cannot
+    /// (cpu): the host answers with post_process. The ExitResults are the same either way.
+    bool device_exit_head = true;
+    /// Time the host phases of run_stage into stage_times() (a few clock reads per call; benchmarks).
+    bool time_stages = false;
+  };
+
+  /// Per stage, accumulated over run_stage calls since load. The *_ns fields are filled only with
+  /// Options::time_stages; the counts always.
+  struct StageTimes {
+    std::int64_t runs = 0;
+    std::int64_t device_answers = 0;  ///< exit results the backend answered itself (ExitAnswers)
+    std::int64_t host_answers = 0;    ///< exit results answered on the host (post_process)
+    std::int64_t stack_ns = 0;        ///< jobs' carried tensors -> the batch's input tensors
+    std::int64_t backend_ns = 0;      ///< CompiledStage::run (its staging and device time: stage_counters)
+    std::int64_t unstack_ns = 0;      ///< the batch's carried outputs -> the jobs
+    std::int64_t answer_ns = 0;       ///< ExitResults: post_process, or the backend's answers copied in
   };
 
   /// Reads, prepares, partitions and compiles every stage. Throws Error naming the file/node.
@@ -92,6 +110,9 @@ class MultiExitModel {
   /// would free the dropped elements' storage and growing it again would allocate.
   void run_stage(int stage, std::span<JobState* const> jobs, std::span<ExitResult> results);
   ExitResult run_stage(int stage, JobState& job);
+  const StageTimes& stage_times(int stage) const { return times_.at(static_cast<std::size_t>(stage)); }
+  /// The compiled stage's own counters (runs, device-answered exit rows, staging and device time).
+  StageCounters stage_counters(int stage) const { return compiled_.at(static_cast<std::size_t>(stage))->counters(); }
   /// Convenience: runs the first `stages` stages (all when < 0) for a batch [b, ...] (any b; split
   /// into chunks of max_batch()). result[k][i] = exit k of sample i.
   std::vector<std::vector<ExitResult>> run(const Tensor& input, int stages = -1);
@@ -109,6 +130,8 @@ class MultiExitModel {
   int mandatory_depth_ = 1;
   ConfidenceMeasure confidence_ = ConfidenceMeasure::max_prob;
   std::vector<float> temperatures_;  // per exit
+  bool time_stages_ = false;
+  std::vector<StageTimes> times_;    // per stage
   std::vector<std::string> labels_;
   std::vector<std::string> exit_names_;
 };

@@ -29,6 +29,11 @@ bool default_cuda_graphs() {
   return graphs == nullptr || std::string_view(graphs) != "0";
 }
 
+bool default_cuda_device_exit_head() {
+  const char* head = std::getenv("IMPRECISE_CUDA_EXIT_HEAD");
+  return head == nullptr || std::string_view(head) != "0";
+}
+
 int CudaBackend::device_count() const {
   // Asked once: no GPU, no driver or a driver older than the runtime all read as "0 devices"
   // (cudaErrorNoDevice, cudaErrorInsufficientDriver, ...), silently.
@@ -46,7 +51,8 @@ int CudaBackend::device_count() const {
 std::unique_ptr<CompiledStage> CudaBackend::compile(const Graph& graph, const StageInfo& stage,
                                                     const CompileOptions& options) const {
   require_device(options.device, device_count());
-  return std::make_unique<detail::CudaStage>(graph, stage, options, options_.graphs);
+  return std::make_unique<detail::CudaStage>(graph, stage, options, options_.graphs,
+                                             options_.device_exit_head && options.exit_head.on_device);
 }
 
 // The kernel takes the measure as its number.

@@ -2,6 +2,8 @@
 #include "cuda_stage.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -36,7 +38,8 @@ std::size_t sample_size(const Shape& shape) {
 
 }  // namespace
 
-CudaStage::CudaStage(const Graph& g, const StageInfo& stage, const CompileOptions& options, bool use_graphs)
+CudaStage::CudaStage(const Graph& g, const StageInfo& stage, const CompileOptions& options, bool use_graphs,
+                     bool device_exit_head)
     : device_(options.device), max_batch_(options.max_batch), index_(stage.index), source_(g.source) {
   using namespace ::imprecise::detail;
   if (max_batch_ < 1) throw Error(fmt::format("{}: max_batch must be >= 1 (got {})", g.source, max_batch_));
@@ -118,6 +121,26 @@ CudaStage::CudaStage(const Graph& g, const StageInfo& stage, const CompileOption
   add_output(stage.exit);
   for (const auto& out : outputs_) output_ptrs_.push_back(&out.host);
 
+  // The exit head on the device: an exit [N, classes] with classes > 0 (else the host answers it).
+  if (device_exit_head && stage.exit.shape.size() == 2 && stage.exit.shape[1] > 0) {
+    const ExitHead& head = options.exit_head;
+    if (!(head.temperature > 0.0f) || !std::isfinite(head.temperature))
+      throw Error(fmt::format("{}: stage {}: exit head temperature {} is not > 0 and finite", g.source, stage.index,
+                              head.temperature));
+    head_ = true;
+    head_logits_ = outputs_.back().device;
+    head_classes_ = stage.exit.shape[1];
+    head_measure_ = static_cast<ExitMeasure>(static_cast<int>(head.measure));
+    head_temperature_ = head.temperature;
+    const auto mb = static_cast<std::size_t>(max_batch_), classes = static_cast<std::size_t>(head_classes_);
+    static_assert(sizeof(int) == sizeof(float));  // predictions travel in the float-sized packed buffer
+    head_device_ = DeviceBuffer(mb * (classes + 2));
+    head_staging_ = PinnedBuffer(mb * (classes + 2));
+    head_probabilities_.resize(mb * classes);
+    head_confidence_.resize(mb);
+    head_prediction_.resize(mb);
+  }
+
   std::size_t workspace = 0;
   for (const auto& op : ops_) workspace = std::max(workspace, op->workspace_bytes());
   workspace_ = DeviceBuffer((workspace + sizeof(float) - 1) / sizeof(float));
@@ -176,6 +199,15 @@ void CudaStage::enqueue(int batch) {
       rethrow_naming(source_, op_names_[i], e);  // the error path may allocate; the run path does not
     }
   }
+  if (head_) {
+    // Packed for this batch size: [probabilities b*classes | confidence b | prediction b].
+    const std::size_t n = b * static_cast<std::size_t>(head_classes_);
+    float* packed = head_device_.get();
+    ::imprecise::detail::launch_exit_head(head_logits_, packed, reinterpret_cast<int*>(packed + n + b), packed + n,
+                                          batch, head_classes_, head_measure_, head_temperature_, s);
+    IMPRECISE_CUDA_CHECK(cudaMemcpyAsync(head_staging_.get(), packed, (n + 2 * b) * sizeof(float),
+                                         cudaMemcpyDeviceToHost, s));
+  }
   for (const Output& out : outputs_)
     IMPRECISE_CUDA_CHECK(cudaMemcpyAsync(out.staging.get(), out.device, b * out.sample * sizeof(float),
                                          cudaMemcpyDeviceToHost, s));
@@ -200,17 +232,38 @@ std::span<const Tensor* const> CudaStage::run(std::span<const Tensor* const> inp
   }
   if (batch < 1 || batch > max_batch_)
     throw Error(fmt::format("{}: stage {}: batch {} outside [1, {}]", source_, index_, batch, max_batch_));
+  using Clock = std::chrono::steady_clock;
   IMPRECISE_CUDA_CHECK(cudaSetDevice(device_));
+  answers_.batch = 0;  // no answers until this run has completed
+  const auto t0 = Clock::now();
   for (std::size_t i = 0; i < inputs.size(); ++i)
     std::memcpy(inputs_[i].staging.get(), inputs[i]->data(), inputs[i]->size() * sizeof(float));
+  const auto t1 = Clock::now();
   const auto& graph = graphs_[static_cast<std::size_t>(batch - 1)];
   if (graph) IMPRECISE_CUDA_CHECK(cudaGraphLaunch(graph.get(), stream_.get()));
   else enqueue(static_cast<int>(batch));
   IMPRECISE_CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
+  const auto t2 = Clock::now();
   for (Output& out : outputs_) {
     out.host.set_batch(batch);
     std::memcpy(out.host.data(), out.staging.get(), out.host.size() * sizeof(float));
   }
+  if (head_) {
+    const auto b = static_cast<std::size_t>(batch);
+    const std::size_t n = b * static_cast<std::size_t>(head_classes_);
+    const float* packed = head_staging_.get();
+    std::memcpy(head_probabilities_.data(), packed, n * sizeof(float));
+    std::memcpy(head_confidence_.data(), packed + n, b * sizeof(float));
+    std::memcpy(head_prediction_.data(), packed + n + b, b * sizeof(int));
+    answers_ = ExitAnswers{batch, head_classes_, std::span<const float>(head_probabilities_.data(), n),
+                           std::span<const int>(head_prediction_.data(), b),
+                           std::span<const float>(head_confidence_.data(), b)};
+    counters_.device_exit_rows += batch;
+  }
+  const auto t3 = Clock::now();
+  ++counters_.runs;
+  counters_.staging_ns += std::chrono::duration_cast<std::chrono::nanoseconds>((t1 - t0) + (t3 - t2)).count();
+  counters_.device_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(t2 - t1).count();
   return output_ptrs_;
 }
 

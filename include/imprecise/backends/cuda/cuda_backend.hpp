@@ -14,14 +14,24 @@ namespace imprecise::nn {
 /// false when the environment sets IMPRECISE_CUDA_GRAPHS=0, else true.
 bool default_cuda_graphs();
 
+/// false when the environment sets IMPRECISE_CUDA_EXIT_HEAD=0, else true.
+bool default_cuda_device_exit_head();
+
 /// Settings of a CudaBackend, fixed when it is created.
 struct CudaBackendOptions {
   /// Capture one CUDA graph per batch size at compile() (default true; the environment may turn it
   /// off). false: every batch size runs its operators one by one (the path a failed capture takes).
   bool graphs = default_cuda_graphs();
+  /// Answer each stage's exit on the device: the fused exit-head kernel runs after the stage's
+  /// operators (inside its CUDA graph) and only probabilities, predictions and confidences come back
+  /// with the logits; CompiledStage::exit_answers() then gives them. Default true (the environment
+  /// may turn it off: IMPRECISE_CUDA_EXIT_HEAD=0). false, or CompileOptions::exit_head.on_device
+  /// false: the host answers (post_process), as before.
+  bool device_exit_head = default_cuda_device_exit_head();
 };
 
-/// Runs every operator the CPU backend runs, on an NVIDIA GPU. compile() allocates everything a
+/// Runs every operator the CPU backend runs, on an NVIDIA GPU, and (options.device_exit_head) each
+/// stage's exit head. compile() allocates everything a
 /// stage needs (weights, activations for max_batch, cuDNN workspace, pinned staging, descriptors for
 /// every batch size) and captures one CUDA graph per batch size; run() only copies and launches.
 /// A size whose capture fails (a library call that cannot be captured) runs its operators one by
