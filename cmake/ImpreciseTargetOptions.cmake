@@ -39,9 +39,10 @@ function(imprecise_add_library name)
   set_target_properties(${name} PROPERTIES EXPORT_NAME ${ARG_EXPORT_NAME})
   add_library(imprecise::${ARG_EXPORT_NAME} ALIAS ${name})
   if(IMPRECISE_INSTALL)
+    # OPTIONAL: `cmake --install` installs what was built (e.g. after `--target edge_server`) instead of failing.
     install(TARGETS ${name} EXPORT impreciseTargets
-            ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-            LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+            ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} OPTIONAL
+            LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} OPTIONAL)
   endif()
 endfunction()
 

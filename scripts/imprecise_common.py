@@ -152,6 +152,44 @@ def pyplot():
     return plt
 
 
+MARKERS = "osD^v<>xP*"
+DASHES = ["-", "--", "-.", ":"]
+
+
+def policy_style(index):
+    """A distinct marker and dash per policy, so lines that tie (yao-dp and density) stay visible."""
+    return dict(marker=MARKERS[index % len(MARKERS)], linestyle=DASHES[index % len(DASHES)])
+
+
+def zoom_limits(values, band=0.06, pad=0.005):
+    """(low, high) y-limits around the top cluster of `values` (those within `band` of the best): the
+    range where the interesting policies sit, for a zoomed second panel."""
+    values = [v for v in values if v == v]
+    top = max(values)
+    cluster = [v for v in values if v >= top - band]
+    return min(cluster) - pad, top + pad
+
+
+def x_offsets(count, spread):
+    """Small horizontal offsets (centred on 0) that keep `count` policies' markers apart where they tie,
+    e.g. several policies at zero misses."""
+    if count <= 1:
+        return [0.0]
+    return [spread * (i / (count - 1) - 0.5) for i in range(count)]
+
+
+def note_all_zero(ax, names):
+    """Names the policies whose values are 0 at every load (their markers overlap on the axis)."""
+    if names:
+        ax.text(0.02, 0.97, "0 at every load: " + ", ".join(names), transform=ax.transAxes, va="top", fontsize=8,
+                bbox=dict(facecolor="white", edgecolor="grey", alpha=0.9))
+
+
+def legend_outside(ax, **kwargs):
+    """The legend to the right of the axes, never on top of the data."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=8, **kwargs)
+
+
 def read_csv_rows(path, prog):
     """The rows of a CSV file with a header, as dicts; exits with "PROG: PATH: no rows" when there are none."""
     with open(path, newline="") as f:

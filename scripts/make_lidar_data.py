@@ -435,6 +435,8 @@ def generate(split, count):
         label = i % len(CLASSES)
         clouds.append(simulate(np.random.default_rng([SPLIT_SEEDS[split], i]), label))
         labels.append(label)
+        if (i + 1) % 200 == 0 or i + 1 == count:  # progress: a line per 200 scans, to stderr
+            print(f"{split}: {i + 1}/{count} scans", file=sys.stderr, flush=True)
     return clouds, labels
 
 

@@ -5,7 +5,8 @@
 # and counts; every clip / scene is seeded by its split and index). Existing data is left alone, and
 # when both test sets exist the script prints nothing.
 # Usage (repo root or anywhere):  scripts/make_test_sets.sh     data dir: ${IMPRECISE_DATA_DIR:-data}
-# Takes about 25 s on a 2-core VM (the two generators run in parallel). Needs espeak-ng.
+# Takes about 45 s on a 2-core VM (the two generators run in parallel; a progress line every 5 s on
+# stderr). Needs espeak-ng.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${IMPRECISE_DATA_DIR:-data}
@@ -40,10 +41,24 @@ for job in "${jobs[@]}"; do
   pid[$job]=$!
 done
 
+# Progress: every 5 s, each generator's last progress line (they print one per 200 items), to stderr.
+(
+  while sleep 5; do
+    line=""
+    for job in "${jobs[@]}"; do
+      last=$(grep -E '[0-9]+/[0-9]+ (clips|scans)' "$LOGS/$job.log" 2>/dev/null | tail -n 1 || true)
+      line+="${line:+; }$job ${last:-starting}"
+    done
+    echo "make_test_sets: $((SECONDS - start)) s: $line" >&2
+  done
+) &
+progress=$!
 failed=()
 for job in "${jobs[@]}"; do
   wait "${pid[$job]}" || failed+=("$job")
 done
+kill "$progress" 2>/dev/null || true
+wait "$progress" 2>/dev/null || true
 if [ ${#failed[@]} -gt 0 ]; then
   for job in "${failed[@]}"; do
     echo "make_test_sets: the $job generator failed; its output:" >&2

@@ -224,8 +224,8 @@ def main():
             os.makedirs(os.path.join(args.out, split, row["label"]), exist_ok=True)
             write_wav(os.path.join(args.out, split, rel), row.pop("pcm"))
             rows[split].append(dict(path=rel, **row))
-            if done % 500 == 0:
-                print(f"{done}/{len(tasks)} clips", file=sys.stderr)
+            if done % 200 == 0 or done == len(tasks):  # progress: a line per 200 clips, to stderr
+                print(f"{done}/{len(tasks)} clips", file=sys.stderr, flush=True)
     fields = ["path", "label", "word", "voice", "speed", "pitch", "noise", "noise_dbfs", "snr_db", "shift_ms"]
     for split, split_rows in rows.items():  # index.csv last and atomically: it marks a complete split
         index = os.path.join(args.out, split, "index.csv")

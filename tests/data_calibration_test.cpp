@@ -1,7 +1,11 @@
 // Evaluation, expected calibration error, temperature scaling and the pipeline registry.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -167,3 +171,39 @@ TEST(PipelineRegistry, NamesUnknownPipelinesAndSplits) {
 
 }  // namespace
 }  // namespace imprecise::data
+
+// The shipped calibration (models/vision.calibration.json, written by `imprecise profile`) reads back through
+// the public data::load_calibration; a typo'd key or a missing file is an Error naming the file and field.
+TEST(LoadCalibration, ReadsTheShippedFileAndNamesBadFields) {
+  const std::string path = imprecise::data::source_path("models/vision.calibration.json");
+  const imprecise::data::Calibration c = imprecise::data::load_calibration(path);
+  EXPECT_EQ(c.utility.exits(), 3);
+  EXPECT_EQ(c.temperatures.size(), 3u);
+  EXPECT_NEAR(c.utility.prior(1), 0.8954, 1e-9);
+  EXPECT_EQ(c.replay.records.size(), 0u);
+
+  const auto dir = std::filesystem::temp_directory_path() / ("imprecise_cal_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto expect_error = [&](const std::string& text, const std::string& needle) {
+    const auto file = (dir / "c.json").string();
+    std::ofstream(file) << text;
+    try {
+      imprecise::data::load_calibration(file);
+      ADD_FAILURE() << "no error for " << text;
+    } catch (const imprecise::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(file + ": " + needle), std::string::npos) << e.what();
+    }
+  };
+  expect_error(R"({"exits": 1, "bins": 1, "prior": [0.5], "table": [0.5], "tempratures": [1]})", "tempratures: unknown key");
+  expect_error(R"({"exits": 1, "bins": 1, "prior": [0.5]})", "table: missing field");
+  expect_error(R"({"exits": 1, "bins": 1, "prior": [0.5], "table": [0.5, 0.6]})", "table: must be an array of 1");
+  expect_error(R"({"exits": 1, "bins": 1, "prior": [0.5], "table": [0.5], "temperatures": [0]})", "temperatures[0]");
+  expect_error("{", "malformed JSON");
+  std::filesystem::remove_all(dir);
+  try {
+    imprecise::data::load_calibration("no/such/vision.calibration.json");
+    ADD_FAILURE() << "no error for a missing file";
+  } catch (const imprecise::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no/such/vision.calibration.json: cannot open"), std::string::npos) << e.what();
+  }
+}

@@ -3,11 +3,10 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 
 #include <fmt/core.h>
-#include <nlohmann/json.hpp>
 
+#include "imprecise/data/calibration.hpp"
 #include "imprecise/error.hpp"
 
 namespace edge_server {
@@ -18,21 +17,16 @@ namespace nn = imprecise::nn;
 
 namespace {
 
-// Temperatures from models/<name>.calibration.json (written by `imprecise profile`); all 1 without one.
+// Temperatures from models/<name>.calibration.json (written by `imprecise profile`, read with the public
+// data::load_calibration); all 1 without one.
 std::vector<float> read_temperatures(const std::string& model_path, const std::string& name, int exits) {
   const auto file = std::filesystem::path(model_path).parent_path() / (name + ".calibration.json");
   std::vector<float> temperatures(static_cast<std::size_t>(exits), 1.0f);
-  std::ifstream in(file);
-  if (!in) return temperatures;
-  nlohmann::json doc;
-  try {
-    in >> doc;
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(fmt::format("{}: malformed JSON: {}", file.string(), e.what()));
-  }
-  if (!doc.contains("temperatures") || !doc["temperatures"].is_array() || doc["temperatures"].size() != temperatures.size())
+  if (!std::filesystem::exists(file)) return temperatures;
+  const data::Calibration calibration = data::load_calibration(file.string());
+  if (calibration.temperatures.size() != temperatures.size())
     throw Error(fmt::format("{}: temperatures: expected {} numbers", file.string(), exits));
-  for (std::size_t k = 0; k < temperatures.size(); ++k) temperatures[k] = doc["temperatures"][k].get<float>();
+  std::copy(calibration.temperatures.begin(), calibration.temperatures.end(), temperatures.begin());
   return temperatures;
 }
 

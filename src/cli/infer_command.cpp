@@ -30,7 +30,7 @@ void add_infer_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("infer", "Run a multi-exit ONNX model on a batch (.npy), print the exits (JSON)");
   auto options = std::make_shared<InferOptions>();
   cmd->add_option("--model", options->model, "ONNX model (opset >= 13, one output per exit)")->required();
-  cmd->add_option("--input", options->input, "float32 .npy input, first axis = batch (one sample may omit it)")->required();
+  cmd->add_option("--input", options->input, "float32 .npy input (float64 is converted to float32), first axis = batch (one sample may omit it)")->required();
   cmd->add_option("--backend", options->backend, "backend name")->capture_default_str();
   cmd->add_option("--stages", options->stages, "run the first K stages (default: all)");
   cmd->add_option("--confidence", options->confidence, "max-prob, margin or entropy")->capture_default_str();
@@ -49,9 +49,21 @@ void add_infer_command(CLI::App& app, Action& action) {
       const int depth = options->stages < 0 ? model.stages() : options->stages;
       if (depth < 1 || depth > model.stages())
         throw InputError(fmt::format("--stages: {} outside [1, {}]", options->stages, model.stages()));
-      if (input.rank() + 1 == model.input_shape().size()) {  // a single sample without the batch axis
+      // Check the shape as read from the .npy (before any batch axis is added), and name the .npy.
+      const nn::Shape read = input.shape();
+      const nn::Shape& want = model.input_shape();  // batch axis first, -1
+      const nn::Shape sample(want.begin() + 1, want.end());
+      const bool batched = read.size() == want.size() && read[0] >= 1 && nn::Shape(read.begin() + 1, read.end()) == sample;
+      if (!batched && read != sample) {
+        std::string expected = "[N";
+        for (const auto d : sample) expected += fmt::format(", {}", d);
+        throw InputError(fmt::format("{}: shape {} read, but the model {} takes {} (or {} for one sample)",
+                                     options->input, nn::to_string(read), options->model, expected + "]",
+                                     nn::to_string(sample)));
+      }
+      if (!batched) {  // a single sample without the batch axis
         nn::Shape with_batch{1};
-        with_batch.insert(with_batch.end(), input.shape().begin(), input.shape().end());
+        with_batch.insert(with_batch.end(), read.begin(), read.end());
         input.reshape(with_batch);
       }
       const auto results = model.run(input, depth);  // results[k][i]: exit k of sample i

@@ -108,6 +108,7 @@ int main(int argc, char** argv) {
   CLI::App app{"imprecise: real-time scheduling of anytime DNNs (plan one decision, simulate, sweep loads)",
                "imprecise"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("imprecise ") + IMPRECISE_VERSION);
   Action action;
   add_plan_command(app, action);
   add_simulate_command(app, action);
@@ -120,10 +121,39 @@ int main(int argc, char** argv) {
   add_profile_command(app, action);
 #endif
 
+  const auto all = [](CLI::App*) { return true; };
+  std::string known;
+  for (const CLI::App* sub : app.get_subcommands(all)) known += (known.empty() ? "" : ", ") + sub->get_name();
+  // A first word that is no option and no subcommand: name it, with the known ones (CLI11 alone
+  // would only say that a subcommand is required).
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string word = argv[1];
+    bool found = false;
+    for (const CLI::App* sub : app.get_subcommands(all)) found = found || sub->get_name() == word;
+    if (!found) {
+      std::fprintf(stderr, "imprecise: error: unknown subcommand '%s' (known: %s)\n", word.c_str(), known.c_str());
+      return kExitInput;
+    }
+  }
+
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);  // --help: the usage on stdout, exit 0
+  } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);  // --version: "imprecise X.Y.Z", exit 0
+  } catch (const CLI::ParseError& e) {
+    // Every other argument error is bad input: one line naming the subcommand and the option, exit 2.
+    std::string what = e.what();
+    for (auto pos = what.find('\n'); pos != std::string::npos; pos = what.find('\n')) what.replace(pos, 1, " ");
+    std::string where;
+    for (const CLI::App* sub : app.get_subcommands()) where = sub->get_name() + ": ";
+    if (what == "A subcommand is required")
+      what = fmt::format("a subcommand is required (known: {}; see --help)", known);
+    std::fprintf(stderr, "imprecise: error: %s%s\n", where.c_str(), what.c_str());
+    return kExitInput;
   }
 
   // Everything past parsing: a clear one-line message and an exit code, never an uncaught exception.

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <numeric>
@@ -76,6 +77,18 @@ class Reader {
     return static_cast<int>(v);
   }
 
+  /// Instances are a closed format: a key outside `known` (a typo such as "wieght") is an error naming it.
+  void only(const json& object, const std::string& parent, std::initializer_list<const char*> known) const {
+    for (const auto& item : object.items()) {
+      bool ok = false;
+      for (const char* k : known) ok = ok || item.key() == k;
+      if (ok) continue;
+      std::string list;
+      for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      fail(join(parent, item.key().c_str()), fmt::format("unknown key (known here: {})", list));
+    }
+  }
+
   static std::string join(const std::string& parent, const char* key) {
     return parent.empty() ? std::string(key) : parent + "." + key;
   }
@@ -88,6 +101,7 @@ Instance read_instance(const std::string& path) {
   const json doc = read_json_file(path);
   const Reader in(path);
   if (!doc.is_object()) in.fail("(top level)", "must be an object");
+  in.only(doc, "", {"now", "jobs"});
   Instance instance;
   if (const auto it = doc.find("now"); it != doc.end()) instance.now = in.time(*it, "now", false);
 
@@ -97,6 +111,7 @@ Instance read_instance(const std::string& path) {
     const std::string where = fmt::format("jobs[{}]", i);
     const json& entry = jobs[i];
     if (!entry.is_object()) in.fail(where, "must be an object");
+    in.only(entry, where, {"deadline", "cumulative_time", "reward", "mandatory", "weight"});
     InstanceJob job;
 
     job.deadline = in.time(in.member(entry, where, "deadline"), where + ".deadline", false);

@@ -1,6 +1,7 @@
 // `imprecise profile --pipeline P`: what the scheduler needs from a trained model — stage times per batch
 // size, per-exit temperatures, utility tables R(l | k, c) and the replay sets of the held-out splits.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -61,6 +62,13 @@ nlohmann::json exit_table(const data::Evaluation& e, const std::vector<double>& 
 }
 
 void run_profile(const ProfileOptions& o) {
+  // Progress on stderr: one line per step (each takes seconds to a minute on a 2-core machine).
+  const auto started = std::chrono::steady_clock::now();
+  const auto step = [&](const std::string& what) {
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::fprintf(stderr, "profile: %5.1f s: %s\n", s, what.c_str());
+    std::fflush(stderr);
+  };
   const data::Pipeline& pipeline = data::PipelineRegistry::get().at(o.pipeline);
   const std::string model_path = o.model.empty() ? data::source_path(pipeline.model) : o.model;
   const std::string out_dir = o.out_dir.empty() ? std::filesystem::path(model_path).parent_path().string() : o.out_dir;
@@ -83,7 +91,9 @@ void run_profile(const ProfileOptions& o) {
   data::EvaluationOptions eval_options;
   eval_options.batch = std::min(32, raw.max_batch());
   eval_options.keep_logits = !o.no_temperature;
+  step(fmt::format("{}: evaluating the calibration split ({} samples)", pipeline.name, calibration_set.labels.size()));
   const data::Evaluation on_calibration = data::evaluate(raw, calibration_set, eval_options);
+  step("fitting temperatures and utility tables");
   data::CalibrationOptions calibration_options;
   calibration_options.temperature_scaling = !o.no_temperature;
   calibration_options.bins = o.bins;
@@ -98,6 +108,7 @@ void run_profile(const ProfileOptions& o) {
   nn::MultiExitModel model = nn::MultiExitModel::load(model_path, model_options);
   const data::LabeledSet test_set = pipeline.load({data::Split::test, o.test_limit, o.data_dir});
   eval_options.keep_logits = false;
+  step(fmt::format("{}: evaluating the test split ({} samples)", pipeline.name, test_set.labels.size()));
   const data::Evaluation on_test = data::evaluate(model, test_set, eval_options);
   sim::save_replay_csv(sim::ReplaySet{model.stages(), on_test.records}, stem + ".replay_test.csv");
   std::vector<double> predicted;
@@ -120,6 +131,8 @@ void run_profile(const ProfileOptions& o) {
     config.batch_sizes = batches;
     config.repetitions = o.repetitions;
     config.warmup = o.warmup;
+    step(fmt::format("{}: timing {} stages at {} batch sizes ({} runs each)", pipeline.name, model.stages(),
+                     batches.size(), o.repetitions));
     const Profile profile = nn::profile_stages(model, config, &calibration_set.inputs);  // samples cycled
     write_json(stem + ".profile.json", sim::profile_to_json(profile));
     report["files"].push_back(stem + ".profile.json");
@@ -127,6 +140,7 @@ void run_profile(const ProfileOptions& o) {
     for (int s = 0; s < profile.stages(); ++s) stages.push_back(to_ms(profile.timing(s, 1).mean));
     report["stage_ms_batch1"] = stages;
   }
+  step("done");
   std::puts(report.dump(2).c_str());
 }
 

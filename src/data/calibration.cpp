@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <sstream>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -123,6 +125,70 @@ nlohmann::json to_json(const Calibration& calibration) {
   return {{"exits", u.exits()},         {"bins", u.bins()},          {"temperatures", calibration.temperatures},
           {"ece_raw", calibration.ece_raw}, {"ece", calibration.ece}, {"prior", u.prior_table()},
           {"table", u.table()}};
+}
+
+Calibration load_calibration(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("{}: cannot open calibration file", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    std::string what = e.what();
+    if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
+    throw Error(fmt::format("{}: malformed JSON: {}", path, what));
+  }
+  if (!doc.is_object()) throw Error(fmt::format("{}: (top level): must be an object", path));
+  static constexpr const char* kKeys[] = {"exits", "bins", "temperatures", "ece_raw", "ece", "prior", "table"};
+  for (const auto& item : doc.items()) {
+    if (std::find_if(std::begin(kKeys), std::end(kKeys), [&](const char* k) { return item.key() == k; }) == std::end(kKeys))
+      throw Error(fmt::format("{}: {}: unknown key (known: exits, bins, temperatures, ece_raw, ece, prior, table)", path,
+                              item.key()));
+  }
+  const auto integer = [&](const char* key) {
+    const auto it = doc.find(key);
+    if (it == doc.end()) throw Error(fmt::format("{}: {}: missing field", path, key));
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 1 || it->get<std::int64_t>() > 1000000)
+      throw Error(fmt::format("{}: {}: must be a positive integer", path, key));
+    return static_cast<int>(it->get<std::int64_t>());
+  };
+  const auto numbers = [&](const char* key, std::size_t size, bool required) {
+    std::vector<double> out;
+    const auto it = doc.find(key);
+    if (it == doc.end()) {
+      if (required) throw Error(fmt::format("{}: {}: missing field", path, key));
+      return out;
+    }
+    if (!it->is_array() || it->size() != size)
+      throw Error(fmt::format("{}: {}: must be an array of {} numbers", path, key, size));
+    for (std::size_t i = 0; i < size; ++i) {
+      const auto& v = (*it)[i];
+      if (!v.is_number() || !std::isfinite(v.get<double>()))
+        throw Error(fmt::format("{}: {}[{}]: must be a finite number", path, key, i));
+      out.push_back(v.get<double>());
+    }
+    return out;
+  };
+  const int exits = integer("exits");
+  const int bins = integer("bins");
+  const auto L = static_cast<std::size_t>(exits);
+  Calibration calibration;
+  calibration.temperatures = numbers("temperatures", L, false);
+  if (calibration.temperatures.empty()) calibration.temperatures.assign(L, 1.0);
+  for (std::size_t k = 0; k < L; ++k)
+    if (!(calibration.temperatures[k] > 0.0)) throw Error(fmt::format("{}: temperatures[{}]: must be > 0", path, k));
+  calibration.ece_raw = numbers("ece_raw", L, false);
+  calibration.ece = numbers("ece", L, false);
+  std::vector<double> prior = numbers("prior", L, true);
+  std::vector<double> table = numbers("table", L * static_cast<std::size_t>(bins) * L, true);
+  try {
+    calibration.utility = UtilityModel(exits, bins, std::move(prior), std::move(table));
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}", path, e.what()));
+  }
+  return calibration;
 }
 
 }  // namespace imprecise::data

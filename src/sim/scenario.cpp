@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <filesystem>
 #include <fstream>
@@ -37,6 +38,18 @@ struct Node {
   }
   Node at(std::size_t i) const { return {value[i], fmt::format("{}[{}]", path, i), where}; }
   std::size_t size() const { return value.size(); }
+  /// Scenario files are a closed format: a key not in `known` is a typo ("wieght"), named with the known ones.
+  void only(std::initializer_list<const char*> known) const {
+    if (!value.is_object()) return;
+    for (const auto& item : value.items()) {
+      bool ok = false;
+      for (const char* k : known) ok = ok || item.key() == k;
+      if (ok) continue;
+      std::string list;
+      for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      throw Error(fmt::format("{}: {}: unknown key (known here: {})", where, child_path(item.key()), list));
+    }
+  }
 
   const json& array() const {
     if (!value.is_array()) fail("must be an array");
@@ -109,6 +122,7 @@ std::vector<int> parse_batch_sizes(const Node& n) {
 Profile parse_profile(const Node& n) {
   if (!n.value.is_object()) n.fail("must be an object");
   if (n.has("stage_ms")) {
+    n.only({"stage_ms", "batch_scaling", "cv", "batch_sizes"});
     if (n.has("stages")) n.fail("give either 'stage_ms' (shorthand) or 'stages' (measured table), not both");
     const Node stage_ms = n.at("stage_ms");
     std::vector<double> means = stage_ms.numbers();
@@ -123,6 +137,7 @@ Profile parse_profile(const Node& n) {
     return Profile(sizes, std::move(table), n.where + ": " + n.path);
   }
   if (!n.has("stages")) n.fail("missing field 'stage_ms' (shorthand) or 'stages' (measured table)");
+  n.only({"batch_sizes", "stages"});
   const std::vector<int> sizes = parse_batch_sizes(n.at("batch_sizes"));
   const Node stages = n.at("stages");
   stages.array();
@@ -136,6 +151,7 @@ Profile parse_profile(const Node& n) {
     std::vector<StageTiming> timings;
     for (std::size_t i = 0; i < row.size(); ++i) {
       const Node cell = row.at(i);
+      cell.only({"mean_ms", "p50_ms", "p99_ms", "max_ms"});
       StageTiming t;
       t.mean = from_ms(cell.at("mean_ms").positive());
       t.p50 = from_ms(cell.at("p50_ms").positive());
@@ -157,10 +173,12 @@ struct ReplayParts {
 
 ReplayParts parse_replay(const Node& n, int stages, const std::string& base_dir) {
   if (!n.value.is_object()) n.fail("must be an object");
+  n.only({"parametric", "calibration_samples", "test_samples", "seed", "test_seed", "calibration_csv", "test_csv", "bins"});
   const int bins = n.has("bins") ? static_cast<int>(n.at("bins").integer(1, 1000)) : 10;
   ReplaySet calibration, test;
   if (n.has("parametric")) {
     const Node p = n.at("parametric");
+    p.only({"exit_accuracy", "classes", "noise", "sharpness"});
     ParametricReplay params;
     const Node acc = p.at("exit_accuracy");
     params.exit_accuracy = acc.numbers();
@@ -184,8 +202,17 @@ ReplayParts parse_replay(const Node& n, int stages, const std::string& base_dir)
     test = generate_replay(params, test_n, test_seed);
   } else if (n.has("calibration_csv") || n.has("test_csv")) {
     const Node cal = n.at("calibration_csv"), tst = n.at("test_csv");
-    calibration = load_replay_csv(resolve(base_dir, cal.str()));
-    test = load_replay_csv(resolve(base_dir, tst.str()));
+    // A missing or bad CSV names the scenario file and the field that named it, then the CSV's own error.
+    try {
+      calibration = load_replay_csv(resolve(base_dir, cal.str()));
+    } catch (const Error& e) {
+      cal.fail(e.what());
+    }
+    try {
+      test = load_replay_csv(resolve(base_dir, tst.str()));
+    } catch (const Error& e) {
+      tst.fail(e.what());
+    }
     if (calibration.exits != stages)
       cal.fail(fmt::format("has {} exits but the profile has {} stages", calibration.exits, stages));
     if (test.exits != stages) tst.fail(fmt::format("has {} exits but the profile has {} stages", test.exits, stages));
@@ -200,6 +227,7 @@ ReplayParts parse_replay(const Node& n, int stages, const std::string& base_dir)
 
 StreamSpec parse_stream(const Node& n, const Scenario& sc, const std::string& base_dir) {
   if (!n.value.is_object()) n.fail("must be an object");
+  n.only({"name", "model", "arrival", "rate_hz", "jitter_ms", "on_ms", "off_ms", "trace", "deadline_ms", "weight"});
   StreamSpec s;
   const Node model = n.at("model");
   const std::string model_name = model.str();
@@ -271,6 +299,7 @@ nlohmann::json read_json(const std::string& path, const char* what) {
 Scenario parse_scenario(const nlohmann::json& doc, const std::string& where, const std::string& base_dir) {
   const Node top{doc, "", where};
   if (!doc.is_object()) top.fail("a scenario must be a JSON object");
+  top.only({"name", "duration_s", "max_batch", "models", "streams"});
   Scenario sc;
   sc.name = top.at("name").str();
   sc.duration = from_seconds(top.at("duration_s").positive());
@@ -283,6 +312,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& where, con
   for (std::size_t m = 0; m < models.size(); ++m) {
     const Node mn = models.at(m);
     if (!mn.value.is_object()) mn.fail("must be an object");
+    mn.only({"name", "mandatory", "profile", "replay"});
     Model model;
     model.name = mn.at("name").str();
     for (const Model& other : sc.models)

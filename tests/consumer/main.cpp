@@ -8,6 +8,11 @@
 #ifdef IMPRECISE_CONSUMER_HAS_NN
 #include <imprecise/nn/backend.hpp>
 #endif
+#ifdef IMPRECISE_CONSUMER_HAS_RUNTIME
+#include <imprecise/data/calibration.hpp>
+#include <imprecise/error.hpp>
+#include <imprecise/runtime/engine.hpp>
+#endif
 
 int main() {
   using namespace imprecise;
@@ -32,6 +37,20 @@ int main() {
   const bool cpu = imprecise::nn::BackendRegistry::get().find("cpu") != nullptr;
   std::printf("imprecise consumer: nn backend 'cpu' %s\n", cpu ? "registered" : "MISSING");
   if (!cpu) return 1;
+#endif
+#ifdef IMPRECISE_CONSUMER_HAS_RUNTIME
+  // The runtime's and data's symbols resolve from the installed archives: a config, and the public
+  // calibration reader refusing a file that does not exist (an Error, not a crash).
+  imprecise::runtime::EngineConfig config;
+  bool refused = false;
+  try {
+    imprecise::data::load_calibration("no/such/model.calibration.json");
+  } catch (const imprecise::Error&) {
+    refused = true;
+  }
+  std::printf("imprecise consumer: runtime policy '%s', load_calibration %s\n", config.policy.c_str(),
+              refused ? "refuses a missing file" : "WRONG");
+  if (!refused) return 1;
 #endif
   return ok ? 0 : 1;
 }

@@ -26,6 +26,19 @@ endif()
 
 run_step("install" ${CMAKE_COMMAND} --install ${IMPRECISE_BUILD_DIR} --prefix ${prefix} ${config_args})
 
+# The installed package must find CUDA/cuDNN (and everything else) on the consumer's machine: no
+# absolute path of the build machine's libraries, source or build tree in its CMake files.
+file(GLOB package_files ${prefix}/lib*/cmake/imprecise/*.cmake)
+foreach(file IN LISTS package_files)
+  file(READ ${file} text)
+  foreach(bad "/usr/local/cuda" "libcudnn.so" "${IMPRECISE_BUILD_DIR}")
+    string(FIND "${text}" "${bad}" at)
+    if(NOT at EQUAL -1)
+      message(FATAL_ERROR "install_consumer: ${file} holds the build machine's path '${bad}'")
+    endif()
+  endforeach()
+endforeach()
+
 set(configure_args -S ${CONSUMER_SOURCE_DIR} -B ${consumer_build} -G ${GENERATOR}
     -DCMAKE_PREFIX_PATH=${prefix}
     # Only the fresh prefix may satisfy find_package(imprecise), never a registry entry.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -43,5 +44,12 @@ Calibration calibrate(const Evaluation& evaluation, std::span<const int> classes
 /// {"exits": L, "bins": B, "temperatures": [...], "ece_raw": [...], "ece": [...], "prior": [...],
 ///  "table": [...]} — the table laid out [k-1][bin][l-1] as UtilityModel stores it.
 nlohmann::json to_json(const Calibration& calibration);
+
+/// Reads a calibration file written by `imprecise profile` (models/<p>.calibration.json, the to_json
+/// form above): temperatures, ECEs and the utility tables; `replay` stays empty. The shipped models'
+/// calibration goes straight into the scheduler's Model (nn::describe) and the temperatures into
+/// nn::MultiExitModel::Options. A closed format: a missing file, a missing or malformed field and an
+/// unknown key all throw Error naming the file and the field.
+Calibration load_calibration(const std::string& path);
 
 }  // namespace imprecise::data

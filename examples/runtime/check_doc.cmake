@@ -1,0 +1,18 @@
+# Fails unless DOC contains, verbatim, the part of SOURCE between its two "// [runtime-example]" lines.
+file(READ ${SOURCE} source)
+file(READ ${DOC} doc)
+string(FIND "${source}" "// [runtime-example]\n" first)
+string(FIND "${source}" "// [runtime-example]\n" last REVERSE)
+if(first EQUAL -1 OR first EQUAL last)
+  message(FATAL_ERROR "${SOURCE}: no pair of '// [runtime-example]' markers")
+endif()
+string(LENGTH "// [runtime-example]\n" marker)
+math(EXPR begin "${first} + ${marker}")
+math(EXPR length "${last} - ${begin}")
+string(SUBSTRING "${source}" ${begin} ${length} snippet)
+string(FIND "${doc}" "${snippet}" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "${DOC} does not quote ${SOURCE} as it is now: copy the lines between the "
+                      "'// [runtime-example]' markers into its code block")
+endif()
+message(STATUS "${DOC} quotes ${SOURCE} verbatim")
