@@ -574,9 +574,12 @@ fi
 sanitizer="$(command -v compute-sanitizer || ls "$cuda_root"/bin/compute-sanitizer "$cuda_root"/compute-sanitizer/compute-sanitizer 2>/dev/null | head -n 1)"
 failed_tests="$(sed -n '/The following tests FAILED/,$p' "$logs/ctest_cuda.log" 2>/dev/null |
                 sed -n 's/^[[:space:]]*[0-9]* - \([^ ]*\) (.*/\1/p' | head -n 10 | paste -sd: -)"
-cuda_test_bin="$(find "$build" -type f -perm -u+x -name 'nn_cuda_test' 2>/dev/null | head -n 1)"
-if [ "${GPU_CHECK_SANITIZE:-auto}" != 0 ] && [ -n "$failed_tests" ] && [ -n "$sanitizer" ] && [ -n "$cuda_test_bin" ]; then
-  run_step sanitizer 90 "$sanitizer" --tool memcheck --print-limit 20 "$cuda_test_bin" --gtest_filter="$failed_tests"
+if [ "${GPU_CHECK_SANITIZE:-auto}" != 0 ] && [ -n "$failed_tests" ] && [ -n "$sanitizer" ]; then
+  # Every cuda test program (a filter naming another program's tests runs nothing there).
+  while IFS= read -r cuda_test_bin; do
+    run_step "sanitizer_$(basename "$cuda_test_bin")" 90 "$sanitizer" --tool memcheck --print-limit 20 "$cuda_test_bin" \
+      --gtest_filter="$failed_tests"
+  done < <(find "$build" -type f -perm -u+x -name 'nn_cuda_*test' 2>/dev/null | sort)
 fi
 
 # Every nn test program directly (the cpu reference too), in parallel, one log each.
