@@ -265,6 +265,23 @@ TEST_F(CliTest, SimulateWritesMetricsJson) {
     EXPECT_EQ(metrics.at(key), second.at(key)) << key;
 }
 
+TEST_F(CliTest, SimulateWarnsWhenTheDpCoarsenedItsDelta) {
+  // On the edge scenario at load 5 the DP's state cap coarsens delta on some decisions: the JSON and
+  // a warning say so.
+  const std::string scenario = (fs::path(IMPRECISE_SOURCE_DIR) / "scenarios" / "edge_multi_model.json").string();
+  const fs::path out = dir_ / "coarse.json";
+  const RunResult r = run("simulate --scenario " + quote(scenario) + " --policy yao-dp --load 5 --json " + quote(out.string()));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("warning"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("coarsened the reward quantum"), std::string::npos) << r.err;
+  const json metrics = json::parse(slurp(out));
+  EXPECT_GT(metrics.at("coarsened_decisions").get<int>(), 0);
+  EXPECT_GT(metrics.at("delta_used_max").get<double>(), 0.01);
+  const RunResult light = run("simulate --scenario " + quote(scenario) + " --policy yao-dp --load 0.5 --duration 2");
+  ASSERT_EQ(light.status, 0) << light.err;
+  EXPECT_EQ(light.err.find("coarsened"), std::string::npos) << light.err;
+}
+
 TEST_F(CliTest, SimulateTraceIsAChromeTraceOfTheRunOnSimulatedTime) {
   const fs::path scenario = fs::path(IMPRECISE_SOURCE_DIR) / "scenarios" / "edge_multi_model.json";
   const fs::path trace = dir_ / "sim.trace.json";

@@ -215,7 +215,7 @@ TEST(DpPlanner, ReportsInfeasibleWhenUndroppableWorkCannotFit) {
 
 TEST(Exhaustive, RefusesLargeInstances) {
   std::mt19937_64 rng(5);
-  const PlanProblem p = make_problem(rng, {11, 2, 1.0, true});
+  const PlanProblem p = make_problem(rng, {13, 2, 1.0, true});
   EXPECT_THROW(solve_exhaustive(p), Error);
 }
 

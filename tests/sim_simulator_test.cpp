@@ -287,6 +287,27 @@ TEST_F(SimulatorTest, MetricsRenderings) {
   EXPECT_EQ(to_csv_row(r.metrics).rfind("tiny-edf,1,1,", 0), 0u);
 }
 
+TEST_F(SimulatorTest, ReportsTheDeltaThePlansUsed) {
+  // yao-dp at load 5: some plans pass the DP's state cap and coarsen delta; the metrics count them
+  // and give the largest delta used. At light load nothing is coarsened; density quantizes nothing.
+  SimConfig cfg;
+  cfg.load = 5.0;
+  const SimResult heavy = simulate(*edge_, "yao-dp", cfg);
+  EXPECT_GT(heavy.metrics.coarsened_decisions, 0);
+  EXPECT_GT(heavy.metrics.delta_used_max, cfg.policy.delta);
+  const nlohmann::json j = to_json(heavy.metrics);
+  EXPECT_EQ(j.at("coarsened_decisions").get<std::int64_t>(), heavy.metrics.coarsened_decisions);
+  EXPECT_EQ(j.at("delta_used_max").get<double>(), heavy.metrics.delta_used_max);
+  cfg.load = 0.5;
+  cfg.duration = from_seconds(5);
+  const SimResult light = simulate(*edge_, "yao-dp", cfg);
+  EXPECT_EQ(light.metrics.coarsened_decisions, 0);
+  EXPECT_EQ(light.metrics.delta_used_max, cfg.policy.delta);
+  const SimResult greedy = simulate(*edge_, "density", cfg);
+  EXPECT_EQ(greedy.metrics.coarsened_decisions, 0);
+  EXPECT_EQ(greedy.metrics.delta_used_max, 0.0);
+}
+
 TEST_F(SimulatorTest, RejectsBadSetup) {
   SimConfig cfg;
   cfg.load = 0;

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -197,6 +199,24 @@ TEST(UtilityModel, PriorAndFallbacks) {
   EXPECT_EQ(model.bin_of(1.0), 9);
 }
 
+TEST(UtilityModel, NanAndOutOfRangeConfidenceHaveADefinedBin) {
+  // Before, NaN * bins went through a float-to-int cast (undefined behaviour), and so did huge values.
+  const UtilityModel model = UtilityModel::calibrate(3, latent_bin_records(3, 2000, 5), 10);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(model.bin_of(nan), 0) << "NaN counts as the least confident";
+  EXPECT_EQ(model.bin_of(-nan), 0);
+  EXPECT_EQ(model.bin_of(-1e300), 0);
+  EXPECT_EQ(model.bin_of(-inf), 0);
+  EXPECT_EQ(model.bin_of(-0.0), 0);
+  EXPECT_EQ(model.bin_of(1e300), 9);
+  EXPECT_EQ(model.bin_of(inf), 9);
+  EXPECT_EQ(model.bin_of(std::nextafter(1.0, 0.0)), 9);
+  EXPECT_EQ(model.bin_of(0.05), 0);
+  EXPECT_EQ(model.bin_of(0.15), 1);
+  for (int l = 1; l <= 3; ++l) EXPECT_EQ(model.expected(l, 1, nan), model.expected(l, 1, 0.0));
+}
+
 TEST(UtilityModel, ExplicitTables) {
   // 2 exits, 2 bins: layout [k-1][bin][l-1].
   const UtilityModel model(2, 2, {0.6, 0.8}, {0.4, 0.7, 0.9, 0.95, 0.0, 0.5, 0.0, 0.99});
@@ -232,6 +252,56 @@ TEST(UtilityCalibrate, ErrorsNameTheField) {
   std::vector<ExitRecord> nan_record(4);
   nan_record[3].confidence = std::nanf("");
   EXPECT_NE(error_of([&] { UtilityModel::calibrate(2, nan_record); }).find("sample 1 exit 2"), std::string::npos);
+}
+
+TEST(UtilityCalibrate, EqualMassBinsResolveConfidencesPackedNearOne) {
+  // Every confidence lies in [0.9, 1): equal-width bins put them all in one bin and cannot tell a
+  // 0.91 from a 0.99; equal-mass bins split them by rank. Correct exactly when confidence > 0.95.
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> near_one(0.9f, 0.999f);
+  std::vector<ExitRecord> records;
+  for (int s = 0; s < 4000; ++s) {
+    const float c = near_one(rng);
+    records.push_back(ExitRecord{c, c > 0.95f});
+  }
+  const UtilityModel width = UtilityModel::calibrate(1, records, 10);
+  const UtilityModel mass = UtilityModel::calibrate(1, records, 10, true, BinSpacing::equal_mass);
+  EXPECT_TRUE(width.edges().empty());
+  ASSERT_EQ(mass.edges().size(), 9u);
+  EXPECT_GT(mass.edges().front(), 0.9);
+  EXPECT_TRUE(std::is_sorted(mass.edges().begin(), mass.edges().end()));
+  EXPECT_EQ(width.bin_of(0.91), width.bin_of(0.99));
+  EXPECT_EQ(mass.bin_of(0.0), 0);
+  EXPECT_EQ(mass.bin_of(0.91), 0);
+  EXPECT_EQ(mass.bin_of(0.995), 9);
+  EXPECT_EQ(mass.bin_of(2.0), 9);
+  EXPECT_EQ(mass.bin_of(std::numeric_limits<double>::quiet_NaN()), 0);
+  // Each bin holds about a tenth of the samples.
+  std::vector<int> per_bin(10, 0);
+  for (const ExitRecord& r : records) ++per_bin[static_cast<std::size_t>(mass.bin_of(r.confidence))];
+  for (int n : per_bin) EXPECT_NEAR(n, 400, 2);
+  EXPECT_NEAR(width.expected(1, 1, 0.91), width.expected(1, 1, 0.99), 1e-12);
+  EXPECT_LT(mass.expected(1, 1, 0.91), 0.1);
+  EXPECT_GT(mass.expected(1, 1, 0.99), 0.9);
+}
+
+TEST(UtilityModel, TablesWithoutEdgesKeepEqualWidthBinsAndEdgesAreChecked) {
+  // A table written before edges existed (e.g. read back from a calibration file) answers as before.
+  const std::vector<double> prior{0.5, 0.6}, table{0.5, 0.6, 0.7, 0.8, 0.5, 0.6, 0.7, 0.8};
+  const UtilityModel old(2, 2, prior, table);
+  const UtilityModel same(2, 2, prior, table, {});
+  for (const double c : {0.1, 0.49, 0.5, 0.9})
+    for (int k = 1; k <= 2; ++k) EXPECT_EQ(old.expected(2, k, c), same.expected(2, k, c));
+  const UtilityModel skewed(2, 2, prior, table, {0.95, 0.8});
+  EXPECT_EQ(skewed.bin_of(0.9, 1), 0);
+  EXPECT_EQ(skewed.bin_of(0.9, 2), 1);
+  EXPECT_EQ(skewed.expected(2, 1, 0.9), 0.6);
+  EXPECT_EQ(skewed.expected(2, 1, 0.96), 0.8);
+  EXPECT_NE(error_of([&] { UtilityModel(2, 2, prior, table, {0.5}); }).find("edges"), std::string::npos);
+  EXPECT_NE(error_of([&] { UtilityModel(2, 2, prior, table, {0.5, 1.5}); }).find("edges[k=2]"), std::string::npos);
+  EXPECT_NE(error_of([&] { UtilityModel(2, 3, {0.5, 0.6}, std::vector<double>(12, 0.5), {0.6, 0.5, 0.1, 0.2}); })
+                .find("decrease"),
+            std::string::npos);
 }
 
 }  // namespace

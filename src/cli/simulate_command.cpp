@@ -134,6 +134,11 @@ int run_simulate(const SimulateOptions& options) {
 
   const sim::SimResult result = sim::simulate(scenario, options.policy, config);
   print_table(result.metrics, scenario.name);
+  if (result.metrics.coarsened_decisions > 0)
+    std::fprintf(stderr,
+                 "imprecise: warning: %lld of the plans coarsened the reward quantum to bound the DP's size (delta up "
+                 "to %.4g): the (1 - eps) bound did not hold for them\n",
+                 static_cast<long long>(result.metrics.coarsened_decisions), result.metrics.delta_used_max);
   if (result.protocol_violations > 0)
     std::fprintf(stderr, "imprecise: warning: policy %s broke the protocol %lld times\n", options.policy.c_str(),
                  static_cast<long long>(result.protocol_violations));

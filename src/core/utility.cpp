@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <utility>
@@ -44,6 +45,24 @@ UtilityModel::UtilityModel(int exits, int bins, std::vector<double> prior, std::
   }
 }
 
+UtilityModel::UtilityModel(int exits, int bins, std::vector<double> prior, std::vector<double> table,
+                           std::vector<double> edges)
+    : UtilityModel(exits, bins, std::move(prior), std::move(table)) {
+  if (edges.empty()) return;
+  const std::size_t per_exit = static_cast<std::size_t>(bins_ - 1);
+  if (edges.size() != static_cast<std::size_t>(exits_) * per_exit)
+    throw Error(fmt::format("utility: edges has {} entries, expected exits x (bins - 1) = {}", edges.size(),
+                            static_cast<std::size_t>(exits_) * per_exit));
+  for (std::size_t i = 0; i < edges.size(); ++i) {
+    if (!(edges[i] >= 0.0 && edges[i] <= 1.0))
+      throw Error(fmt::format("utility: edges[k={}][{}] = {} is not in [0, 1]", i / per_exit + 1, i % per_exit, edges[i]));
+    if (i % per_exit > 0 && edges[i] < edges[i - 1])
+      throw Error(fmt::format("utility: edges[k={}] decrease at {} ({} after {})", i / per_exit + 1, i % per_exit,
+                              edges[i], edges[i - 1]));
+  }
+  edges_ = std::move(edges);
+}
+
 void make_non_decreasing(std::span<double> values) {
   // Pool adjacent violators with equal weights: merge any block that dips below its predecessor
   // into their mean until the sequence is non-decreasing (the least-squares isotonic fit).
@@ -71,7 +90,7 @@ void make_non_decreasing(std::span<double> values) {
 }
 
 UtilityModel UtilityModel::calibrate(int exits, std::span<const ExitRecord> records, int bins,
-                                     bool monotone_in_depth) {
+                                     bool monotone_in_depth, BinSpacing spacing) {
   if (exits < 1) throw Error(fmt::format("calibrate: exits is {}, must be >= 1", exits));
   if (bins < 1) throw Error(fmt::format("calibrate: bins is {}, must be >= 1", bins));
   const std::size_t L = static_cast<std::size_t>(exits);
@@ -85,6 +104,29 @@ UtilityModel UtilityModel::calibrate(int exits, std::span<const ExitRecord> reco
   model.exits_ = exits;
   model.bins_ = bins;
 
+  for (std::size_t s = 0; s < samples; ++s)
+    for (std::size_t k = 0; k < L; ++k)
+      if (std::isnan(records[s * L + k].confidence))
+        throw Error(fmt::format("calibrate: sample {} exit {} has a NaN confidence", s, k + 1));
+  if (spacing == BinSpacing::equal_mass && bins > 1) {
+    // Edge j of exit k lies between the samples ranked j * n / B - 1 and j * n / B (0-based), so each
+    // bin holds n / B samples (fewer where many samples share one confidence).
+    model.edges_.resize(L * (B - 1));
+    std::vector<double> sorted(samples);
+    for (std::size_t k = 0; k < L; ++k) {
+      for (std::size_t s = 0; s < samples; ++s)
+        sorted[s] = std::clamp(static_cast<double>(records[s * L + k].confidence), 0.0, 1.0);
+      std::sort(sorted.begin(), sorted.end());
+      for (std::size_t j = 1; j < B; ++j) {
+        const std::size_t at = std::clamp<std::size_t>(j * samples / B, 1, std::max<std::size_t>(samples - 1, 1));
+        model.edges_[k * (B - 1) + j - 1] = 0.5 * (sorted[at - 1] + sorted[std::min(at, samples - 1)]);
+      }
+      // Ranks can tie at the float level; keep the edges non-decreasing all the same.
+      for (std::size_t j = 1; j + 1 < B; ++j)
+        model.edges_[k * (B - 1) + j] = std::max(model.edges_[k * (B - 1) + j], model.edges_[k * (B - 1) + j - 1]);
+    }
+  }
+
   // count[k][bin] = samples whose confidence at exit k fell in bin; hits[k][bin][l] = of those, correct at l.
   std::vector<double> correct(L, 0.0);
   std::vector<double> count(L * B, 0.0);
@@ -92,11 +134,9 @@ UtilityModel UtilityModel::calibrate(int exits, std::span<const ExitRecord> reco
   for (std::size_t s = 0; s < samples; ++s) {
     const ExitRecord* row = records.data() + s * L;
     for (std::size_t k = 0; k < L; ++k) {
-      if (std::isnan(row[k].confidence))
-        throw Error(fmt::format("calibrate: sample {} exit {} has a NaN confidence", s, k + 1));
       if (row[k].correct) correct[k] += 1.0;
       // bin_of is the lookup expected() uses, so calibration and queries agree on bin edges.
-      const std::size_t bin = static_cast<std::size_t>(model.bin_of(row[k].confidence));
+      const std::size_t bin = static_cast<std::size_t>(model.bin_of(row[k].confidence, static_cast<int>(k) + 1));
       count[k * B + bin] += 1.0;
       double* h = &hits[(k * B + bin) * L];
       for (std::size_t l = k; l < L; ++l) {

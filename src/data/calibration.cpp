@@ -122,9 +122,12 @@ Calibration calibrate(const Evaluation& evaluation, std::span<const int> classes
 
 nlohmann::json to_json(const Calibration& calibration) {
   const UtilityModel& u = calibration.utility;
-  return {{"exits", u.exits()},         {"bins", u.bins()},          {"temperatures", calibration.temperatures},
-          {"ece_raw", calibration.ece_raw}, {"ece", calibration.ece}, {"prior", u.prior_table()},
-          {"table", u.table()}};
+  nlohmann::json out = {{"exits", u.exits()},         {"bins", u.bins()},          {"temperatures", calibration.temperatures},
+                        {"ece_raw", calibration.ece_raw}, {"ece", calibration.ece}, {"prior", u.prior_table()},
+                        {"table", u.table()}};
+  // Equal-width tables (all written so far) carry no edges; a reader treats a file without them so.
+  if (!u.edges().empty()) out["edges"] = u.edges();
+  return out;
 }
 
 Calibration load_calibration(const std::string& path) {

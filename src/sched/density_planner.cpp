@@ -82,30 +82,13 @@ const Plan& DensityPlanner::solve(const PlanProblem& problem) {
 
   // Overload: Moore-Hodgson gives the fewest drops; among equal-cost victims shed the least reward.
   if (!problem.mandatory_fits()) {
-    Time t = problem.now();
-    for (int i = 0; i < n; ++i) {
-      const Duration c = problem.cost(i, problem.lo(i));
-      if (c == 0) continue;
-      t += c;
-      while (t > problem.deadline(i)) {
-        int victim = -1;
-        for (int j = 0; j <= i; ++j) {
-          if (depth[j] == 0 || !problem.droppable(j) || problem.cost(j, problem.lo(j)) == 0) continue;
-          if (victim < 0) {
-            victim = j;
-            continue;
-          }
-          const Duration cj = problem.cost(j, problem.lo(j)), cv = problem.cost(victim, problem.lo(victim));
-          if (cj > cv || (cj == cv && problem.reward(j, problem.lo(j)) < problem.reward(victim, problem.lo(victim))))
-            victim = j;
-        }
-        if (victim < 0) {
-          lowest_depth_plan(problem, plan_);
-          return plan_;
-        }
-        t -= problem.cost(victim, problem.lo(victim));
-        depth[victim] = 0;
-      }
+    const bool ok = detail::moore_hodgson(
+        n, problem.now(), [&](int i) { return problem.cost(i, problem.lo(i)); },
+        [&](int i) { return problem.deadline(i); }, [&](int i) { return problem.droppable(i); },
+        [&](int i) { return problem.reward(i, problem.lo(i)); }, [&](int i) { depth[i] = 0; }, drop_heap_);
+    if (!ok) {
+      lowest_depth_plan(problem, plan_);
+      return plan_;
     }
   }
 

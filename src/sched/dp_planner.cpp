@@ -82,8 +82,12 @@ const Plan& DpPlanner::solve(const PlanProblem& problem, double delta) {
       total += best;
     }
     const double states = static_cast<double>(n) * (drops + 1) * (total / delta);
-    if (states > kMaxStates) delta *= states / kMaxStates;
+    if (states > kMaxStates) {
+      delta *= states / kMaxStates;
+      plan_.coarsened = true;
+    }
   }
+  plan_.delta_used = delta;
   for (int i = 0; i < n; ++i) {
     quant_offset_[i] = static_cast<int>(quant_.size());
     const int lo = problem.lo(i);

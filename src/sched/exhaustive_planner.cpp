@@ -18,7 +18,7 @@ using detail::lowest_depth_plan;
 
 Plan solve_exhaustive(const PlanProblem& problem) {
   const int n = problem.size();
-  if (n > 10) throw Error("exhaustive planner: " + std::to_string(n) + " jobs is too many (at most 10)");
+  if (n > 12) throw Error("exhaustive planner: " + std::to_string(n) + " jobs is too many (at most 12)");
   Plan best;
   best.feasible = false;
   best.dropped = n + 1;
@@ -34,7 +34,7 @@ Plan solve_exhaustive(const PlanProblem& problem) {
       }
       return;
     }
-    if (problem.droppable(i) && problem.lo(i) > 0 && problem.done(i) == 0) {
+    if (problem.droppable(i)) {
       depths[i] = 0;
       visit(i + 1, t, dropped + 1, reward);
     }

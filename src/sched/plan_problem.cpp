@@ -36,7 +36,7 @@ void PlanProblem::add(Time deadline, int done, int lo, int hi, std::span<const D
   lo_.push_back(lo);
   hi_.push_back(hi);
   offset_.push_back(static_cast<int>(values_cost_.size()));
-  droppable_.push_back(droppable ? 1 : 0);
+  droppable_.push_back(droppable && lo > done ? 1 : 0);
   values_cost_.insert(values_cost_.end(), cost.begin(), cost.begin() + hi + 1);
   values_reward_.insert(values_reward_.end(), reward.begin(), reward.begin() + hi + 1);
   // Depths below `done` are already paid for.
@@ -47,10 +47,7 @@ bool PlanProblem::feasible(std::span<const int> depths) const {
   Time t = now_;
   for (int i = 0; i < size(); ++i) {
     const int l = depths[i];
-    if (l == 0 && done_[i] == 0) {
-      if (!droppable(i)) return false;
-      continue;
-    }
+    if (l == 0 && droppable(i)) continue;
     if (l < lo_[i] || l > hi_[i]) return false;
     const Duration c = cost(i, l);
     if (c > 0) {

@@ -1,6 +1,7 @@
 // Internal to the planners: the helpers every planner's solve() shares (plan totals, fallbacks, leftover slack).
 #pragma once
 
+#include <algorithm>
 #include <vector>
 
 #include "imprecise/sched/plan_problem.hpp"
@@ -23,6 +24,8 @@ inline void finish_plan(const PlanProblem& problem, Plan& plan) {
 inline bool begin_plan(const PlanProblem& problem, Plan& plan) {
   plan.depths.assign(problem.size(), 0);
   plan.feasible = true;
+  plan.delta_used = 0.0;
+  plan.coarsened = false;
   if (problem.size() > 0) return false;
   finish_plan(problem, plan);
   return true;
@@ -34,6 +37,48 @@ inline void lowest_depth_plan(const PlanProblem& problem, Plan& plan) {
   for (int i = 0; i < problem.size(); ++i) plan.depths[i] = problem.lo(i);
   plan.feasible = false;
   finish_plan(problem, plan);
+}
+
+/// Moore-Hodgson over mandatory parts, jobs given in run (EDF) order: job i needs `cost(i)` by
+/// `deadline(i)`; whenever the running total passes a deadline, the kept droppable job with the
+/// largest cost (ties: least reward, then earliest) is shed. O(n log n). Gives the fewest drops
+/// whenever every job with work is droppable (true of the planning policies; a PlanProblem with
+/// undroppable work uses the DP's exact count instead). Calls `drop(i)` for each job shed; returns
+/// false when an overflow finds nothing left to shed. `heap` is scratch, so nothing is allocated
+/// after warm-up.
+template <class Cost, class Deadline, class Droppable, class Reward, class Drop>
+bool moore_hodgson(int n, Time now, Cost cost, Deadline deadline, Droppable droppable, Reward reward, Drop drop,
+                   std::vector<DropCandidate>& heap) {
+  // Max-heap on "worst to keep": larger cost, then smaller reward, then earlier.
+  auto keep_before = [](const DropCandidate& a, const DropCandidate& b) {
+    if (a.cost != b.cost) return a.cost < b.cost;
+    if (a.reward != b.reward) return a.reward > b.reward;
+    return a.index > b.index;
+  };
+  heap.clear();
+  bool ok = true;
+  Time t = now;
+  for (int i = 0; i < n; ++i) {
+    const Duration c = cost(i);
+    if (c == 0) continue;
+    t += c;
+    if (droppable(i)) {
+      heap.push_back(DropCandidate{c, reward(i), i});
+      std::push_heap(heap.begin(), heap.end(), keep_before);
+    }
+    while (t > deadline(i)) {
+      if (heap.empty()) {
+        ok = false;
+        break;
+      }
+      std::pop_heap(heap.begin(), heap.end(), keep_before);
+      const DropCandidate victim = heap.back();
+      heap.pop_back();
+      t -= victim.cost;
+      drop(victim.index);
+    }
+  }
+  return ok;
 }
 
 /// Deepens jobs, in order, into the slack a feasible plan leaves, wherever the reward does not fall.

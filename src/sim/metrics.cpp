@@ -88,6 +88,8 @@ nlohmann::json to_json(const SimMetrics& m) {
   j["decisions"] = m.decisions;
   j["events"] = m.events;
   j["events_per_second"] = m.events_per_second;
+  j["delta_used_max"] = m.delta_used_max;
+  j["coarsened_decisions"] = m.coarsened_decisions;
   nlohmann::json streams = nlohmann::json::array();
   for (const StreamMetrics& s : m.streams) streams.push_back(to_json(s));
   j["streams"] = std::move(streams);

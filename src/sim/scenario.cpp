@@ -175,6 +175,12 @@ ReplayParts parse_replay(const Node& n, int stages, const std::string& base_dir)
   if (!n.value.is_object()) n.fail("must be an object");
   n.only({"parametric", "calibration_samples", "test_samples", "seed", "test_seed", "calibration_csv", "test_csv", "bins"});
   const int bins = n.has("bins") ? static_cast<int>(n.at("bins").integer(1, 1000)) : 10;
+  BinSpacing spacing = BinSpacing::equal_width;
+  if (n.has("bin_spacing")) {
+    const Node s = n.at("bin_spacing");
+    if (s.str() == "equal_mass") spacing = BinSpacing::equal_mass;
+    else if (s.str() != "equal_width") s.fail("must be \"equal_width\" or \"equal_mass\"");
+  }
   ReplaySet calibration, test;
   if (n.has("parametric")) {
     const Node p = n.at("parametric");
@@ -220,7 +226,7 @@ ReplayParts parse_replay(const Node& n, int stages, const std::string& base_dir)
     n.fail("needs 'parametric' or 'calibration_csv' + 'test_csv'");
   }
   ReplayParts parts;
-  parts.utility = UtilityModel::calibrate(calibration.exits, calibration.records, bins);
+  parts.utility = UtilityModel::calibrate(calibration.exits, calibration.records, bins, true, spacing);
   parts.test = std::move(test);
   return parts;
 }

@@ -235,6 +235,9 @@ class Simulation final : public HostClient {
     m.decision_p99_us = percentile_us(decision_ns, 0.99);
     m.events = events_count_;
     m.events_per_second = wall_s > 0.0 ? static_cast<double>(events_count_) / wall_s : 0.0;
+    const PlanningStats planning = policy_.planning_stats();
+    m.delta_used_max = planning.delta_used_max;
+    m.coarsened_decisions = planning.coarsened_decisions;
     r.jobs = std::move(jobs_);
     r.outcomes = std::move(outcomes_);
     r.protocol_violations = host_->protocol_violations();

@@ -25,6 +25,7 @@ class DensityPlanner {
     int depth;
   };
   std::vector<Candidate> heap_;
+  std::vector<DropCandidate> drop_heap_;
   void tree_reset(std::span<const Duration> leaves);
   void tree_apply(int node, Duration value);
   void tree_rebuild_above(int node);

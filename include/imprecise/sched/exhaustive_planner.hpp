@@ -6,7 +6,7 @@
 namespace imprecise {
 
 /// Reference: enumerates every combination (fewest drops, then most reward). For tests and the
-/// `plan --policy exhaustive` CLI; exponential, throws Error for more than 10 jobs.
+/// `plan --policy exhaustive` CLI; exponential, throws Error for more than 12 jobs.
 Plan solve_exhaustive(const PlanProblem& problem);
 
 }  // namespace imprecise

@@ -10,7 +10,7 @@
 namespace imprecise {
 
 /// One decision point: jobs appended in the order they will run (EDF for the planning policies).
-/// Job i may stop at any depth in [lo_i, hi_i], or be dropped (depth 0) if droppable and even the
+/// Job i may stop at any depth in [lo_i, hi_i], or be dropped (depth 0) if droppable(i) and even the
 /// mandatory parts cannot all fit. cost(i, l) = planned time, from `now`, that job i alone needs to
 /// reach depth l (0 at its current depth, non-decreasing in l); reward(i, l) = predicted reward of
 /// stopping at l. A plan is feasible when every job that still has work finishes by its deadline
@@ -31,11 +31,15 @@ class PlanProblem {
   int done(int i) const { return done_[i]; }
   int lo(int i) const { return lo_[i]; }
   int hi(int i) const { return hi_[i]; }
+  /// The one definition of "may be dropped" every planner, feasible() and the exhaustive search use:
+  /// the caller allowed it and the job still has mandatory work (lo > done), partly run or not. A job
+  /// whose lowest depth is already done is answered, never dropped.
   bool droppable(int i) const { return droppable_[i] != 0; }
   const Duration& cost(int i, int depth) const { return values_cost_[offset_[i] + depth]; }
   double reward(int i, int depth) const { return depth <= 0 ? 0.0 : values_reward_[offset_[i] + depth]; }
 
-  /// True if running every job to `depths[i]` (0 = dropped) in order meets every deadline.
+  /// True if running every job to `depths[i]` (0 = dropped, only where droppable(i)) in order meets
+  /// every deadline.
   bool feasible(std::span<const int> depths) const;
   /// True if every job fits at its lowest depth (no drop needed).
   bool mandatory_fits() const;
@@ -55,12 +59,24 @@ struct SlackScratch {
   std::vector<Duration> slack_suffix;
 };
 
+/// A job that Moore-Hodgson (fewest drops over mandatory parts) may shed: its mandatory cost, the
+/// reward it keeps if served, its index. Planners and policies keep a heap of these between decisions.
+struct DropCandidate {
+  Duration cost = 0;
+  double reward = 0.0;
+  int index = 0;
+};
+
 /// A chosen plan: depth per job (0 = dropped), in the problem's order.
 struct Plan {
   std::vector<int> depths;
   double total_reward = 0.0;  ///< sum of reward(i, depths[i]), unquantized
   int dropped = 0;
   bool feasible = true;       ///< false only when not even dropping every droppable job helps
+  /// The reward quantum the planner really used (yao-dp; 0 for planners that do not quantize). It is
+  /// larger than the one asked for when `coarsened`: the DP's state cap relaxed the (1 - eps) bound.
+  double delta_used = 0.0;
+  bool coarsened = false;
 };
 
 }  // namespace imprecise

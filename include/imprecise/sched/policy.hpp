@@ -1,6 +1,7 @@
 // Policy: the one scheduling interface that both the simulator and the real-time runtime drive.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -56,6 +57,13 @@ struct PolicyConfig {
   int planning_window = 32;
 };
 
+/// What a planning policy's planner did over a run (zeros for policies that do not plan).
+struct PlanningStats {
+  std::int64_t plans = 0;                ///< planner calls
+  std::int64_t coarsened_decisions = 0;  ///< plans whose reward quantum was coarsened (bound relaxed)
+  double delta_used_max = 0.0;           ///< largest reward quantum a plan used (0: none quantized)
+};
+
 /// Protocol: the host calls on_release/on_stage_done/on_expire as events happen and next() whenever
 /// its lane is free, repeating while the answer is Finish or Drop. Jobs inside a Dispatch are "in
 /// flight" until on_stage_done (or on_expire) for each. After on_expire the host ends the job itself
@@ -71,6 +79,8 @@ class Policy {
   /// end in time (by the profile's median): that work is not started and the job is answered.
   virtual void on_expire(JobId job, Time now) = 0;
   virtual Decision next(Time now) = 0;
+  /// How the planner fared so far (yao-dp reports a coarsened delta here; see DpPlanner).
+  virtual PlanningStats planning_stats() const { return {}; }
 };
 
 /// Names accepted by make_policy: yao-dp, density, edf-full, edf-mandatory, edf-fixed:K,

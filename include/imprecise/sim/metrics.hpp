@@ -43,6 +43,11 @@ struct SimMetrics {
   std::int64_t decisions = 0;    ///< Policy::next() calls
   std::int64_t events = 0;       ///< arrivals, stage completions, expiries and wake-ups processed
   double events_per_second = 0.0;  ///< events / wall time of the run
+  /// Planning policies: the largest reward quantum a plan used (0 when none quantized) and how many
+  /// plans had it coarsened past the configured delta to bound the DP's size (the (1 - eps) bound
+  /// then does not hold for them).
+  double delta_used_max = 0.0;
+  std::int64_t coarsened_decisions = 0;
 };
 
 /// Counts one stream's (or all) jobs; `jobs` and `outcomes` are parallel (outcome i is job i's).
@@ -56,7 +61,7 @@ inline constexpr const char* kTimingFields[] = {"decision_p50_us", "decision_p99
 
 /// Top level: policy, load, seed, the total's fields (jobs, completed, ..., accuracy, miss_ratio,
 /// drop_ratio, mean_depth, latency_*), utilization, wasted_ms, decision_p50_us, decision_p99_us,
-/// decisions, events, events_per_second, and "streams": [ {name, jobs, ...}, ... ].
+/// decisions, events, events_per_second, delta_used_max, coarsened_decisions, and "streams": [ {name, jobs, ...}, ... ].
 nlohmann::json to_json(const SimMetrics& metrics);
 nlohmann::json to_json(const StreamMetrics& metrics);
 

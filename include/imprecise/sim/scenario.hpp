@@ -47,7 +47,8 @@
 //       "test_samples": 5000,             // optional (default 5000)
 //       "seed": 7,                        // optional (default 1): calibration set seed;
 //       "test_seed": 8,                   //   optional (default seed + 1): must differ from seed
-//       "bins": 10 }                      // optional (default 10): confidence bins of the tables
+//       "bins": 10,                       // optional (default 10): confidence bins of the tables
+//       "bin_spacing": "equal_width" }    // optional: or "equal_mass" (quantiles per exit)
 // or measured (sim/replay.hpp, load_replay_csv):
 //     { "calibration_csv": "replay/vision_cal.csv", "test_csv": "replay/vision_test.csv", "bins": 10 }
 // The number of exits must equal the profile's number of stages.

@@ -3,12 +3,16 @@
 
 #include <algorithm>
 
+#include "../plan_support.hpp"
+
 namespace imprecise::detail {
 
 PlanningPolicy::PlanningPolicy(std::span<const Model> models, PolicyConfig config, RewardSource rewards)
     : PolicyBase(models, config, JobOrder::earliest_deadline), rewards_(rewards) {
   rows_.reserve(256);
   window_.reserve(256);
+  idle_.reserve(256);
+  drop_heap_.reserve(256);
 }
 
 void PlanningPolicy::plan(Time now) {
@@ -19,21 +23,38 @@ void PlanningPolicy::plan(Time now) {
   // mandatory part stays reserved, run back to back after the window. The window must then finish by
   // `reserve_from`, the latest start that still lets every deferred mandatory part meet its deadline.
   const std::size_t limit = config_.planning_window > 0 ? static_cast<std::size_t>(config_.planning_window) : jobs_.size();
-  Duration window_mandatory = 0;
   std::size_t idle = 0;
   for (std::size_t i = 0; i < jobs_.size(); ++i) {
     PendingJob& p = jobs_[i];
     p.deferred = false;
     if (p.in_flight || idle++ >= limit) continue;
     window_.push_back(static_cast<int>(i));
-    window_mandatory += remaining_cost(p, std::max(p.job.mandatory_depth, p.done));
   }
-  // Deferred jobs run their mandatory parts back to back after the window's, in EDF order; one whose
-  // mandatory part cannot make its deadline even so is shed now (so the pending set stays what the
-  // device can serve, not everything that arrived).
+  // Fewest drops over every idle job, window and deferred alike: Moore-Hodgson on the mandatory
+  // parts in EDF order (O(n log n)). Its choice is final for the deferred jobs; for the window it
+  // fixes how many must go, and the planner (which sees the deferred jobs' reserve below) finds
+  // that same number and picks which by reward. Without deferred jobs the planner does it alone.
+  const bool defers = idle > limit;
+  if (defers) {
+    idle_.clear();
+    for (std::size_t i = 0; i < jobs_.size(); ++i)
+      if (!jobs_[i].in_flight) {
+        PendingJob& p = jobs_[i];
+        p.drop = false;
+        idle_.push_back(static_cast<int>(i));
+      }
+    auto job = [&](int k) -> PendingJob& { return jobs_[static_cast<std::size_t>(idle_[static_cast<std::size_t>(k)])]; };
+    detail::moore_hodgson(
+        static_cast<int>(idle_.size()), now,
+        [&](int k) { return remaining_cost(job(k), std::max(job(k).job.mandatory_depth, job(k).done)); },
+        [&](int k) { return job(k).job.deadline; }, [&](int k) { return job(k).done < job(k).job.mandatory_depth; },
+        [&](int k) { return predicted_reward(job(k), std::max(job(k).job.mandatory_depth, job(k).done)); },
+        [&](int k) { job(k).drop = true; }, drop_heap_);
+  }
+  // Deferred jobs kept run their mandatory parts back to back after the window's, in EDF order;
+  // `reserve_from` is the latest the window may end for all of them to meet their deadlines.
   Time reserve_from = kNever;
   {
-    Time t = now + window_mandatory;
     Duration tail = 0;
     idle = 0;
     for (PendingJob& p : jobs_) {
@@ -41,16 +62,13 @@ void PlanningPolicy::plan(Time now) {
       p.deferred = true;
       p.target = std::max(p.job.mandatory_depth, p.done);
       const Duration cost = remaining_cost(p, p.target);
-      p.drop = p.done < p.job.mandatory_depth && cost > 0 && t + cost > p.job.deadline;
-      if (p.drop) continue;
-      t += cost;
+      // A job with nothing left to do cannot be late (it is answered from what it has): no reserve.
+      if (p.drop || cost == 0) continue;
       tail += cost;
       reserve_from = std::min(reserve_from, p.job.deadline - tail);
     }
   }
-  set_replan_on_leave(idle > limit);
-  // The reserve only limits the window's optional work: it never forces a drop in the window.
-  reserve_from = std::max(reserve_from, now + window_mandatory);
+  set_replan_on_leave(defers);
 
   for (const int i : window_) {
     const PendingJob& p = jobs_[static_cast<std::size_t>(i)];
@@ -75,6 +93,9 @@ void PlanningPolicy::plan(Time now) {
     rows_.push_back(i);
   }
   const Plan& plan = solve(problem_);
+  ++stats_.plans;
+  if (plan.coarsened) ++stats_.coarsened_decisions;
+  stats_.delta_used_max = std::max(stats_.delta_used_max, plan.delta_used);
   for (std::size_t row = 0; row < rows_.size(); ++row) {
     PendingJob& p = jobs_[static_cast<std::size_t>(rows_[row])];
     const int depth = plan.depths[row];

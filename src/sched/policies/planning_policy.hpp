@@ -18,15 +18,20 @@ class PlanningPolicy : public PolicyBase {
  public:
   PlanningPolicy(std::span<const Model> models, PolicyConfig config, RewardSource rewards);
 
+  PlanningStats planning_stats() const final { return stats_; }
+
  protected:
   void plan(Time now) final;
   virtual const Plan& solve(const PlanProblem& problem) = 0;
 
  private:
   RewardSource rewards_;
+  PlanningStats stats_;
   PlanProblem problem_;
   std::vector<int> rows_;    // problem row -> index in jobs_
   std::vector<int> window_;  // indices in jobs_ of the jobs planned this time
+  std::vector<int> idle_;    // indices in jobs_ of every job not in flight (EDF order)
+  std::vector<DropCandidate> drop_heap_;
   std::vector<Duration> cost_;
   std::vector<double> reward_;
 };

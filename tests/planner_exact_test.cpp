@@ -1,0 +1,183 @@
+// Planner tests with partly-run jobs: one definition of "droppable", exhaustive search up to 12 jobs,
+// and 40-job invariants (feasible, fewest drops by an independent Moore-Hodgson, the delta bound).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <queue>
+#include <random>
+#include <vector>
+
+#include "imprecise/sched/planner.hpp"
+
+namespace imprecise {
+namespace {
+
+struct PartlyRun {
+  int jobs;
+  int max_stages;
+  double overload;  // > 1 makes drops likely
+  bool integer_rewards;
+};
+
+/// A random decision point in EDF order where some jobs have already run stages: some partly into a
+/// mandatory part of depth >= 2 (still droppable), some past it (never droppable, nothing required).
+PlanProblem make_partly_run(std::mt19937_64& rng, const PartlyRun& spec) {
+  std::uniform_int_distribution<int> stage_time(1, 6), stages(2, spec.max_stages), reward_step(0, 5);
+  std::uniform_real_distribution<double> real_step(0.0, 0.3), coin(0.0, 1.0);
+  struct Row {
+    int done, lo, hi;
+    std::vector<Duration> cost;
+    std::vector<double> reward;
+    Time deadline = 0;
+  };
+  std::vector<Row> rows;
+  Duration mandatory_total = 0;
+  for (int i = 0; i < spec.jobs; ++i) {
+    Row row;
+    const int L = stages(rng);
+    const int m = std::uniform_int_distribution<int>(coin(rng) < 0.6 ? 2 : 1, L)(rng);
+    const double u = coin(rng);
+    row.done = u < 0.5 ? 0 : (u < 0.85 ? std::uniform_int_distribution<int>(1, m - 1 > 0 ? m - 1 : 1)(rng)
+                                       : std::uniform_int_distribution<int>(m, L)(rng));
+    if (row.done >= L) row.done = L - 1;
+    row.lo = std::max(m, row.done);
+    row.hi = L;
+    row.cost.assign(L + 1, 0);
+    row.reward.assign(L + 1, 0.0);
+    for (int l = 1; l <= L; ++l) {
+      row.cost[l] = l <= row.done ? 0 : row.cost[l - 1] + stage_time(rng);
+      row.reward[l] = row.reward[l - 1] + (spec.integer_rewards ? reward_step(rng) + (l == 1 ? 1 : 0) : real_step(rng));
+    }
+    mandatory_total += row.cost[row.lo];
+    rows.push_back(row);
+  }
+  std::uniform_real_distribution<double> spread(0.3, 1.6);
+  for (Row& row : rows)
+    row.deadline = static_cast<Time>(spread(rng) * static_cast<double>(mandatory_total) / spec.overload) + 1;
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.deadline < b.deadline; });
+  PlanProblem problem;
+  problem.reset(0);
+  // The caller's flag is what the planning policy passes: droppable while mandatory work remains.
+  for (const Row& row : rows)
+    problem.add(row.deadline, row.done, row.lo, row.hi, row.cost, row.reward, /*droppable=*/row.done < row.lo);
+  return problem;
+}
+
+/// Fewest drops, written here independently of the library: Moore-Hodgson on the mandatory parts.
+int moore_hodgson_drops(const PlanProblem& p) {
+  std::priority_queue<Duration> kept;
+  Time t = p.now();
+  int drops = 0;
+  for (int i = 0; i < p.size(); ++i) {
+    const Duration c = p.cost(i, p.lo(i));
+    if (c == 0) continue;
+    t += c;
+    kept.push(c);
+    if (t > p.deadline(i)) {
+      t -= kept.top();
+      kept.pop();
+      ++drops;
+    }
+  }
+  return drops;
+}
+
+TEST(Droppable, OneDefinitionForPartlyRunJobs) {
+  // A job that ran 1 of its 2 mandatory stages may be dropped (depth 0) everywhere; one past its
+  // mandatory depth may not.
+  PlanProblem p;
+  p.reset(0);
+  const std::vector<Duration> one_done{0, 0, 5, 9}, two_done{0, 0, 0, 4};
+  const std::vector<double> reward{0, 0.5, 0.6, 0.7};
+  p.add(3, 1, 2, 3, one_done, reward, /*droppable=*/true);  // needs 5 by 3: must go
+  p.add(4, 2, 2, 3, two_done, reward, /*droppable=*/true);  // nothing mandatory left: never dropped
+  EXPECT_TRUE(p.droppable(0));
+  EXPECT_FALSE(p.droppable(1));
+  EXPECT_TRUE(p.feasible(std::vector<int>{0, 2}));
+  EXPECT_FALSE(p.feasible(std::vector<int>{0, 0}));
+  const Plan exhaustive = solve_exhaustive(p);
+  DpPlanner dp;
+  DensityPlanner density;
+  for (const Plan& plan : {exhaustive, dp.solve(p, 0.01), density.solve(p)}) {
+    EXPECT_TRUE(plan.feasible);
+    EXPECT_EQ(plan.dropped, 1);
+    EXPECT_EQ(plan.depths, (std::vector<int>{0, 3}));  // the freed time takes job 1 deeper
+  }
+}
+
+class PartlyRunSmall : public ::testing::TestWithParam<PartlyRun> {};
+
+TEST_P(PartlyRunSmall, DpEqualsExhaustiveAndDensityDropsAsFew) {
+  const PartlyRun spec = GetParam();
+  std::mt19937_64 rng(4242 + spec.jobs * 31 + static_cast<int>(spec.overload * 10));
+  DpPlanner dp;
+  DensityPlanner density;
+  const int trials = spec.jobs >= 11 ? 40 : 200;
+  int partly_run_dropped = 0;  // the case the old random tests never produced
+  for (int trial = 0; trial < trials; ++trial) {
+    const PlanProblem problem = make_partly_run(rng, spec);
+    const Plan expected = solve_exhaustive(problem);
+    for (int i = 0; i < problem.size(); ++i) partly_run_dropped += expected.depths[i] == 0 && problem.done(i) > 0;
+    ASSERT_TRUE(expected.feasible) << "every job with work is droppable, trial " << trial;
+    ASSERT_TRUE(problem.feasible(expected.depths)) << "trial " << trial;
+    EXPECT_EQ(expected.dropped, moore_hodgson_drops(problem)) << "trial " << trial;
+
+    const Plan& got = dp.solve(problem, 1.0);
+    ASSERT_TRUE(got.feasible) << "trial " << trial;
+    EXPECT_TRUE(problem.feasible(got.depths)) << "trial " << trial;
+    EXPECT_EQ(got.dropped, expected.dropped) << "trial " << trial;
+    EXPECT_DOUBLE_EQ(got.total_reward, expected.total_reward) << "trial " << trial;
+
+    const Plan& greedy = density.solve(problem);
+    ASSERT_TRUE(greedy.feasible) << "trial " << trial;
+    EXPECT_TRUE(problem.feasible(greedy.depths)) << "trial " << trial;
+    EXPECT_EQ(greedy.dropped, expected.dropped) << "trial " << trial;
+    EXPECT_LE(greedy.total_reward, expected.total_reward + 1e-9) << "trial " << trial;
+  }
+  if (spec.overload >= 2.0) {
+    EXPECT_GT(partly_run_dropped, 0);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, PartlyRunSmall,
+                         ::testing::Values(PartlyRun{4, 3, 1.0, true}, PartlyRun{6, 4, 2.0, true},
+                                           PartlyRun{8, 3, 3.0, true}, PartlyRun{10, 3, 1.5, true},
+                                           PartlyRun{12, 3, 2.5, true}));
+
+/// Bound on what quantizing costs: with drops, a served job's lowest-depth reward is quantized too.
+double quantization_loss(const Plan& plan, int jobs) {
+  return (plan.dropped > 0 ? 2.0 : 1.0) * jobs * plan.delta_used + 1e-9;
+}
+
+TEST(PartlyRunLarge, FortyJobsFeasibleFewestDropsAndWithinTheDeltaBound) {
+  std::mt19937_64 rng(90210);
+  DpPlanner dp;
+  DensityPlanner density;
+  int with_drops = 0, coarsened = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    const PartlyRun spec{40, 5, trial % 3 == 0 ? 0.7 : (trial % 3 == 1 ? 1.5 : 4.0), trial % 2 == 0};
+    const PlanProblem problem = make_partly_run(rng, spec);
+    const int fewest = moore_hodgson_drops(problem);
+    with_drops += fewest > 0;
+    const Plan greedy = density.solve(problem);
+    ASSERT_TRUE(greedy.feasible);
+    EXPECT_TRUE(problem.feasible(greedy.depths)) << "trial " << trial;
+    EXPECT_EQ(greedy.dropped, fewest) << "trial " << trial;
+
+    const double delta = spec.integer_rewards ? 1.0 : 0.01;
+    const Plan& got = dp.solve(problem, delta);
+    ASSERT_TRUE(got.feasible);
+    EXPECT_TRUE(problem.feasible(got.depths)) << "trial " << trial;
+    EXPECT_EQ(got.dropped, fewest) << "trial " << trial;
+    EXPECT_GE(got.delta_used, delta);
+    EXPECT_EQ(got.coarsened, got.delta_used > delta);
+    coarsened += got.coarsened;
+    // Any feasible plan with the fewest drops (density's) is within the quantization loss of the DP's.
+    EXPECT_GE(got.total_reward, greedy.total_reward - quantization_loss(got, problem.size())) << "trial " << trial;
+  }
+  EXPECT_GT(with_drops, 20);  // the overloaded instances really need drops
+  EXPECT_GT(coarsened, 0);    // and some pass the DP's state cap: the bound holds with the delta reported
+}
+
+}  // namespace
+}  // namespace imprecise
