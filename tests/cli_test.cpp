@@ -1,7 +1,4 @@
 // Tests of the `imprecise` command-line tool: plan results, every input-error path, simulate and sweep outputs.
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -13,83 +10,22 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_fixture.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct RunResult {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
+using namespace imprecise::testing;
 
-std::string quote(const std::string& text) {
-  std::string quoted = "'";
-  for (const char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
-
-/// `words` followed by one shell-quoted argument.
-std::string fmt_args(const std::string& words, const std::string& argument) { return words + " " + quote(argument); }
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-class CliTest : public ::testing::Test {
+class CliTest : public CliFixture {
  protected:
-  void SetUp() override {
-    const std::string cli = IMPRECISE_CLI_PATH;
-    if (cli.empty() || !fs::exists(cli)) GTEST_SKIP() << "CLI not built: '" << cli << "'";
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("imprecise_cli_test_" + std::to_string(getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    if (!dir_.empty()) fs::remove_all(dir_, ec);
-  }
-
-  fs::path write(const std::string& name, const std::string& text) {
-    const fs::path path = dir_ / name;
-    std::ofstream(path) << text;
-    return path;
-  }
-
-  /// Runs the CLI with `args` (already shell-quoted where needed), capturing stdout, stderr, exit status.
-  RunResult run(const std::string& args) {
-    const fs::path err_path = dir_ / "stderr.txt";
-    const std::string command = quote(IMPRECISE_CLI_PATH) + " " + args + " 2>" + quote(err_path.string());
-    RunResult result;
-    FILE* pipe = popen(command.c_str(), "r");
-    if (!pipe) return result;
-    char buffer[4096];
-    std::size_t n = 0;
-    while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.out.append(buffer, n);
-    const int status = pclose(pipe);
-    result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.err = slurp(err_path);
-    return result;
-  }
-
   json plan(const json& instance, const std::string& extra = "") {
     const fs::path path = write("instance.json", instance.dump());
     const RunResult r = run("plan --instance " + quote(path.string()) + " " + extra);
     EXPECT_EQ(r.status, 0) << r.err;
     return json::parse(r.out);
-  }
-
-  /// Expects exit code 2 and one stderr line "imprecise: error: ..." containing every `needles`.
-  void expect_input_error(const RunResult& r, const std::vector<std::string>& needles) {
-    EXPECT_EQ(r.status, 2) << r.err;
-    EXPECT_EQ(r.err.rfind("imprecise: error: ", 0), 0u) << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    for (const auto& needle : needles) EXPECT_NE(r.err.find(needle), std::string::npos) << "missing '" << needle << "' in: " << r.err;
   }
 
   static std::string scenario_path() {
@@ -100,7 +36,6 @@ class CliTest : public ::testing::Test {
     return {};
   }
 
-  fs::path dir_;
 };
 
 json job(double deadline, std::vector<double> times, std::vector<double> rewards, int mandatory = 1) {
@@ -282,39 +217,6 @@ TEST_F(CliTest, SimulateWarnsWhenTheDpCoarsenedItsDelta) {
   EXPECT_EQ(light.err.find("coarsened"), std::string::npos) << light.err;
 }
 
-TEST_F(CliTest, SimulateTraceIsAChromeTraceOfTheRunOnSimulatedTime) {
-  const fs::path scenario = fs::path(IMPRECISE_SOURCE_DIR) / "scenarios" / "edge_multi_model.json";
-  const fs::path trace = dir_ / "sim.trace.json";
-  const RunResult r = run(fmt_args("simulate --scenario", scenario.string()) +
-                          " --policy yao-dp --load 3 --duration 0.5 --json " + quote((dir_ / "m.json").string()) +
-                          " --trace " + quote(trace.string()));
-  ASSERT_EQ(r.status, 0) << r.err;
-  const json metrics = json::parse(slurp(dir_ / "m.json"));
-  const json events = json::parse(slurp(trace)).at("traceEvents");
-  std::size_t slices = 0, markers = 0;
-  bool named = false;
-  for (const json& e : events) {
-    if (e.at("ph") == "X") {
-      ++slices;
-      EXPECT_EQ(e.at("tid"), 1) << "one lane: track 1";
-      EXPECT_GE(e.at("dur").get<double>(), 0.0);
-    } else if (e.at("ph") == "i") {
-      ++markers;
-    } else if (e.at("name") == "process_name") {
-      named = e.at("args").at("name").get<std::string>().find("simulator") != std::string::npos;
-    }
-  }
-  EXPECT_TRUE(named) << "the trace says it is the simulator's";
-  EXPECT_GT(slices, 100u);
-  // One marker per job that was not completed (drop, miss, reject or fail).
-  const auto not_completed = metrics.at("missed").get<std::size_t>() + metrics.at("rejected").get<std::size_t>() +
-                             metrics.at("failed").get<std::size_t>();
-  EXPECT_EQ(markers, not_completed);
-  const RunResult bad = run(fmt_args("simulate --scenario", scenario.string()) + " --policy yao-dp --trace " +
-                            quote((dir_ / "no" / "such" / "dir" / "t.json").string()));
-  expect_input_error(bad, {"--trace", "cannot open"});
-}
-
 TEST_F(CliTest, SimulateInputErrors) {
   const std::string scenario = scenario_path();
   if (scenario.empty()) GTEST_SKIP() << "no scenario file";
@@ -372,52 +274,6 @@ TEST_F(CliTest, SweepInputErrors) {
   expect_input_error(run(base + " --policies yao-dp --loads 0,1"), {"--loads"});
   expect_input_error(run(base + " --policies yao-dp,bogus --loads 1"), {"--policies", "bogus"});
   expect_input_error(run(base + " --policies yao-dp --loads 1 --seeds 0"), {"--seeds"});
-}
-
-// Behaviour snapshot (tests/golden, written by scripts/make_golden.py before the PolicyHost refactoring):
-// `simulate` on the edge scenario for every policy at loads 0.5-5 and `plan` on fixed instances must give
-// exactly the saved results. Wall-clock fields (decision times, events per second) are left out.
-TEST_F(CliTest, SimulateMatchesTheSavedResultsExactly) {
-  const fs::path golden = fs::path(IMPRECISE_SOURCE_DIR) / "tests" / "golden" / "simulate";
-  const fs::path scenario = fs::path(IMPRECISE_SOURCE_DIR) / "scenarios" / "edge_multi_model.json";
-  int compared = 0;
-  for (const auto& entry : fs::directory_iterator(golden)) {
-    const json expected = json::parse(slurp(entry.path()));
-    const fs::path out = dir_ / "sim.json";
-    const RunResult r = run(fmt_args("simulate --scenario", scenario.string()) + " --policy " +
-                            quote(expected.at("policy").get<std::string>()) + " --load " +
-                            std::to_string(expected.at("load").get<double>()) + " --json " + quote(out.string()));
-    ASSERT_EQ(r.status, 0) << r.err;
-    json got = json::parse(slurp(out));
-    for (const char* wall_clock : {"decision_p50_us", "decision_p99_us", "events_per_second"}) got.erase(wall_clock);
-    EXPECT_EQ(got, expected) << entry.path().filename();
-    ++compared;
-  }
-  EXPECT_EQ(compared, 45) << "9 policies x 5 loads";
-}
-
-TEST_F(CliTest, PlanMatchesTheSavedResultsByteForByte) {
-  const fs::path golden = fs::path(IMPRECISE_SOURCE_DIR) / "tests" / "golden" / "plan";
-  int compared = 0;
-  for (const auto& entry : fs::directory_iterator(golden)) {
-    if (entry.path().extension() != ".out") continue;
-    // <instance>.<policy>[.delta1].out
-    const std::string name = entry.path().stem().string();
-    const auto dot = name.find('.');
-    const std::string instance = name.substr(0, dot);
-    std::string policy = name.substr(dot + 1);
-    std::string extra;
-    if (policy.ends_with(".delta1")) {
-      policy.resize(policy.size() - 7);
-      extra = " --delta 1";
-    }
-    const RunResult r = run(fmt_args("plan --instance", (golden / (instance + ".instance.json")).string()) +
-                            " --policy " + policy + extra);
-    ASSERT_EQ(r.status, 0) << r.err;
-    EXPECT_EQ(r.out, slurp(entry.path())) << name;
-    ++compared;
-  }
-  EXPECT_EQ(compared, 48) << "8 instances x 3 planners x 2 deltas";
 }
 
 }  // namespace
