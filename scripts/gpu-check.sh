@@ -168,40 +168,33 @@ cudnn_candidates() {  # ROOTS... -> lines "include_dir|library", in the order gi
   done | awk '!seen[$0]++'
 }
 
-# Picks the first candidate whose header and library have the same major version; headers carried in
-# .gpu-deps/cudnn-include stand in where a library has none beside it. Sets cudnn_inc, cudnn_lib, cudnn_ver.
+# Reads "include|library" candidates on stdin (label: how they were found) and keeps the first whose header
+# and library have the same major version; headers carried in .gpu-deps/cudnn-include stand in where a
+# library has none beside it. Sets cudnn_inc, cudnn_lib, cudnn_ver; lists every candidate in cudnn_all.
+pick_cudnn() {
+  local label="$1" inc lib hv lv
+  while IFS='|' read -r inc lib; do
+    [ -n "$lib" ] || continue
+    lv="$(basename "$(readlink -f "$lib")" | sed -n 's/^libcudnn\.so\.\([0-9]*\).*/\1/p')"
+    hv="$( [ "$inc" != none ] && cudnn_header_version "$inc")"
+    cudnn_all+="    ${label}: include ${inc} (${hv:-?}), library $lib (major ${lv:-?})"$'\n'
+    if [ "$inc" = none ] && [ -d "$root/.gpu-deps/cudnn-include" ]; then
+      inc="$root/.gpu-deps/cudnn-include"
+      hv="$(cudnn_header_version "$inc")"
+    fi
+    [ "$inc" != none ] || continue
+    if [ -z "$cudnn_lib" ] && { [ -z "$lv" ] || [ "${hv%%.*}" = "$lv" ]; }; then
+      cudnn_inc="$inc" cudnn_lib="$lib" cudnn_ver="$hv"
+    fi
+  done
+}
+
+# The usual places first, then a search of the file system.
 find_cudnn() {
-  local inc lib hv lv
   cudnn_inc="" cudnn_lib="" cudnn_ver="" cudnn_all=""
-  while IFS='|' read -r inc lib; do
-    [ -n "$lib" ] || continue
-    lv="$(basename "$(readlink -f "$lib")" | sed -n 's/^libcudnn\.so\.\([0-9]*\).*/\1/p')"
-    hv="$( [ "$inc" != none ] && cudnn_header_version "$inc")"
-    cudnn_all+="    candidate: include ${inc} (${hv:-?}), library $lib (major ${lv:-?})"$'\n'
-    if [ "$inc" = none ] && [ -d "$root/.gpu-deps/cudnn-include" ]; then
-      inc="$root/.gpu-deps/cudnn-include"
-      hv="$(cudnn_header_version "$inc")"
-    fi
-    [ "$inc" != none ] || continue
-    if [ -z "$cudnn_lib" ] && { [ -z "$lv" ] || [ "${hv%%.*}" = "$lv" ]; }; then
-      cudnn_inc="$inc" cudnn_lib="$lib" cudnn_ver="$hv"
-    fi
-  done < <(cudnn_candidates $(cudnn_roots))
+  pick_cudnn candidate < <(cudnn_candidates $(cudnn_roots))
   [ -n "$cudnn_lib" ] && return 0
-  while IFS='|' read -r inc lib; do
-    [ -n "$lib" ] || continue
-    lv="$(basename "$(readlink -f "$lib")" | sed -n 's/^libcudnn\.so\.\([0-9]*\).*/\1/p')"
-    hv="$( [ "$inc" != none ] && cudnn_header_version "$inc")"
-    cudnn_all+="    candidate (search): include ${inc} (${hv:-?}), library $lib (major ${lv:-?})"$'\n'
-    if [ "$inc" = none ] && [ -d "$root/.gpu-deps/cudnn-include" ]; then
-      inc="$root/.gpu-deps/cudnn-include"
-      hv="$(cudnn_header_version "$inc")"
-    fi
-    [ "$inc" != none ] || continue
-    if [ -z "$cudnn_lib" ] && { [ -z "$lv" ] || [ "${hv%%.*}" = "$lv" ]; }; then
-      cudnn_inc="$inc" cudnn_lib="$lib" cudnn_ver="$hv"
-    fi
-  done < <(cudnn_candidates $(cudnn_roots_found))
+  pick_cudnn "candidate (search)" < <(cudnn_candidates $(cudnn_roots_found))
 }
 
 find_cublas() {  # sets cublas_lib (empty when the toolkit's own is found by CMake)
