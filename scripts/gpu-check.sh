@@ -32,6 +32,8 @@ debs="$root/.gpu-deps/debs"
 report="${REPORT:-$root/docs/results/gpu-check.md}"
 configure_only=0
 [ "${1:-}" = "--configure-only" ] && configure_only=1
+# A set-up check must not overwrite the committed report of a real GPU run.
+[ "$configure_only" = 1 ] && [ -z "${REPORT:-}" ] && report="$logs/gpu-check.md"
 t_start=$(date +%s)
 orig_ld="${LD_LIBRARY_PATH:-}"
 orig_path="$PATH"
