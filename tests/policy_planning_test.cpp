@@ -7,36 +7,22 @@
 #include <vector>
 
 #include "imprecise/sched/policy.hpp"
+#include "policy_fixtures.hpp"
 
 namespace imprecise {
 namespace {
 
-/// A model of `stages` deterministic stages of `stage_ms` (a batch of b costs 1 + 0.25 (b - 1) times
-/// that). Two confidence bins: after a low-confidence exit a deeper exit gains 0.1 per stage, after a
-/// high-confidence one 0.01; the prior gains 0.2 over the whole depth.
+/// `stages` stages of `stage_ms`, batches 1 and 2; the prior gains 0.2 over the whole depth, less than a
+/// low-confidence exit gains per stage (tests/policy_fixtures.hpp).
 Model make_model(int stages, double stage_ms) {
-  std::vector<int> batches{1, 2};
-  std::vector<std::vector<StageTiming>> timing(stages);
-  for (int s = 0; s < stages; ++s)
-    for (int b : batches) {
-      const Duration t = from_ms(stage_ms * (1.0 + 0.25 * (b - 1)));
-      timing[s].push_back(StageTiming{t, t, t, t});
-    }
-  std::vector<double> prior(stages);
-  for (int l = 1; l <= stages; ++l) prior[l - 1] = 0.4 + 0.2 * l / stages;
-  const int bins = 2;
-  std::vector<double> table(static_cast<std::size_t>(stages) * bins * stages);
-  for (int k = 1; k <= stages; ++k)
-    for (int bin = 0; bin < bins; ++bin)
-      for (int l = 1; l <= stages; ++l)
-        table[(static_cast<std::size_t>(k - 1) * bins + bin) * stages + l - 1] =
-            (bin == 0 ? 0.4 : 0.9) + (bin == 0 ? 0.1 : 0.01) * (std::max(l, k) - k);
-  Model m;
-  m.name = stage_ms > 10.0 ? "long" : "short";
-  m.mandatory_depth = 1;
-  m.profile = Profile(batches, timing);
-  m.utility = UtilityModel(stages, bins, prior, table);
-  return m;
+  testing::TestModelSpec spec;
+  spec.stages = stages;
+  spec.stage_ms = stage_ms;
+  spec.batches = {1, 2};
+  spec.prior_base = 0.4;
+  spec.prior_gain = 0.2;
+  spec.name = stage_ms > 10.0 ? "long" : "short";
+  return testing::make_test_model(spec);
 }
 
 Job make_job(JobId id, ModelId model, Duration deadline, double weight = 1.0) {

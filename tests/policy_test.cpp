@@ -5,38 +5,18 @@
 
 #include "imprecise/error.hpp"
 #include "imprecise/sched/policy.hpp"
+#include "policy_fixtures.hpp"
 
 namespace imprecise {
 namespace {
 
-/// A model with `stages` stages of `stage_ms` each (deterministic: every figure equal), batch 1..4
-/// where a batch of b costs stage_ms * (1 + 0.25 (b - 1)), and a utility that rises with depth.
+/// `stages` stages of `stage_ms`, batches 1, 2 and 4 (tests/policy_fixtures.hpp).
 Model make_model(int stages, double stage_ms, int mandatory = 1) {
-  std::vector<int> batches{1, 2, 4};
-  std::vector<std::vector<StageTiming>> table(stages);
-  for (int s = 0; s < stages; ++s)
-    for (int b : batches) {
-      const Duration t = from_ms(stage_ms * (1.0 + 0.25 * (b - 1)));
-      table[s].push_back(StageTiming{t, t, t, t});
-    }
-  std::vector<double> prior(stages);
-  for (int l = 0; l < stages; ++l) prior[l] = 0.5 + 0.4 * (l + 1) / stages;
-  // Two confidence bins: low confidence at exit k means deeper exits help a lot, high means little.
-  const int bins = 2;
-  std::vector<double> table_r(static_cast<std::size_t>(stages) * bins * stages);
-  for (int k = 1; k <= stages; ++k)
-    for (int bin = 0; bin < bins; ++bin)
-      for (int l = 1; l <= stages; ++l) {
-        const int depth = std::max(l, k);
-        const double gain = bin == 0 ? 0.1 : 0.01;
-        table_r[(static_cast<std::size_t>(k - 1) * bins + bin) * stages + l - 1] = (bin == 0 ? 0.4 : 0.9) + gain * (depth - k);
-      }
-  Model m;
-  m.name = "m" + std::to_string(stages);
-  m.mandatory_depth = mandatory;
-  m.profile = Profile(batches, table);
-  m.utility = UtilityModel(stages, bins, prior, table_r);
-  return m;
+  testing::TestModelSpec spec;
+  spec.stages = stages;
+  spec.stage_ms = stage_ms;
+  spec.mandatory = mandatory;
+  return testing::make_test_model(spec);
 }
 
 Job make_job(JobId id, Time release, Duration relative_deadline, ModelId model = 0) {
