@@ -28,15 +28,7 @@ namespace imprecise::runtime {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::Collector;
-using testing::config_with;
-using testing::full_depth_time;
-using testing::inputs;
-using testing::kGenerous;
-using testing::measured_profile;
-using testing::one_model;
-using testing::ready_now;
-using testing::reference;
+using namespace testing;  // runtime_fixtures.hpp: models, inputs, Collector, config_with, ...
 
 TEST(Engine, FutureFormAnswersEveryJobFromItsDeepestExitLikeTheOfflineModel) {
   const auto ref = reference("cnn3");
