@@ -240,6 +240,8 @@ TEST_F(PolicyHostTest, JobIdsCarryTheSlotInTheirLowBits) {
   const JobId id = (5u << 2) | 3u;  // generation 5, slot 3
   host->admit(job(id, from_ms(10)), 0);
   EXPECT_EQ(host->slot_of(id), 3u);
+  EXPECT_EQ(host->job_id(3, 5), id);
+  EXPECT_EQ(host->job_id(3, 5 + (1u << 30)), id) << "only the generation's low bits are kept";
   EXPECT_TRUE(host->is_live(3));
   policy_.script = {Finish{(4u << 2) | 3u}, Finish{id}};  // a stale generation is not this job
   host->decide(0);

@@ -2,7 +2,6 @@
 #include "imprecise/runtime/engine.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <limits>
 
 #include <fmt/format.h>
@@ -55,7 +54,6 @@ Engine::Impl::Impl(std::vector<ServedModel> models, EngineConfig config)
     if (!o) throw Error("engine: observers holds a null pointer");
 
   const std::size_t n = config_.max_pending;
-  slot_bits_ = std::max(1u, static_cast<unsigned>(std::bit_width(n - 1)));
   slots_.resize(n);
   free_.reserve(n);
   inbox_.reserve(n);

@@ -75,7 +75,6 @@ struct Engine::Impl final : HostClient {
   std::vector<Slot> slots_;
   std::vector<Lane> lanes_;
   int max_stages_ = 1;
-  unsigned slot_bits_ = 1;
 
   // --- shared, guarded by mu_ ---
   mutable std::mutex mu_;
@@ -106,7 +105,6 @@ struct Engine::Impl final : HostClient {
   bool warming_up_ = false;
 
   Time now() const;
-  std::uint32_t slot_of(JobId id) const { return id & ((1u << slot_bits_) - 1u); }
 
   // submit path (submit.cpp)
   JobId submit(ModelId model, const nn::Tensor& input, Time deadline, double weight, std::promise<Outcome>* promise,

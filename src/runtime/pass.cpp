@@ -113,7 +113,7 @@ void Engine::Impl::start_lane(int lane_index, Time) {
   lane.model = batch.model;
   lane.stage = batch.stage;
   lane.count = batch.jobs.size();
-  for (std::size_t i = 0; i < lane.count; ++i) lane.states[i] = &slots_[slot_of(batch.jobs[i])].state;
+  for (std::size_t i = 0; i < lane.count; ++i) lane.states[i] = &slots_[host_->slot_of(batch.jobs[i])].state;
   lane.cycle_start = pass_start_;
   if (warming_up_) return;  // warm_up_policy completes the batch itself, on simulated time
   {

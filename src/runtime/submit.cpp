@@ -69,11 +69,10 @@ JobId Engine::Impl::submit(ModelId model, const nn::Tensor& input, Time deadline
     return refuse(OutcomeStatus::failed, e.what());
   }
   ++s.generation;
-  const std::uint32_t generation_mask = slot_bits_ >= 32 ? 0u : (0xffffffffu >> slot_bits_);
-  JobId id = ((s.generation & generation_mask) << slot_bits_) | index;
+  JobId id = host_->job_id(index, s.generation);
   if (id == kNotAdmitted) {  // skip the one id reserved for refusals
     ++s.generation;
-    id = ((s.generation & generation_mask) << slot_bits_) | index;
+    id = host_->job_id(index, s.generation);
   }
   s.job = Job{};
   s.job.id = id;

@@ -37,8 +37,8 @@ PolicyHost::PolicyHost(Policy& policy, std::span<const Model> models, PolicyHost
     if (b < 1) throw Error("policy host: every model's max_batch must be >= 1");
     widest = std::max(widest, b);
   }
-  const unsigned bits = std::max(1u, static_cast<unsigned>(std::bit_width(config_.slots - 1)));
-  slot_mask_ = bits >= 32 ? 0xffffffffu : (1u << bits) - 1u;
+  slot_bits_ = std::max(1u, static_cast<unsigned>(std::bit_width(config_.slots - 1)));
+  slot_mask_ = slot_bits_ >= 32 ? 0xffffffffu : (1u << slot_bits_) - 1u;
   jobs_.resize(config_.slots);
   lanes_.resize(static_cast<std::size_t>(config_.lanes));
   for (LaneBatch& l : lanes_) l.jobs.reserve(static_cast<std::size_t>(widest));

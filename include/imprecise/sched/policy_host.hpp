@@ -105,6 +105,11 @@ class PolicyHost {
   int depth(std::uint32_t slot) const { return jobs_[slot].depth; }
   const Job& job(std::uint32_t slot) const { return jobs_[slot].job; }
   std::uint32_t slot_of(JobId id) const { return id & slot_mask_; }
+  /// The id of a job in `slot`, generation `generation` (only its low bits are kept); immutable after
+  /// construction, so any thread may call it.
+  JobId job_id(std::uint32_t slot, std::uint32_t generation) const {
+    return slot_bits_ >= 32 ? slot : ((generation & (0xffffffffu >> slot_bits_)) << slot_bits_) | slot;
+  }
   /// Decisions the policy got wrong (a Finish or Drop of a job it may not act on, an invalid dispatch, a
   /// policy that never settles); each offending job failed with a message. Safe to read from any thread.
   std::int64_t protocol_violations() const { return violations_.load(std::memory_order_relaxed); }
@@ -132,6 +137,7 @@ class PolicyHost {
   std::span<const Model> models_;
   PolicyHostConfig config_;
   HostClient& client_;
+  unsigned slot_bits_ = 1;
   std::uint32_t slot_mask_ = 0;
   std::vector<HostJob> jobs_;
   std::vector<LaneBatch> lanes_;
