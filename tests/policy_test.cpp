@@ -1,6 +1,7 @@
 // Policy tests: the host protocol (Dispatch/Finish/Drop/Idle), batching feasibility, each baseline's rule.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <variant>
 
 #include "imprecise/error.hpp"
@@ -100,30 +101,13 @@ TEST(YaoDp, StopsAtMandatoryWhenOnlyThatFits) {
   EXPECT_EQ(as<Finish>(p->next(from_ms(1))).job, 1u);
 }
 
-TEST(YaoDp, ShedsTheFewestJobsWhenMandatoryWorkCannotFit) {
-  std::vector<Model> models{make_model(3, 2.0)};
-  for (const char* spec : {"yao-dp", "density", "oracle-utility"}) {
-    auto p = make_policy(spec, models);
-    // Three jobs, each needing 2 ms by t = 4 ms: exactly one must go.
-    for (JobId id = 0; id < 3; ++id) p->on_release(make_job(id, 0, from_ms(4)), 0);
-    int drops = 0, dispatched = 0;
-    for (int step = 0; step < 6; ++step) {
-      const Decision d = p->next(0);
-      if (std::holds_alternative<Drop>(d)) ++drops;
-      if (std::holds_alternative<Dispatch>(d)) {
-        dispatched += static_cast<int>(std::get<Dispatch>(d).jobs.size());
-        break;
-      }
-    }
-    EXPECT_EQ(drops, 1) << spec;
-    EXPECT_GE(dispatched, 1) << spec;
-  }
-}
-
-// Runs the policy on simulated time (a batch of b takes make_model's 1 + 0.25 (b - 1) ms) until nothing is pending;
-// returns the depth each job was answered at (0 = dropped).
-std::vector<int> serve_to_the_end(Policy& p, std::size_t jobs) {
+// Runs `p` on simulated time until nothing is pending: a dispatch takes its profile's time for the
+// batch, times `speed` (below 1: stages run faster than planned). Returns the depth each job was
+// answered at (0 = dropped); `drop_at` gets the time of each Drop.
+std::vector<int> serve(Policy& p, const std::vector<Model>& models, std::size_t jobs, double speed = 1.0,
+                       std::vector<Time>* drop_at = nullptr) {
   std::vector<int> depth(jobs, 0), answered(jobs, -1);
+  if (drop_at) drop_at->assign(jobs, kNever);
   Time now = 0;
   for (int step = 0; step < 1000; ++step) {
     const Decision d = p.next(now);
@@ -131,15 +115,86 @@ std::vector<int> serve_to_the_end(Policy& p, std::size_t jobs) {
       answered[f->job] = depth[f->job];
     } else if (const auto* r = std::get_if<Drop>(&d)) {
       answered[r->job] = 0;
+      if (drop_at) (*drop_at)[r->job] = now;
     } else if (const auto* dispatch = std::get_if<Dispatch>(&d)) {
       const std::vector<JobId> ids(dispatch->jobs.begin(), dispatch->jobs.end());
-      now += from_ms(1.0 + 0.25 * static_cast<double>(ids.size() - 1));
+      const Duration took = models[dispatch->model].profile.planned(dispatch->stage, static_cast<int>(ids.size()),
+                                                                     PlanningFigure::p50);
+      now += static_cast<Duration>(static_cast<double>(took) * speed);
       for (const JobId id : ids) p.on_stage_done(id, ++depth[id], 0.2, now);
+    } else if (const auto* idle = std::get_if<Idle>(&d); idle->until != kNever) {
+      now = idle->until;
     } else {
       break;
     }
   }
   return answered;
+}
+
+int count_dropped(const std::vector<int>& answered) {
+  return static_cast<int>(std::count(answered.begin(), answered.end(), 0));
+}
+
+TEST(PlanningPolicies, ShedTheFewestJobsWhenMandatoryWorkCannotFitEvenInBatches) {
+  std::vector<Model> models{make_model(3, 2.0)};
+  for (const char* spec : {"yao-dp", "density", "oracle-utility"}) {
+    auto p = make_policy(spec, models);
+    // Five jobs, each needing a 2 ms stage by t = 4 ms: a batch of four takes 3.5 ms, the fifth 2 ms
+    // more, so exactly one must go (batching serves four where batch-1 plans serve two).
+    for (JobId id = 0; id < 5; ++id) p->on_release(make_job(id, 0, from_ms(4)), 0);
+    const std::vector<int> answered = serve(*p, models, 5);
+    EXPECT_EQ(count_dropped(answered), 1) << spec;
+    for (const int depth : answered) EXPECT_GE(depth, 0) << spec << ": every job answered";
+  }
+}
+
+TEST(PlanningPolicies, BatchAwarePlansServeWhatBatchingFitsWhereBatchOnePlansShed) {
+  std::vector<Model> models{make_model(3, 2.0)};
+  for (const char* spec : {"yao-dp", "density"}) {
+    // Three jobs of a 2 ms stage by t = 4 ms: at batch 1 one cannot fit; as one batch of three
+    // (planned with the batch-4 entry, 3.5 ms) all fit.
+    for (const bool batch_aware : {true, false}) {
+      PolicyConfig config;
+      config.batch_aware = batch_aware;
+      auto p = make_policy(spec, models, config);
+      for (JobId id = 0; id < 3; ++id) p->on_release(make_job(id, 0, from_ms(4)), 0);
+      const std::vector<int> answered = serve(*p, models, 3);
+      EXPECT_EQ(count_dropped(answered), batch_aware ? 0 : 1) << spec << " batch_aware=" << batch_aware;
+    }
+  }
+}
+
+TEST(PlanningPolicies, AShedJobStaysPendingUntilItsDeadlineProvesTheDrop) {
+  // Jobs 0 and 1 need a 1 ms stage by 2 ms, job 2 a 1.5 ms stage by 3.4 ms (no batching). Planned at
+  // their profile, all three take 3.5 ms: the plan sheds job 2, the longest. Run at half the planned
+  // time, job 2 fits after all: a Drop issued at once would have lost it; kept pending and re-planned
+  // after each stage, it is served. At the planned speed it is dropped (as `rejected`, never left to
+  // miss) while it could still have started, at the last decision before that becomes too late.
+  testing::TestModelSpec fast, slow;
+  fast.stages = slow.stages = 2;
+  fast.batches = slow.batches = {1};
+  slow.stage_ms = 1.5;
+  slow.name = "slow";
+  std::vector<Model> models{testing::make_test_model(fast), testing::make_test_model(slow)};
+  for (const char* name : {"yao-dp", "density"}) {
+    for (const double speed : {0.5, 1.0}) {
+      auto p = make_policy(name, models);
+      p->on_release(make_job(0, 0, from_ms(2)), 0);
+      p->on_release(make_job(1, 0, from_ms(2)), 0);
+      p->on_release(make_job(2, 0, from_ms(3.4), /*model=*/1), 0);
+      std::vector<Time> drop_at;
+      const std::vector<int> answered = serve(*p, models, 3, speed, &drop_at);
+      EXPECT_GE(answered[0], 1) << name;
+      EXPECT_GE(answered[1], 1) << name;
+      if (speed < 1.0) {
+        EXPECT_GE(answered[2], 1) << name << ": shed although the faster stages left room";
+      } else {
+        ASSERT_EQ(answered[2], 0) << name;
+        EXPECT_GT(drop_at[2], 0) << name << ": dropped before the deadline proved it";
+        EXPECT_LE(drop_at[2] + from_ms(1.5), from_ms(3.4)) << name << ": dropped too late to have started";
+      }
+    }
+  }
 }
 
 TEST(PlanningWindow, DeferredJobsKeepTheirMandatoryPartAndAreNotAnsweredEarly) {
@@ -157,7 +212,7 @@ TEST(PlanningWindow, DeferredJobsKeepTheirMandatoryPartAndAreNotAnsweredEarly) {
     for (auto* config : {&windowed, &everything}) {
       auto p = make_policy(spec, models, *config);
       for (JobId id = 0; id < 6; ++id) p->on_release(make_job(id, 0, from_ms(5 + 3.0 * id)), 0);
-      (config == &windowed ? depth_windowed : depth_all) = serve_to_the_end(*p, 6);
+      (config == &windowed ? depth_windowed : depth_all) = serve(*p, models, 6);
     }
     // Even unbatched the work fits (6 x 3 ms = 18 ms by the last deadline, 20 ms): every job goes deep.
     EXPECT_EQ(depth_windowed, std::vector<int>(6, 3)) << spec;
@@ -176,7 +231,7 @@ TEST(PlanningWindow, ReservesDeferredMandatoryWorkAgainstTheWindowsOptionalWork)
     auto p = make_policy(spec, models, config);
     p->on_release(make_job(0, 0, from_ms(3)), 0);
     for (JobId id = 1; id <= 8; ++id) p->on_release(make_job(id, 0, from_ms(2.0 + static_cast<double>(id))), 0);
-    const std::vector<int> answered = serve_to_the_end(*p, 9);
+    const std::vector<int> answered = serve(*p, models, 9);
     for (JobId id = 1; id <= 8; ++id) EXPECT_GE(answered[id], 1) << spec << " job " << id << " lost its mandatory part";
     EXPECT_EQ(answered[0], 2) << spec;  // 1 ms of slack before job 1 must start: one optional stage
   }

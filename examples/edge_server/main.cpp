@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   double trace_load = 2.0;
   bool no_trace = false;
   bool skip_missing_data = false;
+  bool batch_aware = imprecise::PolicyConfig{}.batch_aware;
   app.add_option("--scenario", scenario_path, "scenario JSON (models = pipelines, measured profiles and replay sets)")
       ->capture_default_str();
   app.add_option("--policies", policies, "comma-separated policies")->capture_default_str();
@@ -69,6 +70,9 @@ int main(int argc, char** argv) {
   app.add_option("--trace-policy", trace_policy, "the run written as a Chrome trace: this policy ...")->capture_default_str();
   app.add_option("--trace-load", trace_load, "... at this load")->capture_default_str();
   app.add_flag("--no-trace", no_trace, "write no trace");
+  app.add_option("--batch-aware-planning", batch_aware,
+                 "plan mandatory stages at the cost of the batches waiting jobs form (true) or at batch 1 (false)")
+      ->capture_default_str();
   app.add_flag("--skip-missing-data", skip_missing_data,
                "exit 77 (ctest: skipped) when a generated data set is missing instead of failing");
   CLI11_PARSE(app, argc, argv);
@@ -106,6 +110,7 @@ int main(int argc, char** argv) {
         config.seed = seed;
         config.horizon = horizon;
         config.backend = backend;
+        config.policy_config.batch_aware = batch_aware;
         if (!no_trace && policy == trace_policy && load == trace_load)
           config.trace_path = out_dir + "/trace_" + policy + "_load" + fmt::format("{}", load) + ".json";
         std::fprintf(stderr, "real run: %-18s load %.2f (%.0f s) ...\n", policy.c_str(), load, duration_s);
@@ -116,6 +121,7 @@ int main(int argc, char** argv) {
         sim_config.seed = seed;
         sim_config.duration = horizon;
         sim_config.max_batch = scenario.max_batch;
+        sim_config.policy.batch_aware = batch_aware;
         const imprecise::sim::SimResult offline = imprecise::sim::simulate(scenario, policy, sim_config);
         // The same jobs (same rate scale) on the profiles the engine measured while serving them.
         imprecise::sim::Scenario served = scenario;

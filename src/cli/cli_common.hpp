@@ -61,6 +61,7 @@ struct RunOptions {
   bool deterministic = false;
   std::string batch_guard = "planned";
   int planning_window = PolicyConfig{}.planning_window;
+  bool batch_aware = PolicyConfig{}.batch_aware;
 };
 void add_run_options(CLI::App& cmd, RunOptions& options);
 /// Validates the options (InputError naming the option) and fills everything but load and seed.

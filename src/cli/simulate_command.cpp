@@ -34,6 +34,10 @@ void add_run_options(CLI::App& cmd, RunOptions& options) {
                  "Jobs (EDF order) yao-dp and density plan at each decision; the rest keep their mandatory part "
                  "reserved (0 = all)")
       ->capture_default_str();
+  cmd.add_option("--batch-aware-planning", options.batch_aware,
+                 "Plan jobs waiting at a mandatory stage at the cost of the batches they form (true) or at "
+                 "batch 1 (false)")
+      ->capture_default_str();
   cmd.add_flag("--deterministic", options.deterministic,
                "Every stage takes exactly its planned figure (no sampling of stage times)");
 }
@@ -60,6 +64,7 @@ sim::SimConfig make_sim_config(const RunOptions& options) {
   config.deterministic_times = options.deterministic;
   if (options.planning_window < 0) throw InputError("--planning-window: must be >= 0 (0 = every job)");
   config.policy.planning_window = options.planning_window;
+  config.policy.batch_aware = options.batch_aware;
   if (options.batch_guard == "mandatory") config.policy.batch_guard = BatchGuard::mandatory;
   else if (options.batch_guard == "planned") config.policy.batch_guard = BatchGuard::planned_depth;
   else throw InputError(fmt::format("--batch-guard: '{}' is not mandatory or planned", options.batch_guard));

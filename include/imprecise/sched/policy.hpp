@@ -27,7 +27,9 @@ struct Dispatch {
 struct Finish {
   JobId job = 0;
 };
-/// Overload: `job`'s mandatory part cannot be fitted; shed it now (outcome `rejected`).
+/// Overload: `job`'s mandatory part cannot be fitted; shed it now (outcome `rejected`). The planning
+/// policies issue it only once the deadline proves it: the job alone, started at the next decision,
+/// could no longer finish its mandatory part in time. Until then a job the plan sheds stays pending.
 struct Drop {
   JobId job = 0;
 };
@@ -55,6 +57,10 @@ struct PolicyConfig {
   /// order; the rest keep their mandatory part reserved and are planned once they move up. Bounds a
   /// decision's cost (the DP grows with the square of the jobs planned) under heavy load. 0 = all.
   int planning_window = 32;
+  /// Batch-aware planning: each stage is planned at its cost per job in the batches the jobs waiting
+  /// for it can form (profile's batch entries), not at batch 1, so the plan sees the capacity that
+  /// batching gives. Off: every stage at batch 1 (conservative; sheds under load what batching fits).
+  bool batch_aware = true;
 };
 
 /// What a planning policy's planner did over a run (zeros for policies that do not plan).

@@ -72,13 +72,12 @@ void PlanningPolicy::plan(Time now) {
 
   for (const int i : window_) {
     const PendingJob& p = jobs_[static_cast<std::size_t>(i)];
-    const Model& model = model_of(p);
-    const int stages = model.stages();
+    const int stages = stages_of(p);
     cost_.assign(stages + 1, 0);
     reward_.assign(stages + 1, 0.0);
     Duration running = 0;
     for (int l = p.done + 1; l <= stages; ++l) {
-      running += model.profile.planned(l - 1, 1, config_.figure);
+      running += job_cost(p, l - 1);
       cost_[l] = running;
     }
     for (int l = std::max(1, p.done); l <= stages; ++l) {

@@ -6,6 +6,7 @@
 
 #include "imprecise/core/model.hpp"
 #include "imprecise/sched/policy.hpp"
+#include "job_stage_costs.hpp"
 
 namespace imprecise::detail {
 
@@ -19,6 +20,7 @@ struct PendingJob {
   bool in_flight = false;   ///< inside a dispatched batch
   bool in_batch = false;    ///< scratch flag while forming a batch
   bool deferred = false;    ///< beyond the planning window: only its mandatory part is decided yet
+  int cost_slot = -1;       ///< its row of planned stage costs (PolicyBase::job_cost)
 };
 
 /// In which order a policy runs its jobs (and checks feasibility).
@@ -44,8 +46,15 @@ class PolicyBase : public Policy {
 
   const Model& model_of(const PendingJob& job) const { return models_[job.job.model]; }
   int stages_of(const PendingJob& job) const { return model_of(job).stages(); }
-  /// Planned batch-1 time to take `job` from its current depth to `depth`.
+  /// Planned time to take `job` from its current depth to `depth`, each stage at its per-job cost
+  /// in this decision's batches (job_cost).
   Duration remaining_cost(const PendingJob& job, int depth) const;
+  /// Planned time of `stage` for `job` in this decision: batch 1, or with batch_aware planning, for
+  /// jobs waiting at a mandatory stage, the cost of the batches they form (refresh_job_costs).
+  Duration job_cost(const PendingJob& job, int stage) const { return stage_costs_.row(job.cost_slot)[stage]; }
+  /// Planned time to take `job` alone (batch 1) from its current depth to `depth`: the least it
+  /// can take, so what proves that a deadline can no longer be met.
+  Duration alone_cost(const PendingJob& job, int depth) const;
   /// weight x R(depth | exit done, confidence).
   double predicted_reward(const PendingJob& job, int depth) const;
   bool needs_stage(const PendingJob& job) const { return !job.in_flight && !job.drop && job.target > job.done; }
@@ -58,6 +67,15 @@ class PolicyBase : public Policy {
 
  private:
   int find(JobId id) const;
+  void erase_job(std::size_t index);
+  int effective_max_batch(const Model& model) const;
+  static int max_stages(std::span<const Model> models);
+  /// Not in flight, not shed by the last plan, and its next stage is mandatory.
+  bool waits_at_mandatory_stage(const PendingJob& job) const;
+  void refresh_job_costs();
+  /// Emits the Drop of a job the plan sheds once waiting longer would make its mandatory part
+  /// impossible; returns its index or -1. `wake` gets the earliest time another one becomes due.
+  int due_drop(Time now, Time& wake) const;
   bool batch_keeps_plan(int model, int stage, int batch_size, Time now) const;
   void mark_late(Time now, int model, int stage, int batch_size, std::vector<std::uint8_t>& late) const;
 
@@ -66,6 +84,10 @@ class PolicyBase : public Policy {
   bool replan_on_leave_ = false;
   bool plan_current_ = false;  // no job has left since the last plan
   std::vector<JobId> batch_;
+  JobStageCosts stage_costs_;
+  std::vector<std::vector<int>> runs_, rank_;  // [model][stage] scratch: jobs waiting there, ranked
+  // Longest planned dispatch of any stage: the most time that can pass before the next decision.
+  Duration longest_dispatch_ = 0;
   mutable std::vector<std::uint8_t> late_base_, late_trial_;
 };
 
