@@ -54,8 +54,9 @@ enum class AnswerRule {
 /// bins, fixed memory): a time's weight halves with every `half_life` newer times of its column, so
 /// about 1.44 * half_life recent times count. Its figures are the decayed mean, p50 and p99, and as
 /// `max` the larger of the decayed p99.9 and the largest time of the last one to two half-lives. A
-/// slowdown reaches the p99 within a few times; once it is over, the p99 comes back after about 7
-/// half-lives and `max` after about 10. Planning uses whichever figure PolicyConfig::figure names.
+/// slowdown reaches the p99 within a few times; once it is over, the p99 comes back within about 7
+/// half-lives and `max` within about 10 (sooner after a short one). Planning uses whichever figure
+/// PolicyConfig::figure names.
 struct OnlineProfileConfig {
   bool enabled = true;
   /// Record what a batch costs the schedule: from the scheduling pass that dispatched it to the pass
