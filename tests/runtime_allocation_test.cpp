@@ -1,5 +1,5 @@
 // Hot-path check: after warm-up, no engine thread (dispatcher or lane: any of them may run a scheduling pass)
-// allocates (counting operator new and malloc on those threads).
+// allocates (counting operator new and malloc on those threads); nor does the online profile's estimator.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -21,6 +21,7 @@
 #include "imprecise/runtime/metrics.hpp"
 #include "imprecise/sched/trace_writer.hpp"
 #include "counting_allocator.hpp"
+#include "runtime/online_profile.hpp"
 #include "runtime_fixtures.hpp"
 
 
@@ -118,6 +119,28 @@ TEST_P(RuntimeAllocation, EngineThreadsAllocateNothingAfterWarmUp) {
     EXPECT_EQ(completed_by_future, 8 * 24);
   }
   std::filesystem::remove(path);
+}
+
+TEST(OnlineProfileAllocation, RecordingAndSummarisingAllocateNothing) {
+  // The engine test above covers it only as far as its few hundred stages go; here through many
+  // renormalisations (half-life 2: every 128 times) and a summary after every time.
+  Model m;
+  m.profile = Profile({1, 2}, std::vector<std::vector<StageTiming>>(3, std::vector<StageTiming>(2, {1, 1, 1, 1})));
+  OnlineProfileConfig config;
+  config.half_life = 2;
+  config.min_samples = 1;
+  config.every = 1;
+  detail::OnlineProfile online({m}, config);
+  std::size_t column = 0;
+  StageTiming t;
+  const long news = imprecise::testing::g_all_threads.news.load();
+  const long mallocs = imprecise::testing::g_all_threads.mallocs.load();
+  int published = 0;
+  for (int i = 0; i < 50'000; ++i)
+    published += online.record(0, i % 3, 1 + i % 2, 1000 + (i * 7919) % 100'000, column, t);
+  EXPECT_EQ(imprecise::testing::g_all_threads.news.load() - news, 0);
+  EXPECT_EQ(imprecise::testing::g_all_threads.mallocs.load() - mallocs, 0);
+  EXPECT_EQ(published, 50'000);
 }
 
 INSTANTIATE_TEST_SUITE_P(Policies, RuntimeAllocation, ::testing::Values("yao-dp", "density", "edf-full", "fifo-full"),

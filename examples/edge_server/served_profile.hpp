@@ -11,8 +11,8 @@
 
 namespace edge_server {
 
-/// The engine's online profile is a window of the most recent dispatch cycles; under bursty load a
-/// snapshot of it describes whatever the last moments looked like. This observer averages every
+/// The engine's online profile weighs recent dispatch cycles most (a decayed histogram); under bursty
+/// load a snapshot of it describes whatever the last moments looked like. This observer averages every
 /// update the engine published over the run instead, per (model, stage, batch size).
 class ServedProfileAverager final : public imprecise::Observer {
  public:

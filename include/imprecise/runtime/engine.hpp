@@ -49,6 +49,14 @@ enum class AnswerRule {
 
 /// Re-profiling while serving: stage times measured on the lanes replace the planning figures, so a
 /// device that slows down (thermal throttling, a noisy neighbour) is planned for.
+///
+/// Per (model, stage, measured batch size) the times go into an exponentially decayed histogram (log
+/// bins, fixed memory): a time's weight halves with every `half_life` newer times of its column, so
+/// about 1.44 * half_life recent times count. Its figures are the decayed mean, p50 and p99, and as
+/// `max` the larger of the decayed p99.9 and the largest time of the last one to two half-lives. A
+/// slowdown reaches the p99 within a few times; once it is over, the p99 comes back within about 7
+/// half-lives and `max` within about 10 (sooner after a short one). Planning uses whichever figure
+/// PolicyConfig::figure names.
 struct OnlineProfileConfig {
   bool enabled = true;
   /// Record what a batch costs the schedule: from the scheduling pass that dispatched it to the pass
@@ -56,7 +64,9 @@ struct OnlineProfileConfig {
   /// the stage alone. With stages of tens of microseconds those overheads are a good part of the cost;
   /// planning without them over-commits the device.
   bool include_overhead = true;
-  int window = 64;       ///< most recent times kept per (model, stage, measured batch size)
+  /// Times after which a time's weight has halved. Larger: steadier quantiles (the p99 rests on
+  /// ~3.7 effective times beyond it at 256), slower to forget; smaller: the reverse.
+  int half_life = 256;
   int min_samples = 16;  ///< times needed before the figures are replaced
   int every = 8;         ///< figures re-computed after this many new times
 };
