@@ -141,42 +141,6 @@ int PolicyBase::pick_head() const {
   return -1;
 }
 
-void PolicyBase::mark_late(Time now, int model, int stage, int batch_size, std::vector<std::uint8_t>& late) const {
-  // The batch runs first, then every job's remaining work back to back in order, at batch 1: the
-  // guard judges the one batch being formed, at its own measured cost, against a conservative rest.
-  late.assign(jobs_.size(), 0);
-  const Time batch_end = now + models_[model].profile.planned(stage, batch_size, config_.figure);
-  Time t = batch_end;
-  for (std::size_t i = 0; i < jobs_.size(); ++i) {
-    const PendingJob& p = jobs_[i];
-    if (p.in_flight || p.drop) continue;
-    // The depth this job must still reach for the batch to be acceptable.
-    const int guarded = config_.batch_guard == BatchGuard::planned_depth
-                            ? p.target
-                            : std::min(p.target, std::max(p.job.mandatory_depth, p.done));
-    Duration rest;
-    if (p.in_batch) {
-      PendingJob advanced = p;
-      advanced.done = p.done + 1;
-      rest = alone_cost(advanced, guarded);
-      if (batch_end > p.job.deadline) late[i] = 1;
-    } else {
-      rest = alone_cost(p, guarded);
-    }
-    if (rest > 0) {
-      t += rest;
-      if (t > p.job.deadline) late[i] = 1;
-    }
-  }
-}
-
-bool PolicyBase::batch_keeps_plan(int model, int stage, int batch_size, Time now) const {
-  mark_late(now, model, stage, batch_size, late_trial_);
-  for (std::size_t i = 0; i < jobs_.size(); ++i)
-    if (late_trial_[i] && !late_base_[i]) return false;
-  return true;
-}
-
 Decision PolicyBase::next(Time now) {
   if (dirty_) {
     refresh_job_costs();
@@ -216,27 +180,10 @@ Decision PolicyBase::next(Time now) {
 
   PendingJob& h = jobs_[head];
   const int model = h.job.model, stage = h.done;
-  const int max_batch = effective_max_batch(models_[model]);
   batch_.clear();
   batch_.push_back(h.job.id);
   h.in_batch = true;
-  if (max_batch > 1) {
-    mark_late(now, model, stage, 1, late_base_);
-    // Each trial costs a pass over the pending jobs: stop after a few refusals (the earliest
-    // candidates are the ones EDF wants anyway), so a decision stays linear in the pending set.
-    int refusals = 0;
-    for (std::size_t i = 0; i < jobs_.size() && static_cast<int>(batch_.size()) < max_batch && refusals < max_batch; ++i) {
-      PendingJob& c = jobs_[i];
-      if (c.in_batch || !needs_stage(c) || c.job.model != model || c.done != stage) continue;
-      c.in_batch = true;
-      if (batch_keeps_plan(model, stage, static_cast<int>(batch_.size()) + 1, now)) {
-        batch_.push_back(c.job.id);
-      } else {
-        c.in_batch = false;
-        ++refusals;
-      }
-    }
-  }
+  if (effective_max_batch(models_[model]) > 1) form_batch(head, now);
   for (PendingJob& p : jobs_) {
     if (p.in_batch) p.in_flight = true;
     p.in_batch = false;

@@ -76,8 +76,11 @@ class PolicyBase : public Policy {
   /// Emits the Drop of a job the plan sheds once waiting longer would make its mandatory part
   /// impossible; returns its index or -1. `wake` gets the earliest time another one becomes due.
   int due_drop(Time now, Time& wake) const;
-  bool batch_keeps_plan(int model, int stage, int batch_size, Time now) const;
-  void mark_late(Time now, int model, int stage, int batch_size, std::vector<std::uint8_t>& late) const;
+  /// Adds to the batch led by jobs_[head] (already in batch_) the jobs at its (model, stage) that keep
+  /// every job the batch-1 plan had on time on time (batch_forming.cpp).
+  void form_batch(int head, Time now);
+  /// Depth a job must still reach for a batch to be acceptable (BatchGuard).
+  int guarded_depth(const PendingJob& job) const;
 
   JobOrder order_;
   bool dirty_ = true;
@@ -88,7 +91,7 @@ class PolicyBase : public Policy {
   std::vector<std::vector<int>> runs_, rank_;  // [model][stage] scratch: jobs waiting there, ranked
   // Longest planned dispatch of any stage: the most time that can pass before the next decision.
   Duration longest_dispatch_ = 0;
-  mutable std::vector<std::uint8_t> late_base_, late_trial_;
+  std::vector<Duration> slack_, suffix_slack_;  // form_batch scratch
 };
 
 
