@@ -58,8 +58,7 @@ void PolicyBase::form_batch(int head, Time now) {
   Duration saved = 0;                // stage time the members so far no longer run after the batch
   Duration passed_min = kNoLimit;    // min over positions passed of slack + what was saved up to them
   std::size_t folded = 0;
-  int refusals = 0;
-  for (std::size_t i = 0; i < n && static_cast<int>(batch_.size()) < limit && refusals < limit; ++i) {
+  for (std::size_t i = 0; i < n && static_cast<int>(batch_.size()) < limit; ++i) {
     PendingJob& c = jobs_[i];
     if (c.in_batch || !needs_stage(c) || c.job.model != model || c.done != stage) continue;
     for (; folded < i; ++folded) passed_min = std::min(passed_min, plus(slack_[folded], saved));
@@ -79,7 +78,6 @@ void PolicyBase::form_batch(int head, Time now) {
       keeps = now + batch_cost <= c.job.deadline && (rest_in_batch == 0 || plus(slack_[i], saved + saving) >= shift);
     }
     if (!keeps) {
-      ++refusals;
       continue;
     }
     c.in_batch = true;
