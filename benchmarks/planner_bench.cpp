@@ -3,6 +3,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -93,17 +94,69 @@ void report(benchmark::State& state, const imprecise::Plan& plan, int jobs) {
   state.counters["dropped"] = plan.dropped;
 }
 
+void report_quantum(benchmark::State& state, const imprecise::Plan& plan) {
+  state.counters["delta_used"] = plan.delta_used;
+  state.counters["coarsened"] = plan.coarsened ? 1 : 0;
+}
+
+// yao-dp as the policy runs it: the default quantum, delta = eps * Rmax / n with eps = 0.01.
 void BM_DpPlanner(benchmark::State& state) {
   const int jobs = static_cast<int>(state.range(0)), stages = static_cast<int>(state.range(1));
   const Instance instance = make_instance(jobs, stages, 42);
   imprecise::DpPlanner planner;
-  const imprecise::Plan* plan = &planner.solve(instance.problem, 0.01);  // warm-up: buffers grow once
+  const imprecise::Plan* plan = &planner.solve(instance.problem);  // warm-up: buffers grow once
+  if (!plan->feasible || !instance.problem.feasible(plan->depths)) state.SkipWithError("infeasible plan");
+  for (auto _ : state) {
+    plan = &planner.solve(instance.problem);
+    benchmark::DoNotOptimize(plan->total_reward);
+  }
+  report(state, *plan, jobs);
+  report_quantum(state, *plan);
+  state.counters["states"] = static_cast<double>(planner.states());
+}
+
+// The former default, a fixed quantum of 0.01 (about 30 times coarser than eps * Rmax / n at 32 jobs).
+void BM_DpPlannerFixedDelta(benchmark::State& state) {
+  const int jobs = static_cast<int>(state.range(0)), stages = static_cast<int>(state.range(1));
+  const Instance instance = make_instance(jobs, stages, 42);
+  imprecise::DpPlanner planner;
+  const imprecise::Plan* plan = &planner.solve(instance.problem, 0.01);
   if (!plan->feasible || !instance.problem.feasible(plan->depths)) state.SkipWithError("infeasible plan");
   for (auto _ : state) {
     plan = &planner.solve(instance.problem, 0.01);
     benchmark::DoNotOptimize(plan->total_reward);
   }
   report(state, *plan, jobs);
+  report_quantum(state, *plan);
+}
+
+// Tail latency at the 32-job x 4-stage target: each decision timed alone over many distinct
+// instances (seeds), p50 and p99 in microseconds.
+void BM_DpPlannerLatency(benchmark::State& state) {
+  constexpr int kInstances = 64;
+  std::vector<Instance> instances;
+  for (int s = 0; s < kInstances; ++s) instances.push_back(make_instance(32, 4, 1000 + static_cast<std::uint32_t>(s)));
+  imprecise::DpPlanner planner;
+  for (const Instance& instance : instances) planner.solve(instance.problem);  // warm-up
+  std::vector<double> micros;
+  double coarsened = 0, delta_max = 0;
+  for (auto _ : state) {
+    for (const Instance& instance : instances) {
+      const auto start = std::chrono::steady_clock::now();
+      const imprecise::Plan& plan = planner.solve(instance.problem);
+      const auto stop = std::chrono::steady_clock::now();
+      benchmark::DoNotOptimize(plan.total_reward);
+      micros.push_back(std::chrono::duration<double, std::micro>(stop - start).count());
+      coarsened += plan.coarsened ? 1 : 0;
+      delta_max = std::max(delta_max, plan.delta_used);
+    }
+  }
+  std::sort(micros.begin(), micros.end());
+  auto at = [&](double p) { return micros[static_cast<std::size_t>(p * static_cast<double>(micros.size() - 1))]; };
+  state.counters["p50_us"] = at(0.50);
+  state.counters["p99_us"] = at(0.99);
+  state.counters["coarsened"] = coarsened;
+  state.counters["delta_used_max"] = delta_max;
 }
 
 void BM_DensityPlanner(benchmark::State& state) {
@@ -158,7 +211,10 @@ void planner_args(benchmark::internal::Benchmark* b, int max_jobs) {
 
 }  // namespace
 
-// The DP is O(N^2 L / delta): beyond 256 jobs it is not a per-decision option.
+// The DP's fronts grow with the jobs planned: beyond 256 jobs it is not a per-decision option (the
+// policies plan a window of 32).
 BENCHMARK(BM_DpPlanner)->Apply([](benchmark::internal::Benchmark* b) { planner_args(b, 256); });
+BENCHMARK(BM_DpPlannerFixedDelta)->Apply([](benchmark::internal::Benchmark* b) { planner_args(b, 256); });
+BENCHMARK(BM_DpPlannerLatency)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DensityPlanner)->Apply([](benchmark::internal::Benchmark* b) { planner_args(b, 1024); });
 BENCHMARK(BM_Baseline_EdfSort)->Apply([](benchmark::internal::Benchmark* b) { planner_args(b, 1024); });

@@ -163,6 +163,7 @@ TEST_F(CliTest, PlanInputErrorsNameTheField) {
   expect_input_error(run("plan --instance " + quote(good.string()) + " --policy greedy-ish"),
                      {"--policy", "greedy-ish"});
   expect_input_error(run("plan --instance " + quote(good.string()) + " --delta 0"), {"--delta"});
+  expect_input_error(run("plan --instance " + quote(good.string()) + " --eps 1.5"), {"--eps"});
   expect_input_error(run("plan --instance " + quote((dir_ / "missing.json").string())),
                      {"missing.json", "cannot open"});
 }
@@ -200,21 +201,28 @@ TEST_F(CliTest, SimulateWritesMetricsJson) {
     EXPECT_EQ(metrics.at(key), second.at(key)) << key;
 }
 
-TEST_F(CliTest, SimulateWarnsWhenTheDpCoarsenedItsDelta) {
-  // On the edge scenario at load 5 the DP's state cap coarsens delta on some decisions: the JSON and
-  // a warning say so.
+TEST_F(CliTest, SimulateReportsTheDpQuantum) {
+  // On the edge scenario at load 5 the sparse DP keeps the default quantum (eps * Rmax / n) on every
+  // decision: the JSON says so and no coarsening warning is printed. --eps and --delta set the quantum.
   const std::string scenario = (fs::path(IMPRECISE_SOURCE_DIR) / "scenarios" / "edge_multi_model.json").string();
-  const fs::path out = dir_ / "coarse.json";
+  const fs::path out = dir_ / "quantum.json";
   const RunResult r = run("simulate --scenario " + quote(scenario) + " --policy yao-dp --load 5 --json " + quote(out.string()));
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_NE(r.err.find("warning"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("coarsened the reward quantum"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("coarsened"), std::string::npos) << r.err;
   const json metrics = json::parse(slurp(out));
-  EXPECT_GT(metrics.at("coarsened_decisions").get<int>(), 0);
-  EXPECT_GT(metrics.at("delta_used_max").get<double>(), 0.01);
-  const RunResult light = run("simulate --scenario " + quote(scenario) + " --policy yao-dp --load 0.5 --duration 2");
-  ASSERT_EQ(light.status, 0) << light.err;
-  EXPECT_EQ(light.err.find("coarsened"), std::string::npos) << light.err;
+  EXPECT_EQ(metrics.at("coarsened_decisions").get<int>(), 0);
+  EXPECT_GT(metrics.at("delta_used_max").get<double>(), 0.0);
+  EXPECT_LE(metrics.at("delta_used_max").get<double>(), 0.01);
+  const RunResult coarse = run("simulate --scenario " + quote(scenario) + " --policy yao-dp --load 0.5 --duration 2 --eps 0.2 --json " +
+                               quote(out.string()));
+  ASSERT_EQ(coarse.status, 0) << coarse.err;
+  EXPECT_GT(json::parse(slurp(out)).at("delta_used_max").get<double>(), 0.01);
+  const RunResult fixed = run("simulate --scenario " + quote(scenario) + " --policy yao-dp --load 0.5 --duration 2 --delta 0.03 --json " +
+                              quote(out.string()));
+  ASSERT_EQ(fixed.status, 0) << fixed.err;
+  EXPECT_EQ(json::parse(slurp(out)).at("delta_used_max").get<double>(), 0.03);
+  expect_input_error(run("simulate --scenario " + quote(scenario) + " --policy yao-dp --eps 0"), {"--eps"});
+  expect_input_error(run("simulate --scenario " + quote(scenario) + " --policy yao-dp --delta -1"), {"--delta"});
 }
 
 TEST_F(CliTest, SimulateInputErrors) {

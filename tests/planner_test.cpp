@@ -99,10 +99,15 @@ TEST_P(RealRewards, DpWithinEpsilonOfOptimumForCoarseDelta) {
       const Plan expected = solve_exhaustive(problem);
       if (!expected.feasible) continue;
       double max_reward = 0.0;
-      for (int i = 0; i < problem.size(); ++i) max_reward = std::max(max_reward, problem.reward(i, problem.hi(i)));
-      // delta = eps * Rmax / N loses at most N * delta = eps * Rmax (each job's floor loses < delta).
-      const double delta = eps * max_reward / problem.size();
-      const Plan& got = dp.solve(problem, delta);
+      for (int i = 0; i < problem.size(); ++i)
+        for (int l = problem.lo(i); l <= problem.hi(i); ++l) max_reward = std::max(max_reward, problem.reward(i, l));
+      // The default quantum, delta = eps * Rmax / N, loses at most N * delta = eps * Rmax (each job's
+      // floor loses < delta).
+      const Plan& got = dp.solve(problem, RewardQuantum{.eps = eps});
+      ASSERT_FALSE(got.coarsened);
+      if (max_reward > 0) {
+        EXPECT_DOUBLE_EQ(got.delta_used, eps * max_reward / problem.size());
+      }
       ASSERT_TRUE(problem.feasible(got.depths));
       EXPECT_EQ(got.dropped, expected.dropped);
       EXPECT_GE(got.total_reward, expected.total_reward - eps * max_reward - 1e-9);

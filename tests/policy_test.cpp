@@ -64,8 +64,11 @@ TEST(PolicyRegistry, RejectsBadNamesAndParametersWithAClearMessage) {
   EXPECT_NE(message_of("edf-threshold:abc").find("not a number"), std::string::npos);
   EXPECT_NE(message_of("yao-dp:3").find("takes no parameter"), std::string::npos);
   PolicyConfig bad;
-  bad.delta = 0;
-  EXPECT_NE(message_of("yao-dp", bad).find("delta"), std::string::npos);
+  bad.delta.eps = 0;
+  EXPECT_NE(message_of("yao-dp", bad).find("eps"), std::string::npos);
+  PolicyConfig bad_delta;
+  bad_delta.delta.absolute = -1;
+  EXPECT_NE(message_of("yao-dp", bad_delta).find("delta"), std::string::npos);
   PolicyConfig negative_window;
   negative_window.planning_window = -1;
   EXPECT_NE(message_of("density", negative_window).find("planning_window"), std::string::npos);

@@ -288,21 +288,24 @@ TEST_F(SimulatorTest, MetricsRenderings) {
 }
 
 TEST_F(SimulatorTest, ReportsTheDeltaThePlansUsed) {
-  // yao-dp at load 5: some plans pass the DP's state cap and coarsen delta; the metrics count them
-  // and give the largest delta used. At light load nothing is coarsened; density quantizes nothing.
+  // yao-dp quantizes each decision by eps * Rmax / n of its own jobs: the largest quantum is that of
+  // a one-job decision, at most eps times the largest reward (weights here are <= 1). The sparse DP
+  // stays under its state cap even at load 5: nothing is coarsened. Density quantizes nothing.
   SimConfig cfg;
   cfg.load = 5.0;
   const SimResult heavy = simulate(*edge_, "yao-dp", cfg);
-  EXPECT_GT(heavy.metrics.coarsened_decisions, 0);
-  EXPECT_GT(heavy.metrics.delta_used_max, cfg.policy.delta);
+  EXPECT_EQ(heavy.metrics.coarsened_decisions, 0);
+  EXPECT_GT(heavy.metrics.delta_used_max, 0.0);
+  EXPECT_LE(heavy.metrics.delta_used_max, cfg.policy.delta.eps);
   const nlohmann::json j = to_json(heavy.metrics);
   EXPECT_EQ(j.at("coarsened_decisions").get<std::int64_t>(), heavy.metrics.coarsened_decisions);
   EXPECT_EQ(j.at("delta_used_max").get<double>(), heavy.metrics.delta_used_max);
   cfg.load = 0.5;
   cfg.duration = from_seconds(5);
+  cfg.policy.delta.absolute = 0.02;  // a fixed quantum is used as is
   const SimResult light = simulate(*edge_, "yao-dp", cfg);
   EXPECT_EQ(light.metrics.coarsened_decisions, 0);
-  EXPECT_EQ(light.metrics.delta_used_max, cfg.policy.delta);
+  EXPECT_EQ(light.metrics.delta_used_max, 0.02);
   const SimResult greedy = simulate(*edge_, "density", cfg);
   EXPECT_EQ(greedy.metrics.coarsened_decisions, 0);
   EXPECT_EQ(greedy.metrics.delta_used_max, 0.0);

@@ -55,7 +55,8 @@ void check_policy_spec(const std::string& spec, const std::string& option);
 /// Options shared by `simulate` and `sweep` that shape each run.
 struct RunOptions {
   std::optional<double> duration_s;  ///< unset: the scenario's duration
-  double delta = 0.01;
+  std::optional<double> delta;     ///< unset: eps * Rmax / n per decision
+  double eps = RewardQuantum{}.eps;
   std::string figure = "p99";
   std::optional<int> max_batch;      ///< unset: the scenario's
   bool deterministic = false;

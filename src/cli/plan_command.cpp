@@ -6,6 +6,7 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,8 @@ using nlohmann::json;
 struct PlanOptions {
   std::string instance;
   std::string policy = "yao-dp";
-  double delta = 0.01;
+  std::optional<double> delta;  // unset: eps * Rmax / n
+  double eps = RewardQuantum{}.eps;
 };
 
 /// One job of the instance, already validated. Costs and rewards are indexed by depth (entry 0 = 0).
@@ -159,7 +161,9 @@ Instance read_instance(const std::string& path) {
 int run_plan(const PlanOptions& options) {
   if (options.policy != "yao-dp" && options.policy != "density" && options.policy != "exhaustive")
     throw InputError(fmt::format("--policy: unknown planner '{}' (known: yao-dp, density, exhaustive)", options.policy));
-  if (!(options.delta > 0) || !std::isfinite(options.delta)) throw InputError("--delta: must be > 0");
+  if (!(options.eps > 0 && options.eps <= 1)) throw InputError("--eps: must be in (0, 1]");
+  if (options.delta && (!(*options.delta > 0) || !std::isfinite(*options.delta)))
+    throw InputError("--delta: must be > 0");
   const Instance instance = read_instance(options.instance);
   const int n = static_cast<int>(instance.jobs.size());
   if (options.policy == "exhaustive" && n > 12)
@@ -182,7 +186,7 @@ int run_plan(const PlanOptions& options) {
   Plan plan;
   if (options.policy == "yao-dp") {
     DpPlanner planner;
-    plan = planner.solve(problem, options.delta);
+    plan = planner.solve(problem, RewardQuantum{.eps = options.eps, .absolute = options.delta.value_or(0.0)});
   } else if (options.policy == "density") {
     DensityPlanner planner;
     plan = planner.solve(problem);
@@ -227,9 +231,10 @@ void add_plan_command(CLI::App& app, Action& action) {
   cmd->add_option("--instance", options->instance, "Instance JSON file")->required();
   cmd->add_option("--policy", options->policy, "Planner: yao-dp, density or exhaustive (at most 12 jobs)")
       ->capture_default_str();
-  cmd->add_option("--delta", options->delta,
-                  "Reward quantum of yao-dp (default 0.01); with integer rewards, --delta 1 is exact")
+  cmd->add_option("--eps", options->eps, "Precision of yao-dp: it quantizes reward by eps * Rmax / n")
       ->capture_default_str();
+  cmd->add_option("--delta", options->delta,
+                  "A fixed reward quantum for yao-dp instead of eps * Rmax / n; with integer rewards, --delta 1 is exact");
   cmd->callback([options, &action] { action = [options] { return run_plan(*options); }; });
 }
 

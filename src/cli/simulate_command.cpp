@@ -22,7 +22,11 @@ namespace imprecise::cli {
 
 void add_run_options(CLI::App& cmd, RunOptions& options) {
   cmd.add_option("--duration", options.duration_s, "Seconds of arrivals (default: the scenario's duration_s)");
-  cmd.add_option("--delta", options.delta, "Reward quantum of yao-dp / oracle-utility")->capture_default_str();
+  cmd.add_option("--eps", options.eps,
+                 "Precision of yao-dp / oracle-utility: each decision quantizes reward by eps * Rmax / n, "
+                 "the (1 - eps) bound")
+      ->capture_default_str();
+  cmd.add_option("--delta", options.delta, "A fixed reward quantum for yao-dp / oracle-utility instead of eps * Rmax / n");
   cmd.add_option("--figure", options.figure, "Stage-time figure planned with: mean, p50, p99 or max")
       ->capture_default_str();
   cmd.add_option("--max-batch", options.max_batch, "Largest batch a dispatch may carry (default: the scenario's)");
@@ -50,8 +54,12 @@ sim::SimConfig make_sim_config(const RunOptions& options) {
       throw InputError(fmt::format("--duration: '{}' must be > 0 seconds", format_number(seconds)));
     config.duration = from_seconds(seconds);
   }
-  if (!(options.delta > 0) || !std::isfinite(options.delta)) throw InputError("--delta: must be > 0");
-  config.policy.delta = options.delta;
+  if (!(options.eps > 0 && options.eps <= 1)) throw InputError("--eps: must be in (0, 1]");
+  config.policy.delta.eps = options.eps;
+  if (options.delta) {
+    if (!(*options.delta > 0) || !std::isfinite(*options.delta)) throw InputError("--delta: must be > 0");
+    config.policy.delta.absolute = *options.delta;
+  }
   try {
     config.policy.figure = parse_planning_figure(options.figure);
   } catch (const Error& e) {

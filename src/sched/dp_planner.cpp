@@ -1,11 +1,11 @@
-// DpPlanner: the Yao et al. DP over (jobs in order) x (quantized reward), earliest finish per state.
+// DpPlanner: the Yao et al. DP over (jobs in order) x (quantized reward), as sparse Pareto fronts of earliest finish.
 #include "imprecise/sched/dp_planner.hpp"
 
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <limits>
 
-#include "imprecise/error.hpp"
 #include "plan_support.hpp"
 
 namespace imprecise {
@@ -17,16 +17,28 @@ using detail::finish_plan;
 using detail::kInfinity;
 using detail::lowest_depth_plan;
 
-/// Most DP states one yao-dp decision may visit (see DpPlanner::solve): about a millisecond's work.
-constexpr double kMaxStates = 1 << 18;
-
-/// Quantized reward, clamped at 0 so a deeper-but-worse depth never moves the DP index backwards.
+/// Quantized reward, clamped at 0 so a deeper-but-worse depth never lowers the total.
 int quantize(double reward, double delta) {
   if (!(reward > 0.0)) return 0;
   return static_cast<int>(std::floor(reward / delta + 1e-9));
 }
 
+/// The largest reward any one job can earn at a depth it may stop at.
+double max_reward(const PlanProblem& problem) {
+  double best = 0.0;
+  for (int i = 0; i < problem.size(); ++i)
+    for (int l = problem.lo(i); l <= problem.hi(i); ++l) best = std::max(best, problem.reward(i, l));
+  return best;
+}
+
 }  // namespace
+
+double DpPlanner::relative_delta(const PlanProblem& problem, double eps) {
+  const double rmax = max_reward(problem);
+  // Nothing to earn: every quantum gives the same (all-zero) rewards; eps keeps delta positive.
+  if (!(rmax > 0.0) || problem.size() == 0) return eps;
+  return eps * rmax / problem.size();
+}
 
 int DpPlanner::min_drops(const PlanProblem& problem) {
   // G[k] = earliest finish of the prefix with k drops, every served job at its lowest depth.
@@ -51,43 +63,15 @@ int DpPlanner::min_drops(const PlanProblem& problem) {
   return -1;
 }
 
-const Plan& DpPlanner::solve(const PlanProblem& problem, double delta) {
-  assert(delta > 0.0);
+void DpPlanner::quantize_rewards(const PlanProblem& problem, int drops, double delta) {
+  // Without drops every job earns at least its lowest-depth reward, so only the increments above it
+  // are quantized (finer for the same front); with drops the lowest-depth reward is part of what a
+  // served job earns and is quantized too.
   const int n = problem.size();
-  if (begin_plan(problem, plan_)) return plan_;
-  int drops = 0;
-  if (!problem.mandatory_fits()) {
-    drops = min_drops(problem);
-    if (drops < 0) {
-      lowest_depth_plan(problem, plan_);
-      return plan_;
-    }
-  }
-  // Quantized reward per (job, depth). Without drops every job earns at least its lowest-depth
-  // reward, so only the increments above it are quantized (finer for the same table size); with
-  // drops the lowest-depth reward is part of what a served job earns and is quantized too.
   quant_offset_.resize(n + 1);
   reach_.resize(n + 1);
   quant_.clear();
   reach_[0] = 0;
-  // The table has n x (drops + 1) x (total quanta) states. Under overload (many drops, the lowest-
-  // depth rewards quantized too) that reaches millions: coarsen the quantum so it stays within
-  // kMaxStates, trading reward resolution for a bounded decision time (delta is an FPTAS knob anyway).
-  {
-    double total = 0.0;
-    for (int i = 0; i < n; ++i) {
-      const double base = drops > 0 ? 0.0 : problem.reward(i, problem.lo(i));
-      double best = 0.0;
-      for (int l = problem.lo(i); l <= problem.hi(i); ++l) best = std::max(best, problem.reward(i, l) - base);
-      total += best;
-    }
-    const double states = static_cast<double>(n) * (drops + 1) * (total / delta);
-    if (states > kMaxStates) {
-      delta *= states / kMaxStates;
-      plan_.coarsened = true;
-    }
-  }
-  plan_.delta_used = delta;
   for (int i = 0; i < n; ++i) {
     quant_offset_[i] = static_cast<int>(quant_.size());
     const int lo = problem.lo(i);
@@ -101,98 +85,156 @@ const Plan& DpPlanner::solve(const PlanProblem& problem, double delta) {
     }
     reach_[i + 1] = reach_[i] + best;
   }
+}
+
+const Plan& DpPlanner::solve(const PlanProblem& problem, RewardQuantum quantum) {
+  assert(quantum.absolute > 0.0 || quantum.eps > 0.0);
+  const int n = problem.size();
+  if (begin_plan(problem, plan_)) return plan_;
+  int drops = 0;
+  if (!problem.mandatory_fits()) {
+    drops = min_drops(problem);
+    if (drops < 0) {
+      lowest_depth_plan(problem, plan_);
+      return plan_;
+    }
+  }
+  // latest_[i]: the latest a prefix of i jobs may finish and still leave jobs i.. room at their lowest
+  // depth. Once no drop is left, a later state is doomed; pruning it now keeps the fronts short.
+  latest_.resize(n + 1);
+  latest_[n] = kInfinity;
+  for (int i = n - 1; i >= 0; --i) {
+    const Duration c = problem.cost(i, problem.lo(i));
+    latest_[i] = c > 0 ? std::min(latest_[i + 1], problem.deadline(i)) - c : latest_[i + 1];
+  }
   // Branch and bound: the density plan is feasible with the same (fewest) drops, so its quantized
-  // reward is reachable; a state that cannot reach it even if every later job earned its most can
-  // never be on the best path, and is not expanded. On the benchmark's instances this skips most states.
-  int bound = 0;
+  // reward is reachable; a state that cannot reach it even if every later job earned its most is cut.
   const Plan& greedy = bound_.solve(problem);
-  if (greedy.feasible && greedy.dropped == drops) {
-    for (int i = 0; i < n; ++i)
-      if (greedy.depths[i] > 0) bound += quant_[quant_offset_[i] + greedy.depths[i] - problem.lo(i)];
+  const bool greedy_bounds = greedy.feasible && greedy.dropped == drops;
+
+  const double rmax = max_reward(problem);
+  double delta = quantum.absolute > 0.0 ? quantum.absolute : relative_delta(problem, quantum.eps);
+  for (;;) {
+    quantize_rewards(problem, drops, delta);
+    bound_quanta_ = 0;
+    if (greedy_bounds)
+      for (int i = 0; i < n; ++i)
+        if (greedy.depths[i] > 0) bound_quanta_ += quant_[quant_offset_[i] + greedy.depths[i] - problem.lo(i)];
+    if (bound_quanta_ > 0) ceiling_.build(problem, quant_, quant_offset_);
+    // Past rmax every quantum is 0 and a front holds one state: that run needs no cap to end.
+    const std::int64_t cap = delta <= rmax ? max_states_ : std::numeric_limits<std::int64_t>::max();
+    if (run(problem, drops, cap)) break;
+    // Over the cap: a coarser quantum shortens every front about in proportion. Reported, not silent.
+    delta *= 2.0;
+    plan_.coarsened = true;
   }
-  const int width = reach_[n] + 1;
+  plan_.delta_used = delta;
+
   const int layers = drops + 1;
-  finish_.assign(static_cast<std::size_t>(layers) * width, kInfinity);
-  next_finish_.assign(static_cast<std::size_t>(layers) * width, kInfinity);
-  choice_.resize(static_cast<std::size_t>(n) * layers * width);
-  finish_[0] = problem.now();
-
-  for (int i = 0; i < n; ++i) {
-    const int lo = problem.lo(i), hi = problem.hi(i);
-    const Time deadline = problem.deadline(i);
-    const bool droppable = problem.droppable(i) && drops > 0;
-    const int* q = quant_.data() + quant_offset_[i];
-    const Duration* costs = &problem.cost(i, 0);
-    const int prev_reach = reach_[i], cur_reach = reach_[i + 1];
-    const int lowest = std::max(0, bound - (reach_[n] - reach_[i]));  // sources below cannot win
-    std::int16_t* choice_i = choice_.data() + static_cast<std::size_t>(i) * layers * width;
-    for (int k = 0; k < layers; ++k)
-      std::fill_n(next_finish_.begin() + static_cast<std::ptrdiff_t>(k) * width, cur_reach + 1, kInfinity);
-    for (int k = 0; k < layers; ++k) {
-      // A reward level that finishes no earlier than some higher level is dominated: whatever it
-      // can still reach, the higher level reaches with more reward. Skipping it keeps the answer.
-      Time* source = finish_.data() + static_cast<std::size_t>(k) * width;
-      Time best_later = kInfinity;
-      for (int r = prev_reach; r >= lowest; --r) {
-        if (source[r] >= best_later) source[r] = kInfinity;
-        else best_later = source[r];
-      }
-    }
-    for (int k = 0; k < layers; ++k) {
-      const Time* row = finish_.data() + static_cast<std::size_t>(k) * width;
-      Time* out = next_finish_.data() + static_cast<std::size_t>(k) * width;
-      std::int16_t* choice_row = choice_i + static_cast<std::size_t>(k) * width;
-      for (int r = lowest; r <= prev_reach; ++r) {
-        const Time f = row[r];
-        if (f == kInfinity) continue;
-        if (droppable && k + 1 < layers) {
-          Time* drop_out = out + width;
-          if (f < drop_out[r]) {
-            drop_out[r] = f;
-            choice_row[width + r] = -1;
-          }
-        }
-        for (int l = lo; l <= hi; ++l) {
-          const Duration c = costs[l];
-          const Time t = f + c;
-          if (c > 0 && t > deadline) break;  // costs only grow with depth
-          const int nr = r + q[l - lo];
-          if (t < out[nr]) {
-            out[nr] = t;
-            choice_row[nr] = static_cast<std::int16_t>(l);
-          }
-        }
-      }
-    }
-    std::swap(finish_, next_finish_);
-  }
-
-  const Time* last = finish_.data() + static_cast<std::size_t>(drops) * width;
-  int best_r = -1;
-  for (int r = reach_[n]; r >= 0; --r)
-    if (last[r] != kInfinity) {
-      best_r = r;
-      break;
-    }
-  if (best_r < 0) {  // cannot happen when min_drops found a plan; keep a defined answer anyway
+  const std::int32_t first = front_begin_[n * layers + drops], last = front_begin_[n * layers + drops + 1];
+  if (first == last) {  // cannot happen when min_drops found a plan; keep a defined answer anyway
     lowest_depth_plan(problem, plan_);
     return plan_;
   }
-  int k = drops, r = best_r;
+  std::int32_t at = last - 1;  // the most reward: fronts are sorted by reward
   for (int i = n - 1; i >= 0; --i) {
-    const int l = choice_[(static_cast<std::size_t>(i) * layers + k) * width + r];
-    if (l < 0) {
-      plan_.depths[i] = 0;
-      --k;
-    } else {
-      plan_.depths[i] = l;
-      r -= quant_[quant_offset_[i] + l - problem.lo(i)];
-    }
+    plan_.depths[i] = front_[at].depth;
+    at = front_[at].parent;
   }
-  assert(k == 0 && r == 0);
+  assert(at == 0);
   detail::spend_leftover_slack(problem, plan_.depths, slack_);
   finish_plan(problem, plan_);
   return plan_;
+}
+
+bool DpPlanner::run(const PlanProblem& problem, int drops, std::int64_t cap) {
+  const int n = problem.size(), layers = drops + 1;
+  front_.clear();
+  front_.push_back(Entry{problem.now(), 0, -1, 0});
+  front_begin_.resize(static_cast<std::size_t>(n + 1) * layers + 1);
+  front_begin_[0] = 0;
+  for (int k = 0; k < layers; ++k) front_begin_[k + 1] = 1;  // the root is front (0, 0); the others are empty
+  for (int i = 0; i < n; ++i) {
+    // A state whose reward plus every later job's best cannot reach the density plan's is cut.
+    const std::int32_t need = bound_quanta_ - (reach_[n] - reach_[i + 1]);
+    for (int k = 0; k < layers; ++k) {
+      merge_into_front(problem, i, k, drops, need);
+      front_begin_[static_cast<std::size_t>(i + 1) * layers + k + 1] = static_cast<std::int32_t>(front_.size());
+      if (static_cast<std::int64_t>(front_.size()) > cap) return false;
+    }
+  }
+  return true;
+}
+
+void DpPlanner::merge_into_front(const PlanProblem& problem, int i, int k, int drops, std::int32_t need) {
+  // Front (i + 1, k) is the Pareto front of: front (i, k) shifted by each depth of job i, and
+  // front (i, k - 1) unshifted (job i dropped). Every source is sorted by reward and by finish, so
+  // the front is a k-way merge by reward in which a candidate evicts the entries it dominates.
+  const int layers = drops + 1;
+  const int lo = problem.lo(i), hi = problem.hi(i);
+  const std::size_t prev = static_cast<std::size_t>(i) * layers;
+  const bool droppable = problem.droppable(i) && k > 0;
+  const std::size_t own = front_begin_[prev + k + 1] - front_begin_[prev + k];
+  const std::size_t dropped = droppable ? front_begin_[prev + k] - front_begin_[prev + k - 1] : 0;
+  // Sources point into front_: reserve first so that appending never moves them.
+  const std::size_t most = front_.size() + own * (hi - lo + 1) + dropped;
+  if (front_.capacity() < most) front_.reserve(std::max(most, 2 * front_.capacity()));
+  const Entry* base = front_.data();
+
+  const Time deadline = problem.deadline(i);
+  const Time latest = k == drops ? latest_[i + 1] : kInfinity;
+  sources_.clear();
+  auto add_source = [&](int from_k, std::int32_t dq, Duration dc, std::int32_t depth, Time limit) {
+    const Entry* first = base + front_begin_[prev + from_k];
+    const Entry* last = base + front_begin_[prev + from_k + 1];
+    last = std::upper_bound(first, last, limit - dc, [](Time t, const Entry& e) { return t < e.finish; });
+    first = std::lower_bound(first, last, need - dq, [](const Entry& e, std::int32_t r) { return e.reward < r; });
+    if (first < last) sources_.push_back(Source{first, last, dq, dc, depth, 0, 0});
+  };
+  if (own > 0) {
+    const int* q = quant_.data() + quant_offset_[i];
+    for (int l = lo; l <= hi; ++l) {
+      const Duration c = problem.cost(i, l);
+      add_source(k, q[l - lo], c, l, c > 0 ? std::min(deadline, latest) : latest);
+    }
+  }
+  if (droppable) add_source(k - 1, 0, 0, 0, latest);
+
+  const std::size_t begin = front_.size();
+  // Each source caches its head (shifted) so that picking the smallest is a scan of a few values.
+  for (Source& src : sources_) src.load_head();
+  while (!sources_.empty()) {
+    std::size_t best = 0;
+    for (std::size_t s = 1; s < sources_.size(); ++s) {
+      const Source& a = sources_[s];
+      const Source& b = sources_[best];
+      best = a.reward < b.reward || (a.reward == b.reward && a.finish < b.finish) ? s : best;
+    }
+    Source& src = sources_[best];
+    const std::int32_t reward = src.reward;
+    const Time finish = src.finish;
+    const auto parent = static_cast<std::int32_t>(src.at - base);
+    const std::int32_t depth = src.depth;
+    if (++src.at == src.end) {
+      src = sources_.back();
+      sources_.pop_back();
+    } else {
+      src.load_head();
+    }
+    // Candidates come by reward, ties earliest first: an equal reward is no better; an entry that
+    // finishes no earlier than a higher reward is dominated and goes.
+    if (front_.size() > begin && front_.back().reward == reward) continue;
+    while (front_.size() > begin && front_.back().finish >= finish) front_.pop_back();
+    front_.push_back(Entry{finish, reward, parent, depth});
+  }
+  if (k != drops || bound_quanta_ <= 0) return;
+  // Once no drop is left, a state whose reward plus the ceiling on what the later jobs can add falls
+  // short of the density plan cannot be on the best path (nor can any state it dominates): cut it.
+  ceiling_.start(i + 1);
+  std::size_t kept = begin;
+  for (std::size_t e = begin; e < front_.size(); ++e)
+    if (front_[e].reward + ceiling_.at(front_[e].finish) >= bound_quanta_) front_[kept++] = front_[e];
+  front_.resize(kept);
 }
 
 }  // namespace imprecise

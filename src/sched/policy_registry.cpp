@@ -99,8 +99,10 @@ std::vector<std::string> policy_names() {
 }
 
 std::unique_ptr<Policy> make_policy(const std::string& spec, std::span<const Model> models, PolicyConfig config) {
-  if (!(config.delta > 0.0) || !std::isfinite(config.delta))
-    throw Error("policy '" + spec + "': delta must be > 0");
+  if (!(config.delta.eps > 0.0 && config.delta.eps <= 1.0))
+    throw Error("policy '" + spec + "': eps must be in (0, 1]");
+  if (!(config.delta.absolute >= 0.0) || !std::isfinite(config.delta.absolute))
+    throw Error("policy '" + spec + "': delta must be > 0 (or 0: eps * Rmax / n)");
   if (config.max_batch < 1) throw Error("policy '" + spec + "': max_batch must be >= 1");
   if (config.planning_window < 0) throw Error("policy '" + spec + "': planning_window must be >= 0 (0 = every job)");
   for (const Model& m : models)

@@ -6,27 +6,76 @@
 
 #include "imprecise/sched/density_planner.hpp"
 #include "imprecise/sched/plan_problem.hpp"
+#include "imprecise/sched/reward_ceiling.hpp"
+#include "imprecise/sched/reward_quantum.hpp"
 
 namespace imprecise {
 
 /// Yao et al.: DP over (jobs in order) x (quantized reward) keeping the earliest finish time;
-/// with drops only when needed, fewest drops first, then most reward. `delta` > 0 is the reward
-/// quantum; with integer rewards and delta 1 it is exact. Where jobs x (drops + 1) x (reward / delta)
-/// would exceed 2^18 states the quantum is coarsened to fit (bounded time under heavy overload).
-/// Reuses its buffers across calls.
+/// with drops only when needed, fewest drops first, then most reward. The reward quantum is
+/// eps * Rmax / n by default or a fixed one (see RewardQuantum); with integer rewards and delta 1 it
+/// is exact. Sparse: per (job prefix, drops) only the Pareto front of (quantized reward, earliest
+/// finish) is kept, pruned by deadlines, by the time the later jobs' lowest depths need, and where
+/// even a fractional-knapsack ceiling on the later jobs' reward cannot reach the density plan's. Should the fronts still pass `max_states` entries in one decision, the
+/// quantum doubles until they fit, and the plan says so (Plan::coarsened, Plan::delta_used).
+/// Reuses its buffers across calls (they only grow).
 class DpPlanner {
  public:
-  const Plan& solve(const PlanProblem& problem, double delta);
+  /// About a millisecond's work; only heavy overload with fine quanta gets there.
+  static constexpr std::int64_t kDefaultMaxStates = std::int64_t{1} << 18;
+
+  explicit DpPlanner(std::int64_t max_states = kDefaultMaxStates) : max_states_(max_states) {}
+
+  const Plan& solve(const PlanProblem& problem, RewardQuantum quantum = {});
+  /// A fixed quantum `delta` > 0 (RewardQuantum::absolute).
+  const Plan& solve(const PlanProblem& problem, double delta) {
+    return solve(problem, RewardQuantum{.absolute = delta});
+  }
+  /// eps * Rmax / n for `problem` (Rmax: the largest reward one job can earn at a depth it may stop at).
+  static double relative_delta(const PlanProblem& problem, double eps);
+  /// Front entries the last solve() kept (the DP's states; what max_states bounds).
+  std::int64_t states() const { return static_cast<std::int64_t>(front_.size()); }
 
  private:
+  /// One non-dominated state: the prefix earns `reward` quanta and ends at `finish`.
+  struct Entry {
+    Time finish;
+    std::int32_t reward;
+    std::int32_t parent;  ///< index in front_ of the state this one extends (-1: the root)
+    std::int32_t depth;   ///< depth chosen for this job (0 = dropped)
+  };
+  /// A sorted list one front is merged from: a front of the previous job shifted by one choice.
+  struct Source {
+    const Entry* at;
+    const Entry* end;
+    std::int32_t dq;
+    Duration dc;
+    std::int32_t depth;
+    std::int32_t reward;  // the head, shifted
+    Time finish;
+    void load_head() {
+      reward = at->reward + dq;
+      finish = at->finish + dc;
+    }
+  };
   int min_drops(const PlanProblem& problem);
+  void quantize_rewards(const PlanProblem& problem, int drops, double delta);
+  /// Runs the DP; false when the fronts passed `cap` entries (the caller coarsens and retries).
+  bool run(const PlanProblem& problem, int drops, std::int64_t cap);
+  void merge_into_front(const PlanProblem& problem, int i, int k, int drops, std::int32_t need);
+
+  std::int64_t max_states_;
   Plan plan_;
   SlackScratch slack_;
-  std::vector<Time> finish_, next_finish_;  // [drops][reward] rolling rows
-  std::vector<std::int16_t> choice_;        // [job][drops][reward] depth chosen, -1 = dropped
+  std::vector<Entry> front_;             // every front of one solve, level by level, drops layer by layer
+  std::vector<Source> sources_;
+  std::vector<std::int32_t> front_begin_;  // [level * layers + k]: where front (level, k) starts in front_
   std::vector<int> quant_, quant_offset_, reach_;
+  std::vector<Time> latest_;             // latest finish of a prefix that leaves the rest room at lowest depth
   std::vector<Time> drop_finish_, drop_next_;
   DensityPlanner bound_;  // a feasible plan whose reward bounds the search from below
+  detail::RewardCeiling ceiling_;  // what the later jobs can still add, bounding a state from above
+  int bound_quanta_ = 0;
 };
 
 }  // namespace imprecise

@@ -13,6 +13,7 @@
 #include "imprecise/core/model.hpp"
 #include "imprecise/core/profile.hpp"
 #include "imprecise/core/time.hpp"
+#include "imprecise/sched/reward_quantum.hpp"
 
 namespace imprecise {
 
@@ -48,7 +49,9 @@ enum class BatchGuard { planned_depth, mandatory };
 /// Settings shared by every policy. Defaults are what the CLI uses.
 struct PolicyConfig {
   PlanningFigure figure = PlanningFigure::p99;  ///< stage-time figure budgeted with
-  double delta = 0.01;                          ///< reward quantum of the DP (yao-dp)
+  /// The DP's reward quantum (yao-dp, oracle-utility): by default delta.eps = 0.01, i.e. each decision
+  /// quantizes by eps * Rmax / n of its own jobs (the (1 - eps) bound); delta.absolute > 0 fixes it.
+  RewardQuantum delta;
   int max_batch = 8;                            ///< largest batch a dispatch may carry (clamped to the profile)
   int fixed_depth = 2;                          ///< edf-fixed:K
   double threshold = 0.8;                       ///< edf-threshold:T

@@ -1,0 +1,44 @@
+// RewardCeiling: an upper bound on the quanta the jobs after a yao-dp state can still add (its pruning).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "imprecise/sched/plan_problem.hpp"
+
+namespace imprecise::detail {
+
+/// Fractional-knapsack ceiling on the quantized reward jobs i.. can still earn once the jobs before
+/// them end at `finish` and no drop is left. Each of them earns at least its lowest-depth quanta;
+/// deepening costs time, and all of it runs before the last job with work, hence by the latest
+/// deadline. So the time left past the lowest depths, filled greedily from each job's concave hull of
+/// (extra time, extra quanta), bounds the rest from above. Buffers only grow.
+class RewardCeiling {
+ public:
+  /// `quant[quant_offset[i] + l - lo_i]` = quanta of job i stopping at depth l, as the DP has them.
+  void build(const PlanProblem& problem, const std::vector<int>& quant, const std::vector<int>& quant_offset);
+  /// Starts a walk over a front of states before job i; at() must then see non-decreasing finishes.
+  void start(int i);
+  /// Most quanta jobs i.. can add after a prefix that ends at `finish`.
+  std::int64_t at(Time finish);
+
+ private:
+  struct Knot {       // end of one hull segment in a suffix's slope order, cumulated
+    Duration cost;    // extra time up to here
+    double gain;      // extra quanta up to here
+    double slope;     // quanta per unit of time along this segment
+  };
+  struct Point {
+    Duration cost;
+    double gain;
+  };
+  std::vector<Knot> knots_, merged_;
+  std::vector<std::int32_t> begin_, end_;  // suffix i's knots: [begin_[i], end_[i])
+  std::vector<std::int64_t> fixed_;         // quanta jobs i.. earn without extra time
+  std::vector<Time> budget_;                // latest deadline of jobs i.. minus their lowest-depth time
+  std::vector<Point> hull_;
+  int walk_ = 0;
+  std::int32_t cursor_ = 0;
+};
+
+}  // namespace imprecise::detail
