@@ -154,15 +154,22 @@ TEST(PlanningPolicies, ShedTheFewestJobsWhenMandatoryWorkCannotFitEvenInBatches)
 TEST(PlanningPolicies, BatchAwarePlansServeWhatBatchingFitsWhereBatchOnePlansShed) {
   std::vector<Model> models{make_model(3, 2.0)};
   for (const char* spec : {"yao-dp", "density"}) {
-    // Three jobs of a 2 ms stage by t = 4 ms: at batch 1 one cannot fit; as one batch of three
-    // (planned with the batch-4 entry, 3.5 ms) all fit.
+    // Four jobs need a 2 ms stage by t = 4 ms and a fifth two stages by 7.5 ms. As one batch of four
+    // (3.5 ms) the four fit, and the fifth after them. A batch-1 plan reserves 2 ms for each of the
+    // four and takes the fifth's stage into the first batch instead of one of them.
     for (const bool batch_aware : {true, false}) {
       PolicyConfig config;
       config.batch_aware = batch_aware;
       auto p = make_policy(spec, models, config);
-      for (JobId id = 0; id < 3; ++id) p->on_release(make_job(id, 0, from_ms(4)), 0);
-      const std::vector<int> answered = serve(*p, models, 3);
-      EXPECT_EQ(count_dropped(answered), batch_aware ? 0 : 1) << spec << " batch_aware=" << batch_aware;
+      for (JobId id = 0; id < 4; ++id) p->on_release(make_job(id, 0, from_ms(4)), 0);
+      p->on_release(make_job(4, 0, from_ms(7.5)), 0);
+      const std::vector<int> answered = serve(*p, models, 5);
+      if (batch_aware) {
+        EXPECT_EQ(count_dropped(answered), 0) << spec;
+        EXPECT_GE(answered[4], 2) << spec;
+      } else {
+        EXPECT_EQ(count_dropped(answered), 1) << spec;
+      }
     }
   }
 }

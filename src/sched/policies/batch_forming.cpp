@@ -20,37 +20,44 @@ int PolicyBase::guarded_depth(const PendingJob& job) const {
 }
 
 void PolicyBase::form_batch(int head, Time now) {
+  // Jobs the plan serves first, then riders (jobs the plan sheds), so that a rider never takes the
+  // room a planned job could have had.
+  const PendingJob& lead = jobs_[static_cast<std::size_t>(head)];
+  grow_batch(lead.job.model, lead.done, now, /*riders=*/false);
+  grow_batch(lead.job.model, lead.done, now, /*riders=*/true);
+}
+
+void PolicyBase::grow_batch(int model, int stage, Time now, bool riders) {
   // The check, for a batch of b: the batch runs first (at its measured cost c(b)), then every job's
-  // remaining work (to its guarded depth) back to back in order, at batch 1. Against the batch of the
-  // head alone, every later finish moves by c(b) - c(1), less the stage each earlier member no longer
+  // remaining work (to its guarded depth) back to back in order, at batch 1. Against the batch as it
+  // is (b0 members), every later finish moves by c(b) - c(b0), less the stage each earlier member no longer
   // runs after the batch. So a job on time alone stays on time iff its slack there, plus what the
   // members at or before it saved, covers c(b) - c(1); and every member must still end by its
   // deadline. Slack and its suffix minimum are computed once; candidates are tried in order, folding
   // the slack of the positions passed into a running minimum: O(n) for the whole batch.
-  const PendingJob& lead = jobs_[static_cast<std::size_t>(head)];
-  const int model = lead.job.model, stage = lead.done;
   const Profile& profile = models_[model].profile;
   const int limit = effective_max_batch(models_[model]);
-  const Duration alone_stage = profile.planned(stage, 1, config_.figure);
+  if (static_cast<int>(batch_.size()) >= limit) return;
+  const Duration base_cost = profile.planned(stage, static_cast<int>(batch_.size()), config_.figure);
   const std::size_t n = jobs_.size();
 
   slack_.assign(n, kNoLimit);
   Duration member_room = kNoLimit;  // least (deadline - now) of the members on time alone
-  Time t = now + alone_stage;
+  Time t = now + base_cost;
   for (std::size_t i = 0; i < n; ++i) {
     const PendingJob& p = jobs_[i];
     if (p.in_flight || p.drop) continue;
     PendingJob after = p;
     if (p.in_batch) after.done = p.done + 1;
     const Duration rest = alone_cost(after, guarded_depth(p));
-    bool late = p.in_batch && now + alone_stage > p.job.deadline;
+    bool late = p.in_batch && now + base_cost > p.job.deadline;
     if (rest > 0) {
       t += rest;
       late = late || t > p.job.deadline;
       if (!late) slack_[i] = p.job.deadline - t;
     }
     if (late) slack_[i] = kNoLimit;  // late anyway: the batch may not make it worse than "late"
-    if (p.in_batch && !late) member_room = p.job.deadline - now;
+    if (p.in_batch && !late) member_room = std::min(member_room, p.job.deadline - now);
   }
   suffix_slack_.assign(n + 1, kNoLimit);
   for (std::size_t i = n; i-- > 0;) suffix_slack_[i] = std::min(slack_[i], suffix_slack_[i + 1]);
@@ -60,15 +67,21 @@ void PolicyBase::form_batch(int head, Time now) {
   std::size_t folded = 0;
   for (std::size_t i = 0; i < n && static_cast<int>(batch_.size()) < limit; ++i) {
     PendingJob& c = jobs_[i];
-    if (c.in_batch || !needs_stage(c) || c.job.model != model || c.done != stage) continue;
+    if (c.in_batch || c.job.model != model || c.done != stage) continue;
+    // A job the plan sheds (not dropped yet: its deadline does not prove it) may ride along when this
+    // stage completes its mandatory part and the batch stays within every guard: then it is served.
+    const bool rides_along = !c.in_flight && c.drop && stage + 1 >= c.job.mandatory_depth;
+    if (riders ? !rides_along : !needs_stage(c)) continue;
     for (; folded < i; ++folded) passed_min = std::min(passed_min, plus(slack_[folded], saved));
     const int size = static_cast<int>(batch_.size()) + 1;
     const Duration batch_cost = profile.planned(stage, size, config_.figure);
-    const Duration shift = batch_cost - alone_stage;
+    const Duration shift = batch_cost - base_cost;
     const int guarded = guarded_depth(c);
     PendingJob after = c;
     after.done = c.done + 1;
-    const Duration rest_alone = alone_cost(c, guarded), rest_in_batch = alone_cost(after, guarded);
+    // A rider was not in the batch-1 plan: it saves the others nothing and has no work after the batch.
+    const Duration rest_alone = rides_along ? 0 : alone_cost(c, guarded);
+    const Duration rest_in_batch = rides_along ? 0 : alone_cost(after, guarded);
     const Duration saving = rest_alone - rest_in_batch;
     // On time alone: its chain finish was checked (finite slack) or it has no chain work at all.
     const bool on_time_alone = slack_[i] != kNoLimit || rest_alone == 0;

@@ -121,7 +121,7 @@ int PolicyBase::due_drop(Time now, Time& wake) const {
   wake = kNever;
   for (std::size_t i = 0; i < jobs_.size(); ++i) {
     const PendingJob& p = jobs_[i];
-    if (p.in_flight || !p.drop) continue;
+    if (p.in_flight || !p.drop || p.in_batch) continue;
     // The latest decision at which the job could still start alone and meet its deadline; the next
     // decision may come one dispatch later, so the Drop is due one longest dispatch before that.
     const Time due = p.job.deadline - alone_cost(p, std::max(p.job.mandatory_depth, p.done)) - longest_dispatch_;
@@ -150,13 +150,6 @@ Decision PolicyBase::next(Time now) {
   }
   // Settle what the plan decided before dispatching anything. A job the plan sheds stays pending
   // (and is re-planned at every event) until its deadline proves the Drop.
-  Time drop_wake = kNever;
-  if (const int due = due_drop(now, drop_wake); due >= 0) {
-    const JobId id = jobs_[static_cast<std::size_t>(due)].job.id;
-    erase_job(static_cast<std::size_t>(due));
-    dirty_ = true;  // the batches the others form have changed
-    return Drop{id};
-  }
   for (std::size_t i = 0; i < jobs_.size(); ++i) {
     PendingJob& p = jobs_[i];
     if (p.in_flight || p.drop) continue;
@@ -176,14 +169,24 @@ Decision PolicyBase::next(Time now) {
     plan_current_ = true;
     return next(now);
   }
-  if (head < 0) return Idle{drop_wake};
-
-  PendingJob& h = jobs_[head];
-  const int model = h.job.model, stage = h.done;
   batch_.clear();
-  batch_.push_back(h.job.id);
-  h.in_batch = true;
-  if (effective_max_batch(models_[model]) > 1) form_batch(head, now);
+  if (head >= 0) {
+    PendingJob& h = jobs_[head];
+    batch_.push_back(h.job.id);
+    h.in_batch = true;
+    if (effective_max_batch(model_of(h)) > 1) form_batch(head, now);
+  }
+  // Due drops go first (the lane is then busy until the batch ends), except those the batch carries.
+  Time drop_wake = kNever;
+  if (const int due = due_drop(now, drop_wake); due >= 0) {
+    for (PendingJob& p : jobs_) p.in_batch = false;
+    const JobId id = jobs_[static_cast<std::size_t>(due)].job.id;
+    erase_job(static_cast<std::size_t>(due));
+    dirty_ = true;  // the batches the others form have changed
+    return Drop{id};
+  }
+  if (head < 0) return Idle{drop_wake};
+  const int model = jobs_[head].job.model, stage = jobs_[head].done;
   for (PendingJob& p : jobs_) {
     if (p.in_batch) p.in_flight = true;
     p.in_batch = false;
