@@ -15,9 +15,9 @@ PolicyBase::PolicyBase(std::span<const Model> models, PolicyConfig config, JobOr
   for (const Model& model : models_) {
     runs_.emplace_back(model.stages(), 0);
     rank_.emplace_back(model.stages(), 0);
-    for (int s = 0; s < model.stages(); ++s)
-      longest_dispatch_ = std::max(longest_dispatch_, model.profile.planned(s, effective_max_batch(model), config_.figure));
+    alone_prefix_.emplace_back(model.stages() + 1, 0);
   }
+  refresh_model_costs();
 }
 
 int PolicyBase::max_stages(std::span<const Model> models) {
@@ -30,7 +30,22 @@ int PolicyBase::effective_max_batch(const Model& model) const {
   return std::max(1, std::min(config_.max_batch, model.profile.max_batch()));
 }
 
+void PolicyBase::refresh_model_costs() {
+  // The profile may be re-measured while serving (the runtime's online profile): follow it.
+  longest_dispatch_ = 0;
+  for (std::size_t m = 0; m < models_.size(); ++m) {
+    const Model& model = models_[m];
+    std::vector<Duration>& prefix = alone_prefix_[m];
+    for (int s = 0; s < model.stages(); ++s) {
+      prefix[s + 1] = prefix[s] + model.profile.planned(s, 1, config_.figure);
+      longest_dispatch_ = std::max(longest_dispatch_, model.profile.planned(s, effective_max_batch(model), config_.figure));
+    }
+  }
+}
+
 void PolicyBase::refresh_job_costs() {
+  refresh_model_costs();
+  if (!config_.batch_aware) return;  // every stage at batch 1: the per-model prefix sums say it all
   // Jobs waiting now at their mandatory stage s of one model run, in order, as batches of the largest
   // size allowed (the last one smaller). The first member of each batch is planned at the whole
   // batch's measured cost and the others at nothing: the first finishes exactly when the batch does,
@@ -38,20 +53,18 @@ void PolicyBase::refresh_job_costs() {
   // the cost equally instead made early members look done before their batch was: in the simulated
   // sweep that produced misses at loads 3 and 5. Optional stages, and jobs that are not waiting at
   // the stage yet, are planned at batch 1.
-  const bool batched = config_.batch_aware;
-  if (batched) {
-    for (auto& row : runs_) std::fill(row.begin(), row.end(), 0);
-    for (auto& row : rank_) std::fill(row.begin(), row.end(), 0);
-    for (const PendingJob& p : jobs_)
-      if (waits_at_mandatory_stage(p)) ++runs_[p.job.model][p.done];
-  }
+  for (auto& row : runs_) std::fill(row.begin(), row.end(), 0);
+  for (auto& row : rank_) std::fill(row.begin(), row.end(), 0);
+  for (const PendingJob& p : jobs_)
+    if (waits_at_mandatory_stage(p)) ++runs_[p.job.model][p.done];
   for (PendingJob& p : jobs_) {
     const Model& model = model_of(p);
     const Profile& profile = model.profile;
     Duration* cost = stage_costs_.row(p.cost_slot);
-    for (int s = 0; s < model.stages(); ++s) cost[s] = profile.planned(s, 1, config_.figure);
+    const std::vector<Duration>& prefix = alone_prefix_[p.job.model];
+    for (int s = 0; s < model.stages(); ++s) cost[s] = prefix[s + 1] - prefix[s];
     const int limit = effective_max_batch(model);
-    if (!batched || limit <= 1 || !waits_at_mandatory_stage(p)) continue;
+    if (limit <= 1 || !waits_at_mandatory_stage(p)) continue;
     const int s = p.done;
     const int rank = rank_[p.job.model][s]++;
     const int first = rank - rank % limit;
@@ -65,6 +78,7 @@ bool PolicyBase::waits_at_mandatory_stage(const PendingJob& job) const {
 }
 
 void PolicyBase::erase_job(std::size_t index) {
+  if (jobs_[index].drop) due_known_ = false;
   stage_costs_.release(jobs_[index].cost_slot);
   jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(index));
 }
@@ -107,6 +121,7 @@ void PolicyBase::on_expire(JobId id, Time) {
 }
 
 Duration PolicyBase::remaining_cost(const PendingJob& job, int depth) const {
+  if (!config_.batch_aware) return alone_cost(job, depth);
   const Duration* cost = stage_costs_.row(job.cost_slot);
   Duration total = 0;
   for (int s = job.done; s < depth; ++s) total += cost[s];
@@ -114,21 +129,34 @@ Duration PolicyBase::remaining_cost(const PendingJob& job, int depth) const {
 }
 
 Duration PolicyBase::alone_cost(const PendingJob& job, int depth) const {
-  return model_of(job).profile.planned_span(job.done, depth, config_.figure);
+  if (depth <= job.done) return 0;
+  const std::vector<Duration>& prefix = alone_prefix_[job.job.model];
+  return prefix[std::min<std::size_t>(static_cast<std::size_t>(depth), prefix.size() - 1)] - prefix[job.done];
 }
 
-int PolicyBase::due_drop(Time now, Time& wake) const {
+int PolicyBase::due_drop(Time now, Time& wake) {
+  // Most decisions come before the next Drop is due: then no scan.
+  if (due_known_ && now < next_due_) {
+    wake = next_due_;
+    return -1;
+  }
   wake = kNever;
+  shed_ = 0;
+  int found = -1;
   for (std::size_t i = 0; i < jobs_.size(); ++i) {
     const PendingJob& p = jobs_[i];
-    if (p.in_flight || !p.drop || p.in_batch) continue;
+    if (p.in_flight || !p.drop) continue;
+    ++shed_;
+    if (p.in_batch) continue;  // rides along in the batch being formed
     // The latest decision at which the job could still start alone and meet its deadline; the next
     // decision may come one dispatch later, so the Drop is due one longest dispatch before that.
     const Time due = p.job.deadline - alone_cost(p, std::max(p.job.mandatory_depth, p.done)) - longest_dispatch_;
-    if (now >= due) return static_cast<int>(i);
-    wake = std::min(wake, due);
+    if (now >= due && found < 0) found = static_cast<int>(i);
+    else wake = std::min(wake, due);
   }
-  return -1;
+  due_known_ = found < 0;
+  next_due_ = wake;
+  return found;
 }
 
 double PolicyBase::predicted_reward(const PendingJob& job, int depth) const {
@@ -145,6 +173,7 @@ Decision PolicyBase::next(Time now) {
   if (dirty_) {
     refresh_job_costs();
     plan(now);
+    due_known_ = false;
     dirty_ = false;
     plan_current_ = true;
   }
@@ -166,6 +195,7 @@ Decision PolicyBase::next(Time now) {
     // deferred jobs that moved up (re-planning at every Finish instead would cost a DP per answer).
     refresh_job_costs();
     plan(now);
+    due_known_ = false;
     plan_current_ = true;
     return next(now);
   }
@@ -182,7 +212,8 @@ Decision PolicyBase::next(Time now) {
     for (PendingJob& p : jobs_) p.in_batch = false;
     const JobId id = jobs_[static_cast<std::size_t>(due)].job.id;
     erase_job(static_cast<std::size_t>(due));
-    dirty_ = true;  // the batches the others form have changed
+    // Not a re-plan per Drop (under overload many fall due together); the next event re-plans.
+    plan_current_ = false;
     return Drop{id};
   }
   if (head < 0) return Idle{drop_wake};

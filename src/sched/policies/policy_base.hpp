@@ -51,7 +51,10 @@ class PolicyBase : public Policy {
   Duration remaining_cost(const PendingJob& job, int depth) const;
   /// Planned time of `stage` for `job` in this decision: batch 1, or with batch_aware planning, for
   /// jobs waiting at a mandatory stage, the cost of the batches they form (refresh_job_costs).
-  Duration job_cost(const PendingJob& job, int stage) const { return stage_costs_.row(job.cost_slot)[stage]; }
+  Duration job_cost(const PendingJob& job, int stage) const {
+    if (!config_.batch_aware) return alone_prefix_[job.job.model][stage + 1] - alone_prefix_[job.job.model][stage];
+    return stage_costs_.row(job.cost_slot)[stage];
+  }
   /// Planned time to take `job` alone (batch 1) from its current depth to `depth`: the least it
   /// can take, so what proves that a deadline can no longer be met.
   Duration alone_cost(const PendingJob& job, int depth) const;
@@ -73,9 +76,10 @@ class PolicyBase : public Policy {
   /// Not in flight, not shed by the last plan, and its next stage is mandatory.
   bool waits_at_mandatory_stage(const PendingJob& job) const;
   void refresh_job_costs();
+  void refresh_model_costs();
   /// Emits the Drop of a job the plan sheds once waiting longer would make its mandatory part
   /// impossible; returns its index or -1. `wake` gets the earliest time another one becomes due.
-  int due_drop(Time now, Time& wake) const;
+  int due_drop(Time now, Time& wake);
   /// Adds to the batch led by jobs_[head] (already in batch_) the jobs at its (model, stage) that keep
   /// every job the batch-1 plan had on time on time (batch_forming.cpp).
   void form_batch(int head, Time now);
@@ -90,8 +94,14 @@ class PolicyBase : public Policy {
   std::vector<JobId> batch_;
   JobStageCosts stage_costs_;
   std::vector<std::vector<int>> runs_, rank_;  // [model][stage] scratch: jobs waiting there, ranked
+  std::vector<std::vector<Duration>> alone_prefix_;  // [model][depth]: batch-1 time of stages [0, depth)
   // Longest planned dispatch of any stage: the most time that can pass before the next decision.
   Duration longest_dispatch_ = 0;
+  // due_drop's memory: no Drop is due before next_due_ while due_known_ (reset by a plan or a drop);
+  // shed_ = jobs the plan sheds, as of the last scan.
+  bool due_known_ = false;
+  Time next_due_ = kNever;
+  int shed_ = 0;
   std::vector<Duration> slack_, suffix_slack_;  // form_batch scratch
 };
 
