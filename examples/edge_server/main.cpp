@@ -56,6 +56,8 @@ int main(int argc, char** argv) {
   bool no_trace = false;
   bool skip_missing_data = false;
   bool batch_aware = imprecise::PolicyConfig{}.batch_aware;
+  int shed_pending_limit = imprecise::PolicyConfig{}.shed_pending_limit;
+  std::string figure = imprecise::to_string(imprecise::PolicyConfig{}.figure);
   app.add_option("--scenario", scenario_path, "scenario JSON (models = pipelines, measured profiles and replay sets)")
       ->capture_default_str();
   app.add_option("--policies", policies, "comma-separated policies")->capture_default_str();
@@ -72,6 +74,10 @@ int main(int argc, char** argv) {
   app.add_flag("--no-trace", no_trace, "write no trace");
   app.add_option("--batch-aware-planning", batch_aware,
                  "plan mandatory stages at the cost of the batches waiting jobs form (true) or at batch 1 (false)")
+      ->capture_default_str();
+  app.add_option("--figure", figure, "stage-time figure planned with: mean, p50, p99 or max")->capture_default_str();
+  app.add_option("--shed-pending-limit", shed_pending_limit,
+                 "jobs the plan sheds kept pending until their deadline proves the drop (0: drop at once)")
       ->capture_default_str();
   app.add_flag("--skip-missing-data", skip_missing_data,
                "exit 77 (ctest: skipped) when a generated data set is missing instead of failing");
@@ -111,6 +117,8 @@ int main(int argc, char** argv) {
         config.horizon = horizon;
         config.backend = backend;
         config.policy_config.batch_aware = batch_aware;
+        config.policy_config.shed_pending_limit = shed_pending_limit;
+        config.policy_config.figure = imprecise::parse_planning_figure(figure);
         if (!no_trace && policy == trace_policy && load == trace_load)
           config.trace_path = out_dir + "/trace_" + policy + "_load" + fmt::format("{}", load) + ".json";
         std::fprintf(stderr, "real run: %-18s load %.2f (%.0f s) ...\n", policy.c_str(), load, duration_s);
@@ -122,6 +130,8 @@ int main(int argc, char** argv) {
         sim_config.duration = horizon;
         sim_config.max_batch = scenario.max_batch;
         sim_config.policy.batch_aware = batch_aware;
+        sim_config.policy.shed_pending_limit = shed_pending_limit;
+        sim_config.policy.figure = imprecise::parse_planning_figure(figure);
         const imprecise::sim::SimResult offline = imprecise::sim::simulate(scenario, policy, sim_config);
         // The same jobs (same rate scale) on the profiles the engine measured while serving them.
         imprecise::sim::Scenario served = scenario;

@@ -63,6 +63,7 @@ struct RunOptions {
   std::string batch_guard = "planned";
   int planning_window = PolicyConfig{}.planning_window;
   bool batch_aware = PolicyConfig{}.batch_aware;
+  int shed_pending_limit = PolicyConfig{}.shed_pending_limit;
 };
 void add_run_options(CLI::App& cmd, RunOptions& options);
 /// Validates the options (InputError naming the option) and fills everything but load and seed.

@@ -42,6 +42,10 @@ void add_run_options(CLI::App& cmd, RunOptions& options) {
                  "Plan jobs waiting at a mandatory stage at the cost of the batches they form (true) or at "
                  "batch 1 (false)")
       ->capture_default_str();
+  cmd.add_option("--shed-pending-limit", options.shed_pending_limit,
+                 "Jobs the plan sheds that stay pending until their deadline proves the drop (0: drop at "
+                 "once; negative: no limit)")
+      ->capture_default_str();
   cmd.add_flag("--deterministic", options.deterministic,
                "Every stage takes exactly its planned figure (no sampling of stage times)");
 }
@@ -73,6 +77,7 @@ sim::SimConfig make_sim_config(const RunOptions& options) {
   if (options.planning_window < 0) throw InputError("--planning-window: must be >= 0 (0 = every job)");
   config.policy.planning_window = options.planning_window;
   config.policy.batch_aware = options.batch_aware;
+  config.policy.shed_pending_limit = options.shed_pending_limit;
   if (options.batch_guard == "mandatory") config.policy.batch_guard = BatchGuard::mandatory;
   else if (options.batch_guard == "planned") config.policy.batch_guard = BatchGuard::planned_depth;
   else throw InputError(fmt::format("--batch-guard: '{}' is not mandatory or planned", options.batch_guard));

@@ -66,6 +66,12 @@ struct PolicyConfig {
   /// default: on the simulated edge sweep it shed 0.5 % of the jobs at load 5 where batch-1 plans
   /// (which shed only when the deadline proves it) shed none, for no accuracy gained (docs/design.md).
   bool batch_aware = false;
+  /// At most this many jobs the plan sheds stay pending, waiting for their deadline to prove the
+  /// Drop (those with the latest deadlines); beyond it the earliest are dropped at once. Each pending
+  /// job costs every later decision a little, and under sustained overload an unbounded set of them
+  /// made decisions slow enough to cost the device its capacity. 0: drop as soon as planned;
+  /// negative: no limit.
+  int shed_pending_limit = 32;
 };
 
 /// What a planning policy's planner did over a run (zeros for policies that do not plan).

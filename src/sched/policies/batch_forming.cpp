@@ -24,7 +24,7 @@ void PolicyBase::form_batch(int head, Time now) {
   // room a planned job could have had.
   const PendingJob& lead = jobs_[static_cast<std::size_t>(head)];
   grow_batch(lead.job.model, lead.done, now, /*riders=*/false);
-  if (shed_ > 0 || !due_known_) grow_batch(lead.job.model, lead.done, now, /*riders=*/true);
+  if (shed_ > 0 || !shed_known_) grow_batch(lead.job.model, lead.done, now, /*riders=*/true);
 }
 
 void PolicyBase::grow_batch(int model, int stage, Time now, bool riders) {

@@ -78,7 +78,7 @@ bool PolicyBase::waits_at_mandatory_stage(const PendingJob& job) const {
 }
 
 void PolicyBase::erase_job(std::size_t index) {
-  if (jobs_[index].drop) due_known_ = false;
+  if (index < scan_from_) --scan_from_;  // keeps due_drop's cursor on the same job
   stage_costs_.release(jobs_[index].cost_slot);
   jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(index));
 }
@@ -134,29 +134,60 @@ Duration PolicyBase::alone_cost(const PendingJob& job, int depth) const {
   return prefix[std::min<std::size_t>(static_cast<std::size_t>(depth), prefix.size() - 1)] - prefix[job.done];
 }
 
+void PolicyBase::refresh_shed() {
+  // After a plan: how many jobs the plan sheds are pending, how many of them are beyond the pending
+  // limit (the earliest deadlines go first), and when the next one falls due.
+  shed_ = 0;
+  next_due_ = kNever;
+  for (const PendingJob& p : jobs_) {
+    if (p.in_flight || !p.drop || p.in_batch) continue;
+    ++shed_;
+    next_due_ = std::min(next_due_, due_time(p));
+  }
+  const int limit = config_.shed_pending_limit;
+  over_limit_ = limit >= 0 && shed_ > limit ? shed_ - limit : 0;
+  scan_from_ = 0;
+  shed_known_ = true;
+}
+
+int PolicyBase::over_limit_drop() {
+  if (!shed_known_) refresh_shed();
+  for (; over_limit_ > 0 && scan_from_ < jobs_.size(); ++scan_from_) {
+    const PendingJob& p = jobs_[scan_from_];
+    if (p.in_flight || !p.drop) continue;
+    --over_limit_;
+    --shed_;
+    return static_cast<int>(scan_from_);  // the job after it moves into this index once it is erased
+  }
+  over_limit_ = 0;
+  return -1;
+}
+
 int PolicyBase::due_drop(Time now, Time& wake) {
-  // Most decisions come before the next Drop is due: then no scan.
-  if (due_known_ && now < next_due_) {
+  if (!shed_known_) refresh_shed();
+  if (now < next_due_) {
     wake = next_due_;
     return -1;
   }
+  // One falls due: find it (rare, so a scan), and the next due time.
   wake = kNever;
-  shed_ = 0;
   int found = -1;
   for (std::size_t i = 0; i < jobs_.size(); ++i) {
     const PendingJob& p = jobs_[i];
-    if (p.in_flight || !p.drop) continue;
-    ++shed_;
-    if (p.in_batch) continue;  // rides along in the batch being formed
-    // The latest decision at which the job could still start alone and meet its deadline; the next
-    // decision may come one dispatch later, so the Drop is due one longest dispatch before that.
-    const Time due = p.job.deadline - alone_cost(p, std::max(p.job.mandatory_depth, p.done)) - longest_dispatch_;
+    if (p.in_flight || !p.drop || p.in_batch) continue;
+    const Time due = due_time(p);
     if (now >= due && found < 0) found = static_cast<int>(i);
     else wake = std::min(wake, due);
   }
-  due_known_ = found < 0;
   next_due_ = wake;
+  if (found >= 0) --shed_;
   return found;
+}
+
+Time PolicyBase::due_time(const PendingJob& job) const {
+  // The latest decision at which the job could still start alone and meet its deadline; the next
+  // decision may come one dispatch later, so the Drop is due one longest dispatch before that.
+  return job.job.deadline - alone_cost(job, std::max(job.job.mandatory_depth, job.done)) - longest_dispatch_;
 }
 
 double PolicyBase::predicted_reward(const PendingJob& job, int depth) const {
@@ -173,7 +204,7 @@ Decision PolicyBase::next(Time now) {
   if (dirty_) {
     refresh_job_costs();
     plan(now);
-    due_known_ = false;
+    shed_known_ = false;
     dirty_ = false;
     plan_current_ = true;
   }
@@ -195,9 +226,16 @@ Decision PolicyBase::next(Time now) {
     // deferred jobs that moved up (re-planning at every Finish instead would cost a DP per answer).
     refresh_job_costs();
     plan(now);
-    due_known_ = false;
+    shed_known_ = false;
     plan_current_ = true;
     return next(now);
+  }
+  // Beyond the pending limit, jobs the plan sheds go at once (no batch is formed only to be undone).
+  if (const int over = over_limit_drop(); over >= 0) {
+    const JobId id = jobs_[static_cast<std::size_t>(over)].job.id;
+    erase_job(static_cast<std::size_t>(over));
+    plan_current_ = false;
+    return Drop{id};
   }
   batch_.clear();
   if (head >= 0) {

@@ -80,6 +80,11 @@ class PolicyBase : public Policy {
   /// Emits the Drop of a job the plan sheds once waiting longer would make its mandatory part
   /// impossible; returns its index or -1. `wake` gets the earliest time another one becomes due.
   int due_drop(Time now, Time& wake);
+  /// A job the plan sheds beyond PolicyConfig::shed_pending_limit (the earliest first), or -1.
+  int over_limit_drop();
+  void refresh_shed();
+  /// When the Drop of a job the plan sheds falls due.
+  Time due_time(const PendingJob& job) const;
   /// Adds to the batch led by jobs_[head] (already in batch_) the jobs at its (model, stage) that keep
   /// every job the batch-1 plan had on time on time (batch_forming.cpp).
   void form_batch(int head, Time now);
@@ -97,11 +102,13 @@ class PolicyBase : public Policy {
   std::vector<std::vector<Duration>> alone_prefix_;  // [model][depth]: batch-1 time of stages [0, depth)
   // Longest planned dispatch of any stage: the most time that can pass before the next decision.
   Duration longest_dispatch_ = 0;
-  // due_drop's memory: no Drop is due before next_due_ while due_known_ (reset by a plan or a drop);
-  // shed_ = jobs the plan sheds, as of the last scan.
-  bool due_known_ = false;
+  // What due_drop knows since the last plan (shed_known_): jobs the plan sheds still pending (shed_),
+  // how many of them must still go for the pending limit (over_limit_, taken in order from
+  // scan_from_), and the earliest time another falls due (next_due_).
+  bool shed_known_ = false;
   Time next_due_ = kNever;
-  int shed_ = 0;
+  int shed_ = 0, over_limit_ = 0;
+  std::size_t scan_from_ = 0;
   std::vector<Duration> slack_, suffix_slack_;  // form_batch scratch
 };
 
