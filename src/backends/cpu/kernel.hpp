@@ -21,6 +21,9 @@ class Kernel {
   virtual void run(std::span<const Tensor* const> in, Tensor& out) = 0;
 };
 
+/// The kernel for any operator in supported_ops() (the onednn backend's fallback too); throws Error
+/// naming the node for another.
+std::unique_ptr<Kernel> make_kernel(const Graph& g, const Node& node, CpuIsa isa);
 /// Conv (1-D and 2-D, groups, dilations, pads): conv.cpp. relu: also apply a Relu that
 /// reads nothing but this Conv's output (the stage then drops that Relu and aliases its output).
 std::unique_ptr<Kernel> make_conv(const Graph& g, const Node& node, bool relu, CpuIsa isa);
