@@ -35,6 +35,14 @@ void finish(ProgramBuilder& b, const Node& node, const Node* relu) {
   if (relu != nullptr) b.alias(b.value(relu->outputs[0]), b.current(b.value(node.outputs[0])));
 }
 
+// oneDNN's GEMM-based implementations ("gemm:jit", chosen for shapes its direct kernels skip, e.g. odd
+// group widths) malloc their packing buffers at every call, outside the scratchpad: such a node stays
+// on the cpu kernel, which allocates nothing while running.
+bool allocates_per_call(const dnnl::primitive_desc_base& pd) {
+  const std::string name = std::string(":") + pd.impl_info_str() + ":";  // e.g. "x64:gemm:jit" (not "brgemm:...")
+  return name.find(":gemm:") != std::string::npos;
+}
+
 const Constant* constant_input(const Graph& g, const Node& node, std::size_t i) {
   return i < node.inputs.size() && !node.inputs[i].empty() ? g.find_constant(node.inputs[i]) : nullptr;
 }
@@ -87,6 +95,7 @@ bool lower_conv(ProgramBuilder& b, const Graph& g, const Node& node, const Node*
   } catch (const dnnl::error&) {
     return false;
   }
+  if (allocates_per_call(pd)) return false;
   std::vector<float> bias(static_cast<std::size_t>(out_c), 0.0f);
   if (const Constant* c = constant_input(g, node, 2)) bias = c->floats;
   const memory src = b.need(x, pd.src_desc());
@@ -180,6 +189,7 @@ bool lower_dense(ProgramBuilder& b, const Graph& g, const Node& node, const Node
   } catch (const dnnl::error&) {
     return false;
   }
+  if (allocates_per_call(pd)) return false;
   const std::size_t x = b.value(node.inputs[0]), y = b.value(node.outputs[0]);
   const memory src = b.view(x, b.need(x, b.plain_desc(x)), src_desc);
   const memory weights = b.weights(node.name + ":w", scaled, wplain, pd.weights_desc());
@@ -226,29 +236,64 @@ bool lower_binary(ProgramBuilder& b, const Graph& g, const Node& node, algorithm
   return true;
 }
 
+/// Whether `desc` lays out `dims` exactly as the row-major layout does (dims of size 1 may have any stride).
+bool same_bytes_as_plain(const memory::desc& desc, const memory::dims& dims) {
+  const dnnl_memory_desc_t& d = desc.data;
+  if (d.format_kind != dnnl_blocked || d.format_desc.blocking.inner_nblks != 0 || d.offset0 != 0) return false;
+  memory::dim stride = 1;
+  for (std::size_t i = dims.size(); i-- > 0;) {
+    if (dims[i] != 1 && d.format_desc.blocking.strides[i] != stride) return false;
+    stride *= dims[i];
+  }
+  return true;
+}
+
 /// ReduceMax/ReduceMean over listed non-batch axes, into the plain output (keepdims or not: same bytes).
+/// Over every spatial axis of [N, C, ...] it is a global pooling, whose jit kernels take the layout the
+/// producer left (oneDNN 2.6 has only a reference kernel for a reduction over channels-last data).
 bool lower_reduce(ProgramBuilder& b, const Graph& g, const Node& node) {
   if (node.inputs.size() != 1 || !node.has("axes")) return false;
   const Shape& xs = g.shapes.at(node.inputs[0]);
   const std::size_t x = b.value(node.inputs[0]), y = b.value(node.outputs[0]);
   memory::dims keep = b.dims(x);
+  std::vector<bool> reduced(xs.size(), false);
   for (const auto axis : node.attr_ints("axes")) {
     const auto a = static_cast<std::size_t>(detail::normalize_axis(axis, xs.size(), g.source, node));
     if (a == 0) return false;
     keep[a] = 1;
+    reduced[a] = true;
   }
+  const bool max = node.op == "ReduceMax";
+  const bool spatial = xs.size() >= 3 && !reduced[1] && std::all_of(reduced.begin() + 2, reduced.end(), [](bool r) { return r; });
   const memory src = b.current(x);
-  const memory::desc dst_desc = ProgramBuilder::plain_desc(keep);
-  dnnl::reduction::primitive_desc pd;
+  memory::desc dst_desc = ProgramBuilder::plain_desc(keep);
+  dnnl::primitive primitive;
+  memory::desc scratchpad;
   try {
-    const dnnl::reduction::desc d(node.op == "ReduceMax" ? algorithm::reduction_max : algorithm::reduction_mean,
-                                  src.get_desc(), dst_desc, 0.0f, 0.0f);
-    pd = dnnl::reduction::primitive_desc(d, user_scratchpad(), b.engine());
+    if (spatial) {
+      const memory::dims kernel(xs.begin() + 2, xs.end()), ones(xs.size() - 2, 1), zeros(xs.size() - 2, 0);
+      // The layout pooling picks for its [N, C, 1, ...] output: the source's (channels-last, whose bytes
+      // are the plain ones at spatial size 1) runs the jit kernel; a forced plain one, the reference.
+      const dnnl::pooling_v2_forward::desc d(prop_kind::forward_inference,
+                                             max ? algorithm::pooling_max : algorithm::pooling_avg_exclude_padding,
+                                             src.get_desc(), any_desc(keep), ones, kernel, zeros, zeros, zeros);
+      const dnnl::pooling_v2_forward::primitive_desc pd(d, user_scratchpad(), b.engine());
+      if (!same_bytes_as_plain(pd.dst_desc(), keep)) return false;
+      dst_desc = pd.dst_desc();
+      primitive = dnnl::pooling_v2_forward(pd);
+      scratchpad = pd.scratchpad_desc();
+    } else {
+      const dnnl::reduction::desc d(max ? algorithm::reduction_max : algorithm::reduction_mean, src.get_desc(), dst_desc,
+                                    0.0f, 0.0f);
+      const dnnl::reduction::primitive_desc pd(d, user_scratchpad(), b.engine());
+      primitive = dnnl::reduction(pd);
+      scratchpad = pd.scratchpad_desc();
+    }
   } catch (const dnnl::error&) {
     return false;
   }
   const memory out = b.view(y, b.output(y, b.plain_desc(y)), dst_desc);
-  b.call(dnnl::reduction(pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out}}, pd.scratchpad_desc());
+  b.call(primitive, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out}}, scratchpad);
   return true;
 }
 
