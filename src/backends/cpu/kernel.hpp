@@ -34,7 +34,7 @@ std::unique_ptr<Kernel> make_pool(const Graph& g, const Node& node);
 std::unique_ptr<Kernel> make_elementwise(const Graph& g, const Node& node);
 /// Gemm, MatMul.
 std::unique_ptr<Kernel> make_matmul(const Graph& g, const Node& node);
-/// Transpose, Concat, Pad, Softmax, ReduceMax, ReduceMean.
+/// Transpose, Concat, Pad, Slice, Softmax, ReduceMax, ReduceMean.
 std::unique_ptr<Kernel> make_layout(const Graph& g, const Node& node);
 
 /// Which build of the convolution `isa` selects on this CPU: "avx2" or "generic".
