@@ -2,6 +2,7 @@
 // same-shape binary ops. Each creates its primitive descriptor first (nothing is added when oneDNN
 // declines), then wires the memories: inputs in the layout the primitive chose, weights reordered once.
 #include <algorithm>
+#include <optional>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -20,7 +21,7 @@ using dt = memory::data_type;
 
 memory::desc any_desc(const memory::dims& dims) { return memory::desc(dims, dt::f32, tag::any); }
 
-dnnl::primitive_attr attributes(const Node* relu) {
+dnnl::primitive_attr attributes(const Node* relu) {  // relu: fused, or nullptr
   dnnl::primitive_attr attr = user_scratchpad();
   if (relu != nullptr) {
     dnnl::post_ops ops;
@@ -30,17 +31,13 @@ dnnl::primitive_attr attributes(const Node* relu) {
   return attr;
 }
 
-// The Relu's output is the fused primitive's.
-void finish(ProgramBuilder& b, const Node& node, const Node* relu) {
-  if (relu != nullptr) b.alias(b.value(relu->outputs[0]), b.current(b.value(node.outputs[0])));
-}
-
-// oneDNN's GEMM-based implementations ("gemm:jit", chosen for shapes its direct kernels skip, e.g. odd
-// group widths) malloc their packing buffers at every call, outside the scratchpad: such a node stays
-// on the cpu kernel, which allocates nothing while running.
-bool allocates_per_call(const dnnl::primitive_desc_base& pd) {
+// Whether the cpu kernel serves the node better than the implementation oneDNN picked: a reference
+// ("ref:") kernel is slower, and so is a "simple" one (e.g. pooling's simple_nchw on plain data, a scalar
+// loop); the GEMM-based ones ("gemm:jit", for shapes the direct kernels skip, e.g. odd group widths)
+// malloc their packing buffers at every call, outside the scratchpad.
+bool worse_than_fallback(const dnnl::primitive_desc_base& pd) {
   const std::string name = std::string(":") + pd.impl_info_str() + ":";  // e.g. "x64:gemm:jit" (not "brgemm:...")
-  return name.find(":gemm:") != std::string::npos;
+  return name.find(":gemm:") != std::string::npos || name.starts_with(":ref:") || name.starts_with(":simple");
 }
 
 const Constant* constant_input(const Graph& g, const Node& node, std::size_t i) {
@@ -70,14 +67,38 @@ Spatial spatial(const detail::Window& w, bool pool_ceil_pad) {
   return s;
 }
 
-bool lower_conv(ProgramBuilder& b, const Graph& g, const Node& node, const Node* relu) {
+/// A pooling primitive reading value x: in the layout x is in, else (where that layout has only a slow
+/// kernel, e.g. plain NCHW) channels-last, into which the caller then reorders x. Empty when neither.
+struct Pooling {
+  dnnl::pooling_v2_forward::primitive_desc pd;
+  memory::desc src;
+};
+
+std::optional<Pooling> pooling(ProgramBuilder& b, std::size_t x, algorithm alg, const memory::desc& dst,
+                               const Spatial& sp) {
+  const memory::dims dims = b.dims(x);
+  const memory::desc channels_last(dims, dt::f32, dims.size() == 3 ? tag::acb : dims.size() == 4 ? tag::acdb : tag::undef);
+  for (const memory::desc& src : {b.current(x).get_desc(), channels_last}) {
+    try {
+      const dnnl::pooling_v2_forward::desc d(prop_kind::forward_inference, alg, src, dst, sp.strides, sp.kernel,
+                                             sp.dilation, sp.pad_l, sp.pad_r);
+      Pooling p{dnnl::pooling_v2_forward::primitive_desc(d, user_scratchpad(), b.engine()), src};
+      if (!worse_than_fallback(p.pd)) return p;
+    } catch (const dnnl::error&) {
+    }
+  }
+  return std::nullopt;
+}
+
+bool lower_conv(ProgramBuilder& b, const Graph& g, const Node& node, const Fused& fused) {
+  if (fused.bias_add != nullptr) return false;
   const Constant* w = constant_input(g, node, 1);
   if (w == nullptr || w->type != ElementType::float32 || g.is_constant(node.inputs[0])) return false;
   const Shape& xs = g.shapes.at(node.inputs[0]);
   const detail::Window win = detail::window(node, xs, Shape(w->shape.begin() + 2, w->shape.end()), false, g.source);
   const Spatial sp = spatial(win, false);
   const std::int64_t groups = node.attr_int("group", 1), out_c = w->shape[0];
-  const std::size_t x = b.value(node.inputs[0]), y = b.value(node.outputs[0]);
+  const std::size_t x = b.value(node.inputs[0]), y = b.value(fused.output(node));
   memory::dims wdims(w->shape.begin(), w->shape.end());
   if (groups > 1) {
     wdims[0] = out_c / groups;
@@ -91,11 +112,11 @@ bool lower_conv(ProgramBuilder& b, const Graph& g, const Node& node, const Node*
     const dnnl::convolution_forward::desc d(prop_kind::forward_inference, algorithm::convolution_direct,
                                             any_desc(b.dims(x)), any_desc(wdims), bias_desc, any_desc(dst),
                                             sp.strides, sp.dilation, sp.pad_l, sp.pad_r);
-    pd = dnnl::convolution_forward::primitive_desc(d, attributes(relu), b.engine());
+    pd = dnnl::convolution_forward::primitive_desc(d, attributes(fused.relu), b.engine());
   } catch (const dnnl::error&) {
     return false;
   }
-  if (allocates_per_call(pd)) return false;
+  if (worse_than_fallback(pd)) return false;
   std::vector<float> bias(static_cast<std::size_t>(out_c), 0.0f);
   if (const Constant* c = constant_input(g, node, 2)) bias = c->floats;
   const memory src = b.need(x, pd.src_desc());
@@ -105,7 +126,6 @@ bool lower_conv(ProgramBuilder& b, const Graph& g, const Node& node, const Node*
   b.call(dnnl::convolution_forward(pd),
          {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias_mem}, {DNNL_ARG_DST, out}},
          pd.scratchpad_desc());
-  finish(b, node, relu);
   return true;
 }
 
@@ -137,25 +157,19 @@ bool lower_pool(ProgramBuilder& b, const Graph& g, const Node& node) {
                             : (!global && node.attr_int("count_include_pad", 0) != 0 ? algorithm::pooling_avg_include_padding
                                                                                      : algorithm::pooling_avg_exclude_padding);
   const std::size_t x = b.value(node.inputs[0]), y = b.value(node.outputs[0]);
-  const memory src = b.current(x);
   memory::dims dst = {b.batch(), xs[1]};
   dst.insert(dst.end(), sp.out.begin(), sp.out.end());
-  dnnl::pooling_v2_forward::primitive_desc pd;
-  try {
-    const dnnl::pooling_v2_forward::desc d(prop_kind::forward_inference, alg, src.get_desc(), any_desc(dst), sp.strides,
-                                           sp.kernel, sp.dilation, sp.pad_l, sp.pad_r);
-    pd = dnnl::pooling_v2_forward::primitive_desc(d, user_scratchpad(), b.engine());
-  } catch (const dnnl::error&) {
-    return false;
-  }
-  const memory out = b.output(y, pd.dst_desc());
-  b.call(dnnl::pooling_v2_forward(pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out}}, pd.scratchpad_desc());
+  const auto p = pooling(b, x, alg, any_desc(dst), sp);
+  if (!p) return false;
+  const memory src = b.need(x, p->src);
+  const memory out = b.output(y, p->pd.dst_desc());
+  b.call(dnnl::pooling_v2_forward(p->pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out}}, p->pd.scratchpad_desc());
   return true;
 }
 
 /// Gemm (transA = 0) and MatMul with a constant 2-D right operand: one inner product over every row
 /// of the batch (MatMul's leading axes folded into the rows).
-bool lower_dense(ProgramBuilder& b, const Graph& g, const Node& node, const Node* relu) {
+bool lower_dense(ProgramBuilder& b, const Graph& g, const Node& node, const Fused& fused) {
   const bool gemm = node.op == "Gemm";
   const Constant* w = constant_input(g, node, 1);
   if (w == nullptr || w->type != ElementType::float32 || w->shape.size() != 2 || g.is_constant(node.inputs[0]))
@@ -178,6 +192,14 @@ bool lower_dense(ProgramBuilder& b, const Graph& g, const Node& node, const Node
   } else if (gemm && node.inputs.size() > 2 && !node.inputs[2].empty()) {
     return false;  // an activation as C
   }
+  if (fused.bias_add != nullptr) {
+    const Node& add = *fused.bias_add;
+    const Constant* c = g.find_constant(add.inputs[add.inputs[0] == node.outputs[0] ? 1 : 0]);
+    if (c == nullptr || c->type != ElementType::float32 || (c->size() != 1 && c->size() != static_cast<std::size_t>(n)) ||
+        g.shapes.at(add.outputs[0]) != g.shapes.at(node.outputs[0]))
+      return false;  // not a bias (it would broadcast the output)
+    for (std::size_t j = 0; j < bias.size(); ++j) bias[j] += c->size() == 1 ? c->floats[0] : c->floats[j];
+  }
   std::int64_t rows = b.batch();
   for (std::size_t i = 1; i + 1 < as.size(); ++i) rows *= as[i];
   const memory::desc src_desc = ProgramBuilder::plain_desc({rows, k}), dst_desc = ProgramBuilder::plain_desc({rows, n});
@@ -185,12 +207,12 @@ bool lower_dense(ProgramBuilder& b, const Graph& g, const Node& node, const Node
   dnnl::inner_product_forward::primitive_desc pd;
   try {
     const dnnl::inner_product_forward::desc d(prop_kind::forward_inference, src_desc, any_desc({n, k}), bias_desc, dst_desc);
-    pd = dnnl::inner_product_forward::primitive_desc(d, attributes(relu), b.engine());
+    pd = dnnl::inner_product_forward::primitive_desc(d, attributes(fused.relu), b.engine());
   } catch (const dnnl::error&) {
     return false;
   }
-  if (allocates_per_call(pd)) return false;
-  const std::size_t x = b.value(node.inputs[0]), y = b.value(node.outputs[0]);
+  if (worse_than_fallback(pd)) return false;
+  const std::size_t x = b.value(node.inputs[0]), y = b.value(fused.output(node));
   const memory src = b.view(x, b.need(x, b.plain_desc(x)), src_desc);
   const memory weights = b.weights(node.name + ":w", scaled, wplain, pd.weights_desc());
   const memory bias_mem = b.weights(node.name + ":b", bias, bias_desc, bias_desc);
@@ -198,7 +220,6 @@ bool lower_dense(ProgramBuilder& b, const Graph& g, const Node& node, const Node
   b.call(dnnl::inner_product_forward(pd),
          {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias_mem}, {DNNL_ARG_DST, out}},
          pd.scratchpad_desc());
-  finish(b, node, relu);
   return true;
 }
 
@@ -212,6 +233,7 @@ bool lower_eltwise(ProgramBuilder& b, const Node& node, algorithm alg) {
   } catch (const dnnl::error&) {
     return false;
   }
+  if (worse_than_fallback(pd)) return false;
   const memory out = b.output(y, pd.dst_desc());
   b.call(dnnl::eltwise_forward(pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out}}, pd.scratchpad_desc());
   return true;
@@ -230,6 +252,7 @@ bool lower_binary(ProgramBuilder& b, const Graph& g, const Node& node, algorithm
   } catch (const dnnl::error&) {
     return false;
   }
+  if (worse_than_fallback(pd)) return false;
   const memory src1 = b.need(c, src0.get_desc());
   const memory out = b.output(y, pd.dst_desc());
   b.call(dnnl::binary(pd), {{DNNL_ARG_SRC_0, src0}, {DNNL_ARG_SRC_1, src1}, {DNNL_ARG_DST, out}}, pd.scratchpad_desc());
@@ -265,33 +288,36 @@ bool lower_reduce(ProgramBuilder& b, const Graph& g, const Node& node) {
   }
   const bool max = node.op == "ReduceMax";
   const bool spatial = xs.size() >= 3 && !reduced[1] && std::all_of(reduced.begin() + 2, reduced.end(), [](bool r) { return r; });
-  const memory src = b.current(x);
   memory::desc dst_desc = ProgramBuilder::plain_desc(keep);
   dnnl::primitive primitive;
-  memory::desc scratchpad;
-  try {
-    if (spatial) {
-      const memory::dims kernel(xs.begin() + 2, xs.end()), ones(xs.size() - 2, 1), zeros(xs.size() - 2, 0);
-      // The layout pooling picks for its [N, C, 1, ...] output: the source's (channels-last, whose bytes
-      // are the plain ones at spatial size 1) runs the jit kernel; a forced plain one, the reference.
-      const dnnl::pooling_v2_forward::desc d(prop_kind::forward_inference,
-                                             max ? algorithm::pooling_max : algorithm::pooling_avg_exclude_padding,
-                                             src.get_desc(), any_desc(keep), ones, kernel, zeros, zeros, zeros);
-      const dnnl::pooling_v2_forward::primitive_desc pd(d, user_scratchpad(), b.engine());
-      if (!same_bytes_as_plain(pd.dst_desc(), keep)) return false;
-      dst_desc = pd.dst_desc();
-      primitive = dnnl::pooling_v2_forward(pd);
-      scratchpad = pd.scratchpad_desc();
-    } else {
-      const dnnl::reduction::desc d(max ? algorithm::reduction_max : algorithm::reduction_mean, src.get_desc(), dst_desc,
+  memory::desc scratchpad, src_desc = b.current(x).get_desc();
+  if (spatial) {
+    Spatial sp;
+    sp.kernel.assign(xs.begin() + 2, xs.end());
+    sp.strides.assign(xs.size() - 2, 1);
+    sp.dilation.assign(xs.size() - 2, 0);
+    sp.pad_l = sp.pad_r = sp.dilation;
+    // Pooling's [N, C, 1, ...] output in the layout it picks (channels-last, whose bytes are the plain
+    // ones at spatial size 1) runs the jit kernel; a forced plain one, the reference.
+    const auto p = pooling(b, x, max ? algorithm::pooling_max : algorithm::pooling_avg_exclude_padding, any_desc(keep), sp);
+    if (!p || !same_bytes_as_plain(p->pd.dst_desc(), keep)) return false;
+    dst_desc = p->pd.dst_desc();
+    src_desc = p->src;
+    primitive = dnnl::pooling_v2_forward(p->pd);
+    scratchpad = p->pd.scratchpad_desc();
+  } else {
+    try {
+      const dnnl::reduction::desc d(max ? algorithm::reduction_max : algorithm::reduction_mean, src_desc, dst_desc,
                                     0.0f, 0.0f);
       const dnnl::reduction::primitive_desc pd(d, user_scratchpad(), b.engine());
+      if (worse_than_fallback(pd)) return false;
       primitive = dnnl::reduction(pd);
       scratchpad = pd.scratchpad_desc();
+    } catch (const dnnl::error&) {
+      return false;
     }
-  } catch (const dnnl::error&) {
-    return false;
   }
+  const memory src = b.need(x, src_desc);
   const memory out = b.view(y, b.output(y, b.plain_desc(y)), dst_desc);
   b.call(primitive, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out}}, scratchpad);
   return true;
@@ -299,13 +325,14 @@ bool lower_reduce(ProgramBuilder& b, const Graph& g, const Node& node) {
 
 }  // namespace
 
+bool fuses_bias(const std::string& op) { return op == "Gemm" || op == "MatMul"; }
 bool fuses_relu(const std::string& op) { return op == "Conv" || op == "Gemm" || op == "MatMul"; }
 
-bool lower(ProgramBuilder& b, const Graph& g, const Node& node, const Node* relu) {
+bool lower(ProgramBuilder& b, const Graph& g, const Node& node, const Fused& fused) {
   const std::string& op = node.op;
-  if (op == "Conv") return lower_conv(b, g, node, relu);
-  if (op == "Gemm" || op == "MatMul") return lower_dense(b, g, node, relu);
-  if (relu != nullptr) return false;
+  if (op == "Conv") return lower_conv(b, g, node, fused);
+  if (op == "Gemm" || op == "MatMul") return lower_dense(b, g, node, fused);
+  if (fused.bias_add != nullptr || fused.relu != nullptr) return false;
   if (op == "MaxPool" || op == "AveragePool" || op == "GlobalMaxPool" || op == "GlobalAveragePool")
     return lower_pool(b, g, node);
   if (op == "ReduceMax" || op == "ReduceMean") return lower_reduce(b, g, node);

@@ -105,24 +105,35 @@ class OnednnStage final : public CompiledStage {
     s_.values.push_back(std::move(v));
   }
 
-  // Which nodes run, in order, and which Relu each fuses (as the cpu backend: a Relu right after a
-  // Conv/Gemm/MatMul whose output nothing else reads, in any stage or as an exit).
+  // Which nodes run, in order, and what each fuses (as the cpu backend, and more: a bias Add after a
+  // Gemm/MatMul, then a Relu after a Conv/Gemm/MatMul), each fused node the only reader anywhere (no
+  // later stage, no exit) of what it follows.
   void plan(const Graph& g, const StageInfo& stage) {
     std::map<std::string, int> readers;
     for (const Node& node : g.nodes)
       for (const auto& input : node.inputs) ++readers[input];
     for (const auto& output : g.outputs) ++readers[output.name];
-    for (std::size_t i = 0; i < stage.nodes.size(); ++i) {
+    const std::size_t count = stage.nodes.size();
+    for (std::size_t i = 0; i < count; ++i) {
       const Node& node = g.nodes[stage.nodes[i]];
-      Step step{stage.nodes[i], nullptr};
-      if (i + 1 < stage.nodes.size() && fuses_relu(node.op)) {
+      Step step{stage.nodes[i], {}};
+      auto follows = [&](const char* op, const std::string& tensor) -> const Node* {
+        if (i + 1 >= count || readers[tensor] != 1) return nullptr;
         const Node& next = g.nodes[stage.nodes[i + 1]];
-        if (next.op == "Relu" && next.inputs.size() == 1 && next.inputs[0] == node.outputs[0] &&
-            readers[node.outputs[0]] == 1) {
-          step.relu = &next;
+        const bool reads = std::find(next.inputs.begin(), next.inputs.end(), tensor) != next.inputs.end();
+        return next.op == op && reads ? &next : nullptr;
+      };
+      if (fuses_bias(node.op))
+        if (const Node* add = follows("Add", node.outputs[0]); add != nullptr && add->inputs.size() == 2 &&
+                                                                (g.is_constant(add->inputs[0]) || g.is_constant(add->inputs[1]))) {
+          step.fused.bias_add = add;
           ++i;
         }
-      }
+      if (fuses_relu(node.op))
+        if (const Node* relu = follows("Relu", step.fused.output(node)); relu != nullptr && relu->inputs.size() == 1) {
+          step.fused.relu = relu;
+          ++i;
+        }
       steps_.push_back(step);
     }
   }
@@ -132,9 +143,12 @@ class OnednnStage final : public CompiledStage {
     ProgramBuilder b(s_, p, batch);
     for (const Step& step : steps_) {
       const Node& node = g.nodes[step.node];
-      if (!s_.fallback_of_node.count(step.node) && lower(b, g, node, step.relu)) continue;
-      b.fallback(fallback_for(g, step.node));
-      if (step.relu != nullptr && !lower(b, g, *step.relu, nullptr)) b.fallback(fallback_for(g, index_of(g, *step.relu)));
+      if (!s_.fallback_of_node.count(step.node) && lower(b, g, node, step.fused)) continue;
+      // Unfused, one by one: oneDNN alone where it takes the node, else the cpu kernel.
+      if (s_.fallback_of_node.count(step.node) || !lower(b, g, node)) b.fallback(fallback_for(g, step.node));
+      for (const Node* next : {step.fused.bias_add, step.fused.relu})
+        if (next != nullptr && (s_.fallback_of_node.count(index_of(g, *next)) || !lower(b, g, *next)))
+          b.fallback(fallback_for(g, index_of(g, *next)));
     }
     for (const std::size_t v : outputs_of_) b.plain(v);
   }
@@ -209,7 +223,7 @@ class OnednnStage final : public CompiledStage {
 
   struct Step {
     std::size_t node;
-    const Node* relu;  // fused into the node's primitive, or nullptr
+    Fused fused;  // nodes the node's primitive applies too
   };
   int max_batch_;
   int index_;

@@ -66,12 +66,25 @@ class ProgramBuilder {
 /// Primitive attributes with a caller-provided scratchpad (one buffer per stage, given at run).
 dnnl::primitive_attr user_scratchpad();
 
-/// Adds the primitives running `node` to the program. `relu`: the Relu right after it, which only
-/// reads its output, to apply in the same primitive (nullptr: none). Returns false, having added
-/// nothing, when oneDNN does not take the node (the caller then runs the cpu kernel).
-bool lower(ProgramBuilder& b, const Graph& g, const Node& node, const Node* relu);
+/// Nodes right after a Conv/Gemm/MatMul that its primitive applies too, each the only reader of what
+/// it follows: an Add of a constant bias (Gemm/MatMul: PyTorch's Linear on 3-D input exports MatMul +
+/// Add), then a Relu.
+struct Fused {
+  const Node* bias_add = nullptr;
+  const Node* relu = nullptr;
+  /// The tensor the fused primitive produces: the last fused node's output.
+  const std::string& output(const Node& node) const {
+    return relu != nullptr ? relu->outputs[0] : bias_add != nullptr ? bias_add->outputs[0] : node.outputs[0];
+  }
+};
 
-/// Whether lower() can fuse a following Relu into `op`.
+/// Adds the primitives running `node` (and what `fused` names) to the program. Returns false, having
+/// added nothing, when oneDNN does not take it, or only through an implementation slower than the cpu
+/// kernel or one that allocates per call (the caller then runs the nodes one by one).
+bool lower(ProgramBuilder& b, const Graph& g, const Node& node, const Fused& fused = {});
+
+/// Whether lower() can fuse a bias Add / a Relu after `op`.
+bool fuses_bias(const std::string& op);
 bool fuses_relu(const std::string& op);
 
 }  // namespace imprecise::nn::onednn
