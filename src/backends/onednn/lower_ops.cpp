@@ -213,10 +213,10 @@ bool lower_dense(ProgramBuilder& b, const Graph& g, const Node& node, const Fuse
   }
   if (worse_than_fallback(pd)) return false;
   const std::size_t x = b.value(node.inputs[0]), y = b.value(fused.output(node));
-  const memory src = b.view(x, b.need(x, b.plain_desc(x)), src_desc);
+  const memory src = b.view(b.need(x, b.plain_desc(x)), src_desc);
   const memory weights = b.weights(node.name + ":w", scaled, wplain, pd.weights_desc());
   const memory bias_mem = b.weights(node.name + ":b", bias, bias_desc, bias_desc);
-  const memory out = b.view(y, b.output(y, b.plain_desc(y)), dst_desc);
+  const memory out = b.view(b.output(y, b.plain_desc(y)), dst_desc);
   b.call(dnnl::inner_product_forward(pd),
          {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias_mem}, {DNNL_ARG_DST, out}},
          pd.scratchpad_desc());
@@ -318,7 +318,7 @@ bool lower_reduce(ProgramBuilder& b, const Graph& g, const Node& node) {
     }
   }
   const memory src = b.need(x, src_desc);
-  const memory out = b.view(y, b.output(y, b.plain_desc(y)), dst_desc);
+  const memory out = b.view(b.output(y, b.plain_desc(y)), dst_desc);
   b.call(primitive, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out}}, scratchpad);
   return true;
 }

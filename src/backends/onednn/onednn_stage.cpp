@@ -1,16 +1,15 @@
-// OnednnBackend::compile: a stage = one Program per batch size 1..max_batch over shared buffers; run()
+// OnednnStage: a compiled stage = one Program per batch size 1..max_batch over shared buffers; run()
 // picks the batch's program and executes its calls (and the cpu kernels of the nodes oneDNN leaves).
 #include <omp.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <map>
 #include <string>
 
 #include <fmt/core.h>
 
-#include "imprecise/backends/onednn/onednn_backend.hpp"
 #include "imprecise/error.hpp"
+#include "onednn_stage.hpp"
 #include "op_shapes.hpp"
 #include "program_builder.hpp"
 
@@ -241,21 +240,11 @@ class OnednnStage final : public CompiledStage {
 };
 
 }  // namespace
+
+std::unique_ptr<CompiledStage> make_stage(const Graph& graph, const StageInfo& stage, const CompileOptions& options,
+                                          int threads) {
+  return std::make_unique<OnednnStage>(graph, stage, options, threads);
+}
+
 }  // namespace onednn
-
-int default_onednn_threads() {
-  const char* text = std::getenv("IMPRECISE_ONEDNN_THREADS");
-  const int threads = text != nullptr ? std::atoi(text) : 1;
-  return threads >= 1 ? threads : 1;
-}
-
-std::unique_ptr<CompiledStage> OnednnBackend::compile(const Graph& graph, const StageInfo& stage,
-                                                      const CompileOptions& options) const {
-  try {
-    return std::make_unique<onednn::OnednnStage>(graph, stage, options, options_.threads);
-  } catch (const dnnl::error& e) {
-    throw Error(fmt::format("{}: stage {}: oneDNN: {}", graph.source, stage.index, e.what()));
-  }
-}
-
 }  // namespace imprecise::nn

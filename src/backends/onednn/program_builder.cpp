@@ -65,14 +65,13 @@ dnnl::primitive_attr user_scratchpad() {
   return attr;
 }
 
-memory ProgramBuilder::view(std::size_t v, const memory& m, const memory::desc& as) {
+memory ProgramBuilder::view(const memory& m, const memory::desc& as) {
   memory out(as, s_.engine, m.get_data_handle());
   for (const auto& [input, im] : p_.input_views)
     if (im.get() == m.get()) {
       p_.input_views.emplace_back(input, out);  // the handle follows the caller's tensor too
       break;
     }
-  (void)v;
   p_.memories.push_back(out);
   return out;
 }

@@ -36,8 +36,8 @@ class ProgramBuilder {
   memory need(std::size_t v, const memory::desc& want);
   /// The value in its plain tensor (what the fallbacks and the caller read); a stage input as it is.
   memory plain(std::size_t v);
-  /// The same bytes as `m` (a form of value v) under another desc (e.g. [N, K] for a plain [N, K, 1]).
-  memory view(std::size_t v, const memory& m, const memory::desc& as);
+  /// The same bytes as `m` under another desc (e.g. [N, K] for a plain [N, K, 1]).
+  memory view(const memory& m, const memory::desc& as);
   /// Storage for node output v in layout `desc` (its plain tensor when desc is plain), recorded as
   /// the value's produced form.
   memory output(std::size_t v, const memory::desc& desc);
