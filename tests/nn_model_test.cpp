@@ -3,16 +3,24 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <memory>
 #include <cmath>
 #include <set>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "imprecise/config.hpp"
 #include "imprecise/error.hpp"
+#include "imprecise/graph/onnx_import.hpp"
+#include "imprecise/graph/partition.hpp"
 #include "imprecise/nn/backend.hpp"
 #include "imprecise/nn/multi_exit_model.hpp"
 #include "nn_fixtures.hpp"
+#if IMPRECISE_HAS_ONEDNN_BACKEND
+#include "imprecise/backends/onednn/onednn_backend.hpp"
+#endif
 
 namespace imprecise::nn {
 namespace {
@@ -109,6 +117,35 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, ModelTest,
                          [](const ::testing::TestParamInfo<ModelTest::ParamType>& param) {
                            return std::get<0>(param.param) + "_" + std::get<1>(param.param).name;
                          });
+
+#if IMPRECISE_HAS_ONEDNN_BACKEND
+// With a budget of 1 byte every stage run wholly by oneDNN (audio1d's, lidar-like ones) runs one sample
+// at a time through the pointers its programs re-point per sub-batch; the others run whole.
+TEST(OnednnSubBatches, SplitStagesStillMatchPyTorch) {
+  OnednnBackendOptions options;
+  options.sub_batch_bytes = 1;
+  const OnednnBackend backend(options);
+  for (const ModelCase& model : {ModelCase{"cnn3", 3}, ModelCase{"resnet_skip", 2}, ModelCase{"audio1d", 3},
+                                 ModelCase{"pointnet", 2}}) {
+    Graph graph = load_onnx(fixture(model.name + ".onnx"));
+    prepare(graph);
+    const auto stages = partition(graph);
+    const Reference ref = reference(model.name, model.exits);
+    CompileOptions compile;
+    compile.max_batch = 8;
+    std::map<std::string, const Tensor*> tensors{{graph.inputs[0].name, &ref.input}};
+    std::vector<std::unique_ptr<CompiledStage>> compiled;  // each keeps its outputs until its next run
+    for (std::size_t k = 0; k < stages.size(); ++k) {
+      compiled.push_back(backend.compile(graph, stages[k], compile));
+      std::vector<const Tensor*> inputs;
+      for (const auto& t : stages[k].inputs) inputs.push_back(tensors.at(t.name));
+      const auto outputs = compiled.back()->run(inputs);
+      for (std::size_t i = 0; i < stages[k].carried_out.size(); ++i) tensors[stages[k].carried_out[i].name] = outputs[i];
+      EXPECT_TRUE(close(outputs.back()->values(), ref.exits[k].values())) << model.name << " exit " << k;
+    }
+  }
+}
+#endif
 
 TEST(Partition, Cnn3HasOneCarriedTensorPerBoundary) {
   const MultiExitModel model = load("cnn3", 4);

@@ -20,7 +20,7 @@ int default_onednn_threads() {
 std::unique_ptr<CompiledStage> OnednnBackend::compile(const Graph& graph, const StageInfo& stage,
                                                       const CompileOptions& options) const {
   try {
-    return onednn::make_stage(graph, stage, options, options_.threads);
+    return onednn::make_stage(graph, stage, options, options_);
   } catch (const dnnl::error& e) {
     throw Error(fmt::format("{}: stage {}: oneDNN: {}", graph.source, stage.index, e.what()));
   }

@@ -38,8 +38,8 @@ class ThreadScope {
 
 class OnednnStage final : public CompiledStage {
  public:
-  OnednnStage(const Graph& g, const StageInfo& stage, const CompileOptions& options, int threads)
-      : max_batch_(options.max_batch), index_(stage.index), threads_(threads), source_(g.source) {
+  OnednnStage(const Graph& g, const StageInfo& stage, const CompileOptions& options, const OnednnBackendOptions& backend)
+      : max_batch_(options.max_batch), index_(stage.index), threads_(backend.threads), source_(g.source) {
     if (max_batch_ < 1) throw Error(fmt::format("{}: max_batch must be >= 1 (got {})", g.source, max_batch_));
     const ThreadScope scope(threads_);
     s_.engine = cpu_engine();
@@ -63,6 +63,7 @@ class OnednnStage final : public CompiledStage {
     for (int b = max_batch_; b >= 1; --b) build(g, b);
     give_scratchpads();
     stream_ = dnnl::stream(s_.engine);
+    choose_sub_batch(backend.sub_batch_bytes);
   }
 
   int max_batch() const override { return max_batch_; }
@@ -70,10 +71,27 @@ class OnednnStage final : public CompiledStage {
   std::span<const Tensor* const> run(std::span<const Tensor* const> inputs) override {
     const std::int64_t batch = check(inputs);
     if (omp_get_max_threads() != threads_) omp_set_num_threads(threads_);  // a lane thread's first run
-    Program& p = programs_[static_cast<std::size_t>(batch - 1)];
     for (Value& v : s_.values)
       if (v.input < 0) v.plain.set_batch(batch);
-    for (auto& [input, m] : p.input_views) m.set_data_handle(const_cast<float*>(inputs[input]->data()));
+    const std::int64_t step = std::min<std::int64_t>(sub_batch_, batch);
+    for (std::int64_t first = 0; first < batch; first += step) {
+      Program& p = programs_[static_cast<std::size_t>(std::min(step, batch - first) - 1)];
+      point(p, inputs, first);
+      execute(p, inputs);
+    }
+    for (std::size_t i = 0; i < outputs_of_.size(); ++i) outputs_[i] = tensor(outputs_of_[i], inputs);
+    return outputs_;
+  }
+
+ private:
+  // Points the program's memories over the caller's inputs and the plain tensors at sample `first`.
+  void point(Program& p, std::span<const Tensor* const> inputs, std::int64_t first) {
+    for (auto& [input, m] : p.input_views)
+      m.set_data_handle(const_cast<float*>(inputs[input]->data()) + first * static_cast<std::int64_t>(inputs[input]->sample_size()));
+    for (auto& [v, m] : p.plain_views) m.set_data_handle(s_.values[v].plain.data() + first * sample_elements_[v]);
+  }
+
+  void execute(Program& p, std::span<const Tensor* const> inputs) {
     for (const auto& action : p.actions) {
       if (!action.fallback) {
         const Call& c = p.calls[action.index];
@@ -88,11 +106,24 @@ class OnednnStage final : public CompiledStage {
       for (std::size_t i = 0; i < f.inputs.size(); ++i) f.args[i] = tensor(f.inputs[i], inputs);
       f.kernel->run(f.args, s_.values[f.output].plain);
     }
-    for (std::size_t i = 0; i < outputs_of_.size(); ++i) outputs_[i] = tensor(outputs_of_[i], inputs);
-    return outputs_;
   }
 
- private:
+  // Sub-batches whose largest activation fits `budget` bytes, when the whole batch's does not. The
+  // fallback kernels run on whole-batch tensors: a stage with one is never split.
+  void choose_sub_batch(std::size_t budget) {
+    std::int64_t largest = 1;  // elements per sample
+    for (const Value& v : s_.values) {
+      sample_elements_.push_back(static_cast<std::int64_t>(element_count(Shape(v.shape.begin() + 1, v.shape.end()))));
+      largest = std::max(largest, sample_elements_.back());
+    }
+    sub_batch_ = max_batch_;
+    for (const Program& p : programs_)
+      if (p.has_fallbacks) return;
+    if (budget == 0) return;
+    const auto fits = static_cast<std::int64_t>(budget / (static_cast<std::size_t>(largest) * sizeof(float)));
+    sub_batch_ = std::clamp<std::int64_t>(fits, 1, max_batch_);
+  }
+
   void add_value(const std::string& name, const Shape& shape, int input) {
     Value v{name, shape, input, {}};
     if (input < 0) {
@@ -231,6 +262,8 @@ class OnednnStage final : public CompiledStage {
   StageStorage s_;
   std::vector<Step> steps_;
   std::vector<Program> programs_;  // [batch - 1]
+  std::int64_t sub_batch_ = 1;     // largest batch one program runs at once (choose_sub_batch)
+  std::vector<std::int64_t> sample_elements_;  // per value, elements of one sample
   std::unique_ptr<AlignedBuffer> scratchpad_;
   dnnl::stream stream_;
   std::vector<Shape> input_shapes_;
@@ -242,8 +275,8 @@ class OnednnStage final : public CompiledStage {
 }  // namespace
 
 std::unique_ptr<CompiledStage> make_stage(const Graph& graph, const StageInfo& stage, const CompileOptions& options,
-                                          int threads) {
-  return std::make_unique<OnednnStage>(graph, stage, options, threads);
+                                          const OnednnBackendOptions& backend) {
+  return std::make_unique<OnednnStage>(graph, stage, options, backend);
 }
 
 }  // namespace onednn

@@ -68,6 +68,10 @@ struct Program {
   std::vector<dnnl::memory> memories;  ///< keeps alive the memories the argument arrays point to
   /// Memories over a stage input (its data handle is the caller's tensor, set at each run).
   std::vector<std::pair<std::size_t, dnnl::memory>> input_views;
+  /// Memories over a value's plain tensor (by value), re-pointed at each run: a stage run in sub-batches
+  /// points them at the sub-batch's first sample.
+  std::vector<std::pair<std::size_t, dnnl::memory>> plain_views;
+  bool has_fallbacks = false;
 };
 
 /// What every program of a stage shares.

@@ -1,6 +1,8 @@
 // ProgramBuilder: layouts of the activations within one batch size's program, reorders where needed.
 #include "program_builder.hpp"
 
+#include <algorithm>
+
 #include <fmt/core.h>
 
 namespace imprecise::nn::onednn {
@@ -53,6 +55,7 @@ memory ProgramBuilder::convert(std::size_t v, const memory::desc& want, bool int
   float* data = into_plain_tensor ? const_cast<float*>(val.plain.data())
                                   : s_.native_buffer(fmt::format("{}:as{}", v, count), want.get_size());
   memory to(want, s_.engine, data);
+  if (into_plain_tensor) p_.plain_views.emplace_back(v, to);
   const dnnl::reorder::primitive_desc pd(have, to, user_scratchpad());
   call(dnnl::reorder(pd), {{DNNL_ARG_SRC, have}, {DNNL_ARG_DST, to}}, pd.scratchpad_desc());
   converted_.emplace_back(v, to);
@@ -67,19 +70,24 @@ dnnl::primitive_attr user_scratchpad() {
 
 memory ProgramBuilder::view(const memory& m, const memory::desc& as) {
   memory out(as, s_.engine, m.get_data_handle());
-  for (const auto& [input, im] : p_.input_views)
-    if (im.get() == m.get()) {
-      p_.input_views.emplace_back(input, out);  // the handle follows the caller's tensor too
-      break;
+  // The view's handle follows its base's when that is re-pointed at each run.
+  for (auto* views : {&p_.input_views, &p_.plain_views}) {
+    const auto base = std::find_if(views->begin(), views->end(), [&](const auto& e) { return e.second.get() == m.get(); });
+    if (base != views->end()) {
+      const std::size_t index = base->first;
+      views->emplace_back(index, out);
     }
+  }
   p_.memories.push_back(out);
   return out;
 }
 
 memory ProgramBuilder::output(std::size_t v, const memory::desc& desc) {
   Value& val = s_.values.at(v);
-  float* data = desc == plain_desc(v) ? val.plain.data() : s_.native_buffer(fmt::format("{}:out", v), desc.get_size());
+  const bool plain = desc == plain_desc(v);
+  float* data = plain ? val.plain.data() : s_.native_buffer(fmt::format("{}:out", v), desc.get_size());
   memory m(desc, s_.engine, data);
+  if (plain) p_.plain_views.emplace_back(v, m);
   produced_.insert_or_assign(v, m);
   return m;
 }
@@ -103,6 +111,7 @@ void ProgramBuilder::fallback(std::size_t index) {
   }
   output(f.output, plain_desc(f.output));
   p_.actions.push_back({true, index});
+  p_.has_fallbacks = true;
 }
 
 memory ProgramBuilder::weights(const std::string& key, const std::vector<float>& data, const memory::desc& plain,
