@@ -323,6 +323,22 @@ bool lower_reduce(ProgramBuilder& b, const Graph& g, const Node& node) {
   return true;
 }
 
+/// Identity, Reshape, Flatten, Squeeze, Unsqueeze: the output's bytes are the input's plain ones. A
+/// plain input is just viewed under the output's dims; another layout is reordered straight into the
+/// output's plain tensor (one pass, where the cpu kernel would need a reorder and a copy).
+bool lower_reshape(ProgramBuilder& b, const Node& node) {
+  const std::size_t x = b.value(node.inputs[0]), y = b.value(node.outputs[0]);
+  const memory in = b.current(x);
+  if (in.get_desc() == b.plain_desc(x)) {
+    b.alias(y, b.view(in, b.plain_desc(y)));
+    return true;
+  }
+  const memory out = b.view(b.output(y, b.plain_desc(y)), b.plain_desc(x));
+  const dnnl::reorder::primitive_desc pd(in, out, user_scratchpad());
+  b.call(dnnl::reorder(pd), {{DNNL_ARG_SRC, in}, {DNNL_ARG_DST, out}}, pd.scratchpad_desc());
+  return true;
+}
+
 }  // namespace
 
 bool fuses_bias(const std::string& op) { return op == "Gemm" || op == "MatMul"; }
@@ -336,6 +352,8 @@ bool lower(ProgramBuilder& b, const Graph& g, const Node& node, const Fused& fus
   if (op == "MaxPool" || op == "AveragePool" || op == "GlobalMaxPool" || op == "GlobalAveragePool")
     return lower_pool(b, g, node);
   if (op == "ReduceMax" || op == "ReduceMean") return lower_reduce(b, g, node);
+  if (op == "Identity" || op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze")
+    return lower_reshape(b, node);
   if (op == "Relu") return lower_eltwise(b, node, algorithm::eltwise_relu);
   if (op == "Sigmoid") return lower_eltwise(b, node, algorithm::eltwise_logistic);
   if (op == "Tanh") return lower_eltwise(b, node, algorithm::eltwise_tanh);

@@ -41,7 +41,7 @@ class ProgramBuilder {
   /// Storage for node output v in layout `desc` (its plain tensor when desc is plain), recorded as
   /// the value's produced form.
   memory output(std::size_t v, const memory::desc& desc);
-  /// Records that v's produced form is `m` (a fused Relu's output is its producer's).
+  /// Records that v's produced form is `m` (a reshape's output: a view of its input).
   void alias(std::size_t v, const memory& m) { produced_.insert_or_assign(v, m); }
   /// Appends a primitive call; args as (DNNL_ARG_*, memory).
   void call(const dnnl::primitive& primitive, const std::vector<std::pair<int, memory>>& args,

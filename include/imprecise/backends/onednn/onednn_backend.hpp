@@ -22,9 +22,10 @@ struct OnednnBackendOptions {
   std::size_t sub_batch_bytes = std::size_t{8} << 20;
 };
 
-/// Runs convolutions, Gemm/MatMul (constant weights), pooling, reductions, activations and same-shape
-/// binary ops as oneDNN primitives in the layouts oneDNN prefers (BatchNorm folded and a following Relu
-/// fused at load); every other operator runs the cpu backend's kernel for that node. Primitives, their
+/// Runs convolutions, Gemm/MatMul (constant weights), pooling, reductions, activations, same-shape
+/// binary ops and reshapes as oneDNN primitives in the layouts oneDNN prefers (BatchNorm folded, a
+/// following bias Add and Relu fused at load); every other operator, and any node for which oneDNN
+/// offers only a slow or per-call-allocating kernel, runs the cpu backend's kernel for that node. Primitives, their
 /// memories, reordered weights and scratch are created at compile time for every batch size 1..max_batch,
 /// so the batch dimension is the primitive's. One device (the host). The registry's instance uses the
 /// default options.
