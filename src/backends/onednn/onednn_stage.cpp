@@ -43,6 +43,7 @@ class OnednnStage final : public CompiledStage {
     if (max_batch_ < 1) throw Error(fmt::format("{}: max_batch must be >= 1 (got {})", g.source, max_batch_));
     const ThreadScope scope(threads_);
     s_.engine = cpu_engine();
+    s_.max_batch = max_batch_;
     for (const auto& input : stage.inputs) {
       add_value(input.name, input.shape, static_cast<int>(input_names_.size()));
       input_shapes_.push_back(input.shape);
@@ -72,7 +73,7 @@ class OnednnStage final : public CompiledStage {
     const std::int64_t batch = check(inputs);
     if (omp_get_max_threads() != threads_) omp_set_num_threads(threads_);  // a lane thread's first run
     for (Value& v : s_.values)
-      if (v.input < 0) v.plain.set_batch(batch);
+      if (!v.plain.shape().empty()) v.plain.set_batch(batch);
     const std::int64_t step = std::min<std::int64_t>(sub_batch_, batch);
     for (std::int64_t first = 0; first < batch; first += step) {
       Program& p = programs_[static_cast<std::size_t>(std::min(step, batch - first) - 1)];
@@ -125,13 +126,8 @@ class OnednnStage final : public CompiledStage {
   }
 
   void add_value(const std::string& name, const Shape& shape, int input) {
-    Value v{name, shape, input, {}};
-    if (input < 0) {
-      Shape full = shape;
-      full[0] = max_batch_;
-      v.plain = Tensor(full);  // allocated once, for the largest batch
-    }
     s_.value_of.emplace(name, s_.values.size());
+    Value v{name, shape, input, {}};
     s_.values.push_back(std::move(v));
   }
 

@@ -38,7 +38,7 @@ struct Value {
   std::string name;
   Shape shape;     ///< batch axis -1
   int input = -1;  ///< index among the stage inputs, or -1 for a node output
-  Tensor plain;    ///< node outputs only (stage inputs are the caller's tensors)
+  Tensor plain;    ///< node outputs whose plain form is used (StageStorage::plain_data); empty otherwise
 };
 
 /// A node the backend runs with the cpu backend's kernel, on plain tensors; shared by every program.
@@ -77,6 +77,7 @@ struct Program {
 /// What every program of a stage shares.
 struct StageStorage {
   dnnl::engine engine;
+  std::int64_t max_batch = 1;
   std::vector<Value> values;
   std::map<std::string, std::size_t> value_of;  ///< tensor name -> values index
   std::vector<Tensor> constants;                ///< the fallbacks' constant inputs
@@ -89,6 +90,18 @@ struct StageStorage {
   /// that want the same layout share them.
   std::vector<std::pair<std::string, dnnl::memory>> weights;
   std::vector<std::unique_ptr<AlignedBuffer>> weight_storage;
+
+  /// Value v's plain tensor, allocated (for max_batch) on first use: an activation that lives only in a
+  /// oneDNN layout costs no plain copy.
+  float* plain_data(std::size_t v) {
+    Value& value = values.at(v);
+    if (value.plain.shape().empty()) {
+      Shape full = value.shape;
+      full[0] = max_batch;
+      value.plain = Tensor(full);
+    }
+    return value.plain.data();
+  }
 
   float* native_buffer(const std::string& key, std::size_t bytes) {
     auto& list = native[key];

@@ -40,10 +40,9 @@ memory ProgramBuilder::plain(std::size_t v) {
 }
 
 memory ProgramBuilder::convert(std::size_t v, const memory::desc& want, bool into_plain_tensor) {
-  const Value& val = s_.values[v];
   const memory have = current(v);
   auto usable = [&](const memory& m) {
-    return m.get_desc() == want && (!into_plain_tensor || m.get_data_handle() == val.plain.data());
+    return m.get_desc() == want && (!into_plain_tensor || m.get_data_handle() == s_.plain_data(v));
   };
   if (usable(have)) return have;
   std::size_t count = 0;
@@ -52,7 +51,7 @@ memory ProgramBuilder::convert(std::size_t v, const memory::desc& want, bool int
     if (usable(m)) return m;
     ++count;
   }
-  float* data = into_plain_tensor ? const_cast<float*>(val.plain.data())
+  float* data = into_plain_tensor ? s_.plain_data(v)
                                   : s_.native_buffer(fmt::format("{}:as{}", v, count), want.get_size());
   memory to(want, s_.engine, data);
   if (into_plain_tensor) p_.plain_views.emplace_back(v, to);
@@ -83,9 +82,8 @@ memory ProgramBuilder::view(const memory& m, const memory::desc& as) {
 }
 
 memory ProgramBuilder::output(std::size_t v, const memory::desc& desc) {
-  Value& val = s_.values.at(v);
   const bool plain = desc == plain_desc(v);
-  float* data = plain ? val.plain.data() : s_.native_buffer(fmt::format("{}:out", v), desc.get_size());
+  float* data = plain ? s_.plain_data(v) : s_.native_buffer(fmt::format("{}:out", v), desc.get_size());
   memory m(desc, s_.engine, data);
   if (plain) p_.plain_views.emplace_back(v, m);
   produced_.insert_or_assign(v, m);
