@@ -1,4 +1,5 @@
-// Inference-engine latency: each fixture multi-exit model on the cpu backend, per stage and whole model, batch 1/8/32.
+// Inference-engine latency: each fixture multi-exit model on one host backend, per stage and whole model, batch 1/8/32.
+// The backend: IMPRECISE_BENCH_BACKEND from the environment (cpu, onednn), default cpu (the reference).
 //
 // Rows: engine/<model>/stage:<k>/batch:<b> times MultiExitModel::run_stage(k, b jobs) for jobs that
 // have finished k stages; engine/<model>/whole/batch:<b> times every stage back to back from fresh
@@ -10,6 +11,7 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <cstdio>
 #include <exception>
@@ -35,7 +37,14 @@ double thread_cpu_seconds() {
 
 using Prepared = imprecise::bench::StagedJobs;
 
-std::unique_ptr<Prepared> prepare(const std::string& name) { return imprecise::bench::stage_fixture_jobs(name, "cpu"); }
+std::string bench_backend() {
+  const char* name = std::getenv("IMPRECISE_BENCH_BACKEND");
+  return name != nullptr && *name != '\0' ? name : "cpu";
+}
+
+std::unique_ptr<Prepared> prepare(const std::string& name) {
+  return imprecise::bench::stage_fixture_jobs(name, bench_backend());
+}
 
 /// Times stages [first, last) for a batch of `batch` jobs copied from the depth-`first` masters.
 /// Manual time, so restoring the jobs and dropping the results (both untimed) do not count.

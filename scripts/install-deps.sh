@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages imprecise needs to build, test and plot (skips what is present).
 set -euo pipefail
 packages=(cmake g++ ninja-build pkg-config libeigen3-dev libfmt-dev nlohmann-json3-dev libcli11-dev
-          libgtest-dev libgmock-dev libbenchmark-dev libonnx-dev libprotobuf-dev python3-matplotlib python3-numpy
+          libgtest-dev libgmock-dev libbenchmark-dev libonnx-dev libprotobuf-dev libdnnl-dev python3-matplotlib python3-numpy
           clang-14 libclang-rt-14-dev zlib1g-dev dataset-fashion-mnist espeak-ng)
 missing=()
 for p in "${packages[@]}"; do

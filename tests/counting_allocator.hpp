@@ -12,17 +12,25 @@ namespace imprecise::testing {
 struct AllocationCounts {
   std::atomic<long> news{0};
   std::atomic<long> mallocs{0};
+  std::atomic<std::size_t> largest{0};  ///< bytes of the largest allocation (new or malloc); reset it to 0 to start
 };
 inline AllocationCounts g_all_threads;  ///< every allocation of the process
 inline AllocationCounts g_marked;       ///< only those of threads that set t_marked (e.g. an engine's)
 inline thread_local bool t_marked = false;
 
-inline void count_new() {
+inline void note_size(AllocationCounts& counts, std::size_t size) {
+  std::size_t seen = counts.largest.load(std::memory_order_relaxed);
+  while (size > seen && !counts.largest.compare_exchange_weak(seen, size, std::memory_order_relaxed)) {
+  }
+}
+inline void count_new(std::size_t size) {
   g_all_threads.news.fetch_add(1, std::memory_order_relaxed);
+  note_size(g_all_threads, size);
   if (t_marked) g_marked.news.fetch_add(1, std::memory_order_relaxed);
 }
-inline void count_malloc() {
+inline void count_malloc(std::size_t size) {
   g_all_threads.mallocs.fetch_add(1, std::memory_order_relaxed);
+  note_size(g_all_threads, size);
   if (t_marked) g_marked.mallocs.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -34,7 +42,7 @@ inline void count_malloc() {
 #endif
 
 void* operator new(std::size_t size) {
-  imprecise::testing::count_new();
+  imprecise::testing::count_new(size);
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
@@ -54,27 +62,27 @@ void* __libc_realloc(void* p, std::size_t size);
 void* __libc_memalign(std::size_t alignment, std::size_t size);
 
 void* malloc(std::size_t size) noexcept {
-  imprecise::testing::count_malloc();
+  imprecise::testing::count_malloc(size);
   return __libc_malloc(size);
 }
 void* calloc(std::size_t count, std::size_t size) noexcept {
-  imprecise::testing::count_malloc();
+  imprecise::testing::count_malloc(count * size);
   return __libc_calloc(count, size);
 }
 void* realloc(void* p, std::size_t size) noexcept {
-  imprecise::testing::count_malloc();
+  imprecise::testing::count_malloc(size);
   return __libc_realloc(p, size);
 }
 void* aligned_alloc(std::size_t alignment, std::size_t size) noexcept {
-  imprecise::testing::count_malloc();
+  imprecise::testing::count_malloc(size);
   return __libc_memalign(alignment, size);
 }
 void* memalign(std::size_t alignment, std::size_t size) noexcept {
-  imprecise::testing::count_malloc();
+  imprecise::testing::count_malloc(size);
   return __libc_memalign(alignment, size);
 }
 int posix_memalign(void** out, std::size_t alignment, std::size_t size) noexcept {
-  imprecise::testing::count_malloc();
+  imprecise::testing::count_malloc(size);
   void* p = __libc_memalign(alignment, size);
   if (!p) return ENOMEM;
   *out = p;

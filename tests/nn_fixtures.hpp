@@ -11,11 +11,20 @@
 
 #include "imprecise/graph/npy.hpp"
 #include "imprecise/graph/tensor.hpp"
+#include "imprecise/nn/backend.hpp"
 
 namespace imprecise::nn::testing {
 
 inline std::string fixture(const std::string& file) {
   return std::string(IMPRECISE_SOURCE_DIR) + "/tests/fixtures/nn/" + file;
+}
+
+/// The backends that run on the host and must match the PyTorch references: the cpu one (the
+/// reference) and, when built, onednn. Tests parameterised over them run once per backend.
+inline std::vector<std::string> host_backends() {
+  std::vector<std::string> names{"cpu"};
+  if (BackendRegistry::get().find("onednn") != nullptr) names.push_back("onednn");
+  return names;
 }
 
 /// Samples [first, first + count) of a batch tensor.

@@ -1,16 +1,26 @@
-// Multi-exit models on the CPU backend: every exit against PyTorch, stage-by-stage batching, partitions, metadata.
+// Multi-exit models on every host backend (cpu, onednn): every exit against PyTorch, stage-by-stage batching;
+// partitions, metadata and the registry.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <memory>
 #include <cmath>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "imprecise/config.hpp"
 #include "imprecise/error.hpp"
+#include "imprecise/graph/onnx_import.hpp"
+#include "imprecise/graph/partition.hpp"
 #include "imprecise/nn/backend.hpp"
 #include "imprecise/nn/multi_exit_model.hpp"
 #include "nn_fixtures.hpp"
+#if IMPRECISE_HAS_ONEDNN_BACKEND
+#include "imprecise/backends/onednn/onednn_backend.hpp"
+#endif
 
 namespace imprecise::nn {
 namespace {
@@ -30,9 +40,10 @@ Reference reference(const std::string& name, int exits) {
   return r;
 }
 
-MultiExitModel load(const std::string& name, int max_batch) {
+MultiExitModel load(const std::string& name, int max_batch, const std::string& backend = "cpu") {
   MultiExitModel::Options options;
   options.compile.max_batch = max_batch;
+  options.backend = backend;
   return MultiExitModel::load(fixture(name + ".onnx"), options);
 }
 
@@ -41,13 +52,15 @@ struct ModelCase {
   int exits;
 };
 
-class ModelTest : public ::testing::TestWithParam<ModelCase> {};
+class ModelTest : public ::testing::TestWithParam<std::tuple<std::string, ModelCase>> {};
 
 TEST_P(ModelTest, EveryExitMatchesPyTorchAtBatch1And3And8) {
-  const auto& [name, exits] = GetParam();
+  const auto& [backend, model_case] = GetParam();
+  const auto& [name, exits] = model_case;
   const Reference ref = reference(name, exits);
   for (const int batch : {1, 3, 8}) {
-    MultiExitModel model = load(name, batch);
+    MultiExitModel model = load(name, batch, backend);
+    ASSERT_EQ(model.backend(), backend);
     ASSERT_EQ(model.stages(), exits);
     // run() splits the 8 samples into chunks of max_batch and runs stage by stage.
     const auto results = model.run(ref.input);
@@ -68,9 +81,10 @@ TEST_P(ModelTest, EveryExitMatchesPyTorchAtBatch1And3And8) {
 }
 
 TEST_P(ModelTest, JobsRegroupedAtEveryStageGiveTheSameAnswers) {
-  const auto& [name, exits] = GetParam();
+  const auto& [backend, model_case] = GetParam();
+  const auto& [name, exits] = model_case;
   const Reference ref = reference(name, exits);
-  MultiExitModel model = load(name, 8);
+  MultiExitModel model = load(name, 8, backend);
   std::vector<JobState> jobs;
   for (std::size_t i = 0; i < 8; ++i) jobs.push_back(model.start(slice(ref.input, i, 1)));
   // Stage 0 in one batch of 8 (in reverse order), then batches of 3 + 5, then one job at a time.
@@ -97,9 +111,41 @@ TEST_P(ModelTest, JobsRegroupedAtEveryStageGiveTheSameAnswers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, ModelTest,
-                         ::testing::Values(ModelCase{"cnn3", 3}, ModelCase{"resnet_skip", 2}, ModelCase{"audio1d", 3},
-                                           ModelCase{"pointnet", 2}),
-                         [](const ::testing::TestParamInfo<ModelCase>& param) { return param.param.name; });
+                         ::testing::Combine(::testing::ValuesIn(testing::host_backends()),
+                                            ::testing::Values(ModelCase{"cnn3", 3}, ModelCase{"resnet_skip", 2},
+                                                              ModelCase{"audio1d", 3}, ModelCase{"pointnet", 2})),
+                         [](const ::testing::TestParamInfo<ModelTest::ParamType>& param) {
+                           return std::get<0>(param.param) + "_" + std::get<1>(param.param).name;
+                         });
+
+#if IMPRECISE_HAS_ONEDNN_BACKEND
+// With a budget of 1 byte every stage run wholly by oneDNN (audio1d's, lidar-like ones) runs one sample
+// at a time through the pointers its programs re-point per sub-batch; the others run whole.
+TEST(OnednnSubBatches, SplitStagesStillMatchPyTorch) {
+  OnednnBackendOptions options;
+  options.sub_batch_bytes = 1;
+  const OnednnBackend backend(options);
+  for (const ModelCase& model : {ModelCase{"cnn3", 3}, ModelCase{"resnet_skip", 2}, ModelCase{"audio1d", 3},
+                                 ModelCase{"pointnet", 2}}) {
+    Graph graph = load_onnx(fixture(model.name + ".onnx"));
+    prepare(graph);
+    const auto stages = partition(graph);
+    const Reference ref = reference(model.name, model.exits);
+    CompileOptions compile;
+    compile.max_batch = 8;
+    std::map<std::string, const Tensor*> tensors{{graph.inputs[0].name, &ref.input}};
+    std::vector<std::unique_ptr<CompiledStage>> compiled;  // each keeps its outputs until its next run
+    for (std::size_t k = 0; k < stages.size(); ++k) {
+      compiled.push_back(backend.compile(graph, stages[k], compile));
+      std::vector<const Tensor*> inputs;
+      for (const auto& t : stages[k].inputs) inputs.push_back(tensors.at(t.name));
+      const auto outputs = compiled.back()->run(inputs);
+      for (std::size_t i = 0; i < stages[k].carried_out.size(); ++i) tensors[stages[k].carried_out[i].name] = outputs[i];
+      EXPECT_TRUE(close(outputs.back()->values(), ref.exits[k].values())) << model.name << " exit " << k;
+    }
+  }
+}
+#endif
 
 TEST(Partition, Cnn3HasOneCarriedTensorPerBoundary) {
   const MultiExitModel model = load("cnn3", 4);
@@ -255,6 +301,13 @@ TEST(MultiExitModel, RejectsMisuseWithErrors) {
   EXPECT_THROW(model.run_stage(0, a), Error);  // already done
   EXPECT_EQ(model.run_stage(1, a).logits.size(), 10u);
   EXPECT_THROW(model.run(Tensor(Shape{1, 3, 16, 16}), 4), Error);
+}
+
+TEST(BackendRegistry, DefaultsToTheFastestHostBackend) {
+  const auto hosts = testing::host_backends();
+  EXPECT_EQ(default_backend(), hosts.back());  // onednn when built, else cpu
+  EXPECT_EQ(MultiExitModel::Options{}.backend, default_backend());
+  EXPECT_EQ(MultiExitModel::load(fixture("cnn3.onnx")).backend(), default_backend());
 }
 
 TEST(BackendRegistry, ListsTheCpuBackend) {

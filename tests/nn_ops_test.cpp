@@ -1,15 +1,16 @@
-// Every supported operator on the CPU backend against PyTorch's output (one tiny graph per operator), batches 1/3/8.
+// Every supported operator on every host backend (cpu, onednn) against PyTorch's output (one tiny graph per operator), batches 1/3/8.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "imprecise/error.hpp"
-#include "imprecise/backends/cpu/cpu_backend.hpp"
 #include "imprecise/graph/graph.hpp"
 #include "imprecise/graph/onnx_import.hpp"
 #include "imprecise/graph/partition.hpp"
+#include "imprecise/nn/backend.hpp"
 #include "nn_fixtures.hpp"
 
 namespace imprecise::nn {
@@ -17,12 +18,13 @@ namespace {
 
 using testing::close;
 using testing::fixture;
+using testing::host_backends;
 using testing::slice;
 
-class OpTest : public ::testing::TestWithParam<std::string> {};
+class OpTest : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
 
 TEST_P(OpTest, MatchesPyTorchAtBatch1And3And8) {
-  const std::string name = GetParam();
+  const auto& [backend, name] = GetParam();
   Graph graph = load_onnx(fixture(name + ".onnx"));
   prepare(graph);
   const auto stages = partition(graph);
@@ -31,7 +33,7 @@ TEST_P(OpTest, MatchesPyTorchAtBatch1And3And8) {
   const Tensor want = read_npy(fixture(name + ".exit0.npy"));
   CompileOptions options;
   options.max_batch = 8;
-  const auto stage = CpuBackend().compile(graph, stages[0], options);
+  const auto stage = BackendRegistry::get().at(backend).compile(graph, stages[0], options);
   for (const std::size_t batch : {1u, 3u, 8u}) {
     for (std::size_t first = 0; first + batch <= 8; first += batch) {
       const Tensor x = slice(input, first, batch);
@@ -47,14 +49,16 @@ TEST_P(OpTest, MatchesPyTorchAtBatch1And3And8) {
 
 INSTANTIATE_TEST_SUITE_P(
     Fixtures, OpTest,
-    ::testing::Values("op_conv2d", "op_conv2d_groups", "op_conv2d_pointwise", "op_conv2d_asym", "op_conv1d",
+    ::testing::Combine(::testing::ValuesIn(host_backends()), ::testing::Values("op_conv2d", "op_conv2d_groups", "op_conv2d_pointwise", "op_conv2d_asym", "op_conv1d",
                       "op_conv1d_depthwise", "op_gemm", "op_matmul", "op_matmul_batched", "op_add_broadcast",
                       "op_mul_broadcast", "op_residual", "op_relu", "op_sigmoid", "op_tanh", "op_batchnorm2d",
                       "op_batchnorm1d", "op_maxpool2d", "op_maxpool2d_ceil", "op_avgpool2d", "op_avgpool2d_nopad",
                       "op_avgpool2d_ceil", "op_maxpool1d", "op_avgpool1d", "op_global_avgpool", "op_global_maxpool",
                       "op_reduce_mean", "op_reduce_max", "op_flatten", "op_view", "op_reshape", "op_transpose",
-                      "op_concat", "op_softmax", "op_unsqueeze", "op_conv_bn", "op_gemm_bn", "op_identity_constant"),
-    [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
+                      "op_concat", "op_softmax", "op_unsqueeze", "op_conv_bn", "op_gemm_bn", "op_identity_constant")),
+    [](const ::testing::TestParamInfo<OpTest::ParamType>& param) {
+      return std::get<0>(param.param) + "_" + std::get<1>(param.param);
+    });
 
 std::vector<std::string> ops_after_prepare(const std::string& name) {
   Graph graph = load_onnx(fixture(name + ".onnx"));
@@ -81,13 +85,15 @@ TEST(Prepare, FoldsThePyTorchViewPatternKeepingTheBatchSymbolic) {
   EXPECT_EQ(graph.shapes.at("input"), (Shape{-1, 2, 3, 4}));
 }
 
-TEST(CpuStage, RejectsWrongInputShapeAndBatch) {
+class HostStage : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(HostStage, RejectsWrongInputShapeAndBatch) {
   Graph graph = load_onnx(fixture("op_conv2d.onnx"));
   prepare(graph);
   const auto stages = partition(graph);
   CompileOptions options;
   options.max_batch = 4;
-  const auto stage = CpuBackend().compile(graph, stages[0], options);
+  const auto stage = BackendRegistry::get().at(GetParam()).compile(graph, stages[0], options);
   EXPECT_EQ(stage->max_batch(), 4);
   const Tensor wrong(Shape{2, 3, 9, 8});
   const Tensor* inputs[] = {&wrong};
@@ -103,6 +109,9 @@ TEST(CpuStage, RejectsWrongInputShapeAndBatch) {
   EXPECT_THROW(stage->run(inputs), Error);
   EXPECT_THROW(stage->run({}), Error);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, HostStage, ::testing::ValuesIn(host_backends()),
+                         [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
 
 }  // namespace
 }  // namespace imprecise::nn

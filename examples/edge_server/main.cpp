@@ -64,8 +64,8 @@ int main(int argc, char** argv) {
   app.add_option("--loads", loads, "comma-separated offered loads (1 = full depth fills the device)")->capture_default_str();
   app.add_option("--duration", duration_s, "seconds of arrivals per run")->capture_default_str()->check(CLI::Range(0.1, 3600.0));
   app.add_option("--seed", seed, "workload seed (same jobs for every policy)")->capture_default_str();
-  app.add_option("--backend", backend, "auto (cuda when a GPU is present, else cpu), cpu or cuda (falls back to cpu "
-                                       "without a GPU)")
+  app.add_option("--backend", backend, "auto (cuda when a GPU is present, else the fastest cpu backend: onednn when "
+                                       "built, else cpu), cpu, onednn or cuda (falls back to cpu without a GPU)")
       ->capture_default_str();
   app.add_option("--data-dir", data_dir, "generated data sets (default: $IMPRECISE_DATA_DIR or data/)");
   app.add_option("--out-dir", out_dir, "results.json, results.csv and the trace go here")->capture_default_str();
@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
     }
     if (backend == "auto") {
       const imprecise::nn::Backend* cuda = imprecise::nn::BackendRegistry::get().find("cuda");
-      backend = cuda != nullptr && cuda->device_count() > 0 ? "cuda" : "cpu";
+      backend = cuda != nullptr && cuda->device_count() > 0 ? "cuda" : imprecise::nn::default_backend();
     }
     std::fprintf(stderr, "edge_server: backend %s\n", backend.c_str());
     std::filesystem::create_directories(out_dir);

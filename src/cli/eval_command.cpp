@@ -19,7 +19,7 @@ namespace {
 
 struct EvalOptions {
   std::string pipeline;
-  std::string backend = "cpu";
+  std::string backend = nn::default_backend();
   std::string split = "test";
   std::string model;
   std::string data_dir;
@@ -33,7 +33,7 @@ void add_eval_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("eval", "Evaluate a pipeline's model on its held-out set with the C++ engine (JSON)");
   auto options = std::make_shared<EvalOptions>();
   cmd->add_option("--pipeline", options->pipeline, "vision, voice or lidar")->required();
-  cmd->add_option("--backend", options->backend, "cpu or cuda (falls back to cpu without a GPU)")->capture_default_str();
+  cmd->add_option("--backend", options->backend, "cpu, onednn or cuda (falls back to cpu without a GPU); default: the fastest cpu backend built in")->capture_default_str();
   cmd->add_option("--split", options->split, "test (default) or calibration")->capture_default_str();
   cmd->add_option("--model", options->model, "ONNX model (default: the pipeline's, under models/)");
   cmd->add_option("--data-dir", options->data_dir, "where the generated data lives (default: $IMPRECISE_DATA_DIR or data/)");

@@ -29,7 +29,7 @@ namespace {
 struct ProfileOptions {
   std::string pipeline;
   std::string model;
-  std::string backend = "cpu";
+  std::string backend = nn::default_backend();
   std::string out_dir;
   std::string data_dir;
   std::string batches = "1,2,4,8,16,32";
@@ -152,7 +152,7 @@ void add_profile_command(CLI::App& app, Action& action) {
   auto options = std::make_shared<ProfileOptions>();
   cmd->add_option("--pipeline", options->pipeline, "vision, voice or lidar")->required();
   cmd->add_option("--model", options->model, "ONNX model (default: the pipeline's, under models/)");
-  cmd->add_option("--backend", options->backend, "cpu or cuda (falls back to cpu without a GPU)")->capture_default_str();
+  cmd->add_option("--backend", options->backend, "cpu, onednn or cuda (falls back to cpu without a GPU); default: the fastest cpu backend built in")->capture_default_str();
   cmd->add_option("--out-dir", options->out_dir, "where <pipeline>.{profile,calibration}.json and replay CSVs go (default: the model's folder)");
   cmd->add_option("--data-dir", options->data_dir, "where the generated data lives (default: $IMPRECISE_DATA_DIR or data/)");
   cmd->add_option("--batches", options->batches, "batch sizes to time (the largest is the compiled max batch)")->capture_default_str();

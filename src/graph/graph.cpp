@@ -72,7 +72,7 @@ const std::vector<std::string>& supported_ops() {
   static const std::vector<std::string> ops{
       "Add", "AveragePool", "BatchNormalization", "Concat", "Constant", "Conv", "Div", "Flatten", "Gather",
       "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Identity", "MatMul", "MaxPool", "Mul", "Pad", "ReduceMax",
-      "ReduceMean", "Relu", "Reshape", "Shape", "Sigmoid", "Softmax", "Squeeze", "Sub", "Tanh", "Transpose",
+      "ReduceMean", "Relu", "Reshape", "Shape", "Sigmoid", "Slice", "Softmax", "Squeeze", "Sub", "Tanh", "Transpose",
       "Unsqueeze"};
   return ops;
 }
@@ -189,6 +189,24 @@ bool try_fold(const Node& node, const Graph& graph, const std::map<std::string, 
         fail(where, node, "cannot fold a shape computation on the batch size");
     Constant out = x;
     out.shape = detail::infer_shape(node, in_shapes, in_constants, 1, where);
+    folded[node.outputs[0]] = std::move(out);
+    return true;
+  }
+  if (op == "Slice" && x.shape.size() == 1) {
+    // x.shape[2:] and the like: a 1-D constant (a shape) sliced at load.
+    std::vector<const Constant*> in_constants;
+    for (std::size_t i = 0; i < node.inputs.size(); ++i) in_constants.push_back(constant(i));
+    const auto axes = detail::slice_axes(node, x.shape, in_constants, where);
+    const detail::SliceAxis& s = axes.at(0);
+    Constant out = x;
+    out.shape = Shape{s.count};
+    out.ints.clear();
+    out.floats.clear();
+    for (std::int64_t i = 0; i < s.count; ++i) {
+      const auto at = static_cast<std::size_t>(s.start + i * s.step);
+      if (x.type == ElementType::int64) out.ints.push_back(x.ints[at]);
+      else out.floats.push_back(x.floats[at]);
+    }
     folded[node.outputs[0]] = std::move(out);
     return true;
   }

@@ -203,6 +203,59 @@ Shape reshape_target(const Node& node, const Shape& in, std::vector<std::int64_t
 
 }  // namespace
 
+std::vector<SliceAxis> slice_axes(const Node& node, const Shape& x, const std::vector<const Constant*>& constants,
+                                  const std::string& source) {
+  std::vector<std::int64_t> starts, ends, axes, steps;
+  if (node.has("starts")) {  // opset 1-9: attributes
+    starts = node.attr_ints("starts");
+    ends = node.attr_ints("ends");
+    axes = node.attr_ints("axes");
+  } else {
+    auto values = [&](std::size_t i, const char* what) -> std::vector<std::int64_t> {
+      if (i >= node.inputs.size() || node.inputs[i].empty()) return {};
+      return int_values(constant_input(node, constants, i, source), node, what, source);
+    };
+    starts = values(1, "starts");
+    ends = values(2, "ends");
+    axes = values(3, "axes");
+    steps = values(4, "steps");
+  }
+  if (starts.size() != ends.size() || starts.empty())
+    fail(source, node, fmt::format("starts ({} values) and ends ({}) must have the same, non-zero length", starts.size(),
+                                   ends.size()));
+  if (axes.empty())
+    for (std::size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<std::int64_t>(i));
+  if (steps.empty()) steps.assign(starts.size(), 1);
+  if (axes.size() != starts.size() || steps.size() != starts.size())
+    fail(source, node, "starts, ends, axes and steps must have the same length");
+  std::vector<SliceAxis> out;
+  std::vector<bool> seen(x.size(), false);
+  for (std::size_t i = 0; i < starts.size(); ++i) {
+    SliceAxis s;
+    s.axis = static_cast<std::size_t>(normalize_axis(axes[i], x.size(), source, node));
+    if (seen[s.axis]) fail(source, node, fmt::format("axis {} is sliced twice", s.axis));
+    seen[s.axis] = true;
+    s.step = steps[i];
+    if (s.step == 0) fail(source, node, "a step of 0");
+    const std::int64_t dim = x[s.axis];
+    std::int64_t start = starts[i], end = ends[i];
+    if (start < 0) start = start < -dim ? -1 : start + dim;  // (INT64_MIN-safe)
+    if (end < 0) end = end < -dim ? -1 : end + dim;
+    if (s.step > 0) {
+      start = std::clamp<std::int64_t>(start, 0, dim);
+      end = std::clamp<std::int64_t>(end, 0, dim);
+      s.count = end > start ? (end - start + s.step - 1) / s.step : 0;
+    } else {
+      start = std::clamp<std::int64_t>(start, 0, dim - 1);
+      end = std::clamp<std::int64_t>(end, -1, dim - 1);
+      s.count = start > end ? (start - end - s.step - 1) / -s.step : 0;
+    }
+    s.start = start;
+    out.push_back(s);
+  }
+  return out;
+}
+
 Shape infer_shape(const Node& node, const std::vector<Shape>& inputs, const std::vector<const Constant*>& constants,
                   std::int64_t batch, const std::string& source) {
   const std::string& op = node.op;
@@ -426,6 +479,17 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& inputs, const std:
     for (std::size_t i = 0; i < x.size(); ++i) {
       if (!reduced[i]) out.push_back(x[i]);
       else if (keep) out.push_back(1);
+    }
+    return out;
+  }
+  if (op == "Slice") {
+    expect_inputs(node, inputs, 1, 5, source);
+    Shape out = inputs[0];
+    for (const SliceAxis& s : slice_axes(node, inputs[0], constants, source)) {
+      if (s.axis == 0 && (s.start != 0 || s.step != 1 || s.count != inputs[0][0]))
+        fail(source, node, "slicing axis 0 would change the batch (only its whole range may be given)");
+      if (s.count < 1) fail(source, node, fmt::format("the slice of axis {} is empty", s.axis));
+      out[s.axis] = s.count;
     }
     return out;
   }

@@ -33,6 +33,18 @@ struct Window {
 Window window(const Node& node, const Shape& x, const std::vector<std::int64_t>& kernel, bool ceil_mode,
               const std::string& source);
 
+/// One axis a Slice node cuts, resolved against the data's shape by ONNX's rules: negative starts and
+/// ends count from the end, both are clamped to the axis, a negative step walks backwards.
+struct SliceAxis {
+  std::size_t axis = 0;
+  std::int64_t start = 0, step = 1, count = 0;  ///< element i of the output is element start + i * step
+};
+/// The axes of a Slice node over data of shape `x`: from its inputs starts, ends, [axes], [steps]
+/// (opset >= 10; int64 constants in `constants`, indexed like the node's inputs) or from its
+/// attributes starts/ends/axes (opset 1-9). Throws Error naming the node (a zero step, a repeated axis).
+std::vector<SliceAxis> slice_axes(const Node& node, const Shape& x, const std::vector<const Constant*>& constants,
+                                  const std::string& source);
+
 /// Output shape of an activation-producing node. inputs[i] = shape of input i (the batch axis set to
 /// `batch`); constants[i] = its value when constant, else nullptr. Throws Error naming the node.
 Shape infer_shape(const Node& node, const std::vector<Shape>& inputs, const std::vector<const Constant*>& constants,

@@ -1,4 +1,4 @@
-// BackendRegistry: the process-wide list of built-in backends (the CPU one always).
+// BackendRegistry: the process-wide list of built-in backends (the CPU one always; onednn and cuda when built).
 #include "imprecise/nn/backend.hpp"
 
 #include <fmt/core.h>
@@ -9,11 +9,17 @@
 #if IMPRECISE_HAS_CUDA_BACKEND
 #include "imprecise/backends/cuda/cuda_backend.hpp"
 #endif
+#if IMPRECISE_HAS_ONEDNN_BACKEND
+#include "imprecise/backends/onednn/onednn_backend.hpp"
+#endif
 
 namespace imprecise::nn {
 
 BackendRegistry::BackendRegistry() {
   backends_.push_back(std::make_unique<CpuBackend>());
+#if IMPRECISE_HAS_ONEDNN_BACKEND
+  backends_.push_back(std::make_unique<OnednnBackend>());
+#endif
 #if IMPRECISE_HAS_CUDA_BACKEND
   backends_.push_back(std::make_unique<CudaBackend>());  // registered even with no GPU: it then reports 0 devices
 #endif
@@ -42,6 +48,15 @@ const Backend& BackendRegistry::at(std::string_view name) const {
   for (const auto& n : names()) known += (known.empty() ? "" : ", ") + n;
   throw Error(fmt::format("unknown backend '{}' (known: {})", name, known));
 }
+
+std::string BackendRegistry::default_name() const {
+  // Fastest first (measured: docs/results/engine_vs_onnxruntime.md).
+  for (const char* name : {"onednn", "cpu"})
+    if (const Backend* b = find(name); b != nullptr && b->device_count() > 0) return name;
+  return "cpu";
+}
+
+std::string default_backend() { return BackendRegistry::get().default_name(); }
 
 void BackendRegistry::add(std::unique_ptr<Backend> backend) {
   for (auto& b : backends_) {

@@ -1,4 +1,4 @@
-// BackendRegistry: the process-wide list of built-in backends (ggml style); the cpu one always, cuda when built.
+// BackendRegistry: the process-wide list of built-in backends (ggml style); the cpu one always, onednn and cuda when built.
 #pragma once
 
 #include <memory>
@@ -20,6 +20,9 @@ class BackendRegistry {
   const Backend* find(std::string_view name) const;
   /// Like find() but throws Error listing the known names.
   const Backend& at(std::string_view name) const;
+  /// The backend a model runs on when none is named: the fastest host backend built in ("onednn" when
+  /// built, else "cpu", the portable reference). cuda is never the default: a GPU is asked for by name.
+  std::string default_name() const;
   /// Adds (or replaces) a backend under backend->name().
   void add(std::unique_ptr<Backend> backend);
 
@@ -27,5 +30,8 @@ class BackendRegistry {
   BackendRegistry();
   std::vector<std::unique_ptr<Backend>> backends_;
 };
+
+/// BackendRegistry::get().default_name().
+std::string default_backend();
 
 }  // namespace imprecise::nn

@@ -50,7 +50,7 @@ class JobState {
 class MultiExitModel {
  public:
   struct Options {
-    std::string backend = "cpu";
+    std::string backend = default_backend();  ///< a BackendRegistry name; default: the fastest cpu one
     CompileOptions compile;                ///< max_batch (default 8) and device
     std::optional<int> mandatory_depth;    ///< overrides the metadata
     std::vector<std::string> labels;       ///< overrides the metadata when not empty

@@ -21,21 +21,22 @@
 
 namespace imprecise::nn {
 
+std::unique_ptr<cpu::Kernel> cpu::make_kernel(const Graph& g, const Node& node, CpuIsa isa) {
+  const std::string& op = node.op;
+  if (op == "Conv") return make_conv(g, node, false, isa);
+  if (op == "MaxPool" || op == "AveragePool") return make_pool(g, node);
+  if (auto k = make_elementwise(g, node)) return k;
+  if (auto k = make_matmul(g, node)) return k;
+  if (auto k = make_layout(g, node)) return k;
+  detail::fail(g.source, node, fmt::format("operator '{}' is not supported by the cpu backend", op));
+}
+
 namespace {
 
 using detail::fail;
 using cpu::Index;
 using cpu::Kernel;
-
-std::unique_ptr<Kernel> make_kernel(const Graph& g, const Node& node, CpuIsa isa) {
-  const std::string& op = node.op;
-  if (op == "Conv") return cpu::make_conv(g, node, false, isa);
-  if (op == "MaxPool" || op == "AveragePool") return cpu::make_pool(g, node);
-  if (auto k = cpu::make_elementwise(g, node)) return k;
-  if (auto k = cpu::make_matmul(g, node)) return k;
-  if (auto k = cpu::make_layout(g, node)) return k;
-  fail(g.source, node, fmt::format("operator '{}' is not supported by the cpu backend", op));
-}
+using cpu::make_kernel;
 
 // ---- a compiled stage: kernels in order over a table of tensor slots
 

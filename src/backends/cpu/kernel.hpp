@@ -21,6 +21,9 @@ class Kernel {
   virtual void run(std::span<const Tensor* const> in, Tensor& out) = 0;
 };
 
+/// The kernel for any operator in supported_ops() (the onednn backend's fallback too); throws Error
+/// naming the node for another.
+std::unique_ptr<Kernel> make_kernel(const Graph& g, const Node& node, CpuIsa isa);
 /// Conv (1-D and 2-D, groups, dilations, pads): conv.cpp. relu: also apply a Relu that
 /// reads nothing but this Conv's output (the stage then drops that Relu and aliases its output).
 std::unique_ptr<Kernel> make_conv(const Graph& g, const Node& node, bool relu, CpuIsa isa);
@@ -31,7 +34,7 @@ std::unique_ptr<Kernel> make_pool(const Graph& g, const Node& node);
 std::unique_ptr<Kernel> make_elementwise(const Graph& g, const Node& node);
 /// Gemm, MatMul.
 std::unique_ptr<Kernel> make_matmul(const Graph& g, const Node& node);
-/// Transpose, Concat, Pad, Softmax, ReduceMax, ReduceMean.
+/// Transpose, Concat, Pad, Slice, Softmax, ReduceMax, ReduceMean.
 std::unique_ptr<Kernel> make_layout(const Graph& g, const Node& node);
 
 /// Which build of the convolution `isa` selects on this CPU: "avx2" or "generic".

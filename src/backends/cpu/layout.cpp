@@ -1,4 +1,4 @@
-// CPU kernels, layout and reductions: Transpose, Concat, Pad, Softmax, ReduceMax/ReduceMean.
+// CPU kernels, layout and reductions: Transpose, Concat, Pad, Slice, Softmax, ReduceMax/ReduceMean.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -118,6 +118,50 @@ class PadKernel final : public Kernel {
   float value_ = 0.0f;
 };
 
+/// Slice: output element (i0, i1, ...) is input element (start_d + i_d * step_d); one strided walk.
+class SliceKernel final : public Kernel {
+ public:
+  SliceKernel(const Graph& g, const Node& node) {
+    Shape x = g.shapes.at(node.inputs[0]);
+    x[0] = 1;  // the symbolic batch: prepare() allowed only its whole range, which the walk below keeps
+    std::vector<const Constant*> constants;
+    for (const auto& input : node.inputs) constants.push_back(input.empty() ? nullptr : g.find_constant(input));
+    for (const auto& s : detail::slice_axes(node, x, constants, g.source)) {
+      if (s.axis == 0) continue;
+      start_[s.axis] = s.start;
+      step_[s.axis] = s.step;
+    }
+  }
+  void run(std::span<const Tensor* const> in, Tensor& out) override {
+    const Shape& xs = in[0]->shape();
+    const Shape& os = out.shape();
+    const std::size_t rank = os.size();
+    Dims walk{};
+    Index stride = 1, off = 0;
+    for (std::size_t i = rank; i-- > 0;) {
+      off += start_[i] * stride;
+      walk[i] = step_[i] * stride;
+      stride *= xs[i];
+    }
+    Dims idx{};
+    const float* x = in[0]->data();
+    for (std::size_t e = 0; e < out.size(); ++e) {
+      out[e] = x[off];
+      for (std::size_t d = rank; d-- > 0;) {
+        ++idx[d];
+        off += walk[d];
+        if (idx[d] < os[d]) break;
+        off -= walk[d] * idx[d];
+        idx[d] = 0;
+      }
+    }
+  }
+
+ private:
+  Dims start_{};                                   // 0 on the axes not sliced
+  Dims step_ = [] { Dims d; d.fill(1); return d; }();  // 1 on the axes not sliced
+};
+
 class SoftmaxKernel final : public Kernel {
  public:
   SoftmaxKernel(const Graph& g, const Node& node) {
@@ -197,6 +241,7 @@ std::unique_ptr<Kernel> make_layout(const Graph& g, const Node& node) {
   if (op == "Transpose") return std::make_unique<TransposeKernel>(g, node);
   if (op == "Concat") return std::make_unique<ConcatKernel>(g, node);
   if (op == "Pad") return std::make_unique<PadKernel>(g, node);
+  if (op == "Slice") return std::make_unique<SliceKernel>(g, node);
   if (op == "Softmax") return std::make_unique<SoftmaxKernel>(g, node);
   if (op == "ReduceMax" || op == "ReduceMean") return std::make_unique<ReduceKernel>(g, node);
   return nullptr;
