@@ -12,7 +12,7 @@ cmake --build --preset default -j "$(nproc)"
 scripts/make_test_sets.sh
 out=out/edge_server
 build/default/bin/edge_server --out-dir "$out" --duration "${IMPRECISE_DURATION:-10}" \
-  --loads "${IMPRECISE_LOADS:-0.5,1,2}" --policies "${IMPRECISE_POLICIES:-yao-dp,density,edf-full,edf-mandatory,edf-threshold:0.8,fifo-full}" \
+  --loads "${IMPRECISE_LOADS:-0.5,1,2,3}" --policies "${IMPRECISE_POLICIES:-yao-dp,density,edf-full,edf-mandatory,edf-threshold:0.8,fifo-full}" \
   --trace-policy yao-dp --trace-load 2 "$@"
 /usr/bin/python3 scripts/plot_edge_server.py "$out/results.csv" "$out"
 echo "plots: $out/edge_accuracy_vs_load.png $out/edge_streams.png"

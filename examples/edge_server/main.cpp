@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
                "compared with the simulator on the same jobs"};
   std::string scenario_path = std::string(IMPRECISE_SOURCE_DIR) + "/scenarios/edge_server.json";
   std::string policies = "yao-dp,density,edf-full,edf-mandatory,edf-threshold:0.8,fifo-full";
-  std::string loads = "0.5,1,2,4";
+  std::string loads = "0.5,1,2,3";
   double duration_s = 10.0;
   std::uint64_t seed = 1;
   std::string backend = "auto";

@@ -57,7 +57,7 @@ struct RunOptions {
   std::optional<double> duration_s;  ///< unset: the scenario's duration
   std::optional<double> delta;     ///< unset: eps * Rmax / n per decision
   double eps = RewardQuantum{}.eps;
-  std::string figure = "p99";
+  std::string figure = to_string(PolicyConfig{}.figure);
   std::optional<int> max_batch;      ///< unset: the scenario's
   bool deterministic = false;
   std::string batch_guard = "planned";

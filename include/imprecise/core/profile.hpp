@@ -16,7 +16,7 @@ struct StageTiming {
   Duration max = 0;
 };
 
-/// Which figure of a StageTiming a planner budgets with. p99 (the default) is conservative.
+/// Which figure of a StageTiming a planner budgets with (PolicyConfig::figure; the default is p50).
 enum class PlanningFigure { mean, p50, p99, max };
 
 PlanningFigure parse_planning_figure(const std::string& name);  // throws Error naming the value
