@@ -2,6 +2,8 @@
 // pool.cpp) run in order over preallocated buffers.
 #include "imprecise/backends/cpu/cpu_backend.hpp"
 
+#include "imprecise/graph/stage_inputs.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -89,25 +91,10 @@ class CpuStage final : public CompiledStage {
   int max_batch() const override { return max_batch_; }
 
   std::span<const Tensor* const> run(std::span<const Tensor* const> inputs) override {
-    if (inputs.size() != input_shapes_.size())
-      throw Error(fmt::format("{}: stage {} takes {} inputs, given {}", source_, index_, input_shapes_.size(), inputs.size()));
-    Index batch = -1;
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      const Shape& want = input_shapes_[i];
-      const Shape& have = inputs[i]->shape();
-      bool ok = have.size() == want.size() && inputs[i]->size() == element_count(have);
-      for (std::size_t d = 1; ok && d < want.size(); ++d) ok = have[d] == want[d];
-      if (!ok)
-        throw Error(fmt::format("{}: stage {}: input '{}' has shape {}, expected {}", source_, index_, input_names_[i],
-                                to_string(have), to_string(want)));
-      if (batch >= 0 && have[0] != batch)
-        throw Error(fmt::format("{}: stage {}: inputs disagree on the batch size ({} and {})", source_, index_, batch,
-                                have[0]));
-      batch = have[0];
-      table_[i] = inputs[i];
-    }
-    if (batch < 1 || batch > max_batch_)
-      throw Error(fmt::format("{}: stage {}: batch {} outside [1, {}]", source_, index_, batch, max_batch_));
+    const Index batch = check_stage_inputs(
+        inputs, input_shapes_.size(), [&](std::size_t k) -> const Shape& { return input_shapes_[k]; },
+        [&](std::size_t k) -> const std::string& { return input_names_[k]; }, source_, index_, max_batch_);
+    for (std::size_t i = 0; i < inputs.size(); ++i) table_[i] = inputs[i];
     for (Step& step : steps_) {
       for (std::size_t i = 0; i < step.inputs.size(); ++i) step.args[i] = table_[step.inputs[i]];
       Tensor& out = buffers_[step.output];

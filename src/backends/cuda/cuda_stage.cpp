@@ -1,4 +1,5 @@
 // CudaStage: a stage compiled for the GPU: buffers, operators and one CUDA graph per batch size, all made at load.
+#include "imprecise/graph/stage_inputs.hpp"
 #include "cuda_stage.hpp"
 
 #include <algorithm>
@@ -214,24 +215,9 @@ void CudaStage::enqueue(int batch) {
 }
 
 std::span<const Tensor* const> CudaStage::run(std::span<const Tensor* const> inputs) {
-  if (inputs.size() != inputs_.size())
-    throw Error(fmt::format("{}: stage {} takes {} inputs, given {}", source_, index_, inputs_.size(), inputs.size()));
-  std::int64_t batch = -1;
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    const Shape& want = inputs_[i].device.shape;
-    const Shape& have = inputs[i]->shape();
-    bool ok = have.size() == want.size() && !have.empty() && inputs[i]->size() == element_count(have);
-    for (std::size_t d = 1; ok && d < want.size(); ++d) ok = have[d] == want[d];
-    if (!ok)
-      throw Error(fmt::format("{}: stage {}: input '{}' has shape {}, expected {}", source_, index_, inputs_[i].name,
-                              to_string(have), to_string(want)));
-    if (batch >= 0 && have[0] != batch)
-      throw Error(fmt::format("{}: stage {}: inputs disagree on the batch size ({} and {})", source_, index_, batch,
-                              have[0]));
-    batch = have[0];
-  }
-  if (batch < 1 || batch > max_batch_)
-    throw Error(fmt::format("{}: stage {}: batch {} outside [1, {}]", source_, index_, batch, max_batch_));
+  const std::int64_t batch = check_stage_inputs(
+      inputs, inputs_.size(), [&](std::size_t k) -> const Shape& { return inputs_[k].device.shape; },
+      [&](std::size_t k) -> const std::string& { return inputs_[k].name; }, source_, index_, max_batch_);
   using Clock = std::chrono::steady_clock;
   IMPRECISE_CUDA_CHECK(cudaSetDevice(device_));
   answers_.batch = 0;  // no answers until this run has completed
