@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "imprecise/sched/planner.hpp"
+#include "planner_bounds.hpp"
 
 namespace imprecise {
 namespace {
@@ -144,10 +145,7 @@ INSTANTIATE_TEST_SUITE_P(Sizes, PartlyRunSmall,
                                            PartlyRun{8, 3, 3.0, true}, PartlyRun{10, 3, 1.5, true},
                                            PartlyRun{12, 3, 2.5, true}));
 
-/// Bound on what quantizing costs: with drops, a served job's lowest-depth reward is quantized too.
-double quantization_loss(const Plan& plan, int jobs) {
-  return (plan.dropped > 0 ? 2.0 : 1.0) * jobs * plan.delta_used + 1e-9;
-}
+using testing::quantization_loss;
 
 TEST(PartlyRunLarge, FortyJobsFeasibleFewestDropsAndWithinTheDeltaBound) {
   std::mt19937_64 rng(90210);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "imprecise/sched/planner.hpp"
+#include "planner_bounds.hpp"
 
 namespace imprecise {
 namespace {
@@ -50,10 +51,7 @@ double eps_delta(const PlanProblem& problem, double eps) {
   return eps * rmax / problem.size();
 }
 
-/// What quantizing may cost (with drops a served job's lowest-depth reward is quantized too).
-double quantization_loss(const Plan& plan, int jobs) {
-  return (plan.dropped > 0 ? 2.0 : 1.0) * jobs * plan.delta_used + 1e-9;
-}
+using testing::quantization_loss;
 
 TEST(RewardQuantum, DefaultIsEpsRmaxOverNAndNotCoarsenedAtThirtyTwoJobs) {
   std::mt19937_64 rng(2020);
