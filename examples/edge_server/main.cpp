@@ -104,6 +104,7 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(out_dir);
     std::vector<double> load_values;
     for (const auto& l : split(loads)) load_values.push_back(std::stod(l));
+    const imprecise::PlanningFigure planning_figure = imprecise::parse_planning_figure(figure);  // checked once
     const auto horizon = imprecise::from_seconds(duration_s);
 
     std::vector<Comparison> runs;
@@ -118,7 +119,7 @@ int main(int argc, char** argv) {
         config.backend = backend;
         config.policy_config.batch_aware = batch_aware;
         config.policy_config.shed_pending_limit = shed_pending_limit;
-        config.policy_config.figure = imprecise::parse_planning_figure(figure);
+        config.policy_config.figure = planning_figure;
         if (!no_trace && policy == trace_policy && load == trace_load)
           config.trace_path = out_dir + "/trace_" + policy + "_load" + fmt::format("{}", load) + ".json";
         std::fprintf(stderr, "real run: %-18s load %.2f (%.0f s) ...\n", policy.c_str(), load, duration_s);
@@ -131,7 +132,7 @@ int main(int argc, char** argv) {
         sim_config.max_batch = scenario.max_batch;
         sim_config.policy.batch_aware = batch_aware;
         sim_config.policy.shed_pending_limit = shed_pending_limit;
-        sim_config.policy.figure = imprecise::parse_planning_figure(figure);
+        sim_config.policy.figure = planning_figure;
         const imprecise::sim::SimResult offline = imprecise::sim::simulate(scenario, policy, sim_config);
         // The same jobs (same rate scale) on the profiles the engine measured while serving them.
         imprecise::sim::Scenario served = scenario;

@@ -47,9 +47,7 @@ void PolicyBase::grow_batch(int model, int stage, Time now, bool riders) {
   for (std::size_t i = 0; i < n; ++i) {
     const PendingJob& p = jobs_[i];
     if (p.in_flight || p.drop) continue;
-    PendingJob after = p;
-    if (p.in_batch) after.done = p.done + 1;
-    const Duration rest = alone_cost(after, guarded_depth(p));
+    const Duration rest = alone_cost(p, p.done + (p.in_batch ? 1 : 0), guarded_depth(p));
     bool late = p.in_batch && now + base_cost > p.job.deadline;
     if (rest > 0) {
       t += rest;
@@ -77,11 +75,9 @@ void PolicyBase::grow_batch(int model, int stage, Time now, bool riders) {
     const Duration batch_cost = profile.planned(stage, size, config_.figure);
     const Duration shift = batch_cost - base_cost;
     const int guarded = guarded_depth(c);
-    PendingJob after = c;
-    after.done = c.done + 1;
     // A rider was not in the batch-1 plan: it saves the others nothing and has no work after the batch.
     const Duration rest_alone = rides_along ? 0 : alone_cost(c, guarded);
-    const Duration rest_in_batch = rides_along ? 0 : alone_cost(after, guarded);
+    const Duration rest_in_batch = rides_along ? 0 : alone_cost(c, c.done + 1, guarded);
     const Duration saving = rest_alone - rest_in_batch;
     // On time alone: its chain finish was checked (finite slack) or it has no chain work at all.
     const bool on_time_alone = slack_[i] != kNoLimit || rest_alone == 0;

@@ -11,7 +11,7 @@ PolicyBase::PolicyBase(std::span<const Model> models, PolicyConfig config, JobOr
     : models_(models), config_(config), order_(order), stage_costs_(max_stages(models)) {
   jobs_.reserve(256);
   batch_.reserve(64);
-  stage_costs_.reserve(256);
+  if (config_.batch_aware) stage_costs_.reserve(256);
   for (const Model& model : models_) {
     runs_.emplace_back(model.stages(), 0);
     rank_.emplace_back(model.stages(), 0);
@@ -79,7 +79,7 @@ bool PolicyBase::waits_at_mandatory_stage(const PendingJob& job) const {
 
 void PolicyBase::erase_job(std::size_t index) {
   if (index < scan_from_) --scan_from_;  // keeps due_drop's cursor on the same job
-  stage_costs_.release(jobs_[index].cost_slot);
+  if (jobs_[index].cost_slot >= 0) stage_costs_.release(jobs_[index].cost_slot);
   jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(index));
 }
 
@@ -93,7 +93,7 @@ void PolicyBase::on_release(const Job& job, Time) {
   PendingJob p;
   p.job = job;
   p.target = job.mandatory_depth;
-  p.cost_slot = stage_costs_.acquire();
+  if (config_.batch_aware) p.cost_slot = stage_costs_.acquire();  // rows only batch-aware plans use
   auto before = [this](const PendingJob& a, const PendingJob& b) {
     if (order_ == JobOrder::earliest_deadline && a.job.deadline != b.job.deadline) return a.job.deadline < b.job.deadline;
     if (a.job.release != b.job.release) return a.job.release < b.job.release;
@@ -126,12 +126,6 @@ Duration PolicyBase::remaining_cost(const PendingJob& job, int depth) const {
   Duration total = 0;
   for (int s = job.done; s < depth; ++s) total += cost[s];
   return total;
-}
-
-Duration PolicyBase::alone_cost(const PendingJob& job, int depth) const {
-  if (depth <= job.done) return 0;
-  const std::vector<Duration>& prefix = alone_prefix_[job.job.model];
-  return prefix[std::min<std::size_t>(static_cast<std::size_t>(depth), prefix.size() - 1)] - prefix[job.done];
 }
 
 void PolicyBase::refresh_shed() {

@@ -1,6 +1,7 @@
 // PolicyBase: the protocol every policy shares (pending set, Finish/Drop emission, feasible batching).
 #pragma once
 
+#include <algorithm>
 #include <span>
 #include <vector>
 
@@ -20,7 +21,7 @@ struct PendingJob {
   bool in_flight = false;   ///< inside a dispatched batch
   bool in_batch = false;    ///< scratch flag while forming a batch
   bool deferred = false;    ///< beyond the planning window: only its mandatory part is decided yet
-  int cost_slot = -1;       ///< its row of planned stage costs (PolicyBase::job_cost)
+  int cost_slot = -1;       ///< its row of planned stage costs (PolicyBase::job_cost; batch_aware only)
 };
 
 /// In which order a policy runs its jobs (and checks feasibility).
@@ -55,9 +56,14 @@ class PolicyBase : public Policy {
     if (!config_.batch_aware) return alone_prefix_[job.job.model][stage + 1] - alone_prefix_[job.job.model][stage];
     return stage_costs_.row(job.cost_slot)[stage];
   }
-  /// Planned time to take `job` alone (batch 1) from its current depth to `depth`: the least it
-  /// can take, so what proves that a deadline can no longer be met.
-  Duration alone_cost(const PendingJob& job, int depth) const;
+  /// Planned time to take `job` alone (batch 1) from depth `from` (default: its current depth) to
+  /// `depth`: the least it can take, so what proves that a deadline can no longer be met.
+  Duration alone_cost(const PendingJob& job, int depth) const { return alone_cost(job, job.done, depth); }
+  Duration alone_cost(const PendingJob& job, int from, int depth) const {
+    if (depth <= from) return 0;
+    const std::vector<Duration>& prefix = alone_prefix_[job.job.model];
+    return prefix[std::min<std::size_t>(static_cast<std::size_t>(depth), prefix.size() - 1)] - prefix[from];
+  }
   /// weight x R(depth | exit done, confidence).
   double predicted_reward(const PendingJob& job, int depth) const;
   bool needs_stage(const PendingJob& job) const { return !job.in_flight && !job.drop && job.target > job.done; }
