@@ -1,4 +1,4 @@
-// DensityPlanner: greedy by marginal reward per unit of planned time over a segment tree of prefix slack.
+// DensityPlanner: greedy by marginal reward per unit of planned time over the prefix slack (SuffixSlack).
 #include "imprecise/sched/density_planner.hpp"
 
 #include <algorithm>
@@ -13,66 +13,9 @@ namespace {
 
 using detail::begin_plan;
 using detail::finish_plan;
-using detail::kInfinity;
 using detail::lowest_depth_plan;
 
 }  // namespace
-
-// Bottom-up segment tree over prefix slack: range add and range minimum without recursion (an
-// inner node's pending add is folded into its minimum, so updates need no push-down).
-void DensityPlanner::tree_reset(std::span<const Duration> leaves) {
-  tree_leaves_ = 1;
-  while (tree_leaves_ < static_cast<int>(leaves.size())) tree_leaves_ *= 2;
-  tree_min_.assign(2 * static_cast<std::size_t>(tree_leaves_), kInfinity);
-  tree_add_.assign(static_cast<std::size_t>(tree_leaves_), 0);
-  std::copy(leaves.begin(), leaves.end(), tree_min_.begin() + tree_leaves_);
-  for (int p = tree_leaves_ - 1; p >= 1; --p) tree_min_[p] = std::min(tree_min_[2 * p], tree_min_[2 * p + 1]);
-}
-
-void DensityPlanner::tree_apply(int p, Duration value) {
-  if (tree_min_[p] != kInfinity) tree_min_[p] += value;
-  if (p < tree_leaves_) tree_add_[p] += value;
-}
-
-void DensityPlanner::tree_rebuild_above(int p) {
-  for (p /= 2; p >= 1; p /= 2) {
-    const Duration m = std::min(tree_min_[2 * p], tree_min_[2 * p + 1]);
-    tree_min_[p] = m == kInfinity ? m : m + tree_add_[p];
-  }
-}
-
-void DensityPlanner::tree_add(int from, int to, Duration value) {  // [from, to)
-  int l = from + tree_leaves_, r = to + tree_leaves_;
-  const int first = l, last = r - 1;
-  for (; l < r; l /= 2, r /= 2) {
-    if (l & 1) tree_apply(l++, value);
-    if (r & 1) tree_apply(--r, value);
-  }
-  tree_rebuild_above(first);
-  tree_rebuild_above(last);
-}
-
-Duration DensityPlanner::tree_min(int from, int to) const {  // [from, to)
-  // Minimum over the canonical nodes, each plus the pending adds of its ancestors.
-  auto pending_above = [this](int p) {
-    Duration sum = 0;
-    for (p /= 2; p >= 1; p /= 2) sum += tree_add_[p];
-    return sum;
-  };
-  Duration best = kInfinity;
-  int l = from + tree_leaves_, r = to + tree_leaves_;
-  for (; l < r; l /= 2, r /= 2) {
-    if (l & 1) {
-      if (tree_min_[l] != kInfinity) best = std::min(best, tree_min_[l] + pending_above(l));
-      ++l;
-    }
-    if (r & 1) {
-      --r;
-      if (tree_min_[r] != kInfinity) best = std::min(best, tree_min_[r] + pending_above(r));
-    }
-  }
-  return best;
-}
 
 const Plan& DensityPlanner::solve(const PlanProblem& problem) {
   const int n = problem.size();
@@ -102,7 +45,7 @@ const Plan& DensityPlanner::solve(const PlanProblem& problem) {
     t += c;
     base_slack_[i] = problem.deadline(i) - t + (c > 0 ? 0 : kIdleOffset);
   }
-  tree_reset(base_slack_);
+  prefix_slack_.reset(base_slack_);
 
   auto has_work = [&](int i) { return depth[i] > 0 && problem.cost(i, depth[i]) > 0; };
   // Best extension of job i that fits in `room`, by marginal reward per unit of planned time.
@@ -125,8 +68,8 @@ const Plan& DensityPlanner::solve(const PlanProblem& problem) {
     return found;
   };
   auto room_of = [&](int i) {
-    Duration room = tree_min(i, n);
-    if (!has_work(i)) room = std::min(room, tree_min(i, i + 1) - kIdleOffset);
+    Duration room = prefix_slack_.min_from(i);
+    if (!has_work(i)) room = std::min(room, prefix_slack_.at(i) - kIdleOffset);
     return room;
   };
   auto by_density = [](const Candidate& a, const Candidate& b) { return a.density < b.density; };
@@ -146,8 +89,8 @@ const Plan& DensityPlanner::solve(const PlanProblem& problem) {
     Duration room = room_of(i);
     const Duration dc = problem.cost(i, c.depth) - problem.cost(i, depth[i]);
     if (dc <= room) {
-      if (!has_work(i) && dc > 0) tree_add(i, i + 1, -kIdleOffset);
-      if (dc > 0) tree_add(i, n, -dc);
+      if (!has_work(i) && dc > 0) prefix_slack_.add_at(i, -kIdleOffset);
+      if (dc > 0) prefix_slack_.add_from(i, -dc);
       depth[i] = c.depth;
       room -= dc;  // its own slack and every later job's shrink by exactly dc
     }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "imprecise/sched/plan_problem.hpp"
+#include "imprecise/sched/suffix_slack.hpp"
 
 namespace imprecise {
 
@@ -17,7 +18,6 @@ class DensityPlanner {
  private:
   Plan plan_;
   SlackScratch slack_;
-  std::vector<Duration> tree_min_, tree_add_;  // segment tree: min slack, pending add per inner node
   std::vector<Duration> base_slack_;
   struct Candidate {
     double density;
@@ -26,12 +26,7 @@ class DensityPlanner {
   };
   std::vector<Candidate> heap_;
   std::vector<DropCandidate> drop_heap_;
-  void tree_reset(std::span<const Duration> leaves);
-  void tree_apply(int node, Duration value);
-  void tree_rebuild_above(int node);
-  void tree_add(int from, int to, Duration value);
-  Duration tree_min(int from, int to) const;
-  int tree_leaves_ = 0;
+  SuffixSlack prefix_slack_;
 };
 
 }  // namespace imprecise
