@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cstddef>
 #include <utility>
 
@@ -88,6 +89,12 @@ void Profile::set_timing(int stage, std::size_t column, const StageTiming& t) {
                             "got mean {} / p50 {} / p99 {} / max {} ns",
                             stage, batch_sizes_[column], t.mean, t.p50, t.p99, t.max));
   per_stage_[static_cast<std::size_t>(stage)][column] = t;
+  revision_ = next_revision();
+}
+
+std::uint64_t Profile::next_revision() {
+  static std::atomic<std::uint64_t> counter{0};
+  return counter.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
 Duration Profile::planned_span(int from, int to, PlanningFigure figure) const {

@@ -109,8 +109,9 @@ const Plan& DpPlanner::solve(const PlanProblem& problem, RewardQuantum quantum) 
   }
   // Branch and bound: the density plan is feasible with the same (fewest) drops, so its quantized
   // reward is reachable; a state that cannot reach it even if every later job earned its most is cut.
-  const Plan& greedy = bound_.solve(problem);
-  const bool greedy_bounds = greedy.feasible && greedy.dropped == drops;
+  // With a few jobs the fronts stay short: there the bound would cost more than the states it cuts.
+  const Plan* greedy = n >= kBoundFromJobs ? &bound_.solve(problem) : nullptr;
+  const bool greedy_bounds = greedy != nullptr && greedy->feasible && greedy->dropped == drops;
 
   const double rmax = max_reward(problem);
   double delta = quantum.absolute > 0.0 ? quantum.absolute : relative_delta(problem, quantum.eps);
@@ -119,7 +120,7 @@ const Plan& DpPlanner::solve(const PlanProblem& problem, RewardQuantum quantum) 
     bound_quanta_ = 0;
     if (greedy_bounds)
       for (int i = 0; i < n; ++i)
-        if (greedy.depths[i] > 0) bound_quanta_ += quant_[quant_offset_[i] + greedy.depths[i] - problem.lo(i)];
+        if (greedy->depths[i] > 0) bound_quanta_ += quant_[quant_offset_[i] + greedy->depths[i] - problem.lo(i)];
     if (bound_quanta_ > 0) ceiling_.build(problem, quant_, quant_offset_);
     // Past rmax every quantum is 0 and a front holds one state: that run needs no cap to end.
     const std::int64_t cap = delta <= rmax ? max_states_ : std::numeric_limits<std::int64_t>::max();

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <string>
+#include <cstdint>
 #include <vector>
 
 #include "imprecise/core/time.hpp"
@@ -53,11 +54,16 @@ class Profile {
   /// allocate. Throws Error if the indices are out of range or the figures are not ordered as the
   /// constructor requires (p50 <= p99 <= max, mean <= max, none negative).
   void set_timing(int stage, std::size_t column, const StageTiming& timing);
+  /// Changes whenever the table does (construction, set_timing) and is unique across profiles, so that
+  /// what is derived from a table is recomputed only when it changed. A copy keeps its source's.
+  std::uint64_t revision() const { return revision_; }
 
  private:
   std::vector<int> batch_sizes_;
   std::vector<std::vector<StageTiming>> per_stage_;
   std::vector<int> batch_index_;  // batch size -> column of per_stage_
+  std::uint64_t revision_ = next_revision();
+  static std::uint64_t next_revision();
 };
 
 }  // namespace imprecise

@@ -64,6 +64,7 @@ class DpPlanner {
   bool run(const PlanProblem& problem, int drops, std::int64_t cap);
   void merge_into_front(const PlanProblem& problem, int i, int k, int drops, std::int32_t need);
 
+  static constexpr int kBoundFromJobs = 6;  // fewer jobs: no branch and bound (measured in the simulator)
   std::int64_t max_states_;
   Plan plan_;
   SlackScratch slack_;

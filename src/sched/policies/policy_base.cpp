@@ -31,15 +31,25 @@ int PolicyBase::effective_max_batch(const Model& model) const {
 }
 
 void PolicyBase::refresh_model_costs() {
-  // The profile may be re-measured while serving (the runtime's online profile): follow it.
+  // The profile may be re-measured while serving (the runtime's online profile): follow it, but only
+  // recompute a model whose table changed since (in the simulator, never after the first plan).
+  costed_revision_.resize(models_.size(), ~std::uint64_t{0});
+  model_longest_dispatch_.resize(models_.size(), 0);
   longest_dispatch_ = 0;
   for (std::size_t m = 0; m < models_.size(); ++m) {
     const Model& model = models_[m];
-    std::vector<Duration>& prefix = alone_prefix_[m];
-    for (int s = 0; s < model.stages(); ++s) {
-      prefix[s + 1] = prefix[s] + model.profile.planned(s, 1, config_.figure);
-      longest_dispatch_ = std::max(longest_dispatch_, model.profile.planned(s, effective_max_batch(model), config_.figure));
+    if (costed_revision_[m] != model.profile.revision()) {
+      costed_revision_[m] = model.profile.revision();
+      std::vector<Duration>& prefix = alone_prefix_[m];
+      const int batch = effective_max_batch(model);
+      Duration longest = 0;
+      for (int s = 0; s < model.stages(); ++s) {
+        prefix[s + 1] = prefix[s] + model.profile.planned(s, 1, config_.figure);
+        longest = std::max(longest, model.profile.planned(s, batch, config_.figure));
+      }
+      model_longest_dispatch_[m] = longest;
     }
+    longest_dispatch_ = std::max(longest_dispatch_, model_longest_dispatch_[m]);
   }
 }
 

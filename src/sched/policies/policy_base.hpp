@@ -108,6 +108,8 @@ class PolicyBase : public Policy {
   std::vector<std::vector<Duration>> alone_prefix_;  // [model][depth]: batch-1 time of stages [0, depth)
   // Longest planned dispatch of any stage: the most time that can pass before the next decision.
   Duration longest_dispatch_ = 0;
+  std::vector<std::uint64_t> costed_revision_;  // [model]: the profile revision alone_prefix_ was taken from
+  std::vector<Duration> model_longest_dispatch_;  // [model]: its longest stage at its largest batch
   // What due_drop knows since the last plan (shed_known_): jobs the plan sheds still pending (shed_),
   // how many of them must still go for the pending limit (over_limit_, taken in order from
   // scan_from_), and the earliest time another falls due (next_due_).
