@@ -86,6 +86,21 @@ TEST(Scenario, CalibrationAndTestSetsDiffer) {
   EXPECT_LT(same, 10);
 }
 
+TEST(Scenario, BinSpacingPicksEqualMassOrEqualWidthBins) {
+  json j = base();
+  EXPECT_TRUE(parse_scenario(j, "t.json").models[0].utility.edges().empty());  // default: equal widths
+  j["models"][0]["replay"]["bin_spacing"] = "equal_mass";
+  const Scenario mass = parse_scenario(j, "t.json");
+  EXPECT_EQ(mass.models[0].utility.edges().size(), 3u * 9u);  // 9 inner edges per exit
+  j["models"][0]["replay"]["bin_spacing"] = "quantile";
+  try {
+    parse_scenario(j, "t.json");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("replay.bin_spacing: must be"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Scenario, MeasuredProfileTable) {
   json j = base();
   j["models"][0]["profile"] = json::parse(R"({"batch_sizes": [1, 4],

@@ -173,7 +173,8 @@ struct ReplayParts {
 
 ReplayParts parse_replay(const Node& n, int stages, const std::string& base_dir) {
   if (!n.value.is_object()) n.fail("must be an object");
-  n.only({"parametric", "calibration_samples", "test_samples", "seed", "test_seed", "calibration_csv", "test_csv", "bins"});
+  n.only({"parametric", "calibration_samples", "test_samples", "seed", "test_seed", "calibration_csv", "test_csv", "bins",
+          "bin_spacing"});
   const int bins = n.has("bins") ? static_cast<int>(n.at("bins").integer(1, 1000)) : 10;
   BinSpacing spacing = BinSpacing::equal_width;
   if (n.has("bin_spacing")) {
