@@ -225,6 +225,28 @@ TEST_F(CliTest, SimulateReportsTheDpQuantum) {
   expect_input_error(run("simulate --scenario " + quote(scenario) + " --policy yao-dp --delta -1"), {"--delta"});
 }
 
+TEST_F(CliTest, SimulateDrawsJobsFromTheCalibrationSplitWhenAsked) {
+  // --jobs-from calibration: the same arrivals carry calibration samples (a tuning run never sees the
+  // test split), so the accuracy differs from the test run's; a split that does not exist is an error.
+  const std::string scenario = (fs::path(IMPRECISE_SOURCE_DIR) / "scenarios" / "edge_multi_model.json").string();
+  auto accuracy = [&](const std::string& extra) {
+    const fs::path out = dir_ / "split.json";
+    const RunResult r = run("simulate --scenario " + quote(scenario) + " --policy edf-mandatory --duration 2 " + extra +
+                            " --json " + quote(out.string()));
+    EXPECT_EQ(r.status, 0) << r.err;
+    const json metrics = json::parse(slurp(out));
+    return std::make_pair(metrics.at("jobs").get<int>(), metrics.at("accuracy").get<double>());
+  };
+  const auto test = accuracy("");
+  const auto explicit_test = accuracy("--jobs-from test");
+  const auto calibration = accuracy("--jobs-from calibration");
+  EXPECT_EQ(test, explicit_test);
+  EXPECT_EQ(test.first, calibration.first);  // the same jobs...
+  EXPECT_NE(test.second, calibration.second);  // ...with other samples
+  expect_input_error(run("simulate --scenario " + quote(scenario) + " --policy yao-dp --jobs-from train"),
+                     {"--jobs-from", "train"});
+}
+
 TEST_F(CliTest, SimulateInputErrors) {
   const std::string scenario = scenario_path();
   if (scenario.empty()) GTEST_SKIP() << "no scenario file";

@@ -64,12 +64,14 @@ struct RunOptions {
   int planning_window = PolicyConfig{}.planning_window;
   bool batch_aware = PolicyConfig{}.batch_aware;
   int shed_pending_limit = PolicyConfig{}.shed_pending_limit;
+  std::string jobs_from = "test";  ///< the split the jobs' content comes from: test or calibration
 };
 void add_run_options(CLI::App& cmd, RunOptions& options);
 /// Validates the options (InputError naming the option) and fills everything but load and seed.
 sim::SimConfig make_sim_config(const RunOptions& options);
-/// load_scenario with an unreadable file reported like every other input error.
-sim::Scenario load_scenario_checked(const std::string& path);
+/// load_scenario with an unreadable file reported like every other input error; with --jobs-from
+/// calibration the jobs carry calibration samples (for tuning a baseline without touching the test split).
+sim::Scenario load_scenario_checked(const std::string& path, const RunOptions& options);
 /// Name check plus one make_policy for the scenario, so a bad spec fails before any run.
 void check_policy_for_scenario(const std::string& spec, const sim::Scenario& scenario,
                                const sim::SimConfig& config, const std::string& option);

@@ -46,6 +46,10 @@ void add_run_options(CLI::App& cmd, RunOptions& options) {
                  "Jobs the plan sheds that stay pending until their deadline proves the drop (0: drop at "
                  "once; negative: no limit)")
       ->capture_default_str();
+  cmd.add_option("--jobs-from", options.jobs_from,
+                 "Split the jobs' content is drawn from: test (results) or calibration (to tune a baseline's "
+                 "parameter, such as edf-threshold:T, without looking at the test split)")
+      ->capture_default_str();
   cmd.add_flag("--deterministic", options.deterministic,
                "Every stage takes exactly its planned figure (no sampling of stage times)");
 }
@@ -84,11 +88,15 @@ sim::SimConfig make_sim_config(const RunOptions& options) {
   return config;
 }
 
-sim::Scenario load_scenario_checked(const std::string& path) {
+sim::Scenario load_scenario_checked(const std::string& path, const RunOptions& options) {
+  if (options.jobs_from != "test" && options.jobs_from != "calibration")
+    throw InputError(fmt::format("--jobs-from: '{}' is not test or calibration", options.jobs_from));
   // load_scenario names the file and field in its Error already; only an unreadable file is
   // checked here so that message reads like the plan command's.
   if (!std::ifstream(path)) throw InputError(fmt::format("{}: cannot open file", path));
-  return sim::load_scenario(path);
+  sim::Scenario scenario = sim::load_scenario(path);
+  if (options.jobs_from == "calibration") scenario.test_sets = scenario.calibration_sets;
+  return scenario;
 }
 
 void check_policy_for_scenario(const std::string& spec, const sim::Scenario& scenario,
@@ -140,7 +148,7 @@ int run_simulate(const SimulateOptions& options) {
   config.load = options.load;
   config.seed = options.seed;
   check_policy_spec(options.policy, "--policy");
-  const sim::Scenario scenario = load_scenario_checked(options.scenario);
+  const sim::Scenario scenario = load_scenario_checked(options.scenario, options.run);
   check_policy_for_scenario(options.policy, scenario, config, "--policy");
   if (!options.trace_out.empty()) {
     try {

@@ -150,7 +150,7 @@ int run_sweep(const SweepOptions& options) {
   if (options.threads < 0) throw InputError("--threads: must be >= 0");
   const sim::SimConfig base = make_sim_config(options.run);
   for (const auto& policy : policies) check_policy_spec(policy, "--policies");
-  const sim::Scenario scenario = load_scenario_checked(options.scenario);
+  const sim::Scenario scenario = load_scenario_checked(options.scenario, options.run);
   for (const auto& policy : policies) check_policy_for_scenario(policy, scenario, base, "--policies");
 
   const fs::path out_dir(options.out);

@@ -168,7 +168,7 @@ Profile parse_profile(const Node& n) {
 
 struct ReplayParts {
   UtilityModel utility;
-  ReplaySet test;
+  ReplaySet calibration, test;
 };
 
 ReplayParts parse_replay(const Node& n, int stages, const std::string& base_dir) {
@@ -228,6 +228,7 @@ ReplayParts parse_replay(const Node& n, int stages, const std::string& base_dir)
   }
   ReplayParts parts;
   parts.utility = UtilityModel::calibrate(calibration.exits, calibration.records, bins, true, spacing);
+  parts.calibration = std::move(calibration);
   parts.test = std::move(test);
   return parts;
 }
@@ -331,6 +332,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& where, con
     model.utility = std::move(parts.utility);
     sc.models.push_back(std::move(model));
     sc.test_sets.push_back(std::move(parts.test));
+    sc.calibration_sets.push_back(std::move(parts.calibration));
   }
 
   const Node streams = top.at("streams");

@@ -73,6 +73,7 @@ struct Scenario {
   std::string name;
   std::vector<Model> models;
   std::vector<ReplaySet> test_sets;  ///< per model: the samples its jobs draw their content from
+  std::vector<ReplaySet> calibration_sets;  ///< per model: the samples its utility tables were fitted on
   std::vector<StreamSpec> streams;
   Duration duration = 0;
   int max_batch = 8;
