@@ -1,5 +1,6 @@
 // Evaluation, expected calibration error, temperature scaling and the pipeline registry.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
@@ -206,4 +207,45 @@ TEST(LoadCalibration, ReadsTheShippedFileAndNamesBadFields) {
   } catch (const imprecise::Error& e) {
     EXPECT_NE(std::string(e.what()).find("no/such/vision.calibration.json: cannot open"), std::string::npos) << e.what();
   }
+}
+
+// Equal-mass tables (the default) carry their bin edges: what to_json writes, load_calibration reads
+// back with the same bins; edges of the wrong count or out of order are errors naming the file.
+TEST(LoadCalibration, EqualMassEdgesRoundTrip) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  imprecise::data::Calibration c;
+  c.temperatures = {1.0, 1.0};
+  c.ece_raw = c.ece = {0.0, 0.0};
+  for (int s = 0; s < 2000; ++s) {
+    const double conf = 0.9 + 0.1 * u(rng);  // packed near 1, where equal widths would use one bin
+    c.replay.records.push_back(imprecise::ExitRecord{static_cast<float>(conf), u(rng) < conf - 0.05});
+    c.replay.records.push_back(imprecise::ExitRecord{static_cast<float>(conf), u(rng) < conf});
+  }
+  c.replay.exits = 2;
+  c.utility = imprecise::UtilityModel::calibrate(2, c.replay.records, 10);
+  ASSERT_EQ(c.utility.edges().size(), 2u * 9u);
+  const auto dir = std::filesystem::temp_directory_path() / ("imprecise_edges_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string file = (dir / "c.json").string();
+  std::ofstream(file) << imprecise::data::to_json(c).dump();
+  const imprecise::data::Calibration back = imprecise::data::load_calibration(file);
+  EXPECT_EQ(back.utility.edges(), c.utility.edges());
+  for (double conf : {0.0, 0.91, 0.95, 0.97, 0.99, 1.0})
+    for (int depth = 1; depth <= 2; ++depth)
+      EXPECT_DOUBLE_EQ(back.utility.expected(depth, 1, conf), c.utility.expected(depth, 1, conf)) << conf;
+  auto expect_error = [&](const std::string& text, const std::string& needle) {
+    std::ofstream(file) << text;
+    try {
+      imprecise::data::load_calibration(file);
+      ADD_FAILURE() << "no error for " << text;
+    } catch (const imprecise::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(file), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  const std::string table = R"("prior": [0.5], "table": [0.5, 0.6])";
+  expect_error(R"({"exits": 1, "bins": 2, )" + table + R"(, "edges": [0.3, 0.4]})", "edges: must be an array of 1");
+  expect_error(R"({"exits": 1, "bins": 2, )" + table + R"(, "edges": [1.5]})", "not in [0, 1]");
+  std::filesystem::remove_all(dir);
 }

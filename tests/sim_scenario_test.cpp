@@ -88,10 +88,11 @@ TEST(Scenario, CalibrationAndTestSetsDiffer) {
 
 TEST(Scenario, BinSpacingPicksEqualMassOrEqualWidthBins) {
   json j = base();
-  EXPECT_TRUE(parse_scenario(j, "t.json").models[0].utility.edges().empty());  // default: equal widths
+  EXPECT_EQ(parse_scenario(j, "t.json").models[0].utility.edges().size(), 3u * 9u);  // default: equal mass, 9 inner edges per exit
+  j["models"][0]["replay"]["bin_spacing"] = "equal_width";
+  EXPECT_TRUE(parse_scenario(j, "t.json").models[0].utility.edges().empty());
   j["models"][0]["replay"]["bin_spacing"] = "equal_mass";
-  const Scenario mass = parse_scenario(j, "t.json");
-  EXPECT_EQ(mass.models[0].utility.edges().size(), 3u * 9u);  // 9 inner edges per exit
+  EXPECT_EQ(parse_scenario(j, "t.json").models[0].utility.edges().size(), 3u * 9u);
   j["models"][0]["replay"]["bin_spacing"] = "quantile";
   try {
     parse_scenario(j, "t.json");

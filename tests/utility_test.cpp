@@ -145,7 +145,7 @@ TEST(UtilityCalibrate, SparseBinIsShrunkTowardTheMarginal) {
   std::vector<ExitRecord> records;
   for (int s = 0; s < 99; ++s) records.push_back(ExitRecord{0.15f, s < 49});
   records.push_back(ExitRecord{0.95f, true});
-  const UtilityModel model = UtilityModel::calibrate(1, records, 10);
+  const UtilityModel model = UtilityModel::calibrate(1, records, 10, true, BinSpacing::equal_width);
   const double marginal = 0.5;
   EXPECT_DOUBLE_EQ(model.prior(1), marginal);
   const double lone = model.expected(1, 1, 0.95);
@@ -264,7 +264,7 @@ TEST(UtilityCalibrate, EqualMassBinsResolveConfidencesPackedNearOne) {
     const float c = near_one(rng);
     records.push_back(ExitRecord{c, c > 0.95f});
   }
-  const UtilityModel width = UtilityModel::calibrate(1, records, 10);
+  const UtilityModel width = UtilityModel::calibrate(1, records, 10, true, BinSpacing::equal_width);
   const UtilityModel mass = UtilityModel::calibrate(1, records, 10, true, BinSpacing::equal_mass);
   EXPECT_TRUE(width.edges().empty());
   ASSERT_EQ(mass.edges().size(), 9u);

@@ -38,6 +38,7 @@ struct ProfileOptions {
   std::size_t calibration_limit = 0;
   std::size_t test_limit = 0;
   int bins = 10;
+  bool equal_width = false;
   bool no_temperature = false;
   bool skip_timing = false;
 };
@@ -97,6 +98,7 @@ void run_profile(const ProfileOptions& o) {
   data::CalibrationOptions calibration_options;
   calibration_options.temperature_scaling = !o.no_temperature;
   calibration_options.bins = o.bins;
+  if (o.equal_width) calibration_options.spacing = BinSpacing::equal_width;
   const data::Calibration calibration =
       data::calibrate(on_calibration, classes_of(raw), calibration_set.labels, calibration_options);
   write_json(stem + ".calibration.json", data::to_json(calibration));
@@ -161,6 +163,8 @@ void add_profile_command(CLI::App& app, Action& action) {
   cmd->add_option("--calibration-limit", options->calibration_limit, "at most N calibration samples (0: all)");
   cmd->add_option("--test-limit", options->test_limit, "at most N test samples (0: all)");
   cmd->add_option("--bins", options->bins, "confidence bins of the utility tables")->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_flag("--equal-width-bins", options->equal_width,
+                "cut confidence into equal widths instead of equal mass per exit (the default)");
   cmd->add_flag("--no-temperature", options->no_temperature, "do not fit per-exit temperatures");
   cmd->add_flag("--skip-timing", options->skip_timing, "calibrate only, keep the stage-time profile as it is");
   cmd->callback([&action, options] {

@@ -116,7 +116,7 @@ Calibration calibrate(const Evaluation& evaluation, std::span<const int> classes
   for (int k = 1; k <= exits; ++k) result.ece.push_back(expected_calibration_error(records, exits, k, options.ece_bins));
   result.replay.exits = exits;
   result.replay.records = std::move(records);
-  result.utility = UtilityModel::calibrate(exits, result.replay.records, options.bins);
+  result.utility = UtilityModel::calibrate(exits, result.replay.records, options.bins, true, options.spacing);
   return result;
 }
 
@@ -144,10 +144,10 @@ Calibration load_calibration(const std::string& path) {
     throw Error(fmt::format("{}: malformed JSON: {}", path, what));
   }
   if (!doc.is_object()) throw Error(fmt::format("{}: (top level): must be an object", path));
-  static constexpr const char* kKeys[] = {"exits", "bins", "temperatures", "ece_raw", "ece", "prior", "table"};
+  static constexpr const char* kKeys[] = {"exits", "bins", "temperatures", "ece_raw", "ece", "prior", "table", "edges"};
   for (const auto& item : doc.items()) {
     if (std::find_if(std::begin(kKeys), std::end(kKeys), [&](const char* k) { return item.key() == k; }) == std::end(kKeys))
-      throw Error(fmt::format("{}: {}: unknown key (known: exits, bins, temperatures, ece_raw, ece, prior, table)", path,
+      throw Error(fmt::format("{}: {}: unknown key (known: exits, bins, temperatures, ece_raw, ece, prior, table, edges)", path,
                               item.key()));
   }
   const auto integer = [&](const char* key) {
@@ -186,8 +186,10 @@ Calibration load_calibration(const std::string& path) {
   calibration.ece = numbers("ece", L, false);
   std::vector<double> prior = numbers("prior", L, true);
   std::vector<double> table = numbers("table", L * static_cast<std::size_t>(bins) * L, true);
+  // Equal-mass tables carry their bin edges; without them the bins are equal widths.
+  std::vector<double> edges = numbers("edges", L * static_cast<std::size_t>(bins - 1), false);
   try {
-    calibration.utility = UtilityModel(exits, bins, std::move(prior), std::move(table));
+    calibration.utility = UtilityModel(exits, bins, std::move(prior), std::move(table), std::move(edges));
   } catch (const Error& e) {
     throw Error(fmt::format("{}: {}", path, e.what()));
   }

@@ -176,11 +176,12 @@ ReplayParts parse_replay(const Node& n, int stages, const std::string& base_dir)
   n.only({"parametric", "calibration_samples", "test_samples", "seed", "test_seed", "calibration_csv", "test_csv", "bins",
           "bin_spacing"});
   const int bins = n.has("bins") ? static_cast<int>(n.at("bins").integer(1, 1000)) : 10;
-  BinSpacing spacing = BinSpacing::equal_width;
+  BinSpacing spacing = kDefaultBinSpacing;
   if (n.has("bin_spacing")) {
     const Node s = n.at("bin_spacing");
     if (s.str() == "equal_mass") spacing = BinSpacing::equal_mass;
-    else if (s.str() != "equal_width") s.fail("must be \"equal_width\" or \"equal_mass\"");
+    else if (s.str() == "equal_width") spacing = BinSpacing::equal_width;
+    else s.fail("must be \"equal_width\" or \"equal_mass\"");
   }
   ReplaySet calibration, test;
   if (n.has("parametric")) {

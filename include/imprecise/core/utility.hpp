@@ -19,6 +19,9 @@ struct ExitRecord {
 /// samples per bin and exit (quantiles), which puts the resolution where the confidences are (the
 /// max-softmax mass of a good exit sits in 0.9-1.0).
 enum class BinSpacing { equal_width, equal_mass };
+/// Equal mass: the max-softmax mass of a good exit sits in 0.9-1.0, where equal widths would spend
+/// one bin on what equal mass resolves into several (measured in the simulator: README, Policies).
+inline constexpr BinSpacing kDefaultBinSpacing = BinSpacing::equal_mass;
 
 /// Calibration tables built offline from a held-out set. Exits are numbered 1..L (a depth);
 /// depth 0 means "no exit finished" and is worth nothing.
@@ -39,7 +42,7 @@ class UtilityModel {
   /// exit is no worse on average, and without the fit sampling noise makes planners stop early for
   /// nothing. Pass false for a model that really "overthinks" (deeper exits worse on some inputs).
   static UtilityModel calibrate(int exits, std::span<const ExitRecord> records, int bins = 10,
-                                bool monotone_in_depth = true, BinSpacing spacing = BinSpacing::equal_width);
+                                bool monotone_in_depth = true, BinSpacing spacing = kDefaultBinSpacing);
 
   int exits() const { return exits_; }
   int bins() const { return bins_; }

@@ -34,6 +34,7 @@ struct Calibration {
 struct CalibrationOptions {
   bool temperature_scaling = true;  ///< fit one temperature per exit (needs keep_logits)
   int bins = 10;                    ///< confidence bins of the utility tables
+  BinSpacing spacing = kDefaultBinSpacing;  ///< how the bins cut [0, 1] (equal mass: edges per exit)
   int ece_bins = 15;
 };
 
