@@ -3,7 +3,7 @@
 # training -> models/voice.onnx -> C++ evaluation on the unseen-voice test split + reliability plot.
 # Usage (repo root, after building the CLI):  scripts/make_voice.sh [BUILD_DIR]   (default build/default)
 # Deterministic: data seed 2026 (scripts/make_voice_data.py), training seed 0. Needs espeak-ng.
-# Takes about 3 min (data, 2 cores) + 5 min (training, 1 thread) on a 2-core VM.
+# Takes about 4 min (data, 2 cores) + 15 min (training, 1 thread) on a 2-core VM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-build/default}/bin/imprecise
@@ -15,7 +15,7 @@ command -v espeak-ng >/dev/null || { echo "make_voice: espeak-ng not found (scri
 echo "== 1/6 synthetic clips (espeak-ng, seed 2026) -> $DATA/voice"
 $PY scripts/make_voice_data.py --seed 2026 --out "$DATA/voice" --jobs 2
 
-echo "== 2/6 committed test fixtures (2 test clips per class, numpy's log-mel of stop.wav)"
+echo "== 2/6 committed test fixtures (1 test clip per class, numpy's log-mel of stop.wav)"
 if [ "$DATA" = data ]; then $PY scripts/make_voice_fixtures.py; else echo "(skipped: fixtures are built from data/voice only)"; fi
 
 echo "== 3/6 features through the C++ front end"
@@ -24,7 +24,7 @@ for split in train calibration test; do
 done
 
 echo "== 4/6 training (PyTorch, 1 thread, seed 0)"
-$PY scripts/train_voice.py --features "$DATA/voice/features" --out models/voice.onnx --seed 0 --epochs 40
+$PY scripts/train_voice.py --features "$DATA/voice/features" --out models/voice.onnx --seed 0 --epochs 24
 
 echo "== 5/6 evaluation by the C++ engine on the test split (voices unseen in training)"
 mkdir -p docs/results

@@ -275,12 +275,13 @@ TEST_F(VoiceTest, PipelineLoadsCommittedSubset) {
   const Pipeline& voice = PipelineRegistry::get().at("voice");
   EXPECT_EQ(voice.model, "models/voice.onnx");
   const LabeledSet set = voice.load({Split::test, 0, kFixtures});
-  ASSERT_EQ(set.size(), 24u);
-  EXPECT_EQ(set.inputs.shape(), (nn::Shape{24, 40, 98}));
+  ASSERT_EQ(voice_labels().size(), 35u);  // Speech Commands v2's 35 words
+  ASSERT_EQ(set.size(), 35u);
+  EXPECT_EQ(set.inputs.shape(), (nn::Shape{35, 40, 98}));
   EXPECT_EQ(set.label_names, voice_labels());
-  std::vector<int> per_class(12, 0);
+  std::vector<int> per_class(35, 0);
   for (int label : set.labels) ++per_class[static_cast<std::size_t>(label)];
-  for (int n : per_class) EXPECT_EQ(n, 2);
+  for (int n : per_class) EXPECT_EQ(n, 1);
   const LabeledSet few = voice.load({Split::test, 5, kFixtures});
   ASSERT_EQ(few.size(), 5u);
   for (std::size_t i = 0; i < few.inputs.size(); ++i) ASSERT_EQ(few.inputs[i], set.inputs[i]);
@@ -307,8 +308,10 @@ TEST_F(VoiceTest, PipelineErrorsNameTheScriptOrTheLine) {
   EXPECT_NE(error_of([&] { voice.load(request); }).find("b.wav: sample rate is 22050 Hz"), std::string::npos);
   index("path,label\nc.wav,yes\n");
   EXPECT_NE(error_of([&] { voice.load(request); }).find("c.wav: cannot open"), std::string::npos);
-  index("path,label\na.wav,silence\n");
-  EXPECT_EQ(voice.load(request).labels, std::vector<int>{11});
+  index("path,label\na.wav,silence\n");  // the 12-class set's "silence" and "unknown" are gone
+  EXPECT_NE(error_of([&] { voice.load(request); }).find("index.csv:2: unknown label 'silence'"), std::string::npos);
+  index("path,snr_db,label\na.wav,-3.5,visual\na.wav,20,tree\na.wav,20,three\n");  // extra columns are ignored
+  EXPECT_EQ(voice.load(request).labels, (std::vector<int>{34, 18, 23}));
 }
 
 // The committed model on the committed clips (2 per class, test voices the model never heard).
