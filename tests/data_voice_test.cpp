@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <numbers>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -285,6 +286,40 @@ TEST_F(VoiceTest, PipelineLoadsCommittedSubset) {
   const LabeledSet few = voice.load({Split::test, 5, kFixtures});
   ASSERT_EQ(few.size(), 5u);
   for (std::size_t i = 0; i < few.inputs.size(); ++i) ASSERT_EQ(few.inputs[i], set.inputs[i]);
+}
+
+// The committed clips are a fair sample of scripts/make_voice_data.py's recipe (the first clip per class
+// in the shuffled index): they must include what makes the task hard, so the accuracy floors below are
+// measured on mixed difficulty, not on clean close-talk clips only.
+TEST_F(VoiceTest, CommittedSubsetSpansTheRecipe) {
+  std::ifstream in(kFixtures + "/voice/test/index.csv");
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  EXPECT_EQ(line, "path,label,word,voice,speed,pitch,noise,snr_db,rt60_s,distance_m,level_dbfs,shift_ms");
+  int rows = 0, below_0db = 0, reverberant = 0, far = 0, english = 0;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::stringstream fields(line);
+    for (std::string field; std::getline(fields, field, ',');) f.push_back(field);
+    ASSERT_EQ(f.size(), 12u) << line;
+    EXPECT_EQ(f[1], f[2]) << line;  // every class is its own word: no "unknown" bucket
+    const double snr = std::stod(f[7]), rt60 = std::stod(f[8]), distance = std::stod(f[9]);
+    EXPECT_GE(snr, -5.0) << line;
+    EXPECT_LE(snr, 35.0) << line;
+    EXPECT_LE(rt60, 1.0) << line;
+    EXPECT_LE(distance, 4.0) << line;
+    ++rows;
+    below_0db += snr < 0.0;
+    reverberant += rt60 > 0.0;
+    far += distance > 2.0;
+    english += f[3].rfind("en", 0) == 0;
+  }
+  EXPECT_EQ(rows, 35);
+  EXPECT_GE(below_0db, 2);  // 15 % of clips are at -5..0 dB SNR
+  EXPECT_GE(reverberant, 10);  // 70 % are in a room
+  EXPECT_GE(far, 2);
+  EXPECT_GE(english, 5);  // half English accents, half other languages
+  EXPECT_LE(english, 30);
 }
 
 TEST_F(VoiceTest, PipelineErrorsNameTheScriptOrTheLine) {
