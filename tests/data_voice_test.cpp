@@ -294,10 +294,15 @@ TEST_F(VoiceTest, PipelineLoadsCommittedSubset) {
 TEST_F(VoiceTest, CommittedSubsetSpansTheRecipe) {
   std::ifstream in(kFixtures + "/voice/test/index.csv");
   std::string line;
-  ASSERT_TRUE(std::getline(in, line));
+  auto next_line = [&] {  // Python's csv module ends rows with \r\n
+    const bool ok = static_cast<bool>(std::getline(in, line));
+    if (ok && !line.empty() && line.back() == '\r') line.pop_back();
+    return ok;
+  };
+  ASSERT_TRUE(next_line());
   EXPECT_EQ(line, "path,label,word,voice,speed,pitch,noise,snr_db,rt60_s,distance_m,level_dbfs,shift_ms");
   int rows = 0, below_0db = 0, reverberant = 0, far = 0, english = 0;
-  while (std::getline(in, line)) {
+  while (next_line()) {
     std::vector<std::string> f;
     std::stringstream fields(line);
     for (std::string field; std::getline(fields, field, ',');) f.push_back(field);
@@ -315,7 +320,7 @@ TEST_F(VoiceTest, CommittedSubsetSpansTheRecipe) {
     english += f[3].rfind("en", 0) == 0;
   }
   EXPECT_EQ(rows, 35);
-  EXPECT_GE(below_0db, 2);  // 15 % of clips are at -5..0 dB SNR
+  EXPECT_GE(below_0db, 2);     // 15 % of clips are at -5..0 dB SNR
   EXPECT_GE(reverberant, 10);  // 70 % are in a room
   EXPECT_GE(far, 2);
   EXPECT_GE(english, 5);  // half English accents, half other languages
@@ -349,9 +354,10 @@ TEST_F(VoiceTest, PipelineErrorsNameTheScriptOrTheLine) {
   EXPECT_EQ(voice.load(request).labels, (std::vector<int>{34, 18, 23}));
 }
 
-// The committed model on the committed clips (2 per class, test voices the model never heard).
-// On the full test split exit 4 reaches the accuracy in docs/pipelines/voice.md; on 24 clips the
-// floor is lower to leave room for sampling noise, but a broken front end or model falls far below.
+// The committed model on the committed clips (1 per class, test voices the model never heard, mixed
+// difficulty: see CommittedSubsetSpansTheRecipe). On these 35 clips it gets 26 / 31 / 31 / 31 right at
+// exits 1-4 (0.743 / 0.886); on the full test split the accuracies in docs/pipelines/voice.md. The
+// floors leave room for a retrained model, but a broken front end or model (chance: 1/35) falls far below.
 TEST_F(VoiceTest, CommittedModelIsAccurateOnCommittedClips) {
   const Pipeline& voice = PipelineRegistry::get().at("voice");
   nn::MultiExitModel model = nn::MultiExitModel::load(source_path(voice.model));
@@ -360,8 +366,9 @@ TEST_F(VoiceTest, CommittedModelIsAccurateOnCommittedClips) {
   EXPECT_EQ(model.mandatory_depth(), 1);
   const Evaluation evaluation = evaluate(model, voice.load({Split::test, 0, kFixtures}));
   ASSERT_EQ(evaluation.exits.size(), 4u);
-  EXPECT_GE(evaluation.exits[0].accuracy, 0.5);
-  EXPECT_GE(evaluation.exits[3].accuracy, 0.8);
+  EXPECT_GE(evaluation.exits[0].accuracy, 0.55);
+  EXPECT_GE(evaluation.exits[3].accuracy, 0.75);
+  EXPECT_GT(evaluation.exits[3].accuracy, evaluation.exits[0].accuracy);  // exit 1 is the weak one
 }
 
 }  // namespace
