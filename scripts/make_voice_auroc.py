@@ -62,6 +62,7 @@ def main():
         sys.exit(f"{args.replay}: {len(replay)} rows but {args.index} lists {len(clips)} clips; "
                  "regenerate one or the other (imprecise profile --pipeline voice)")
     snr = np.array([float(clips[int(r["sample"])]["snr_db"]) for r in replay])
+    snr = np.minimum(snr, SNR_BANDS[-1][1] - 1e-9)  # 35.0 after rounding to 0.1 dB belongs to the top band
     result = {"samples": len(replay), "exits": []}
     print(f"{'exit':>5} {'accuracy':>9} {'AUROC':>6}  accuracy by SNR band " +
           " ".join(f"[{lo},{hi})" for lo, hi in SNR_BANDS))
