@@ -30,7 +30,7 @@ declare -A pid
 for job in "${jobs[@]}"; do
   case $job in
     voice)  # the arguments of scripts/make_voice.sh, test split only
-      echo "make_test_sets: voice test split, 1800 espeak-ng clips (seed 2026) -> $DATA/voice/test"
+      echo "make_test_sets: voice test split, 1400 espeak-ng clips (seed 2026) -> $DATA/voice/test"
       cmd=("$PY" scripts/make_voice_data.py --seed 2026 --out "$DATA/voice" --jobs 2 --splits test) ;;
     lidar)  # the counts of scripts/make_lidar.sh (the defaults); 2400 = the rows of models/lidar.replay_test.csv
       echo "make_test_sets: lidar test split, 2400 simulated scans -> $DATA/lidar/test.ipcl"

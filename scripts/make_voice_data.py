@@ -1,25 +1,29 @@
 #!/usr/bin/python3
 """Generates the voice pipeline's SYNTHETIC keyword-spotting data set with espeak-ng (deterministic from --seed).
 
-Twelve classes, as in Speech Commands v1's 12-class task: the ten keywords yes, no, up, down, left,
-right, on, off, stop, go; "unknown" (one of 25 other words); "silence" (background noise alone).
-Every clip is 1 s of 16 kHz mono 16-bit PCM: one word synthesized by espeak-ng with a random
-voice, speed and pitch, resampled 22.05 -> 16 kHz, placed at a random offset (time shift), scaled
-to a random level and mixed with background noise (white, pink, brown, mains hum or band-limited
-noise) at a random SNR. Noise is in EVERY clip, so "silence" means "no word", never digital zero.
+35 classes, the 35 words of Speech Commands v2 (no "unknown", no "silence"); they include confusable
+pairs (tree/three, bed/bird, dog/down, no/go, on/off, four/forward, ...). Every clip is 1 s of 16 kHz
+mono 16-bit PCM: one word synthesized by espeak-ng with a random voice, speed and pitch, resampled
+22.05 -> 16 kHz, placed at a random offset (time shift), passed through a synthetic room (70 % of
+clips: an impulse response of exponentially decaying noise with a random RT60, heard from a random
+distance, so far talkers are quieter and more reverberant), scaled to a level that falls with the
+distance, and mixed with background noise (white, pink, brown, mains hum or band-limited noise) at
+a random SNR, down to -5 dB. Difficulty is deliberately mixed: most clips are clear, a minority are
+at or below 0 dB SNR or far away in a live room.
 
 A voice is (accent, timbre): an espeak-ng language voice that reads Latin text with its own
-phonology (8 English accents + 49 other languages, those whose reading of every word needs no
-language switch) combined with an espeak-ng variant (+f2, +klatt, +Alex, ...). Accents AND
-variants are split three ways (train / calibration / test), so the test split is spoken by
-accents and timbres the model never heard. Half of the clips use an English accent.
+phonology (8 English accents + 41 other languages, those whose reading of every word needs no
+language switch AND keeps all 35 words distinct: es, pl, pt-br... read "three" exactly as "tree" and
+are left out) combined with an espeak-ng variant (+f2, +klatt, +Alex, ...). Accents AND variants
+are split three ways (train / calibration / test), so the test split is spoken by accents and
+timbres the model never heard. Half of the clips use an English accent.
 
 Writes data/voice/<split>/<label>/<split>_<index>.wav and data/voice/<split>/index.csv (rows in
 a shuffled order, so the first N rows are a fair sample), plus data/voice/voices.json.
 Every clip draws its parameters from numpy's Generator seeded by (seed, split, index), so the
 output is identical for a given seed whatever the number of worker processes. Run from the repo root:
     /usr/bin/python3 scripts/make_voice_data.py [--seed 2026] [--out data/voice] [--jobs 2] [--splits test]
-It takes about 3 minutes on 2 cores for the default sizes (400 / 100 / 150 clips per class).
+Default sizes: 200 / 40 / 40 clips per class (7,000 / 1,400 / 1,400).
 --splits (comma-separated subset of train,calibration,test; default all) builds, deletes and rewrites
 only the listed splits and leaves the others' directories alone; since every clip is seeded by
 (seed, split, index), a split comes out byte-identical whether it is built alone or with the others.
@@ -40,18 +44,19 @@ import numpy as np
 RATE = 16000
 CLIP = RATE  # 1 s
 KEYWORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
-LABELS = KEYWORDS + ["unknown", "silence"]
-UNKNOWN_WORDS = ["bed", "bird", "cat", "dog", "happy", "house", "marvin", "sheila", "tree", "wow", "zero", "one",
+AUXILIARY_WORDS = ["bed", "bird", "cat", "dog", "happy", "house", "marvin", "sheila", "tree", "wow", "zero", "one",
                  "two", "three", "four", "five", "six", "seven", "eight", "nine", "backward", "forward", "follow",
                  "learn", "visual"]
+LABELS = KEYWORDS + AUXILIARY_WORDS  # Speech Commands v2's 35 words, each its own class
 ENGLISH_ACCENTS = ["en-029", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-gb-x-rp", "en-us",
                    "en-us-nyc"]
-# Language voices of espeak-ng 1.51 that read every word above natively (no "(en)" switch, no spelling).
-OTHER_ACCENTS = ["an", "az", "bs", "ca", "cs", "cy", "da", "eo", "es", "es-419", "et", "eu", "fi", "gd", "gn", "hr",
-                 "ht", "hu", "ia", "id", "io", "is", "jbo", "kl", "ku", "la", "lb", "lfn", "lt", "ltg", "lv", "mt",
-                 "nb", "nci", "om", "pap", "pl", "pt-br", "py", "qu", "ro", "sk", "sl", "smj", "sq", "sr", "sw", "tn",
-                 "tr"]
-SPLITS = {"train": 400, "calibration": 100, "test": 150}  # clips per class
+# Language voices of espeak-ng 1.51 that read every word above natively (no "(en)" switch, no spelling)
+# and give the 35 words 35 distinct phoneme strings (`espeak-ng -x`); an, ca, es, es-419, eu, ia, pl
+# and pt-br are left out because they read "three" exactly as "tree", which no model could separate.
+OTHER_ACCENTS = ["az", "bs", "cs", "cy", "da", "eo", "et", "fi", "gd", "gn", "hr", "ht", "hu", "id", "io", "is", "jbo",
+                 "kl", "ku", "la", "lb", "lfn", "lt", "ltg", "lv", "mt", "nb", "nci", "om", "pap", "py", "qu", "ro", "sk",
+                 "sl", "smj", "sq", "sr", "sw", "tn", "tr"]
+SPLITS = {"train": 200, "calibration": 40, "test": 40}  # clips per class
 SPLIT_ID = {"train": 0, "calibration": 1, "test": 2}
 NOISES = ["white", "pink", "brown", "hum", "band"]
 
@@ -140,40 +145,69 @@ def rms(x):
     return float(np.sqrt(np.mean(x ** 2)) + 1e-12)
 
 
+def room_response(rt60, drr_db, rng):
+    """A synthetic room impulse response: the direct path (a unit impulse) plus a tail of Gaussian noise
+    decaying by 60 dB over rt60 seconds, starting 2.5 ms later, scaled so that the direct-to-reverberant
+    energy ratio is drr_db."""
+    n = int(RATE * 1.2 * rt60)
+    t = np.arange(n) / RATE
+    tail = rng.standard_normal(n) * np.exp(-6.908 * t / rt60)  # ln(1000) = 6.908: -60 dB at t = rt60
+    tail[:int(0.0025 * RATE)] = 0.0
+    tail *= np.sqrt(10 ** (-drr_db / 10) / np.sum(tail ** 2))
+    tail[0] = 1.0
+    return tail
+
+
+def reverberate(x, h):
+    """x convolved with h, cut to len(x) (what a 1 s recording window keeps)."""
+    n = len(x) + len(h) - 1
+    size = 1 << (n - 1).bit_length()
+    return np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(h, size), size)[:len(x)]
+
+
+ROOM_PROBABILITY = 0.7        # the other clips are close-talk: dry, at 0.3 m
+CRITICAL_DISTANCE_M = 1.5     # where direct and reverberant energy are equal
+LOW_SNR_PROBABILITY = 0.15    # clips at -5..0 dB SNR; the others at 0..35 dB
+
+
 def make_clip(task):
     """One clip; everything random comes from this clip's own Generator, so workers do not interfere."""
     seed, split, index, label, voices = task
     rng = np.random.default_rng([seed, SPLIT_ID[split], index])
     kind = NOISES[rng.integers(len(NOISES))]
-    row = {"label": label, "word": "", "voice": "", "speed": "", "pitch": "", "noise": kind, "noise_dbfs": "",
-           "snr_db": "", "shift_ms": ""}
-    if label == "silence":
-        level_db = rng.uniform(-55, -20)  # background level, dB full scale (RMS)
-        y = noise(kind, CLIP, rng) * 10 ** (level_db / 20)
-        row["noise_dbfs"] = f"{level_db:.1f}"
-    else:
-        word = label if label != "unknown" else UNKNOWN_WORDS[rng.integers(len(UNKNOWN_WORDS))]
-        accents = voices["english"] if rng.random() < 0.5 else voices["other"]
-        voice = f"{accents[rng.integers(len(accents))]}+{voices['variants'][rng.integers(len(voices['variants']))]}"
-        speed = int(rng.integers(120, 221))  # words per minute (espeak default 175)
-        pitch = int(rng.integers(20, 81))    # 0-99 (default 50)
-        with tempfile.TemporaryDirectory() as tmpdir:
+    word = label
+    accents = voices["english"] if rng.random() < 0.5 else voices["other"]
+    voice = f"{accents[rng.integers(len(accents))]}+{voices['variants'][rng.integers(len(voices['variants']))]}"
+    speed = int(rng.integers(120, 221))  # words per minute (espeak default 175)
+    pitch = int(rng.integers(20, 81))    # 0-99 (default 50)
+    with tempfile.TemporaryDirectory() as tmpdir:
+        x = synthesize(word, voice, speed, pitch, tmpdir)
+        while len(x) > int(0.95 * CLIP):  # too slow for 1 s: speak faster (deterministic)
+            speed += 40
             x = synthesize(word, voice, speed, pitch, tmpdir)
-            while len(x) > int(0.95 * CLIP):  # too slow for 1 s: speak faster (deterministic)
-                speed += 40
-                x = synthesize(word, voice, speed, pitch, tmpdir)
-        shift = int(rng.integers(0, CLIP - len(x) + 1))
-        speech = np.zeros(CLIP)
-        speech[shift:shift + len(x)] = x * (10 ** (rng.uniform(-24, -3) / 20) / np.abs(x).max())
-        snr_db = rng.uniform(5, 35)  # against the word's own RMS, not the whole second's
-        y = speech + noise(kind, CLIP, rng) * rms(speech[shift:shift + len(x)]) * 10 ** (-snr_db / 20)
-        row.update(word=word, voice=voice, speed=speed, pitch=pitch, snr_db=f"{snr_db:.1f}",
-                   shift_ms=f"{1000 * shift / RATE:.0f}")
+    shift = int(rng.integers(0, CLIP - len(x) + 1))
+    speech = np.zeros(CLIP)
+    speech[shift:shift + len(x)] = x / np.abs(x).max()
+    if rng.random() < ROOM_PROBABILITY:
+        rt60 = rng.uniform(0.2, 1.0)
+        distance = float(np.exp(rng.uniform(np.log(0.5), np.log(4.0))))
+        speech = reverberate(speech, room_response(rt60, 20 * np.log10(CRITICAL_DISTANCE_M / distance), rng))
+    else:
+        rt60, distance = 0.0, 0.3
+    # Peak level: -12..-3 dBFS close to the microphone, 6 dB lower per doubling of distance beyond 0.5 m.
+    level_db = rng.uniform(-12, -3) - 20 * np.log10(max(distance, 0.5) / 0.5)
+    speech *= 10 ** (level_db / 20) / np.abs(speech).max()
+    # SNR against the speech's own RMS over the word (and its reverberant tail), not the whole second's.
+    snr_db = rng.uniform(-5, 0) if rng.random() < LOW_SNR_PROBABILITY else rng.uniform(0, 35)
+    span = speech[shift:min(CLIP, shift + len(x) + int(RATE * rt60 / 2))]
+    y = speech + noise(kind, CLIP, rng) * rms(span) * 10 ** (-snr_db / 20)
     peak = np.abs(y).max()
     if peak > 0.99:
         y *= 0.99 / peak
     pcm = np.round(y * 32767).astype("<i2")
-    row["pcm"] = pcm.tobytes()
+    row = {"label": label, "word": word, "voice": voice, "speed": speed, "pitch": pitch, "noise": kind,
+           "snr_db": f"{snr_db:.1f}", "rt60_s": f"{rt60:.2f}", "distance_m": f"{distance:.2f}",
+           "level_dbfs": f"{level_db:.1f}", "shift_ms": f"{1000 * shift / RATE:.0f}", "pcm": pcm.tobytes()}
     return split, index, row
 
 
@@ -226,7 +260,8 @@ def main():
             rows[split].append(dict(path=rel, **row))
             if done % 200 == 0 or done == len(tasks):  # progress: a line per 200 clips, to stderr
                 print(f"{done}/{len(tasks)} clips", file=sys.stderr, flush=True)
-    fields = ["path", "label", "word", "voice", "speed", "pitch", "noise", "noise_dbfs", "snr_db", "shift_ms"]
+    fields = ["path", "label", "word", "voice", "speed", "pitch", "noise", "snr_db", "rt60_s", "distance_m",
+              "level_dbfs", "shift_ms"]
     for split, split_rows in rows.items():  # index.csv last and atomically: it marks a complete split
         index = os.path.join(args.out, split, "index.csv")
         with open(index + ".tmp", "w", newline="") as f:

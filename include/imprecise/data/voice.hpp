@@ -12,7 +12,8 @@
 
 namespace imprecise::data {
 
-/// The twelve classes in label order: yes, no, up, down, left, right, on, off, stop, go, unknown, silence.
+/// The 35 classes in label order: Speech Commands v2's ten keywords (yes, no, up, down, left, right, on, off,
+/// stop, go), then its 25 auxiliary words (bed, bird, ... visual), as scripts/make_voice_data.py lists them.
 const std::vector<std::string>& voice_labels();
 
 /// The front end of the voice pipeline: LogMelConfig's defaults.
