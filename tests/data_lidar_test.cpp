@@ -188,7 +188,9 @@ TEST(LidarPipeline, LoadsTheCommittedSubset) {
   ASSERT_EQ(set.size(), 120u);
   EXPECT_EQ(set.inputs.shape(), (imprecise::nn::Shape{120, 3, 256}));
   EXPECT_EQ(set.label_names, lidar_classes());
-  for (std::size_t i = 0; i < set.size(); ++i) EXPECT_EQ(set.labels[i], static_cast<int>(i % 8)) << i;
+  ASSERT_EQ(lidar_classes().size(), 12u);  // scripts/make_lidar_data.py's CLASSES, in that order
+  // Scene i has class i mod 12 (balanced, interleaved): 10 scenes of each class in the subset.
+  for (std::size_t i = 0; i < set.size(); ++i) EXPECT_EQ(set.labels[i], static_cast<int>(i % 12)) << i;
   EXPECT_EQ(lidar.load({Split::test, 16, fixtures_root}).inputs.dim(0), 16);
   // A split that was not generated names the script that generates it.
   try {
@@ -196,6 +198,26 @@ TEST(LidarPipeline, LoadsTheCommittedSubset) {
     ADD_FAILURE() << "no error for a missing split";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("scripts/make_lidar_data.py"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(LidarFiles, PipelineRejectsAnotherClassList) {
+  // An IPCL test split written with the old 8-class list (or any other) is an error naming the file and
+  // both lists, not a silent mislabelling.
+  PointCloudSet old;
+  old.names = {"car", "van", "truck", "pedestrian", "cyclist", "pole", "tree", "sign"};
+  old.clouds.push_back({3, 0, {10.f, 0.f, -1.f}});
+  std::filesystem::create_directories(dir_ / "lidar");
+  const std::string path = (dir_ / "lidar" / "test.ipcl").string();
+  write_point_clouds(path, old);
+  try {
+    PipelineRegistry::get().at("lidar").load({Split::test, 0, dir_.string()});
+    ADD_FAILURE() << "no error for a file with another class list";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(path), std::string::npos) << what;
+    EXPECT_NE(what.find("class names 'car,van,truck,"), std::string::npos) << what;
+    EXPECT_NE(what.find("traffic_light"), std::string::npos) << what;
   }
 }
 
