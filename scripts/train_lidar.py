@@ -12,9 +12,12 @@ The committed models/lidar.onnx was made by exactly these commands, with the def
 Input [N, 3, 256]: x, y, z per point, channels first, the points in scan order (the front end keeps the
 sensor's column-by-column order), so neighbours in the sequence are mostly neighbours on the object.
     stage 1: per-point MLP 3 -> 64 -> 128 -> 128 (Conv1d kernel 1): PointNet layers, no context between points.
-             exit 1: a narrow per-point layer 128 -> EXIT1_WIDTH (16), global max pool, FC 16 -> 32 -> classes.
-             A cheap first look: a max-pooled 16-wide per-point descriptor sees the object's extent and rough
-             shape, not how its parts connect nor how rough its surface is.
+             exit 1: a narrow per-point layer 128 -> EXIT1_WIDTH (2), global max pool, FC 2 -> 32 -> classes.
+             A deliberately cheap first look: the maxima over the object of two learned per-point scores
+             (think: how tall, how long) — its extent, not how its parts connect nor how rough its surface
+             is. Wider is stronger: with 16 max-pooled features exit 1 reached 0.88 on the test split,
+             with 4 ~0.79-0.82 on the calibration split mid-training; the issue asks for a clearly weaker
+             first exit (<= 0.80), as in published anytime networks, hence 2 (--exit1-width).
     stage 2: Conv1d kernel 3 128 -> 64 along the scan plus the object's max-pooled descriptor projected onto
              every point (GlobalContext), max pool /2, 64 -> 128.   exit 2: global max pool, FC 128 -> 64 -> classes
     stage 3: max pool /2, Conv1d kernel 3 128 -> 160, 160 -> 256.   exit 3: global max pool, FC 256 -> 64 -> classes
@@ -40,7 +43,7 @@ from imprecise_common import exit_accuracies, exit_metadata, export_onnx, load_f
 CLASSES = ["car", "suv", "van", "truck", "pedestrian", "child", "cyclist", "pole", "traffic_light", "sign",
            "tree", "bush"]
 EXIT_NAMES = ["exit1", "exit2", "exit3", "exit4"]
-EXIT1_WIDTH = 16
+EXIT1_WIDTH = 2
 
 
 def conv(a, b, kernel=1):
@@ -111,6 +114,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--limit", type=int, default=0, help="train on the first LIMIT scenes only (0: all)")
+    ap.add_argument("--exit1-width", type=int, default=EXIT1_WIDTH, help="features max-pooled by exit 1")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -121,7 +125,7 @@ def main():
         xtr, ytr = xtr[:args.limit], ytr[:args.limit]
     xcal, ycal = load_features_torch(args.features, "calibration")
     print(f"train {tuple(xtr.shape)}, calibration {tuple(xcal.shape)}", flush=True)
-    model = ScanOrderPointNet()
+    model = ScanOrderPointNet(exit1_width=args.exit1_width)
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
     sched = one_cycle(opt, 4e-3, args.epochs, len(xtr), args.batch)
     begin = time.time()

@@ -225,15 +225,17 @@ TEST(LidarPipeline, CommittedModelIsAccurateOnTheCommittedSubset) {
   const Pipeline& lidar = PipelineRegistry::get().at("lidar");
   const LabeledSet set = lidar.load({Split::test, 0, std::string(IMPRECISE_SOURCE_DIR) + "/tests/fixtures/data"});
   imprecise::nn::MultiExitModel model = imprecise::nn::MultiExitModel::load(source_path(lidar.model));
-  ASSERT_EQ(model.stages(), 3);
+  ASSERT_EQ(model.stages(), 4);
   EXPECT_EQ(model.labels(), lidar_classes());
   const Evaluation eval = evaluate(model, set);
-  ASSERT_EQ(eval.exits.size(), 3u);
-  // Floors below what the model scores on the full held-out split (0.977 / 0.988 / 0.992, see
-  // docs/pipelines/lidar.md; 0.983 / 0.983 / 0.992 on this subset), far above chance (1/8).
-  EXPECT_GE(eval.exits[0].accuracy, 0.90);
-  EXPECT_GE(eval.exits[2].accuracy, 0.95);
-  EXPECT_GE(eval.exits[2].accuracy, eval.exits[0].accuracy);
+  ASSERT_EQ(eval.exits.size(), 4u);
+  // Floors below what the model scores on this subset (0.825 / 0.933 / 0.933 / 0.942) and on the full
+  // held-out split (0.775 / 0.929 / 0.933 / 0.931, docs/pipelines/lidar.md), far above chance (1/12).
+  // The first exit is the weak one by design: the last must beat it clearly (by 0.117 here).
+  EXPECT_GE(eval.exits[0].accuracy, 0.65);
+  EXPECT_GE(eval.exits[1].accuracy, 0.85);
+  EXPECT_GE(eval.exits[3].accuracy, 0.88);
+  EXPECT_GE(eval.exits[3].accuracy, eval.exits[0].accuracy + 0.05);
 }
 
 }  // namespace
