@@ -57,9 +57,10 @@ def one_cycle(opt, max_lr, epochs, samples, batch):
     return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=steps)
 
 
-def train_epoch(model, opt, sched, x, y, batch, gen, augment=None, label_smoothing=0.0):
+def train_epoch(model, opt, sched, x, y, batch, gen, augment=None, label_smoothing=0.0, exit_weights=None):
     """One epoch over (x, y) in an order drawn from gen; every batch goes through augment(xb, gen) when given.
-    Loss = the sum of the exits' cross-entropies. Returns the mean loss per sample."""
+    Loss = the sum of the exits' cross-entropies (each times exit_weights[k] when given). Returns the mean
+    loss per sample."""
     import torch
     import torch.nn.functional as F
     model.train()
@@ -68,7 +69,10 @@ def train_epoch(model, opt, sched, x, y, batch, gen, augment=None, label_smoothi
     for i in range(0, len(x), batch):
         idx = order[i:i + batch]
         xb = augment(x[idx], gen) if augment is not None else x[idx]
-        loss = sum(F.cross_entropy(logits, y[idx], label_smoothing=label_smoothing) for logits in model(xb))
+        outputs = model(xb)
+        weights = exit_weights if exit_weights is not None else [1.0] * len(outputs)
+        loss = sum(w * F.cross_entropy(logits, y[idx], label_smoothing=label_smoothing)
+                   for w, logits in zip(weights, outputs))
         opt.zero_grad()
         loss.backward()
         opt.step()

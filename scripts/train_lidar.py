@@ -115,6 +115,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--limit", type=int, default=0, help="train on the first LIMIT scenes only (0: all)")
     ap.add_argument("--exit1-width", type=int, default=EXIT1_WIDTH, help="features max-pooled by exit 1")
+    ap.add_argument("--exit-weights", default="1,1,1,1", help="comma-separated loss weight per exit")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -125,13 +126,17 @@ def main():
         xtr, ytr = xtr[:args.limit], ytr[:args.limit]
     xcal, ycal = load_features_torch(args.features, "calibration")
     print(f"train {tuple(xtr.shape)}, calibration {tuple(xcal.shape)}", flush=True)
+    weights = [float(w) for w in args.exit_weights.split(",")]
+    if len(weights) != len(EXIT_NAMES):
+        ap.error(f"--exit-weights: {len(weights)} weights for {len(EXIT_NAMES)} exits")
     model = ScanOrderPointNet(exit1_width=args.exit1_width)
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
     sched = one_cycle(opt, 4e-3, args.epochs, len(xtr), args.batch)
     begin = time.time()
     for epoch in range(args.epochs):
         start = time.time()
-        loss = train_epoch(model, opt, sched, xtr, ytr, args.batch, gen, augment=augment, label_smoothing=0.02)
+        loss = train_epoch(model, opt, sched, xtr, ytr, args.batch, gen, augment=augment, label_smoothing=0.02,
+                           exit_weights=weights)
         acc = exit_accuracies(model, xcal, ycal, batch=256)
         print(f"epoch {epoch + 1}: loss {loss:.3f}, calibration accuracy "
               + " ".join(f"{a:.3f}" for a in acc) + f" [{time.time() - start:.0f} s]", flush=True)
