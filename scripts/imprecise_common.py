@@ -7,6 +7,7 @@
     exit_metadata, export_onnx            ONNX export, one graph output per exit in exit order, with the keys
                                           imprecise.mandatory_depth / imprecise.labels / imprecise.exit_names
     ece                                   expected calibration error (15 equal-width bins, as `imprecise eval`)
+    auroc                                 area under the ROC curve (e.g. of an exit's confidence for its correctness)
     run_infer                             every exit's answers from the C++ engine (`imprecise infer`)
     pyplot, read_csv_rows, plot_reliability   matplotlib without a display, a CSV's rows, the reliability diagram
 
@@ -56,9 +57,10 @@ def one_cycle(opt, max_lr, epochs, samples, batch):
     return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=steps)
 
 
-def train_epoch(model, opt, sched, x, y, batch, gen, augment=None, label_smoothing=0.0):
+def train_epoch(model, opt, sched, x, y, batch, gen, augment=None, label_smoothing=0.0, exit_weights=None):
     """One epoch over (x, y) in an order drawn from gen; every batch goes through augment(xb, gen) when given.
-    Loss = the sum of the exits' cross-entropies. Returns the mean loss per sample."""
+    Loss = the sum of the exits' cross-entropies (each times exit_weights[k] when given). Returns the mean
+    loss per sample."""
     import torch
     import torch.nn.functional as F
     model.train()
@@ -67,7 +69,10 @@ def train_epoch(model, opt, sched, x, y, batch, gen, augment=None, label_smoothi
     for i in range(0, len(x), batch):
         idx = order[i:i + batch]
         xb = augment(x[idx], gen) if augment is not None else x[idx]
-        loss = sum(F.cross_entropy(logits, y[idx], label_smoothing=label_smoothing) for logits in model(xb))
+        outputs = model(xb)
+        weights = exit_weights if exit_weights is not None else [1.0] * len(outputs)
+        loss = sum(w * F.cross_entropy(logits, y[idx], label_smoothing=label_smoothing)
+                   for w, logits in zip(weights, outputs))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -133,6 +138,23 @@ def ece(conf, correct, bins=15):
         if m.any():
             total += abs(correct[m].sum() - conf[m].sum()) / len(conf)
     return total
+
+
+def auroc(scores, positive):
+    """Area under the ROC curve of `scores` for telling `positive` (bool) samples from the others: the chance
+    that a random positive scores above a random negative (ties count half). nan without both kinds."""
+    scores, positive = np.asarray(scores, dtype=float), np.asarray(positive, dtype=bool)
+    pos, neg = int(positive.sum()), int((~positive).sum())
+    if pos == 0 or neg == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    # average ranks over ties (1-based)
+    first = np.searchsorted(sorted_scores, sorted_scores, side="left")
+    last = np.searchsorted(sorted_scores, sorted_scores, side="right")
+    ranks[order] = (first + last + 1) / 2.0
+    return float((ranks[positive].sum() - pos * (pos + 1) / 2.0) / (pos * neg))
 
 
 def run_infer(cli, model, inputs):

@@ -1,19 +1,28 @@
 #!/usr/bin/python3
 """Generates the SYNTHETIC lidar data set: simulated spinning-LIDAR scans of single objects.
 
-Nothing here is recorded data. Each scene holds one object of one of eight classes, built from
+Nothing here is recorded data. Each scene holds one object of one of twelve classes, built from
 simple primitives (boxes, cylinders, ellipsoids, cones/frusta), standing on a flat ground plane in
-front of a simulated 32-beam spinning LIDAR (mounted 1.8 m above the nominal ground, beams evenly
-spread over -25..+15 deg of elevation, horizontal resolution drawn per scene in 0.2..0.4 deg). Rays
-are cast against every primitive, the ground and an optional occluder; the nearest hit wins. A
-sample is the set of returns that hit the object (ground removal by construction), plus, now and
-then, a few ground returns at the object's foot (an imperfect ground removal).
+front of a simulated spinning LIDAR mounted 1.8 m above the nominal ground: a 32-beam sensor (beams
+evenly over -25..+15 deg of elevation) or a sparse 16-beam one (-15..+15 deg, 2 deg apart), half of
+the scenes each; horizontal resolution drawn per scene in 0.1..0.4 deg. Rays are cast against every
+primitive, the ground and an optional occluder; the nearest hit wins. A sample is the set of returns
+that hit the object (ground removal by construction), plus, now and then, a few ground returns at the
+object's foot (an imperfect ground removal).
 
-Variation per scene: class-specific size/shape parameters, range 5..40 m, bearing, yaw, pose (a
-walking phase, a rider's lean), partial occlusion (a parked car / wall / bush / trunk between the
-sensor and the object, 35 % of scenes), a cropped angular sector (20 %), range noise
-(sigma 0.01..0.03 m), per-return dropout (0..15 %), ground height jitter (+-0.1 m). Scenes with fewer
-than MIN_POINTS object returns are redrawn (as data sets skip objects with too few points).
+The classes come in groups of look-alikes: car / suv / van / truck (sizes and roof lines overlap at the
+edges), pedestrian / child / cyclist (a rider, or someone standing beside and pushing the bike),
+pole (bare or a street light) / traffic_light (a signal head on a post or a mast arm) / sign,
+tree (young trees included) / bush (bushes and hedges).
+
+Variation per scene: class-specific size/shape parameters, range 4..75 m (skewed to near: median
+22 m, 20 % beyond 50 m, where a pedestrian is a handful of returns on one or two beams), bearing, yaw,
+pose (a walking phase, a rider's lean), partial occlusion (a parked car / van / wall / bush / trunk
+between the sensor and the object, 50 % of scenes), a cropped angular sector (20 %), range noise
+(sigma 0.01..0.04 m), per-return dropout (0..30 %), ground height jitter (+-0.1 m); on foliage
+(tree crowns, bushes, hedges) the beam goes some way into the leaves (exponential, mean 5..25 cm) or
+through a gap (0..25 % of those returns lost). Scenes with fewer than MIN_POINTS (15) object returns
+are redrawn (as data sets skip objects with too few points).
 
 Determinism and unseen scenes: scene i of a split is drawn from numpy's PCG64 seeded with
 (split seed, i); train, calibration and test use different split seeds, so no scene repeats across
@@ -26,13 +35,15 @@ Output: data/lidar/{train,calibration,test}.ipcl in the IPCL point-cloud format 
 Coordinates are metres in the sensor frame (x forward, y left, z up, sensor at the origin).
 The reader is include/imprecise/data/point_cloud.hpp. Run from the repository root:
     /usr/bin/python3 scripts/make_lidar_data.py [--out data/lidar] [--train 9600 --calibration 2400 --test 2400]
-        [--splits train,calibration,test]
+        [--splits train,calibration,test] [--jobs 2]
 --splits (comma-separated, default all) writes only the listed splits' files and leaves the others alone;
 scene i of a split depends only on (split seed, i), so a split built alone is byte-identical to one built
-with the others (for the same count).
+with the others (for the same count), and --jobs (worker processes) does not change a byte either.
+The test split alone (2 400 scenes) takes ~30 s with 2 processes on a 2-core VM, all three ~3 min.
 """
 import argparse
 import math
+import multiprocessing
 import os
 import struct
 import sys
@@ -40,13 +51,18 @@ import time
 
 import numpy as np
 
-CLASSES = ["car", "van", "truck", "pedestrian", "cyclist", "pole", "tree", "sign"]
+CLASSES = ["car", "suv", "van", "truck", "pedestrian", "child", "cyclist", "pole", "traffic_light", "sign",
+           "tree", "bush"]
 SPLIT_SEEDS = {"train": 1001, "calibration": 2002, "test": 3003}
 SENSOR_HEIGHT = 1.8           # m above the nominal ground; the front end uses the same figure
-BEAMS = 32
-ELEVATION = (-25.0, 15.0)     # deg
-RANGE = (5.0, 40.0)           # m, object centre
-MIN_POINTS = 20
+SENSORS = [(32, -25.0, 15.0),  # (beams, lowest and highest elevation in deg): a 32-beam sensor ...
+           (16, -15.0, 15.0)]  # ... or a sparse 16-beam one (2 deg between beams), half of the scenes each
+RANGE = (4.0, 75.0)           # m, object centre: RANGE[0] + (RANGE[1] - RANGE[0]) * u ** RANGE_SKEW, u uniform
+RANGE_SKEW = 2.0              # median 22 m; 20 % of the draws beyond 50 m (mixed difficulty: mostly near, some far)
+MIN_POINTS = 15
+FOLIAGE_CLASSES = {10, 11}    # tree, bush: every part but a trunk (a cylinder) is leaves
+OCCLUDED = 0.5                # the share of scenes with an occluder drawn between sensor and object
+MAX_DROPOUT = 0.3             # per-return dropout, drawn per scene in 0..MAX_DROPOUT
 EPS = 1e-6
 
 # ---------------------------------------------------------------------------------------------
@@ -118,18 +134,31 @@ def wheels(rng, length, width, radius, axle_inset):
 
 
 def make_car(rng):
-    L, W = rng.uniform(3.6, 4.9), rng.uniform(1.6, 1.9)
-    clr, hb = rng.uniform(0.22, 0.35), rng.uniform(0.5, 0.72)
-    lc, wc, hc = L * rng.uniform(0.42, 0.6), W * rng.uniform(0.82, 0.94), rng.uniform(0.42, 0.6)
+    """A saloon / hatchback: low body, a short cabin."""
+    L, W = rng.uniform(3.6, 4.8), rng.uniform(1.6, 1.85)
+    clr, hb = rng.uniform(0.14, 0.22), rng.uniform(0.5, 0.66)
+    lc, wc, hc = L * rng.uniform(0.42, 0.58), W * rng.uniform(0.82, 0.92), rng.uniform(0.4, 0.55)
     xc = -L * rng.uniform(0.0, 0.12)
     parts = [box((0, 0, clr + hb / 2), (L / 2, W / 2, hb / 2)),
              box((xc, 0, clr + hb + hc / 2), (lc / 2, wc / 2, hc / 2))]
-    return parts + wheels(rng, L, W, rng.uniform(0.29, 0.35), rng.uniform(0.7, 0.9))
+    return parts + wheels(rng, L, W, rng.uniform(0.29, 0.33), rng.uniform(0.7, 0.9))
+
+
+def make_suv(rng):
+    """Like a car, but higher off the ground, taller and with a long cabin ending square at the back:
+    a look-alike of both car and van."""
+    L, W = rng.uniform(4.2, 4.95), rng.uniform(1.78, 1.98)
+    clr, hb = rng.uniform(0.24, 0.32), rng.uniform(0.65, 0.8)
+    lc, wc, hc = L * rng.uniform(0.6, 0.72), W * rng.uniform(0.88, 0.95), rng.uniform(0.52, 0.66)
+    xc = -L / 2 + lc / 2 + rng.uniform(0.05, 0.25)  # the cabin reaches the rear
+    parts = [box((0, 0, clr + hb / 2), (L / 2, W / 2, hb / 2)),
+             box((xc, 0, clr + hb + hc / 2), (lc / 2, wc / 2, hc / 2))]
+    return parts + wheels(rng, L, W, rng.uniform(0.33, 0.38), rng.uniform(0.72, 0.9))
 
 
 def make_van(rng):
-    L, W, H = rng.uniform(4.6, 5.8), rng.uniform(1.8, 2.05), rng.uniform(1.9, 2.5)
-    clr = rng.uniform(0.28, 0.4)
+    L, W, H = rng.uniform(4.5, 5.9), rng.uniform(1.8, 2.05), rng.uniform(1.95, 2.6)
+    clr = rng.uniform(0.2, 0.32)
     hood = rng.uniform(0.5, 0.9)
     hh = rng.uniform(0.85, 1.1)
     parts = [box((-hood / 2, 0, (clr + H) / 2), ((L - hood) / 2, W / 2, (H - clr) / 2)),
@@ -138,47 +167,61 @@ def make_van(rng):
 
 
 def make_truck(rng):
-    W = rng.uniform(2.3, 2.55)
-    lcab, hcab = rng.uniform(1.8, 2.4), rng.uniform(2.6, 3.2)
-    lcargo, hcargo = rng.uniform(5.0, 9.0), rng.uniform(3.2, 4.0)
-    gap, clr = rng.uniform(0.2, 0.5), rng.uniform(0.9, 1.15)
+    W = rng.uniform(2.2, 2.55)
+    lcab, hcab = rng.uniform(1.8, 2.4), rng.uniform(2.5, 3.2)
+    lcargo, hcargo = rng.uniform(3.5, 9.0), rng.uniform(2.8, 4.0)  # from a box truck to a semi
+    gap, clr = rng.uniform(0.2, 0.5), rng.uniform(0.8, 1.15)
     L = lcab + gap + lcargo
     parts = [box((L / 2 - lcab / 2, 0, 0.5 + hcab / 2 - 0.25), (lcab / 2, W / 2 * 0.98, (hcab - 0.5) / 2 + 0.125)),
              box((-L / 2 + lcargo / 2, 0, (clr + hcargo) / 2), (lcargo / 2, W / 2, (hcargo - clr) / 2))]
-    r = rng.uniform(0.48, 0.55)
+    r = rng.uniform(0.45, 0.55)
     for x in (L / 2 - lcab / 2, -L / 2 + 1.2, -L / 2 + 1.2 + 2 * r + 0.15):
         for sy in (-1, 1):
             parts.append(cyl((x, sy * (W / 2 - 0.15), r), r, 0.15, AXIS_Y))
     return parts
 
 
-def make_pedestrian(rng):
-    H = rng.uniform(1.5, 1.95)
-    hip = 0.48 * H
-    swing = rng.uniform(-0.45, 0.45)
-    leg_r = rng.uniform(0.065, 0.09)
+def person(rng, H, swing, offset=(0.0, 0.0)):
+    """A standing / walking person of height H (head size does not scale down with H: children have
+    relatively bigger heads), feet at the object-frame ground, shifted by offset (x, y)."""
+    ox, oy = offset
+    hip = 0.47 * H
+    leg_r = rng.uniform(0.05, 0.065) * H / 1.1 + 0.02
     parts = []
     for side, phase in ((-1, 1), (1, -1)):
-        foot = (phase * swing * hip * 0.5, side * rng.uniform(0.08, 0.14), leg_r)
-        parts.append(segment_cyl((0, side * 0.09, hip), foot, leg_r))
-    torso_h = 0.3 * H
-    depth, width = rng.uniform(0.11, 0.16), rng.uniform(0.17, 0.23)
-    parts.append(ell((0, 0, hip + torso_h / 2), (depth, width, torso_h / 2 + 0.04)))
-    head_r = rng.uniform(0.095, 0.12)
-    parts.append(ell((0, 0, H - head_r), (head_r, head_r * 0.9, head_r)))
+        foot = (ox + phase * swing * hip * 0.5, oy + side * rng.uniform(0.07, 0.13), leg_r)
+        parts.append(segment_cyl((ox, oy + side * 0.08, hip), foot, leg_r))
+    head_r = rng.uniform(0.085, 0.105) + 0.01 * H
+    torso_h = H - hip - 2 * head_r - 0.05
+    depth, width = rng.uniform(0.1, 0.15) * H / 1.7, rng.uniform(0.16, 0.22) * H / 1.7 + 0.02
+    parts.append(ell((ox, oy, hip + torso_h / 2), (depth, width, torso_h / 2 + 0.04)))
+    parts.append(ell((ox, oy, H - head_r), (head_r, head_r * 0.9, head_r)))
     shoulder = hip + torso_h - 0.03
-    arm_r = rng.uniform(0.035, 0.05)
+    arm_r = rng.uniform(0.03, 0.045)
     for side, phase in ((-1, -1), (1, 1)):
-        hand = (phase * swing * 0.35 * H * 0.5, side * (width + 0.07), shoulder - 0.34 * H)
-        parts.append(segment_cyl((0, side * (width + 0.03), shoulder), hand, arm_r))
+        hand = (ox + phase * swing * 0.35 * H * 0.5, oy + side * (width + 0.07), shoulder - 0.36 * H)
+        parts.append(segment_cyl((ox, oy + side * (width + 0.03), shoulder), hand, arm_r))
+    return parts, depth, width, hip, torso_h
+
+
+def make_pedestrian(rng):
+    H = rng.uniform(1.5, 1.95)
+    parts, depth, width, hip, torso_h = person(rng, H, rng.uniform(-0.45, 0.45))
     if rng.random() < 0.3:  # backpack
         parts.append(box((-depth - 0.08, 0, hip + torso_h * 0.6), (0.09, width * 0.8, torso_h * 0.35)))
     return parts
 
 
-def make_cyclist(rng):
-    wr = rng.uniform(0.3, 0.36)
-    base = rng.uniform(0.5, 0.58)
+def make_child(rng):
+    """A child of 0.95..1.45 m: a pedestrian look-alike that differs in height and proportions."""
+    H = rng.uniform(0.95, 1.45)
+    parts, depth, width, hip, torso_h = person(rng, H, rng.uniform(-0.5, 0.5))
+    if rng.random() < 0.4:  # a school bag
+        parts.append(box((-depth - 0.07, 0, hip + torso_h * 0.55), (0.08, width * 0.85, torso_h * 0.4)))
+    return parts
+
+
+def bicycle(rng, wr, base):
     parts = [cyl((base, 0, wr), wr, 0.02, AXIS_Y), cyl((-base, 0, wr), wr, 0.02, AXIS_Y)]
     seat = np.array([-0.18, 0.0, wr + rng.uniform(0.55, 0.7)])
     bar = np.array([base - 0.12, 0.0, seat[2] + rng.uniform(-0.02, 0.12)])
@@ -186,6 +229,20 @@ def make_cyclist(rng):
     parts.append(segment_cyl(seat - (0, 0, 0.1), (base - 0.05, 0, wr + 0.25), 0.03))
     parts.append(segment_cyl((base, 0, wr), bar, 0.025))
     parts.append(box(bar, (0.03, rng.uniform(0.22, 0.3), 0.02)))
+    return parts, seat, bar
+
+
+def make_cyclist(rng):
+    """A rider on a bicycle (60 %) or a cyclist standing beside the bike, pushing it (40 %): the standing
+    kind is a pedestrian look-alike with thin wheels next to it."""
+    wr = rng.uniform(0.3, 0.36)
+    base = rng.uniform(0.5, 0.58)
+    parts, seat, bar = bicycle(rng, wr, base)
+    if rng.random() < 0.4:
+        side = 1 if rng.random() < 0.5 else -1
+        walker, *_ = person(rng, rng.uniform(1.5, 1.95), rng.uniform(-0.3, 0.3),
+                            (rng.uniform(-0.2, 0.3), side * rng.uniform(0.45, 0.6)))
+        return parts + walker
     lean = rng.uniform(0.35, 0.9)  # torso pitch forward (rad)
     torso = rng.uniform(0.5, 0.62)
     hip = seat + (0, 0, 0.05)
@@ -205,7 +262,8 @@ def make_cyclist(rng):
 
 
 def make_pole(rng):
-    r, H = rng.uniform(0.05, 0.2), rng.uniform(3.0, 9.0)
+    """A bare pole (mast, bollard-topped post) or a street light (arm + lamp, 50 %)."""
+    r, H = rng.uniform(0.05, 0.2), rng.uniform(2.5, 9.0)
     parts = [cone((0, 0, H / 2), r * rng.uniform(1.0, 1.4), r, H / 2)]
     if rng.random() < 0.5:  # a street light's arm and lamp
         arm = rng.uniform(0.8, 2.5)
@@ -214,19 +272,20 @@ def make_pole(rng):
     return parts
 
 
-def make_tree(rng):
-    tr, th = rng.uniform(0.1, 0.35), rng.uniform(1.5, 3.5)
-    parts = [cyl((0, 0, th / 2), tr, th / 2)]
-    if rng.random() < 0.5:  # broadleaf crown: one or two ellipsoids
-        a, b, c = rng.uniform(1.0, 2.5), rng.uniform(1.0, 2.5), rng.uniform(1.0, 2.5)
-        parts.append(ell((0, 0, th + c * 0.8), (a, b, c), rot_z(rng.uniform(0, math.pi))))
-        if rng.random() < 0.5:
-            parts.append(ell((rng.uniform(-0.8, 0.8), rng.uniform(-0.8, 0.8), th + c * rng.uniform(1.2, 1.6)),
-                             (a * 0.7, b * 0.7, c * 0.7)))
-    else:  # conifer
-        R, h = rng.uniform(1.0, 2.5), rng.uniform(3.0, 7.0)
-        z0 = th * rng.uniform(0.4, 0.7)
-        parts.append(cone((0, 0, z0 + h / 2), R, rng.uniform(0.0, 0.15), h / 2))
+def make_traffic_light(rng):
+    """A signal head (a tall narrow box) on a post, or hanging from a mast arm (30 %): look-alikes of a
+    sign (a plate on a post) and of a street light (a lamp on an arm)."""
+    r = rng.uniform(0.06, 0.12)
+    hw, hh, hd = rng.uniform(0.16, 0.2), rng.uniform(0.45, 0.56), rng.uniform(0.14, 0.2)  # half extents
+    if rng.random() < 0.3:
+        H, arm = rng.uniform(5.0, 6.5), rng.uniform(2.0, 5.0)
+        parts = [cyl((0, 0, H / 2), r, H / 2), box((arm / 2, 0, H - 0.1), (arm / 2, 0.06, 0.06)),
+                 box((arm, 0, H - 0.2 - hh), (hw, hd, hh))]
+        return parts
+    H = rng.uniform(2.8, 3.8)
+    parts = [cyl((0, 0, H / 2), r, H / 2), box((r + hd, 0, H - hh), (hd, hw, hh))]
+    if rng.random() < 0.3:  # a second head facing the other way
+        parts.append(box((-r - hd, 0, H - hh), (hd, hw, hh)))
     return parts
 
 
@@ -235,7 +294,7 @@ def make_sign(rng):
     parts = [cyl((0, 0, H / 2), pr, H / 2)]
     kind = rng.integers(0, 3)
     if kind == 0:  # rectangle facing +x
-        w, h = rng.uniform(0.6, 1.0), rng.uniform(0.6, 1.0)
+        w, h = rng.uniform(0.5, 1.0), rng.uniform(0.5, 1.0)
         parts.append(box((pr + 0.03, 0, H - h / 2), (0.015, w / 2, h / 2)))
         top = H - h
     elif kind == 1:  # disc
@@ -252,11 +311,48 @@ def make_sign(rng):
     return parts
 
 
-MAKERS = [make_car, make_van, make_truck, make_pedestrian, make_cyclist, make_pole, make_tree, make_sign]
+def make_tree(rng):
+    """Broadleaf (one or two crown ellipsoids) or conifer, from a young tree (small crown, thin trunk:
+    a bush look-alike) to a tall one."""
+    young = rng.random() < 0.3
+    tr, th = (rng.uniform(0.04, 0.1), rng.uniform(0.8, 1.6)) if young else (rng.uniform(0.1, 0.35), rng.uniform(1.5, 3.5))
+    parts = [cyl((0, 0, th / 2), tr, th / 2)]
+    lo, hi = (0.5, 1.0) if young else (1.0, 2.5)
+    if rng.random() < 0.5:  # broadleaf crown: one or two ellipsoids
+        a, b, c = rng.uniform(lo, hi), rng.uniform(lo, hi), rng.uniform(lo, hi)
+        parts.append(ell((0, 0, th + c * 0.8), (a, b, c), rot_z(rng.uniform(0, math.pi))))
+        if rng.random() < 0.5:
+            parts.append(ell((rng.uniform(-0.8, 0.8) * a, rng.uniform(-0.8, 0.8) * b, th + c * rng.uniform(1.2, 1.6)),
+                             (a * 0.7, b * 0.7, c * 0.7)))
+    else:  # conifer
+        R, h = (rng.uniform(0.5, 1.0), rng.uniform(1.5, 3.0)) if young else (rng.uniform(1.0, 2.5), rng.uniform(3.0, 7.0))
+        z0 = th * rng.uniform(0.4, 0.7)
+        parts.append(cone((0, 0, z0 + h / 2), R, rng.uniform(0.0, 0.15), h / 2))
+    return parts
+
+
+def make_bush(rng):
+    """A bush (one to three ellipsoids sitting on the ground) or a hedge (an elongated, flat-topped row,
+    40 %): no trunk, unlike a tree."""
+    if rng.random() < 0.4:
+        L, W, H = rng.uniform(2.0, 6.0), rng.uniform(0.5, 1.2), rng.uniform(0.7, 2.0)
+        parts = [box((0, 0, H / 2 * 0.9), (L / 2, W / 2, H / 2 * 0.9))]
+        parts.append(ell((0, 0, H * 0.9), (L / 2 * 1.02, W / 2 * 1.05, H * 0.12)))  # a rounded top
+        return parts
+    parts = []
+    for k in range(rng.integers(1, 4)):
+        a, b, c = rng.uniform(0.4, 1.3), rng.uniform(0.4, 1.3), rng.uniform(0.35, 1.0)
+        off = (0.0, 0.0) if k == 0 else (rng.uniform(-1, 1) * a, rng.uniform(-1, 1) * b)
+        parts.append(ell((off[0], off[1], c * rng.uniform(0.6, 0.9)), (a, b, c), rot_z(rng.uniform(0, math.pi))))
+    return parts
+
+
+MAKERS = [make_car, make_suv, make_van, make_truck, make_pedestrian, make_child, make_cyclist, make_pole,
+          make_traffic_light, make_sign, make_tree, make_bush]
 
 
 def make_occluder(rng):
-    kind = rng.integers(0, 4)
+    kind = rng.integers(0, 5)
     if kind == 0:  # a parked car seen at some angle (low box)
         return [box((0, 0, 0.75), (rng.uniform(1.5, 2.4), rng.uniform(0.8, 0.95), rng.uniform(0.55, 0.75)))]
     if kind == 1:  # a low wall / fence
@@ -264,6 +360,8 @@ def make_occluder(rng):
     if kind == 2:  # a bush
         r = rng.uniform(0.4, 1.0)
         return [ell((0, 0, r * 0.8), (r * rng.uniform(1, 1.6), r, r * 0.9))]
+    if kind == 3:  # a parked van or bus: hides the lower part of anything behind it, often most of it
+        return [box((0, 0, 1.3), (rng.uniform(2.2, 5.0), rng.uniform(0.9, 1.2), rng.uniform(0.9, 1.4)))]
     return [cyl((0, 0, 3.0), rng.uniform(0.15, 0.4), 3.0)]  # a trunk or pillar
 
 
@@ -349,7 +447,7 @@ def simulate(rng, label):
     while True:
         parts = MAKERS[label](rng)
         rad = bounding_radius(parts)
-        rng_m = rng.uniform(*RANGE)
+        rng_m = RANGE[0] + (RANGE[1] - RANGE[0]) * rng.random() ** RANGE_SKEW
         bearing = rng.uniform(-math.pi, math.pi)
         pos = (rng_m * math.cos(bearing), rng_m * math.sin(bearing))
         ground_z = -SENSOR_HEIGHT + rng.uniform(-0.1, 0.1)
@@ -363,22 +461,30 @@ def simulate(rng, label):
             else:
                 hi = lo + keep
         occ = []
-        if rng.random() < 0.35:
+        if rng.random() < OCCLUDED:
             oparts = make_occluder(rng)
             orad = bounding_radius(oparts)
-            orng = rng.uniform(0.3, 0.8) * rng_m
-            obear = bearing + rng.uniform(-1.2, 1.2) * half
+            orng = rng.uniform(0.3, 0.85) * rng_m
+            obear = bearing + rng.uniform(-1.0, 1.0) * half
             opos = (orng * math.cos(obear), orng * math.sin(obear))
             if orng > orad + 1.0 and math.hypot(opos[0] - pos[0], opos[1] - pos[1]) > orad + rad:
                 occ = place(oparts, opos, rng.uniform(-math.pi, math.pi), ground_z)
-        res = math.radians(rng.uniform(0.2, 0.4))
+        res = math.radians(rng.uniform(0.1, 0.4))
         az = np.arange(lo + rng.uniform(0, res), hi, res)
-        el = np.radians(np.linspace(ELEVATION[0], ELEVATION[1], BEAMS))
+        beams, el_lo, el_hi = SENSORS[int(rng.integers(0, len(SENSORS)))]
+        el = np.radians(np.linspace(el_lo, el_hi, beams))
         A, E = np.meshgrid(az, el, indexing="ij")  # scan order: column by column, beams bottom-up
         D = np.stack([np.cos(E) * np.cos(A), np.cos(E) * np.sin(A), np.sin(E)], axis=-1).reshape(-1, 3)
         t_obj = np.full(len(D), np.inf)
+        leafy = np.zeros(len(D), bool)  # the nearest hit is foliage
         for prim in obj:
-            t_obj = np.minimum(t_obj, intersect(prim, D))
+            t = intersect(prim, D)
+            nearer = t < t_obj
+            t_obj = np.where(nearer, t, t_obj)
+            leafy = np.where(nearer, label in FOLIAGE_CLASSES and prim[0] != "cyl", leafy)
+        if leafy.any():  # foliage: beams go some way into the leaves, and through the gaps now and then
+            t_obj = t_obj + np.where(leafy, rng.exponential(rng.uniform(0.05, 0.25), len(D)), 0.0)
+            t_obj = np.where(leafy & (rng.random(len(D)) < rng.uniform(0.0, 0.25)), np.inf, t_obj)
         t_other = np.full(len(D), np.inf)
         for prim in occ:
             t_other = np.minimum(t_other, intersect(prim, D))
@@ -392,8 +498,8 @@ def simulate(rng, label):
         foot &= rng.random(len(D)) < (rng.uniform(0, 0.15) if rng.random() < 0.3 else 0.0)
         t = np.where(on_obj, t_obj, t_ground)
         keep = on_obj | foot
-        keep &= rng.random(len(D)) >= rng.uniform(0.0, 0.15)  # dropout
-        t = t + rng.normal(0.0, rng.uniform(0.01, 0.03), len(D))  # range noise
+        keep &= rng.random(len(D)) >= rng.uniform(0.0, MAX_DROPOUT)  # dropout
+        t = t + rng.normal(0.0, rng.uniform(0.01, 0.04), len(D))  # range noise
         pts = (t[:, None] * D)[keep]
         if np.count_nonzero(on_obj & keep) >= MIN_POINTS:
             return pts.astype(np.float32)
@@ -429,14 +535,31 @@ def read_ipcl(path):
     return clouds, labels, names
 
 
-def generate(split, count):
-    clouds, labels = [], []
-    for i in range(count):
-        label = i % len(CLASSES)
-        clouds.append(simulate(np.random.default_rng([SPLIT_SEEDS[split], i]), label))
-        labels.append(label)
-        if (i + 1) % 200 == 0 or i + 1 == count:  # progress: a line per 200 scans, to stderr
-            print(f"{split}: {i + 1}/{count} scans", file=sys.stderr, flush=True)
+def scene(split, i):
+    """Scene i of a split: class i mod len(CLASSES), drawn from PCG64 seeded with (split seed, i) alone, so
+    it does not depend on the other scenes, the scene count or the number of worker processes."""
+    return simulate(np.random.default_rng([SPLIT_SEEDS[split], i]), i % len(CLASSES))
+
+
+def _scene_job(args):
+    return scene(*args)
+
+
+def generate(split, count, jobs=1):
+    labels = [i % len(CLASSES) for i in range(count)]
+    clouds = []
+    pool = multiprocessing.Pool(jobs) if jobs > 1 else None
+    try:
+        scenes = pool.imap(_scene_job, ((split, i) for i in range(count)), chunksize=25) if pool else \
+            (scene(split, i) for i in range(count))
+        for i, pts in enumerate(scenes):
+            clouds.append(pts)
+            if (i + 1) % 200 == 0 or i + 1 == count:  # progress: a line per 200 scans, to stderr
+                print(f"{split}: {i + 1}/{count} scans", file=sys.stderr, flush=True)
+    finally:
+        if pool:
+            pool.close()
+            pool.join()
     return clouds, labels
 
 
@@ -448,7 +571,10 @@ def main():
     ap.add_argument("--test", type=int, default=2400)
     ap.add_argument("--splits", default=",".join(SPLIT_SEEDS),
                     help="comma-separated subset of " + ",".join(SPLIT_SEEDS) + " to write (default: all)")
+    ap.add_argument("--jobs", type=int, default=2, help="worker processes (the output does not depend on it)")
     args = ap.parse_args()
+    if args.jobs < 1:
+        ap.error(f"--jobs: {args.jobs} (must be >= 1)")
     wanted = [s.strip() for s in args.splits.split(",") if s.strip()]
     for s in wanted:
         if s not in SPLIT_SEEDS:
@@ -458,7 +584,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     for split in (s for s in SPLIT_SEEDS if s in wanted):  # train, calibration, test order
         start = time.time()
-        clouds, labels = generate(split, getattr(args, split))
+        clouds, labels = generate(split, getattr(args, split), args.jobs)
         path = os.path.join(args.out, split + ".ipcl")
         write_ipcl(path, clouds, labels, CLASSES)
         sizes = np.array([len(c) for c in clouds])

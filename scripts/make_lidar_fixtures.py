@@ -3,9 +3,9 @@
 held-out split (run scripts/make_lidar_data.py first). Run from the repository root:
     /usr/bin/python3 scripts/make_lidar_fixtures.py
 
-  test.ipcl           the first 120 clouds of data/lidar/test.ipcl (15 per class, classes cycle),
+  test.ipcl           the first 120 clouds of data/lidar/test.ipcl (10 per class, classes cycle),
                       so `--data-dir tests/fixtures/data` loads it as the lidar test split
-  sample.ipcl         one of them (cloud 3, a pedestrian): the example program's default input
+  sample.ipcl         one of them (cloud 4, a pedestrian): the example program's default input
   frontend_expected.npy  [8, 3, 256] float32: the front end of the first 8 clouds, computed here with
                       numpy, independently of the C++ code it checks (centroid in float64, rotation
                       onto +x, z + 1.8 m, point i = floor(i * P / 256))
@@ -21,6 +21,7 @@ from make_lidar_data import CLASSES, SENSOR_HEIGHT, read_ipcl, write_ipcl  # noq
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = os.path.join(ROOT, "tests", "fixtures", "data", "lidar")
 COUNT = 120
+SAMPLE = CLASSES.index("pedestrian")  # scene i has class i mod len(CLASSES)
 N = 256
 
 
@@ -42,10 +43,10 @@ def main():
     assert names == CLASSES, names
     os.makedirs(OUT, exist_ok=True)
     write_ipcl(os.path.join(OUT, "test.ipcl"), clouds[:COUNT], labels[:COUNT], CLASSES)
-    write_ipcl(os.path.join(OUT, "sample.ipcl"), [clouds[3]], [labels[3]], CLASSES)
+    write_ipcl(os.path.join(OUT, "sample.ipcl"), [clouds[SAMPLE]], [labels[SAMPLE]], CLASSES)
     np.save(os.path.join(OUT, "frontend_expected.npy"), np.stack([front_end(c) for c in clouds[:8]]))
     sizes = [len(c) for c in clouds[:COUNT]]
-    print(f"{OUT}: {COUNT} clouds ({sum(sizes)} points), sample = {CLASSES[labels[3]]} ({len(clouds[3])} points)")
+    print(f"{OUT}: {COUNT} clouds ({sum(sizes)} points), sample = {CLASSES[labels[SAMPLE]]} ({len(clouds[SAMPLE])} points)")
 
 
 if __name__ == "__main__":

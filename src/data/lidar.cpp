@@ -13,8 +13,8 @@
 namespace imprecise::data {
 
 const std::vector<std::string>& lidar_classes() {
-  static const std::vector<std::string> classes{"car",     "van",  "truck", "pedestrian",
-                                                "cyclist", "pole", "tree",  "sign"};
+  static const std::vector<std::string> classes{"car",  "suv",           "van",  "truck", "pedestrian", "child",
+                                                "cyclist", "pole", "traffic_light", "sign", "tree",  "bush"};
   return classes;
 }
 
@@ -83,7 +83,8 @@ LabeledSet load_lidar(const LoadRequest& request) {
 
 Pipeline lidar_pipeline() {
   return {"lidar",
-          "synthetic 32-beam spinning-LIDAR scans of single objects (8 classes), multi-exit PointNet (3 exits)",
+          "synthetic 16/32-beam spinning-LIDAR scans of single objects (12 classes, 4..75 m), scan-order point "
+          "network (4 exits)",
           "models/lidar.onnx", load_lidar};
 }
 
