@@ -12,10 +12,21 @@ cd "$(dirname "$0")/.."
 DATA=${IMPRECISE_DATA_DIR:-data}
 PY=/usr/bin/python3  # has numpy (the pyenv python3 on PATH may not)
 
+# A split made by an older recipe (another generator script) is stale: the committed replay sets and
+# models belong to the current one. Each split records its generator's hash next to it.
+recipe() { sha256sum "scripts/make_$1_data.py" | cut -c1-16; }
+stamp_voice=$DATA/voice/test/.recipe stamp_lidar=$DATA/lidar/test.recipe
+current() { [ -f "$2" ] && [ -f "$3" ] && [ "$(cat "$3")" = "$(recipe "$1")" ]; }
 jobs=()
-[ -f "$DATA/voice/test/index.csv" ] || jobs+=(voice)  # index.csv is written last: it marks a complete split
-[ -f "$DATA/lidar/test.ipcl" ] || jobs+=(lidar)       # written atomically
+current voice "$DATA/voice/test/index.csv" "$stamp_voice" || jobs+=(voice)  # index.csv is written last: a complete split
+current lidar "$DATA/lidar/test.ipcl" "$stamp_lidar" || jobs+=(lidar)       # written atomically
 [ ${#jobs[@]} -gt 0 ] || exit 0
+for job in "${jobs[@]}"; do
+  case $job in
+    voice) [ ! -d "$DATA/voice/test" ] || { echo "make_test_sets: $DATA/voice/test is from another recipe: regenerating"; rm -rf "$DATA/voice/test"; } ;;
+    lidar) [ ! -f "$DATA/lidar/test.ipcl" ] || echo "make_test_sets: $DATA/lidar/test.ipcl is from another recipe: regenerating" ;;
+  esac
+done
 
 if [[ " ${jobs[*]} " == *" voice "* ]]; then
   command -v espeak-ng >/dev/null ||
@@ -67,5 +78,9 @@ if [ ${#failed[@]} -gt 0 ]; then
   exit 1
 fi
 times=""
-for job in "${jobs[@]}"; do times+="${times:+, }$job $(cat "$LOGS/$job.s") s"; done
+for job in "${jobs[@]}"; do
+  times+="${times:+, }$job $(cat "$LOGS/$job.s") s"
+  stamp=stamp_$job
+  recipe "$job" >"${!stamp}"
+done
 echo "make_test_sets: done in $((SECONDS - start)) s ($times)"
