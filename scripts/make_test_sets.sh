@@ -2,8 +2,9 @@
 # Generates ONLY the test splits of the synthetic voice and lidar data sets (what the edge-server
 # experiment reads), if they are missing: $DATA/voice/test/ and $DATA/lidar/test.ipcl. They come out
 # byte-identical to those of a full run of scripts/make_voice.sh / scripts/make_lidar.sh (same seed
-# and counts; every clip / scene is seeded by its split and index). Existing data is left alone, and
-# when both test sets exist the script prints nothing.
+# and counts; every clip / scene is seeded by its split and index). Existing data is left alone unless
+# an older generator script made it (a hash stamp next to each split); when both are current the script
+# prints nothing.
 # Usage (repo root or anywhere):  scripts/make_test_sets.sh     data dir: ${IMPRECISE_DATA_DIR:-data}
 # Takes about 45 s on a 2-core VM (the two generators run in parallel; a progress line every 5 s on
 # stderr). Needs espeak-ng.
