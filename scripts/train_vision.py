@@ -11,8 +11,8 @@ exactly these commands with the defaults below.
 
 Model (input [N, 1, 28, 28]); every exit is global average pooling + one linear layer, so an exit costs
 almost nothing and an early exit only knows what its shallow features know:
-  stage 1  conv3x3 1->16, conv3x3 16->16 (28x28), maxpool2                 -> 16x14x14   exit 1
-  stage 2  residual block 16->32 (14x14)                                   -> 32x14x14   exit 2
+  stage 1  conv3x3 1->24, conv3x3 24->24 (28x28), maxpool2                 -> 24x14x14   exit 1
+  stage 2  residual block 24->32, residual block 32->32 (14x14)           -> 32x14x14   exit 2
   stage 3  residual block 32->48 stride 2 (7x7), residual block 48->48     -> 48x7x7     exit 3
   stage 4  residual block 48->96 stride 2 (4x4), residual block 96->96     -> 96x4x4     exit 4
 (each conv with BN + ReLU; BN folded by the exporter.) Loss = sum of the exits' cross-entropies; Adam +
@@ -62,12 +62,12 @@ class VisionNet(nn.Module):
     def __init__(self, classes=10):
         super().__init__()
         self.stages = nn.ModuleList([
-            nn.Sequential(*conv_bn(1, 16), *conv_bn(16, 16), nn.MaxPool2d(2)),
-            ResidualBlock(16, 32),
+            nn.Sequential(*conv_bn(1, 24), *conv_bn(24, 24), nn.MaxPool2d(2)),
+            nn.Sequential(ResidualBlock(24, 32), ResidualBlock(32, 32)),
             nn.Sequential(ResidualBlock(32, 48, stride=2), ResidualBlock(48, 48)),
             nn.Sequential(ResidualBlock(48, 96, stride=2), ResidualBlock(96, 96)),
         ])
-        self.exits = nn.ModuleList([exit_head(c, classes) for c in (16, 32, 48, 96)])
+        self.exits = nn.ModuleList([exit_head(c, classes) for c in (24, 32, 48, 96)])
 
     def forward(self, x):
         outputs = []

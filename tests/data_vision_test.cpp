@@ -1,5 +1,6 @@
 // Vision pipeline: IDX reading (plain and .gz), its error paths, the front end against numpy, the
-// splits, and the committed model's accuracy on the committed 200-image test subset.
+// splits, and the committed model's accuracy on the committed 200-image test subset (corrupted as the
+// test split is; the corruptions themselves: data_vision_corruption_test.cpp).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -159,11 +160,13 @@ TEST(VisionFrontEnd, LoadsFilesWithLabels) {
 TEST(VisionPipeline, RegisteredAndLoadsTheFixtureSubset) {
   const Pipeline& p = PipelineRegistry::get().at("vision");
   EXPECT_EQ(p.model, "models/vision.onnx");
-  // data_dir/vision/ holds the test files of the committed subset.
+  // data_dir/vision/ holds the test files of the committed subset; frames come corrupted as drawn
+  // (tests/data_vision_corruption_test.cpp), labels as recorded.
   const LabeledSet set = p.load({Split::test, 0, kFixtures});
   ASSERT_EQ(set.size(), 200u);
   EXPECT_EQ(set.inputs.shape(), (nn::Shape{200, 1, 28, 28}));
   EXPECT_EQ(set.labels[0], 9);
+  EXPECT_EQ(set.labels, load_vision_files(kImagesGz, kLabelsPlain).labels);
   EXPECT_EQ(p.load({Split::test, 50, kFixtures}).size(), 50u);
   // No training files there: the error names them and how to get them.
   expect_error([&] { p.load({Split::train, 0, kFixtures}); },
@@ -273,13 +276,17 @@ TEST(VisionPipeline, OfficialSplits) {
   ::setenv("IMPRECISE_DATA_DIR", empty.c_str(), 1);  // data_root()/vision is empty: Debian's folder is used
   const LabeledSet test = p.load({Split::test, 0, ""});
   EXPECT_EQ(test.size(), 10000u);
-  const LabeledSet subset = load_vision_files(kImagesGz, kLabelsPlain);
+  // The committed subset loaded as a test split: the same 200 frames with the same corruptions.
+  const LabeledSet subset = p.load({Split::test, 0, kFixtures});
   for (std::size_t i = 0; i < subset.inputs.size(); ++i) ASSERT_EQ(test.inputs[i], subset.inputs[i]);
-  const IdxImages all = read_idx_images(train_images);
+  IdxImages all = read_idx_images(train_images);
   ASSERT_EQ(all.count, 60000u);
   const LabeledSet train = p.load({Split::train, 2, ""});
   const LabeledSet calibration = p.load({Split::calibration, 0, ""});
   EXPECT_EQ(calibration.size(), 5000u);
+  // Train = frames 0.. under the train seed, calibration = frames 55,000.. under the calibration seed.
+  corrupt_frames(all, 0, 2, vision_split_seed(Split::train), vision_corruption_mix());
+  corrupt_frames(all, 55000, 2, vision_split_seed(Split::calibration), vision_corruption_mix());
   const nn::Tensor first_train = vision_front_end(all, 0, 2), first_calibration = vision_front_end(all, 55000, 2);
   for (std::size_t i = 0; i < first_train.size(); ++i) {
     ASSERT_EQ(train.inputs[i], first_train[i]);
