@@ -41,7 +41,7 @@ class SplitMix64:
         return (self.next() >> 11) * 2.0 ** -53
 
 
-def draw(index, split_seed=TEST_SEED, clean_fraction=0.45, min_severity=1, max_severity=5):
+def draw(index, split_seed=TEST_SEED, clean_fraction=0.5, min_severity=1, max_severity=5):
     """(kind name or "clean", severity) of frame `index`, as draw_corruption() with CorruptionMix's defaults."""
     rng = SplitMix64(split_seed * 0xD1B54A32D192ED03 + index)
     u = rng.uniform()

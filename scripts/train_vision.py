@@ -16,8 +16,8 @@ almost nothing and an early exit only knows what its shallow features know:
   stage 3  residual block 32->48 stride 2 (7x7), residual block 48->48     -> 48x7x7     exit 3
   stage 4  residual block 48->96 stride 2 (4x4), residual block 96->96     -> 96x4x4     exit 4
 (each conv with BN + ReLU; BN folded by the exporter.) Loss = sum of the exits' cross-entropies; Adam +
-one-cycle; horizontal flips. Budget trade: the first --train-subset frames of the 55,000 (default 30,000)
-and --epochs epochs (default 8) on one thread, to stay near 20 minutes on a shared 2-core machine.
+one-cycle; horizontal flips. Budget trade: the first --train-subset frames of the 55,000 (default 50,000)
+and --epochs epochs (default 6) on one thread, to stay near 20 minutes on a shared 2-core machine.
 Accuracy printed here is PyTorch's on the calibration split, for information only: the reported figures
 come from the C++ engine (`imprecise eval --pipeline vision`).
 """
@@ -87,8 +87,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--features", default="data/vision/features", help="folder with train/ and calibration/")
     ap.add_argument("--out", default="models/vision.onnx")
-    ap.add_argument("--epochs", type=int, default=8)
-    ap.add_argument("--train-subset", type=int, default=30000, help="train on the first N frames (0: all)")
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--train-subset", type=int, default=50000, help="train on the first N frames (0: all)")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=4e-3)
     ap.add_argument("--seed", type=int, default=0)

@@ -42,7 +42,7 @@ LabeledSet load_vision_files(const std::string& images_path, const std::string& 
 /// The seed of a split's corruption draws (vision_corruption.hpp): distinct per split, so train,
 /// calibration and test frames get independent corruptions; frame i of a split gets draw i.
 std::uint64_t vision_split_seed(Split split);
-/// The mix every split is loaded with (CorruptionMix's defaults: 45 % clean, severities 1..5).
+/// The mix every split is loaded with (CorruptionMix's defaults: 50 % clean, severities 1..5).
 const CorruptionMix& vision_corruption_mix();
 
 /// The folders searched for a split's files, in order: <data_dir>/vision when `data_dir` is given;

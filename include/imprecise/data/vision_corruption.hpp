@@ -31,7 +31,7 @@ const char* to_string(Corruption kind);
 /// The mix a split is drawn from: a frame stays clean with probability clean_fraction, else gets one
 /// corruption kind (uniform over the 8) at a severity uniform in [min_severity, max_severity].
 struct CorruptionMix {
-  double clean_fraction = 0.45;
+  double clean_fraction = 0.5;
   int min_severity = 1;
   int max_severity = 5;
   /// Throws Error naming the field when it is out of range.
