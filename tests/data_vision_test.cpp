@@ -296,19 +296,22 @@ TEST(VisionPipeline, OfficialSplits) {
   fs::remove_all(empty);
 }
 
-// The committed model, run by our engine on the committed 200 test images: every exit above its
-// floor, and deeper exits no worse than the first.
+// The committed model, run by our engine on the committed 200 (corrupted) test frames: every exit above
+// its floor, the first exit clearly weaker than the last (the gap the scheduler works with), and exit 1's
+// confidence informative about its correctness.
 TEST(VisionModel, AccuracyOnTheCommittedSubset) {
   const Pipeline& p = PipelineRegistry::get().at("vision");
   nn::MultiExitModel model = nn::MultiExitModel::load(source_path(p.model));
-  ASSERT_EQ(model.stages(), 3);
+  ASSERT_EQ(model.stages(), 4);
   EXPECT_EQ(model.mandatory_depth(), 1);
   EXPECT_EQ(model.labels(), vision_labels());
   EXPECT_EQ(model.input_shape(), (nn::Shape{-1, 1, 28, 28}));
   const LabeledSet set = p.load({Split::test, 0, kFixtures});
   const Evaluation e = evaluate(model, set);
-  ASSERT_EQ(e.exits.size(), 3u);
-  const double floors[] = {0.84, 0.87, 0.88};  // measured: 0.890, 0.930, 0.925
-  for (std::size_t k = 0; k < 3; ++k) EXPECT_GE(e.exits[k].accuracy, floors[k]) << "exit " << k + 1;
-  EXPECT_GT(e.exits[2].accuracy, e.exits[0].accuracy);
+  ASSERT_EQ(e.exits.size(), 4u);
+  const double floors[] = {0.62, 0.82, 0.84, 0.84};  // measured: 0.720, 0.890, 0.905, 0.890
+  for (std::size_t k = 0; k < 4; ++k) EXPECT_GE(e.exits[k].accuracy, floors[k]) << "exit " << k + 1;
+  EXPECT_LE(e.exits[0].accuracy, 0.80) << "exit 1 should stay a cheap, weak exit";
+  EXPECT_GE(e.exits[3].accuracy - e.exits[0].accuracy, 0.10);
+  EXPECT_GE(e.exits[0].auroc, 0.70);  // measured: 0.798
 }
