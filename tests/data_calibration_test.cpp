@@ -23,6 +23,29 @@ namespace {
 
 std::string fixture(const std::string& file) { return std::string(IMPRECISE_SOURCE_DIR) + "/tests/fixtures/nn/" + file; }
 
+TEST(ConfidenceAuroc, IsTheShareOfRightWrongPairsRankedRight) {
+  // Right at 0.9, 0.8, 0.4; wrong at 0.7, 0.4, 0.2. Pairs ranked right: 3 + 3 + (0 + 0.5 tie + 1) = 7.5 of 9.
+  const std::vector<ExitRecord> records{{0.9f, true}, {0.7f, false}, {0.8f, true},
+                                        {0.4f, false}, {0.4f, true},  {0.2f, false}};
+  EXPECT_NEAR(confidence_auroc(records, 1, 1), 7.5 / 9.0, 1e-12);
+  // Two exits interleaved: exit 2 separates perfectly, then inverted.
+  std::vector<ExitRecord> two;
+  for (const auto& r : records) {
+    two.push_back(r);
+    two.push_back({r.correct ? 0.99f : 0.5f, r.correct});
+  }
+  EXPECT_NEAR(confidence_auroc(two, 2, 1), 7.5 / 9.0, 1e-12);
+  EXPECT_DOUBLE_EQ(confidence_auroc(two, 2, 2), 1.0);
+  std::vector<ExitRecord> inverted;
+  for (const auto& r : records) inverted.push_back({r.correct ? 0.1f : 0.9f, r.correct});
+  EXPECT_DOUBLE_EQ(confidence_auroc(inverted, 1, 1), 0.0);
+  // All equal confidences: 0.5; one class missing: undefined.
+  EXPECT_DOUBLE_EQ(confidence_auroc(std::vector<ExitRecord>{{0.6f, true}, {0.6f, false}}, 1, 1), 0.5);
+  EXPECT_TRUE(std::isnan(confidence_auroc(std::vector<ExitRecord>{{0.6f, true}, {0.3f, true}}, 1, 1)));
+  EXPECT_THROW(confidence_auroc(records, 4, 1), Error);  // 6 records are not N x 4
+  EXPECT_THROW(confidence_auroc(records, 1, 2), Error);
+}
+
 TEST(ExpectedCalibrationError, IsTheGapBetweenConfidenceAndAccuracyPerBin) {
   // One exit; 4 samples at confidence 0.9 (3 right: gap 0.15), 4 at 0.35 (all right: gap 0.65).
   std::vector<ExitRecord> records;
@@ -94,6 +117,13 @@ TEST_F(EvaluateCnn3, MeasuresEveryExitAndKeepsOrderedLogits) {
     EXPECT_GT(exit.mean_stage_ms, 0.0);
     EXPECT_GE(exit.ece, 0.0);
   }
+  // Each exit's auroc is confidence_auroc over its records (NaN where the exit is always right).
+  for (int k = 1; k <= 3; ++k) {
+    const double want = confidence_auroc(e.records, 3, k), got = e.exits[static_cast<std::size_t>(k - 1)].auroc;
+    if (std::isnan(want)) EXPECT_TRUE(std::isnan(got));
+    else EXPECT_DOUBLE_EQ(got, want);
+  }
+  EXPECT_TRUE(std::isnan(e.exits.back().auroc));  // accuracy 1: no wrong answer to rank against
   // logits are samples x exits x classes, the values run() gives.
   const auto reference = model_->run(set_.inputs);
   std::size_t row = 0;
@@ -178,9 +208,9 @@ TEST(PipelineRegistry, NamesUnknownPipelinesAndSplits) {
 TEST(LoadCalibration, ReadsTheShippedFileAndNamesBadFields) {
   const std::string path = imprecise::data::source_path("models/vision.calibration.json");
   const imprecise::data::Calibration c = imprecise::data::load_calibration(path);
-  EXPECT_EQ(c.utility.exits(), 3);
-  EXPECT_EQ(c.temperatures.size(), 3u);
-  EXPECT_NEAR(c.utility.prior(1), 0.8954, 1e-9);
+  EXPECT_EQ(c.utility.exits(), 4);
+  EXPECT_EQ(c.temperatures.size(), 4u);
+  EXPECT_NEAR(c.utility.prior(1), 0.6884, 1e-9);  // exit 1's accuracy on the calibration split
   EXPECT_EQ(c.replay.records.size(), 0u);
 
   const auto dir = std::filesystem::temp_directory_path() / ("imprecise_cal_" + std::to_string(::getpid()));

@@ -54,7 +54,7 @@ void add_eval_command(CLI::App& app, Action& action) {
       nlohmann::json exits = nlohmann::json::array();
       for (std::size_t k = 0; k < evaluation.exits.size(); ++k) {
         const data::ExitEvaluation& e = evaluation.exits[k];
-        exits.push_back({{"exit", model.exit_names()[k]}, {"accuracy", e.accuracy}, {"ece", e.ece},
+        exits.push_back({{"exit", model.exit_names()[k]}, {"accuracy", e.accuracy}, {"ece", e.ece}, {"auroc", e.auroc},
                          {"mean_stage_ms", e.mean_stage_ms}});
       }
       const nlohmann::json out = {{"pipeline", pipeline.name}, {"split", options->split},

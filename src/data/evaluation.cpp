@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 #include <fmt/core.h>
 
@@ -30,6 +31,31 @@ double expected_calibration_error(std::span<const ExitRecord> records, int exits
   for (std::size_t b = 0; b < count.size(); ++b)
     if (count[b] > 0) ece += std::abs(correct[b] - confidence[b]) / static_cast<double>(samples);
   return ece;
+}
+
+double confidence_auroc(std::span<const ExitRecord> records, int exits, int exit) {
+  if (exits < 1 || exit < 1 || exit > exits || records.size() % static_cast<std::size_t>(exits) != 0)
+    throw Error(fmt::format("confidence_auroc: exit {} of {} over {} records", exit, exits, records.size()));
+  std::vector<std::pair<float, bool>> scored;
+  for (std::size_t i = static_cast<std::size_t>(exit - 1); i < records.size(); i += static_cast<std::size_t>(exits))
+    scored.emplace_back(records[i].confidence, records[i].correct);
+  std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Mann-Whitney U: the rank sum of the correct samples, tied confidences sharing their mean rank.
+  double rank_sum = 0.0, positives = 0.0;
+  for (std::size_t begin = 0; begin < scored.size();) {
+    std::size_t end = begin;
+    while (end < scored.size() && scored[end].first == scored[begin].first) ++end;
+    const double mean_rank = 0.5 * static_cast<double>(begin + 1 + end);  // ranks begin+1 .. end
+    for (std::size_t i = begin; i < end; ++i)
+      if (scored[i].second) {
+        rank_sum += mean_rank;
+        positives += 1.0;
+      }
+    begin = end;
+  }
+  const double negatives = static_cast<double>(scored.size()) - positives;
+  if (positives == 0.0 || negatives == 0.0) return std::numeric_limits<double>::quiet_NaN();
+  return (rank_sum - positives * (positives + 1.0) / 2.0) / (positives * negatives);
 }
 
 Evaluation evaluate(nn::MultiExitModel& model, const LabeledSet& set, const EvaluationOptions& options) {
@@ -107,6 +133,7 @@ Evaluation evaluate(nn::MultiExitModel& model, const LabeledSet& set, const Eval
     for (std::size_t i = 0; i < n; ++i) right += result.records[i * static_cast<std::size_t>(exits) + static_cast<std::size_t>(k)].correct;
     e.accuracy = n > 0 ? static_cast<double>(right) / static_cast<double>(n) : 0.0;
     e.ece = expected_calibration_error(result.records, exits, k + 1, options.ece_bins);
+    e.auroc = confidence_auroc(result.records, exits, k + 1);
     e.mean_stage_ms = batches > 0 ? 1e3 * stage_seconds[static_cast<std::size_t>(k)] / static_cast<double>(batches) : 0.0;
     result.exits.push_back(e);
   }

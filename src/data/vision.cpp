@@ -58,7 +58,7 @@ LabeledSet load_split(const LoadRequest& request) {
     if (images_path.empty() || labels_path.empty())
       throw Error(fmt::format("vision: {} has {} but no {}[.gz]", dir, images_path.empty() ? labels_path : images_path,
                               images_path.empty() ? images_base : labels_base));
-    const VisionFiles files = read_pair(images_path, labels_path);
+    VisionFiles files = read_pair(images_path, labels_path);
     std::size_t begin = 0, count = files.images.count;
     if (request.split != Split::test) {
       // train = all but the last kVisionCalibrationSize images of the training file; calibration = those.
@@ -70,6 +70,8 @@ LabeledSet load_split(const LoadRequest& request) {
       count = request.split == Split::train ? train : kVisionCalibrationSize;
     }
     if (request.limit > 0) count = std::min(count, request.limit);
+    // The edge camera's conditions: frame i of the split gets draw i of the split's seed.
+    corrupt_frames(files.images, begin, count, vision_split_seed(request.split), vision_corruption_mix());
     return make_set(files, begin, count);
   }
   std::string searched;
@@ -116,13 +118,28 @@ LabeledSet load_vision_files(const std::string& images_path, const std::string& 
   return make_set(files, begin, count);
 }
 
+std::uint64_t vision_split_seed(Split split) {
+  switch (split) {
+    case Split::train: return 0x7261696eull;        // "rain"
+    case Split::calibration: return 0x63616c69ull;  // "cali"
+    case Split::test: return 0x74657374ull;         // "test"
+  }
+  throw Error("vision_split_seed: unknown split");
+}
+
+const CorruptionMix& vision_corruption_mix() {
+  static const CorruptionMix mix{};
+  return mix;
+}
+
 std::vector<std::string> vision_search_dirs(const std::string& data_dir) {
   if (!data_dir.empty()) return {data_dir + "/vision"};
   return {data_root() + "/vision", kVisionSystemDir};
 }
 
 Pipeline vision_pipeline() {
-  return Pipeline{"vision", "Fashion-MNIST (official 60k/10k split, 28x28 grayscale), multi-exit CNN with 3 exits",
+  return Pipeline{"vision", "Fashion-MNIST (official 60k/10k split, 28x28 grayscale) under seeded edge-camera corruptions, "
+                  "anytime ResNet with 4 exits",
                   "models/vision.onnx", load_split};
 }
 

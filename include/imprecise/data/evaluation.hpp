@@ -15,6 +15,8 @@ namespace imprecise::data {
 struct ExitEvaluation {
   double accuracy = 0.0;
   double ece = 0.0;            ///< expected calibration error of the exit's confidence
+  /// How well the exit's confidence separates its right answers from its wrong ones (confidence_auroc).
+  double auroc = 0.0;
   double mean_stage_ms = 0.0;  ///< mean wall time of this exit's stage per batch of Evaluation::batch
 };
 
@@ -41,5 +43,10 @@ Evaluation evaluate(nn::MultiExitModel& model, const LabeledSet& set, const Eval
 /// ECE of exit `exit` (1-based) in samples x exits records: sum over equal-width confidence bins of
 /// |accuracy - mean confidence| weighted by the bin's share of samples.
 double expected_calibration_error(std::span<const ExitRecord> records, int exits, int exit, int bins = 15);
+
+/// AUROC of exit `exit`'s (1-based) confidence as a score for that exit's correctness: the probability
+/// that a random correct sample has a higher confidence than a random wrong one (ties count half).
+/// 0.5 = uninformative, 1 = a threshold separates them. NaN when every sample is right or every one wrong.
+double confidence_auroc(std::span<const ExitRecord> records, int exits, int exit);
 
 }  // namespace imprecise::data

@@ -1,13 +1,16 @@
-// Vision pipeline: Fashion-MNIST (IDX files, 28x28 grayscale) and its front end, uint8 pixels ->
-// normalised float tensors [N, 1, 28, 28], the input of models/vision.onnx.
+// Vision pipeline: Fashion-MNIST (IDX files, 28x28 grayscale) as an edge camera sees it (a seeded mix
+// of clean and corrupted frames, vision_corruption.hpp) and its front end, uint8 pixels -> normalised
+// float tensors [N, 1, 28, 28], the input of models/vision.onnx.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "imprecise/data/idx.hpp"
 #include "imprecise/data/pipeline.hpp"
+#include "imprecise/data/vision_corruption.hpp"
 #include "imprecise/graph/tensor.hpp"
 
 namespace imprecise::data {
@@ -35,6 +38,12 @@ nn::Tensor vision_front_end(const IdxImages& images, std::size_t begin, std::siz
 /// 28x28, or the two files hold different numbers of items.
 LabeledSet load_vision_files(const std::string& images_path, const std::string& labels_path, std::size_t begin = 0,
                              std::size_t count = 0);
+
+/// The seed of a split's corruption draws (vision_corruption.hpp): distinct per split, so train,
+/// calibration and test frames get independent corruptions; frame i of a split gets draw i.
+std::uint64_t vision_split_seed(Split split);
+/// The mix every split is loaded with (CorruptionMix's defaults: 50 % clean, severities 1..5).
+const CorruptionMix& vision_corruption_mix();
 
 /// The folders searched for a split's files, in order: <data_dir>/vision when `data_dir` is given;
 /// else <data_root()>/vision, then kVisionSystemDir.
