@@ -1,4 +1,4 @@
-// Lidar example: one object's point cloud through the multi-exit PointNet, stage by stage — the
+// Lidar example: one object's point cloud through the 4-exit point network, stage by stage — the
 // answer (class, confidence) and the time of every exit, as a scheduler sees them.
 //
 //   imprecise_lidar [CLOUDS.ipcl [INDEX]]

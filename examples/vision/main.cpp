@@ -1,4 +1,4 @@
-// Vision example: one Fashion-MNIST image through the multi-exit CNN, stage by stage — the answer
+// Vision example: one Fashion-MNIST image through the 4-exit ResNet (as read, no corruption), stage by stage — the answer
 // (label, confidence) and the time of every exit, as a scheduler sees them.
 //
 //   imprecise_vision [IMAGES.idx[.gz] [INDEX [LABELS.idx[.gz]]]]
