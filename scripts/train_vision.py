@@ -13,8 +13,8 @@ Model (input [N, 1, 28, 28]); every exit is global average pooling + one linear 
 almost nothing and an early exit only knows what its shallow features know:
   stage 1  conv3x3 1->24, conv3x3 24->24 (28x28), maxpool2                 -> 24x14x14   exit 1
   stage 2  residual block 24->32, residual block 32->32 (14x14)           -> 32x14x14   exit 2
-  stage 3  residual block 32->48 stride 2 (7x7), residual block 48->48     -> 48x7x7     exit 3
-  stage 4  residual block 48->96 stride 2 (4x4), residual block 96->96     -> 96x4x4     exit 4
+  stage 3  residual block 32->64 stride 2 (7x7), residual block 64->64     -> 64x7x7     exit 3
+  stage 4  residual block 64->128 stride 2 (4x4), residual block 128->128 -> 128x4x4    exit 4
 (each conv with BN + ReLU; BN folded by the exporter.) Loss = sum of the exits' cross-entropies; Adam +
 one-cycle; horizontal flips. Budget trade: the first --train-subset frames of the 55,000 (default 50,000)
 and --epochs epochs (default 6) on one thread, to stay near 20 minutes on a shared 2-core machine.
@@ -64,10 +64,10 @@ class VisionNet(nn.Module):
         self.stages = nn.ModuleList([
             nn.Sequential(*conv_bn(1, 24), *conv_bn(24, 24), nn.MaxPool2d(2)),
             nn.Sequential(ResidualBlock(24, 32), ResidualBlock(32, 32)),
-            nn.Sequential(ResidualBlock(32, 48, stride=2), ResidualBlock(48, 48)),
-            nn.Sequential(ResidualBlock(48, 96, stride=2), ResidualBlock(96, 96)),
+            nn.Sequential(ResidualBlock(32, 64, stride=2), ResidualBlock(64, 64)),
+            nn.Sequential(ResidualBlock(64, 128, stride=2), ResidualBlock(128, 128)),
         ])
-        self.exits = nn.ModuleList([exit_head(c, classes) for c in (24, 32, 48, 96)])
+        self.exits = nn.ModuleList([exit_head(c, classes) for c in (24, 32, 64, 128)])
 
     def forward(self, x):
         outputs = []
