@@ -11,30 +11,14 @@ clips' SNR, room, distance). Writes docs/results/voice_auroc.json and prints a t
 import argparse
 import csv
 import json
+import os
 import sys
 
 import numpy as np
 
+from imprecise_common import auroc  # the one AUROC every pipeline reports
+
 SNR_BANDS = [(-5, 0), (0, 10), (10, 20), (20, 35)]  # dB, against the word's RMS
-
-
-def auroc(conf, correct):
-    """Mann-Whitney U / (positives * negatives), ties counted half: P(conf of a right answer > conf of a wrong one)."""
-    conf, correct = np.asarray(conf, float), np.asarray(correct, bool)
-    pos, neg = int(correct.sum()), int((~correct).sum())
-    if pos == 0 or neg == 0:
-        return float("nan")
-    order = np.argsort(conf, kind="mergesort")
-    ranks = np.empty(len(conf))
-    sorted_conf = conf[order]
-    i = 0
-    while i < len(conf):  # average ranks over ties
-        j = i
-        while j + 1 < len(conf) and sorted_conf[j + 1] == sorted_conf[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    return float((ranks[correct].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
 
 def read_rows(path, required):

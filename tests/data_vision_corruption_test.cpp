@@ -17,6 +17,7 @@
 #include "imprecise/data/vision.hpp"
 #include "imprecise/data/vision_corruption.hpp"
 #include "imprecise/error.hpp"
+#include "support/expect_error.hpp"
 
 using namespace imprecise;
 using namespace imprecise::data;
@@ -73,15 +74,7 @@ double mean_abs_difference(const Frame& a, const Frame& b) {
   return sum / static_cast<double>(a.size());
 }
 
-void expect_error(const std::function<void()>& fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "no Error thrown (expected one mentioning '" << parts.front() << "')";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const auto& part : parts) EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
-  }
-}
+using test_support::expect_error;
 
 const std::vector<Corruption> kAllKinds{Corruption::gaussian_noise, Corruption::shot_noise,  Corruption::motion_blur,
                                         Corruption::defocus_blur,   Corruption::low_light,   Corruption::low_contrast,
@@ -120,7 +113,9 @@ TEST(VisionCorruptionDraw, FollowsTheMix) {
     const CorruptionDraw d = draw_corruption(mix, 3, static_cast<std::size_t>(i));
     ++kinds[d.kind];
     ++severities[d.severity];
-    if (d.kind == Corruption::none) EXPECT_EQ(d.severity, 0);
+    if (d.kind == Corruption::none) {
+      EXPECT_EQ(d.severity, 0);
+    }
   }
   EXPECT_NEAR(kinds[Corruption::none] / double(n), 0.5, 0.02);
   for (Corruption k : kAllKinds) EXPECT_NEAR(kinds[k] / double(n), 0.5 / 8, 0.015) << to_string(k);

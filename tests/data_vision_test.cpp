@@ -20,6 +20,7 @@
 #include "imprecise/data/pipeline.hpp"
 #include "imprecise/data/vision.hpp"
 #include "imprecise/error.hpp"
+#include "support/expect_error.hpp"
 #include "imprecise/nn/multi_exit_model.hpp"
 #include "imprecise/graph/npy.hpp"
 
@@ -34,16 +35,7 @@ const std::string kVisionFixtures = kFixtures + "/vision";
 const std::string kImagesGz = kVisionFixtures + "/t10k-images-idx3-ubyte.gz";
 const std::string kLabelsPlain = kVisionFixtures + "/t10k-labels-idx1-ubyte";
 
-// Runs `fn`, expects an imprecise::Error whose message contains every one of `parts`.
-void expect_error(const std::function<void()>& fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "no Error thrown (expected one mentioning '" << parts.front() << "')";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const auto& part : parts) EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
-  }
-}
+using test_support::expect_error;
 
 std::vector<std::uint8_t> gzip(const std::vector<std::uint8_t>& bytes) {
   z_stream s{};
