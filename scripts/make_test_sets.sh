@@ -6,7 +6,7 @@
 # an older generator script made it (a hash stamp next to each split); when both are current the script
 # prints nothing.
 # Usage (repo root or anywhere):  scripts/make_test_sets.sh     data dir: ${IMPRECISE_DATA_DIR:-data}
-# Takes about 45 s on a 2-core VM (the two generators run in parallel; a progress line every 5 s on
+# Takes 16 s (quiet) to 52 s (busy) on a 2-core VM (the two generators run in parallel; a progress line every 5 s on
 # stderr). Needs espeak-ng.
 set -euo pipefail
 cd "$(dirname "$0")/.."

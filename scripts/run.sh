@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quick start, command 1 (the main job): installs what is missing, builds, generates the voice and LIDAR
-# test sets if absent (about 45 s), tunes the baselines' parameters on the calibration split, then serves the vision, LIDAR and voice models together in real time
+# test sets if absent or stale (16-52 s), tunes the baselines' parameters on the calibration split, then serves the vision, LIDAR and voice models together in real time
 # per policy and load (10 s each, the README table's settings), next to the simulator on the very same jobs: the table on stdout; results.json,
 # results.csv, PNG plots and a Chrome trace (yao-dp at load 2) in out/edge_server/.
 set -euo pipefail
