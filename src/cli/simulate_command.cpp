@@ -85,12 +85,12 @@ sim::SimConfig make_sim_config(const RunOptions& options) {
   if (options.batch_guard == "mandatory") config.policy.batch_guard = BatchGuard::mandatory;
   else if (options.batch_guard == "planned") config.policy.batch_guard = BatchGuard::planned_depth;
   else throw InputError(fmt::format("--batch-guard: '{}' is not mandatory or planned", options.batch_guard));
+  if (options.jobs_from != "test" && options.jobs_from != "calibration")
+    throw InputError(fmt::format("--jobs-from: '{}' is not test or calibration", options.jobs_from));
   return config;
 }
 
 sim::Scenario load_scenario_checked(const std::string& path, const RunOptions& options) {
-  if (options.jobs_from != "test" && options.jobs_from != "calibration")
-    throw InputError(fmt::format("--jobs-from: '{}' is not test or calibration", options.jobs_from));
   // load_scenario names the file and field in its Error already; only an unreadable file is
   // checked here so that message reads like the plan command's.
   if (!std::ifstream(path)) throw InputError(fmt::format("{}: cannot open file", path));

@@ -56,8 +56,17 @@ bool moore_hodgson(int n, Time now, Cost cost, Deadline deadline, Droppable drop
     return a.index > b.index;
   };
   heap.clear();
-  bool ok = true;
+  // Most decisions need no drop: one pass without the heap says so.
   Time t = now;
+  bool overflows = false;
+  for (int i = 0; i < n && !overflows; ++i) {
+    const Duration c = cost(i);
+    t += c;
+    overflows = c > 0 && t > deadline(i);
+  }
+  if (!overflows) return true;
+  bool ok = true;
+  t = now;
   for (int i = 0; i < n; ++i) {
     const Duration c = cost(i);
     if (c == 0) continue;

@@ -2,8 +2,8 @@
 #pragma once
 
 #include <cstddef>
-#include <string>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "imprecise/core/time.hpp"

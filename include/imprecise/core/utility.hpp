@@ -19,8 +19,8 @@ struct ExitRecord {
 /// samples per bin and exit (quantiles), which puts the resolution where the confidences are (the
 /// max-softmax mass of a good exit sits in 0.9-1.0).
 enum class BinSpacing { equal_width, equal_mass };
-/// Equal mass: the max-softmax mass of a good exit sits in 0.9-1.0, where equal widths would spend
-/// one bin on what equal mass resolves into several (measured in the simulator: README, Policies).
+/// The one default for scenarios, `imprecise profile` and calibrate() (on the parametric sweep it
+/// moved accuracy by at most 0.15 points either way against equal widths).
 inline constexpr BinSpacing kDefaultBinSpacing = BinSpacing::equal_mass;
 
 /// Calibration tables built offline from a held-out set. Exits are numbered 1..L (a depth);
