@@ -59,17 +59,20 @@ Engine::Impl::Impl(std::vector<ServedModel> models, EngineConfig config)
   inbox_.reserve(n);
   arrivals_.reserve(n);
   freeing_.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    slots_[i].exits.resize(static_cast<std::size_t>(max_stages_));
-    free_.push_back(static_cast<std::uint32_t>(n - 1 - i));  // hand out slot 0 first
-  }
-
   // Every buffer a stage's results need, sized for the largest batch and the widest exit.
   int max_batch = 1;
   std::size_t max_classes = 1;
   for (const auto& net : networks_) {
     max_batch = std::max(max_batch, net.max_batch());
     for (int k = 0; k < net.stages(); ++k) max_classes = std::max(max_classes, static_cast<std::size_t>(net.classes(k)));
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    slots_[i].exits.resize(static_cast<std::size_t>(max_stages_));
+    if (config_.keep_logits) {
+      slots_[i].logits.resize(static_cast<std::size_t>(max_stages_));
+      for (auto& l : slots_[i].logits) l.reserve(max_classes);
+    }
+    free_.push_back(static_cast<std::uint32_t>(n - 1 - i));  // hand out slot 0 first
   }
   confidence_.resize(static_cast<std::size_t>(max_batch));
   lanes_ = std::vector<Lane>(1);  // one lane per device; one device for now

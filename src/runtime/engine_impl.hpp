@@ -35,6 +35,7 @@ struct Slot {
   Engine::Callback callback;
   std::uint32_t generation = 0;
   std::vector<ExitAnswer> exits;  // scheduling passes only
+  std::vector<std::vector<float>> logits;  // per exit, with EngineConfig::keep_logits (capacity reserved up front)
 };
 
 /// One executor thread. The batch it runs is the host's LaneBatch of the same index.

@@ -126,7 +126,9 @@ void Engine::Impl::start_lane(int lane_index, Time) {
 void Engine::Impl::on_stage_result(int lane, std::uint32_t slot, std::size_t index) {
   if (warming_up_) return;
   const nn::ExitResult& r = lanes_[static_cast<std::size_t>(lane)].results[index];
-  slots_[slot].exits[static_cast<std::size_t>(host_->lane(lane).stage)] = ExitAnswer{r.prediction, r.confidence};
+  const auto stage = static_cast<std::size_t>(host_->lane(lane).stage);
+  slots_[slot].exits[stage] = ExitAnswer{r.prediction, r.confidence};
+  if (config_.keep_logits) slots_[slot].logits[stage].assign(r.logits.begin(), r.logits.end());  // within capacity
 }
 
 void Engine::Impl::answer(std::uint32_t slot, int depth, Outcome& o) {
@@ -147,6 +149,7 @@ void Engine::Impl::answer(std::uint32_t slot, int depth, Outcome& o) {
   o.exit = best;
   o.prediction = a.prediction;
   o.confidence = a.confidence;
+  if (config_.keep_logits) o.logits = s.logits[static_cast<std::size_t>(best - 1)];
 }
 
 void Engine::Impl::deliver(std::uint32_t slot, Outcome&& o) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "imprecise/core/job.hpp"
 #include "imprecise/core/time.hpp"
@@ -34,6 +35,7 @@ struct Outcome {
   Time deadline = 0;         ///< its absolute deadline
   Time start = kNever;       ///< when its first stage was dispatched (kNever: never ran)
   Duration run = 0;          ///< time the stages it took part in ran on a lane (a batch's time counts for each job)
+  std::vector<float> logits; ///< the answering exit's logits (runtime::EngineConfig::keep_logits; else empty)
 
   /// Time spent waiting before the first stage ran (up to `finish` when it never ran).
   Duration queued() const { return (start == kNever ? finish : start) - release; }

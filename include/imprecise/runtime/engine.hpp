@@ -79,6 +79,9 @@ struct EngineConfig {
   std::size_t max_pending = 256;
   AnswerRule answer = AnswerRule::deepest;
   StopMode stop = StopMode::cancel;  ///< what the destructor does
+  /// Keep every finished exit's logits and hand the answering exit's over in Outcome::logits (what a
+  /// server returns). Costs one copy per stage and job and one allocation per outcome.
+  bool keep_logits = false;
   OnlineProfileConfig online_profile;
   std::vector<std::shared_ptr<Observer>> observers;
 };
@@ -92,7 +95,8 @@ struct EngineConfig {
 /// early instead of run; errors on the real-time path are outcomes (`failed`, with a message), never
 /// exceptions. The dispatcher and the lanes allocate nothing while serving (the constructor sizes every
 /// buffer for max_pending jobs and drives the policy through that many synthetic jobs first), except the
-/// message string of a rejected or failed outcome.
+/// message string of a rejected or failed outcome
+/// and, with EngineConfig::keep_logits, the outcome's logits.
 class Engine {
  public:
   /// Receives the job's outcome on an engine thread (dispatcher or lane; inside submit() when answered at once).

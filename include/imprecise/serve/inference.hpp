@@ -49,10 +49,15 @@ struct InferRequest {
   std::string version;  ///< empty: the model's only version
   std::string id;       ///< echoed back
   std::vector<InferInput> inputs;  ///< exactly one, batch 1: [1, sample...] or the sample shape
-  /// When the client needs the answer (the gRPC call's deadline, or now + a `deadline_us`/`timeout`
-  /// parameter). The service plans for this less ServiceConfig::network_margin. Empty: the model's
-  /// default deadline from now.
+  /// The transport's deadline (the gRPC call's own); empty when the client set none. One further away
+  /// than ServiceConfig::max_deadline counts as none.
   std::optional<Clock::time_point> deadline;
+  /// A relative deadline from a request parameter (`deadline_us`, or Triton's `timeout`, both in
+  /// microseconds), as sent: the service refuses one <= 0 or beyond max_deadline, naming `field`.
+  std::optional<std::int64_t> deadline_us;
+  std::string deadline_field = "parameters.deadline_us";
+  /// The service plans for the earlier of the two, less ServiceConfig::network_margin; with neither,
+  /// the model's default deadline from arrival.
 };
 
 /// The answer: the answering exit's logits as the output tensor, plus what happened.
