@@ -67,7 +67,8 @@ struct InferResponse {
   std::string output_name = "logits";
   std::vector<std::int64_t> output_shape;  ///< [1, classes]; empty with no answer
   std::vector<float> output;               ///< the answering exit's logits; empty with no answer
-  OutcomeStatus outcome = OutcomeStatus::failed;  ///< the engine's outcome (when it got that far)
+  bool outcome_known = false;  ///< false: refused before reaching the engine (bad input, unknown model, ...)
+  OutcomeStatus outcome = OutcomeStatus::failed;  ///< the engine's outcome, when outcome_known
   int exit = 0;        ///< 1-based exit that answered (0: none)
   int depth = 0;       ///< stages finished
   int prediction = -1;
