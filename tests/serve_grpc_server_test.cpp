@@ -507,6 +507,9 @@ TEST(ServeGrpcServer, RefusesAnAddressItCannotBind) {
   options.address = "203.0.113.7";  // TEST-NET-3: not an address of this machine
   EXPECT_THROW(GrpcServer(shared_service(), options), Error);
   options = any_port();
+  options.port = shared_server().port();  // taken
+  EXPECT_THROW(GrpcServer(shared_service(), options), Error);
+  options = any_port();
   options.tls_cert_file = "/no/such/cert.pem";
   options.tls_key_file = "/no/such/key.pem";
   try {

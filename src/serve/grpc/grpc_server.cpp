@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include <fmt/core.h>
+#include <grpc/grpc.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
@@ -55,6 +56,8 @@ struct GrpcServer::Impl {
     builder.AddListeningPort(address, credentials(options), &port);
     // A larger request is refused by gRPC itself with RESOURCE_EXHAUSTED before any of our code runs.
     builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
+    // gRPC sets SO_REUSEPORT by default: a second server would share a busy port instead of failing.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.RegisterService(&rpc);
     server = builder.BuildAndStart();
     if (!server || port == 0) throw Error(fmt::format("grpc: cannot listen on {}", address));
