@@ -74,9 +74,10 @@ int GrpcServer::port() const { return impl_->port; }
 void GrpcServer::shutdown(std::chrono::milliseconds grace) {
   std::call_once(impl_->stopped, [&] {
     // New calls get UNAVAILABLE at once; calls in flight keep running until `grace`, then gRPC cancels
-    // them (CANCELLED). Shutdown returns once every reactor is done: each ModelInfer's Finish comes from
-    // the InferenceService by the job's deadline, so nothing outlives the server.
+    // them (CANCELLED). Each ModelInfer's Finish still comes from the InferenceService, by the job's
+    // deadline: wait for those before the server goes away.
     impl_->server->Shutdown(std::chrono::system_clock::now() + grace);
+    impl_->rpc.wait_until_idle();
     impl_->server->Wait();
   });
 }
