@@ -275,6 +275,8 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& inputs, const std:
   }
   if (op == "LeakyRelu" || op == "HardSigmoid" || op == "HardSwish" || op == "Erf" || op == "Gelu") {
     expect_inputs(node, inputs, 1, 1, source);
+    node.attr_float("alpha", 0.0f);  // a wrong type throws here, at load, rather than at compile
+    node.attr_float("beta", 0.0f);
     const std::string approximate = node.attr_string("approximate", "none");
     if (op == "Gelu" && approximate != "none" && approximate != "tanh")
       fail(source, node, fmt::format("attribute approximate = '{}' (none or tanh)", approximate));
