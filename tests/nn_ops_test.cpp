@@ -80,6 +80,16 @@ TEST(Prepare, FoldsBatchNormIntoConvAndGemm) {
   EXPECT_EQ(ops_after_prepare("op_batchnorm2d"), std::vector<std::string>{"BatchNormalization"});
 }
 
+TEST(Prepare, FusesPyTorchsOpset13GeluAndHardswish) {
+  // GELU exported as Div, Erf, Add, Mul, Mul; Hardswish as HardSigmoid, Mul (make_op_fixtures.py).
+  EXPECT_EQ(ops_after_prepare("op_gelu_erf"), std::vector<std::string>{"Gelu"});
+  EXPECT_EQ(ops_after_prepare("op_hardsigmoid"), std::vector<std::string>{"HardSigmoid"});  // no Mul: kept
+  const auto mobilenet = ops_after_prepare("mobilenet_exits");
+  EXPECT_GE(std::count(mobilenet.begin(), mobilenet.end(), "HardSwish"), 5);
+  // The squeeze-excitation gates multiply another tensor than the HardSigmoid's input: not a Hardswish.
+  EXPECT_EQ(std::count(mobilenet.begin(), mobilenet.end(), "HardSigmoid"), 3);
+}
+
 TEST(Prepare, FoldsThePyTorchViewPatternKeepingTheBatchSymbolic) {
   // Shape -> Gather -> Unsqueeze -> Concat -> Reshape becomes a single Reshape.
   EXPECT_EQ(ops_after_prepare("op_view"), std::vector<std::string>{"Reshape"});

@@ -468,6 +468,7 @@ void prepare(Graph& graph) {
   for (std::size_t i = 0; i < graph.nodes.size(); ++i)
     if (!drop[i]) final_nodes.push_back(std::move(graph.nodes[i]));
   graph.nodes = std::move(final_nodes);
+  detail::fuse_activations(graph);
 
   for (auto& output : graph.outputs) {
     const auto it = graph.shapes.find(output.name);

@@ -88,6 +88,10 @@ ResizeSpec resize_spec(const Node& node, const Shape& x, const std::vector<const
 Shape infer_shape(const Node& node, const std::vector<Shape>& inputs, const std::vector<const Constant*>& constants,
                   std::int64_t batch, const std::string& source);
 
+/// Rewrites PyTorch 1.13's opset-13 GELU (Div, Erf, Add, Mul, Mul) and Hardswish (HardSigmoid, Mul) into
+/// Gelu and HardSwish nodes where nothing else reads the intermediates. fuse_activations.cpp.
+void fuse_activations(Graph& graph);
+
 /// Sentinel in a folded int64 shape tensor: "the batch size" (PyTorch's x.size(0)).
 inline constexpr std::int64_t kBatchValue = -(std::int64_t{1} << 62);
 
