@@ -144,7 +144,7 @@ TEST_P(OpParams, ResizeNearestRoundingModes) {
   // half_pixel, 4 -> 2: coordinates 0.5 and 2.5, both ties.
   EXPECT_EQ(resize("half_pixel", "round_prefer_floor", {1, 1, 1, 0.5f}), (std::vector<float>{0, 2}));
   EXPECT_EQ(resize("half_pixel", "round_prefer_ceil", {1, 1, 1, 0.5f}), (std::vector<float>{1, 3}));
-  EXPECT_EQ(resize("asymmetric", "ceil", {1, 1, 1, 0.75f}), (std::vector<float>{0, 2, 3}));  // 0, 4/3, 8/3
+  EXPECT_EQ(resize("asymmetric", "ceil", {1, 1, 1, 0.75f}), (std::vector<float>{0, 2, 3}));              // 0, 4/3, 8/3
   EXPECT_EQ(resize("align_corners", "floor", {1, 1, 1, 1.5f}), (std::vector<float>{0, 0, 1, 1, 2, 3}));  // o * 3/5
 }
 
@@ -182,18 +182,21 @@ TEST(OpParamErrors, ResizeNamesTheNodeAndAttribute) {
     g.initializers["negative"] = floats({1, 1, -2, 2});
     g.initializers["channels"] = floats({1, 2, 2, 2});
     g.initializers["short"] = floats({2, 2});
+    g.initializers["huge"] = floats({1, 1, 1e12f, 1});
     return g;
   };
   EXPECT_TRUE(names(error_of(resize({"", "scales", "sizes"})), "Resize", "both scales and sizes"));
   EXPECT_TRUE(names(error_of(resize({"", "negative"})), "Resize", "scales[2] = -2"));
   EXPECT_TRUE(names(error_of(resize({"", "channels"})), "Resize", "channel"));
   EXPECT_TRUE(names(error_of(resize({"", "short"})), "Resize", "scales has 2 values"));
+  EXPECT_TRUE(names(error_of(resize({"", "huge"})), "Resize", "too large"));
   EXPECT_TRUE(names(error_of(resize({})), "Resize", "neither scales nor sizes"));
   Graph x_input = resize({"", "x"});  // scales computed at run time
   EXPECT_TRUE(names(error_of(x_input), "Resize", "must be a constant"));
-  const std::vector<std::pair<std::string, std::string>> bad{
-      {"mode", "cubic"}, {"coordinate_transformation_mode", "tf_crop_and_resize"}, {"nearest_mode", "up"},
-      {"keep_aspect_ratio_policy", "not_larger"}};
+  const std::vector<std::pair<std::string, std::string>> bad{{"mode", "cubic"},
+                                                             {"coordinate_transformation_mode", "tf_crop_and_resize"},
+                                                             {"nearest_mode", "up"},
+                                                             {"keep_aspect_ratio_policy", "not_larger"}};
   for (const auto& [attribute, value] : bad) {
     Graph g = resize({"", "scales"});
     g.nodes[0].attributes[attribute] = value;

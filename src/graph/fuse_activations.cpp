@@ -31,8 +31,10 @@ class Fuser {
   void run() {
     std::vector<bool> drop(g_.nodes.size(), false);
     for (std::size_t i = 0; i < g_.nodes.size(); ++i) {
-      if (g_.nodes[i].op == "Erf") gelu(i, drop);
-      else if (g_.nodes[i].op == "HardSigmoid") hard_swish(i, drop);
+      if (g_.nodes[i].op == "Erf")
+        gelu(i, drop);
+      else if (g_.nodes[i].op == "HardSigmoid")
+        hard_swish(i, drop);
     }
     std::vector<Node> kept;
     for (std::size_t i = 0; i < g_.nodes.size(); ++i)

@@ -212,7 +212,7 @@ bool try_fold(const Node& node, const Graph& graph, const std::map<std::string, 
     return true;
   }
   if ((op == "Add" || op == "Sub" || op == "Mul" || op == "Div") && node.inputs.size() == 2 &&
-      x.type == ElementType::int64 && constant(1)->type == ElementType::int64) {
+      x.type == ElementType::int64 && constant(1) != nullptr && constant(1)->type == ElementType::int64) {
     // torch.chunk's split points: (x.shape[d] + 1) / 2 and the like, on a static axis.
     const Constant& y = *constant(1);
     if (x.size() != y.size() && x.size() != 1 && y.size() != 1)
@@ -224,10 +224,12 @@ bool try_fold(const Node& node, const Graph& graph, const std::map<std::string, 
       if (a == kBatchValue || b == kBatchValue) fail(where, node, "cannot fold a shape computation on the batch size");
       if (op == "Div" && b == 0) fail(where, node, "division by zero");
       std::int64_t v = 0;
-      const bool overflow = op == "Add"   ? __builtin_add_overflow(a, b, &v)
-                            : op == "Sub" ? __builtin_sub_overflow(a, b, &v)
-                            : op == "Mul" ? __builtin_mul_overflow(a, b, &v)
-                                          : (b == -1 && a == INT64_MIN) || ((v = a / b), false);
+      bool overflow = false;
+      if (op == "Add") overflow = __builtin_add_overflow(a, b, &v);
+      else if (op == "Sub") overflow = __builtin_sub_overflow(a, b, &v);
+      else if (op == "Mul") overflow = __builtin_mul_overflow(a, b, &v);
+      else if (b == -1 && a == INT64_MIN) overflow = true;
+      else v = a / b;  // ONNX integer Div truncates, as C++ does
       if (overflow) fail(where, node, "int64 arithmetic overflows");
       values.push_back(v);
     }
@@ -317,6 +319,7 @@ bool fold_batch_norm(Graph& graph, std::size_t bn_index, const std::map<std::str
 std::vector<Node> split_into_slices(const Graph& graph, const Node& node) {
   const std::string& where = graph.source;
   if (node.inputs.empty() || node.inputs[0].empty()) fail(where, node, "has no input");
+  if (node.outputs.empty()) fail(where, node, "has no output");
   if (node.inputs.size() > 2) fail(where, node, fmt::format("has {} inputs, expected 1 or 2", node.inputs.size()));
   const auto it = graph.shapes.find(node.inputs[0]);
   if (it == graph.shapes.end()) fail(where, node, "splitting a constant is not supported (fold it before export)");

@@ -13,6 +13,9 @@ namespace imprecise::nn::detail {
 
 namespace {
 
+// Beyond this an output axis is a corrupt file (and the double -> int64 conversion stays defined).
+constexpr std::int64_t kMaxResized = std::int64_t{1} << 24;
+
 // Input i when the node has it (optional inputs may be left out: "" or past the end).
 bool present(const Node& node, std::size_t i) { return i < node.inputs.size() && !node.inputs[i].empty(); }
 
@@ -25,8 +28,10 @@ const Constant& constant_at(const Node& node, const std::vector<const Constant*>
 
 std::vector<double> float_values(const Constant& c) {
   std::vector<double> v;
-  if (c.type == ElementType::float32) v.assign(c.floats.begin(), c.floats.end());
-  else v.assign(c.ints.begin(), c.ints.end());
+  if (c.type == ElementType::float32)
+    v.assign(c.floats.begin(), c.floats.end());
+  else
+    v.assign(c.ints.begin(), c.ints.end());
   return v;
 }
 
@@ -64,8 +69,7 @@ SplitSpec split_spec(const Node& node, const Shape& x, const std::vector<const C
     if (v > dim) fail(source, node, fmt::format("split size {} is larger than axis {} ({})", v, s.axis, dim));
     sum += v;
   }
-  if (sum != dim)
-    fail(source, node, fmt::format("split sizes sum to {}, but axis {} has {}", sum, s.axis, dim));
+  if (sum != dim) fail(source, node, fmt::format("split sizes sum to {}, but axis {} has {}", sum, s.axis, dim));
   return s;
 }
 
@@ -89,11 +93,14 @@ double ResizeSpec::source(std::size_t axis, std::int64_t o, std::int64_t in) con
   const auto x = static_cast<double>(o);
   const double s = scales[axis];
   switch (transform) {
-    case Transform::half_pixel: return (x + 0.5) / s - 0.5;
-    case Transform::pytorch_half_pixel: return out[axis] > 1 ? (x + 0.5) / s - 0.5 : 0.0;
+    case Transform::half_pixel:
+      return (x + 0.5) / s - 0.5;
+    case Transform::pytorch_half_pixel:
+      return out[axis] > 1 ? (x + 0.5) / s - 0.5 : 0.0;
     case Transform::align_corners:
       return out[axis] == 1 ? 0.0 : x * static_cast<double>(in - 1) / static_cast<double>(out[axis] - 1);
-    case Transform::asymmetric: return x / s;
+    case Transform::asymmetric:
+      return x / s;
   }
   return 0.0;
 }
@@ -102,10 +109,18 @@ std::int64_t ResizeSpec::nearest(std::size_t axis, std::int64_t o, std::int64_t 
   const double x = source(axis, o, in);
   double i = 0.0;
   switch (rounding) {
-    case Rounding::round_prefer_floor: i = x == std::floor(x) + 0.5 ? std::floor(x) : std::round(x); break;
-    case Rounding::round_prefer_ceil: i = x == std::floor(x) + 0.5 ? std::ceil(x) : std::round(x); break;
-    case Rounding::floor: i = std::floor(x); break;
-    case Rounding::ceil: i = std::ceil(x); break;
+    case Rounding::round_prefer_floor:
+      i = x == std::floor(x) + 0.5 ? std::floor(x) : std::round(x);
+      break;
+    case Rounding::round_prefer_ceil:
+      i = x == std::floor(x) + 0.5 ? std::ceil(x) : std::round(x);
+      break;
+    case Rounding::floor:
+      i = std::floor(x);
+      break;
+    case Rounding::ceil:
+      i = std::ceil(x);
+      break;
   }
   return std::clamp<std::int64_t>(static_cast<std::int64_t>(i), 0, in - 1);
 }
@@ -117,21 +132,34 @@ ResizeSpec resize_spec(const Node& node, const Shape& x, const std::vector<const
     fail(source, node, fmt::format("attribute {} = {} is not supported", attribute, value));
   };
   const std::string mode = node.attr_string("mode", "nearest");
-  if (mode == "nearest") r.mode = ResizeSpec::Mode::nearest;
-  else if (mode == "linear") r.mode = ResizeSpec::Mode::linear;
-  else unsupported("mode", "'" + mode + "' (nearest and linear are)");
+  if (mode == "nearest")
+    r.mode = ResizeSpec::Mode::nearest;
+  else if (mode == "linear")
+    r.mode = ResizeSpec::Mode::linear;
+  else
+    unsupported("mode", "'" + mode + "' (nearest and linear are)");
   const std::string transform = node.attr_string("coordinate_transformation_mode", "half_pixel");
-  if (transform == "half_pixel") r.transform = ResizeSpec::Transform::half_pixel;
-  else if (transform == "pytorch_half_pixel") r.transform = ResizeSpec::Transform::pytorch_half_pixel;
-  else if (transform == "align_corners") r.transform = ResizeSpec::Transform::align_corners;
-  else if (transform == "asymmetric") r.transform = ResizeSpec::Transform::asymmetric;
-  else unsupported("coordinate_transformation_mode", "'" + transform + "'");
+  if (transform == "half_pixel")
+    r.transform = ResizeSpec::Transform::half_pixel;
+  else if (transform == "pytorch_half_pixel")
+    r.transform = ResizeSpec::Transform::pytorch_half_pixel;
+  else if (transform == "align_corners")
+    r.transform = ResizeSpec::Transform::align_corners;
+  else if (transform == "asymmetric")
+    r.transform = ResizeSpec::Transform::asymmetric;
+  else
+    unsupported("coordinate_transformation_mode", "'" + transform + "'");
   const std::string rounding = node.attr_string("nearest_mode", "round_prefer_floor");
-  if (rounding == "round_prefer_floor") r.rounding = ResizeSpec::Rounding::round_prefer_floor;
-  else if (rounding == "round_prefer_ceil") r.rounding = ResizeSpec::Rounding::round_prefer_ceil;
-  else if (rounding == "floor") r.rounding = ResizeSpec::Rounding::floor;
-  else if (rounding == "ceil") r.rounding = ResizeSpec::Rounding::ceil;
-  else unsupported("nearest_mode", "'" + rounding + "'");
+  if (rounding == "round_prefer_floor")
+    r.rounding = ResizeSpec::Rounding::round_prefer_floor;
+  else if (rounding == "round_prefer_ceil")
+    r.rounding = ResizeSpec::Rounding::round_prefer_ceil;
+  else if (rounding == "floor")
+    r.rounding = ResizeSpec::Rounding::floor;
+  else if (rounding == "ceil")
+    r.rounding = ResizeSpec::Rounding::ceil;
+  else
+    unsupported("nearest_mode", "'" + rounding + "'");
   if (node.attr_int("antialias", 0) != 0) unsupported("antialias", "1");
   if (node.has("axes")) unsupported("axes", "(opset 18)");
   if (node.attr_string("keep_aspect_ratio_policy", "stretch") != "stretch")
@@ -159,9 +187,13 @@ ResizeSpec resize_spec(const Node& node, const Shape& x, const std::vector<const
       fail(source, node, fmt::format("scales has {} values, the input rank is {}", scales->size(), x.size()));
     for (std::size_t i = 0; i < x.size(); ++i) {
       const double s = scales->floats[i];
-      if (!(s > 0.0) || !std::isfinite(s)) fail(source, node, fmt::format("scales[{}] = {} (scales must be positive)", i, s));
+      if (!(s > 0.0) || !std::isfinite(s))
+        fail(source, node, fmt::format("scales[{}] = {} (scales must be positive)", i, s));
       r.scales[i] = s;
-      r.out[i] = static_cast<std::int64_t>(std::floor(static_cast<double>(x[i]) * s));
+      const double out = std::floor(static_cast<double>(x[i]) * s);
+      if (out > static_cast<double>(kMaxResized))
+        fail(source, node, fmt::format("scales[{}] = {} makes axis {} too large", i, s, i));
+      r.out[i] = static_cast<std::int64_t>(out);
     }
   } else {
     if (sizes->type != ElementType::int64) fail(source, node, "sizes must be an int64 tensor");
@@ -178,7 +210,7 @@ ResizeSpec resize_spec(const Node& node, const Shape& x, const std::vector<const
   if (r.out[1] != x[1]) fail(source, node, "resizing the channel axis is not supported");
   for (std::size_t i = 2; i < x.size(); ++i) {
     if (r.out[i] < 1) fail(source, node, fmt::format("output axis {} would be empty", i));
-    if (r.out[i] > (std::int64_t{1} << 24)) fail(source, node, fmt::format("output axis {} is too large", i));
+    if (r.out[i] > kMaxResized) fail(source, node, fmt::format("output axis {} is too large", i));
   }
   return r;
 }

@@ -18,10 +18,18 @@ class ActivationKernel final : public Kernel {
     Eigen::Map<Eigen::ArrayXf> y(out.data(), n);
     switch (op_) {
       // max then min: with a > b every value becomes b, as ONNX specifies.
-      case Op::clip: y = x.max(a_).min(b_); break;
-      case Op::leaky_relu: y = (x >= 0.0f).select(x, a_ * x); break;
-      case Op::hard_sigmoid: y = (a_ * x + b_).max(0.0f).min(1.0f); break;
-      case Op::hard_swish: y = x * (x * (1.0f / 6.0f) + 0.5f).max(0.0f).min(1.0f); break;
+      case Op::clip:
+        y = x.max(a_).min(b_);
+        break;
+      case Op::leaky_relu:
+        y = (x >= 0.0f).select(x, a_ * x);
+        break;
+      case Op::hard_sigmoid:
+        y = (a_ * x + b_).max(0.0f).min(1.0f);
+        break;
+      case Op::hard_swish:
+        y = x * (x * (1.0f / 6.0f) + 0.5f).max(0.0f).min(1.0f);
+        break;
       // Eigen's erf is vectorised only for some ISAs; std::erf is exact to a few ulp everywhere.
       case Op::gelu:
         for (Eigen::Index i = 0; i < n; ++i) y[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
@@ -53,13 +61,15 @@ std::unique_ptr<Kernel> make_activation(const Graph& g, const Node& node) {
     const detail::ClipBounds b = detail::clip_bounds(node, constants, g.source);
     return std::make_unique<ActivationKernel>(Op::clip, b.lo, b.hi);
   }
-  if (op == "LeakyRelu") return std::make_unique<ActivationKernel>(Op::leaky_relu, node.attr_float("alpha", 0.01f), 0.0f);
+  if (op == "LeakyRelu")
+    return std::make_unique<ActivationKernel>(Op::leaky_relu, node.attr_float("alpha", 0.01f), 0.0f);
   if (op == "HardSigmoid")
-    return std::make_unique<ActivationKernel>(Op::hard_sigmoid, node.attr_float("alpha", 0.2f), node.attr_float("beta", 0.5f));
+    return std::make_unique<ActivationKernel>(Op::hard_sigmoid, node.attr_float("alpha", 0.2f),
+                                              node.attr_float("beta", 0.5f));
   if (op == "HardSwish") return std::make_unique<ActivationKernel>(Op::hard_swish, 0.0f, 0.0f);
   if (op == "Gelu")
-    return std::make_unique<ActivationKernel>(node.attr_string("approximate", "none") == "tanh" ? Op::gelu_tanh : Op::gelu,
-                                              0.0f, 0.0f);
+    return std::make_unique<ActivationKernel>(
+        node.attr_string("approximate", "none") == "tanh" ? Op::gelu_tanh : Op::gelu, 0.0f, 0.0f);
   if (op == "Erf") return std::make_unique<ActivationKernel>(Op::erf, 0.0f, 0.0f);
   return nullptr;
 }

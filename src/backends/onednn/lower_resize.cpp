@@ -53,8 +53,8 @@ bool lower_resize(ProgramBuilder& b, const Graph& g, const Node& node) {
   dst[0] = b.batch();
   const memory::dims src_dims = b.dims(x);
   const memory::desc channels_last(src_dims, dt::f32, src_dims.size() == 3 ? tag::acb : tag::acdb);
-  const algorithm alg = spec.mode == detail::ResizeSpec::Mode::nearest ? algorithm::resampling_nearest
-                                                                       : algorithm::resampling_linear;
+  const algorithm alg =
+      spec.mode == detail::ResizeSpec::Mode::nearest ? algorithm::resampling_nearest : algorithm::resampling_linear;
   // The layout the producer left, else channels-last (where plain NCHW has only a scalar kernel).
   for (const memory::desc& src_desc : {b.current(x).get_desc(), channels_last}) {
     try {
