@@ -225,5 +225,13 @@ TEST(OpParamErrors, ClipAndGeluNameTheNode) {
   EXPECT_TRUE(names(error_of(leaky), "LeakyRelu", "attribute 'alpha' has the wrong type"));
 }
 
+TEST(OpParamErrors, ALeftOutFirstInputIsAnErrorNotACrash) {
+  // Found by the fuzzer once Clip and Resize fixtures (with left-out inputs) joined its corpus.
+  Graph g = one_node("Add", Shape{-1, 3}, {"k"});
+  g.nodes[0].inputs[0] = "";
+  g.initializers["k"] = floats({1, 2, 3});
+  EXPECT_TRUE(names(error_of(g), "Add", "no activation input"));
+}
+
 }  // namespace
 }  // namespace imprecise::nn

@@ -142,7 +142,7 @@ bool try_fold(const Node& node, const Graph& graph, const std::map<std::string, 
   }
   for (std::size_t i = 0; i < node.inputs.size(); ++i)
     if (!node.inputs[i].empty() && !constant(i)) return false;
-  if (node.inputs.empty()) return false;
+  if (node.inputs.empty() || node.inputs[0].empty()) return false;  // (fuzzing: a left-out first input)
   const Constant& x = *constant(0);
   if (op == "Identity") {
     folded[node.outputs[0]] = x;
