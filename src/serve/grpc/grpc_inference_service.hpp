@@ -1,0 +1,43 @@
+// GRPCInferenceService on the callback API: every RPC answers through a reactor, so ModelInfer holds no
+// thread while its job waits in the engine; the InferenceService's `done` finishes the call.
+#pragma once
+
+#include <string>
+
+#include "imprecise/serve/inference_service.hpp"
+#include "inference/grpc_predict_v2.grpc.pb.h"
+
+namespace imprecise::serve {
+
+class GrpcInferenceService final : public inference::GRPCInferenceService::CallbackService {
+ public:
+  /// `token` non-empty: every call must carry `authorization: Bearer <token>` (else UNAUTHENTICATED).
+  GrpcInferenceService(InferenceService& service, std::string token);
+
+  grpc::ServerUnaryReactor* ServerLive(grpc::CallbackServerContext* context, const inference::ServerLiveRequest* request,
+                                       inference::ServerLiveResponse* response) override;
+  grpc::ServerUnaryReactor* ServerReady(grpc::CallbackServerContext* context,
+                                        const inference::ServerReadyRequest* request,
+                                        inference::ServerReadyResponse* response) override;
+  grpc::ServerUnaryReactor* ModelReady(grpc::CallbackServerContext* context, const inference::ModelReadyRequest* request,
+                                       inference::ModelReadyResponse* response) override;
+  grpc::ServerUnaryReactor* ServerMetadata(grpc::CallbackServerContext* context,
+                                           const inference::ServerMetadataRequest* request,
+                                           inference::ServerMetadataResponse* response) override;
+  grpc::ServerUnaryReactor* ModelMetadata(grpc::CallbackServerContext* context,
+                                          const inference::ModelMetadataRequest* request,
+                                          inference::ModelMetadataResponse* response) override;
+  grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* context, const inference::ModelInferRequest* request,
+                                       inference::ModelInferResponse* response) override;
+
+ private:
+  /// The call's token check; OK when no token is configured.
+  grpc::Status authorize(const grpc::CallbackServerContext& context) const;
+  /// Finishes a call at once (metadata RPCs and refusals before the engine).
+  static grpc::ServerUnaryReactor* finish(grpc::CallbackServerContext* context, const grpc::Status& status);
+
+  InferenceService& service_;
+  std::string expected_authorization_;  ///< "Bearer <token>", empty: no check
+};
+
+}  // namespace imprecise::serve
