@@ -23,7 +23,11 @@ using test_support::expect_error;
 
 struct Server {
   serve::InferenceService service{data::source_path("model_repository")};
-  serve::GrpcServer grpc{service, serve::GrpcServerOptions{.address = "127.0.0.1", .port = 0}};
+  serve::GrpcServer grpc{service, [] {
+                           serve::GrpcServerOptions o;
+                           o.port = 0;  // any free port
+                           return o;
+                         }()};
   std::string target() const { return "127.0.0.1:" + std::to_string(grpc.port()); }
 };
 
