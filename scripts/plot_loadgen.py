@@ -3,7 +3,7 @@
 
     plot_loadgen.py [--in-process RESULTS.json] [--policy yao-dp] --out DIR LOADGEN.json...
 
-Writes DIR/loadgen_latency.png (end-to-end latency CDF of the completed requests, per run) and, for runs made
+Writes DIR/loadgen_summary.json (each run's figures, without the per-request rows), DIR/loadgen_latency.png (end-to-end latency CDF of the completed requests, per run) and, for runs made
 with --scenario at several loads, DIR/network_vs_in_process.png and DIR/comparison.md: accuracy, miss and
 shed ratios and p99 latency per load over the network next to the in-process edge_server run (its
 results.json) of the same scenario, loads and duration.
@@ -113,6 +113,10 @@ def main():
         runs.append((path, run))
     runs.sort(key=lambda pr: pr[1]["setup"].get("load", 0))
     latency_cdf(runs, args.out)
+    # The figures without the per-request rows (tens of thousands at load 2), small enough to commit.
+    summary = [{k: v for k, v in run.items() if k not in ("requests", "request_columns")} for _, run in runs]
+    with open(os.path.join(args.out, "loadgen_summary.json"), "w") as f:
+        json.dump(summary, f, indent=1)
     if args.in_process:
         comparison(runs, in_process_by_load(args.in_process, args.policy), args.policy, args.out)
 
