@@ -41,6 +41,25 @@ if(TARGET imprecise_nn)
         -P ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/run_fuzz_smoke.cmake)
     # A cold build of the sanitized engine takes about a minute on two cores, then ~15 s of fuzzing.
     set_tests_properties(onnx_loader_fuzz_smoke PROPERTIES TIMEOUT 600 LABELS "fuzz;nn" RUN_SERIAL TRUE)
+    # The gRPC request decoder (tests/fuzz/grpc): ModelInferRequest bytes -> the codec. Its seeds are
+    # text-format requests encoded by that project; 50,000 runs take a few seconds after a ~1 min build.
+    if(TARGET imprecise_serve_grpc)
+      add_test(NAME grpc_request_fuzz_smoke
+        COMMAND ${CMAKE_COMMAND}
+          -DFUZZ_SOURCE_DIR=${CMAKE_CURRENT_SOURCE_DIR}/fuzz/grpc
+          -DFIXTURES_DIR=${CMAKE_CURRENT_BINARY_DIR}/grpc_request_fuzz/build/seeds
+          -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/grpc_request_fuzz
+          -DGENERATOR=${CMAKE_GENERATOR}
+          -DMAKE_PROGRAM=${CMAKE_MAKE_PROGRAM}
+          -DCLANGXX=${IMPRECISE_CLANGXX}
+          -DFUZZER=grpc_request_fuzz
+          -DSEED_GLOB=*.bin
+          -DSEED=20261127
+          -DRUNS=50000
+          -DMAX_TIME=50
+          -P ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/run_fuzz_smoke.cmake)
+      set_tests_properties(grpc_request_fuzz_smoke PROPERTIES TIMEOUT 600 LABELS "fuzz;serve" RUN_SERIAL TRUE)
+    endif()
   else()
     message(STATUS "imprecise: clang++ or libFuzzer (libclang-rt-14-dev) not found, onnx_loader_fuzz_smoke not registered")
   endif()

@@ -502,9 +502,39 @@ TEST(ServeGrpcServer, ShutdownWithCallsInFlightAnswersEachOnce) {
   server.reset();  // a second shutdown (the destructor's) is a no-op
 }
 
+TEST(ServeGrpcServer, ShutdownWithoutGraceStillEndsEachCallOnce) {
+  // No grace: gRPC cancels the calls in flight at once, but shutdown returns only when the service has
+  // finished each of them, so the server can go away right after.
+  InferenceService service(testing::vision_only_repository("nograce"));
+  auto server = std::make_unique<GrpcServer>(service, any_port());
+  auto stub = connect(server->port());
+  Calls calls;
+  std::vector<std::unique_ptr<AsyncCall>> held;
+  for (int i = 0; i < 64; ++i) {
+    auto call = std::make_unique<AsyncCall>();
+    call->request = vision_request();
+    set_deadline(call->context, 5s);
+    ++calls.started;
+    stub->async()->ModelInfer(&call->context, &call->request, &call->response,
+                              [&calls, i](grpc::Status s) { calls.done(i, s.error_code()); });
+    held.push_back(std::move(call));
+  }
+  std::this_thread::sleep_for(5ms);  // let some reach the engine
+  server->shutdown(0ms);
+  server.reset();
+  ASSERT_TRUE(calls.wait_all(30s));
+  EXPECT_EQ(calls.duplicates, 0);
+  const std::string text = service.prometheus_text();
+  EXPECT_EQ(metric_sum(text, "imprecise_requests_total", "vision"), metric_sum(text, "imprecise_responses_total", "vision"))
+      << text;
+}
+
 TEST(ServeGrpcServer, RefusesAnAddressItCannotBind) {
   GrpcServerOptions options = any_port();
   options.address = "203.0.113.7";  // TEST-NET-3: not an address of this machine
+  EXPECT_THROW(GrpcServer(shared_service(), options), Error);
+  options = any_port();
+  options.port = shared_server().port();  // taken
   EXPECT_THROW(GrpcServer(shared_service(), options), Error);
   options = any_port();
   options.tls_cert_file = "/no/such/cert.pem";

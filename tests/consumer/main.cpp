@@ -13,6 +13,12 @@
 #include <imprecise/error.hpp>
 #include <imprecise/runtime/engine.hpp>
 #endif
+#ifdef IMPRECISE_CONSUMER_HAS_CLIENT
+#include <imprecise/client/client.hpp>
+#include <inference/grpc_predict_v2.pb.h>
+
+#include <chrono>
+#endif
 
 int main() {
   using namespace imprecise;
@@ -51,6 +57,17 @@ int main() {
   std::printf("imprecise consumer: runtime policy '%s', load_calibration %s\n", config.policy.c_str(),
               refused ? "refuses a missing file" : "WRONG");
   if (!refused) return 1;
+#endif
+#ifdef IMPRECISE_CONSUMER_HAS_CLIENT
+  // The client links and runs: nothing listens on port 1, so the server is not live; the installed
+  // generated stubs build a request.
+  imprecise::client::Client client({.target = "127.0.0.1:1"});
+  const bool live = client.live(std::chrono::milliseconds(200));
+  inference::ModelInferRequest request;
+  request.set_model_name("vision");
+  std::printf("imprecise consumer: client live on a closed port %s, request for '%s'\n", live ? "WRONG" : "false",
+              request.model_name().c_str());
+  if (live) return 1;
 #endif
   return ok ? 0 : 1;
 }

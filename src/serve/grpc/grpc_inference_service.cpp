@@ -14,15 +14,6 @@
 namespace imprecise::serve {
 namespace {
 
-/// One ModelInfer call. gRPC deletes nothing itself: OnDone runs once, after Finish and after any
-/// cancellation, and is where the reactor goes away. A call the client cancels still gets its Finish
-/// when the engine answers (gRPC drops the answer), so the job ends exactly once and nothing leaks.
-class InferReactor final : public grpc::ServerUnaryReactor {
- public:
-  void OnDone() override { delete this; }
-  void OnCancel() override {}  // the engine answers by the job's deadline anyway; Finish follows then
-};
-
 /// The call's deadline (system clock; max() when the client set none) on the steady clock.
 std::optional<Clock::time_point> transport_deadline(std::chrono::system_clock::time_point due) {
   if (due == std::chrono::system_clock::time_point::max()) return std::nullopt;
@@ -47,6 +38,32 @@ void add_tensor(const TensorSpec& spec, inference::ModelMetadataResponse::Tensor
 }
 
 }  // namespace
+
+/// One ModelInfer call. OnDone runs once, after Finish and after any cancellation, and is where the
+/// reactor goes away. A call the client cancels still gets its Finish when the engine answers (gRPC drops
+/// the answer), so the job ends exactly once and nothing leaks.
+class GrpcInferenceService::InferReactor final : public grpc::ServerUnaryReactor {
+ public:
+  explicit InferReactor(GrpcInferenceService& owner) : owner_(owner) {
+    std::lock_guard lock(owner_.mutex_);
+    ++owner_.in_flight_;
+  }
+  void OnDone() override {
+    GrpcInferenceService& owner = owner_;
+    delete this;
+    std::lock_guard lock(owner.mutex_);
+    if (--owner.in_flight_ == 0) owner.idle_.notify_all();
+  }
+  void OnCancel() override {}  // the engine answers by the job's deadline anyway; Finish follows then
+
+ private:
+  GrpcInferenceService& owner_;
+};
+
+void GrpcInferenceService::wait_until_idle() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [this] { return in_flight_ == 0; });
+}
 
 GrpcInferenceService::GrpcInferenceService(InferenceService& service, std::string token)
     : service_(service), expected_authorization_(token.empty() ? std::string() : "Bearer " + token) {}
@@ -130,7 +147,7 @@ grpc::ServerUnaryReactor* GrpcInferenceService::ModelInfer(grpc::CallbackServerC
   if (Status s = decode_infer_request(*request, decoded); !s.ok()) return finish(context, to_grpc(s));
   decoded.deadline = transport_deadline(context->deadline());
 
-  auto* reactor = new InferReactor;
+  auto* reactor = new InferReactor(*this);
   // Runs once: inline for a refusal, else on an engine thread. `context` and `response` live until
   // OnDone, which cannot come before this Finish.
   service_.infer(std::move(decoded), [context, response, reactor](InferResponse answer) {

@@ -2,6 +2,8 @@
 // thread while its job waits in the engine; the InferenceService's `done` finishes the call.
 #pragma once
 
+#include <condition_variable>
+#include <mutex>
 #include <string>
 
 #include "imprecise/serve/inference_service.hpp"
@@ -30,7 +32,12 @@ class GrpcInferenceService final : public inference::GRPCInferenceService::Callb
   grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* context, const inference::ModelInferRequest* request,
                                        inference::ModelInferResponse* response) override;
 
+  /// Blocks until every ModelInfer call has finished and been released (OnDone): the server shuts down
+  /// only then, so no engine thread finishes a call of a server that is gone.
+  void wait_until_idle();
+
  private:
+  class InferReactor;
   /// The call's token check; OK when no token is configured.
   grpc::Status authorize(const grpc::CallbackServerContext& context) const;
   /// Finishes a call at once (metadata RPCs and refusals before the engine).
@@ -38,6 +45,9 @@ class GrpcInferenceService final : public inference::GRPCInferenceService::Callb
 
   InferenceService& service_;
   std::string expected_authorization_;  ///< "Bearer <token>", empty: no check
+  std::mutex mutex_;
+  std::condition_variable idle_;
+  int in_flight_ = 0;  ///< ModelInfer reactors not yet done
 };
 
 }  // namespace imprecise::serve

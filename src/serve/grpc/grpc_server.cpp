@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include <fmt/core.h>
+#include <grpc/grpc.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
@@ -55,6 +56,8 @@ struct GrpcServer::Impl {
     builder.AddListeningPort(address, credentials(options), &port);
     // A larger request is refused by gRPC itself with RESOURCE_EXHAUSTED before any of our code runs.
     builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
+    // gRPC sets SO_REUSEPORT by default: a second server would share a busy port instead of failing.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.RegisterService(&rpc);
     server = builder.BuildAndStart();
     if (!server || port == 0) throw Error(fmt::format("grpc: cannot listen on {}", address));
@@ -71,9 +74,10 @@ int GrpcServer::port() const { return impl_->port; }
 void GrpcServer::shutdown(std::chrono::milliseconds grace) {
   std::call_once(impl_->stopped, [&] {
     // New calls get UNAVAILABLE at once; calls in flight keep running until `grace`, then gRPC cancels
-    // them (CANCELLED). Shutdown returns once every reactor is done: each ModelInfer's Finish comes from
-    // the InferenceService by the job's deadline, so nothing outlives the server.
+    // them (CANCELLED). Each ModelInfer's Finish still comes from the InferenceService, by the job's
+    // deadline: wait for those before the server goes away.
     impl_->server->Shutdown(std::chrono::system_clock::now() + grace);
+    impl_->rpc.wait_until_idle();
     impl_->server->Wait();
   });
 }
