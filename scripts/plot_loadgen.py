@@ -78,6 +78,17 @@ def comparison(runs, in_process, policy, out):
         lines.append(f"| {load:g} | {i['accuracy']:.4f} | {n['accuracy']:.4f} | {diff:+.1f} | {i['miss_ratio']:.4f} "
                      f"| {n['miss_ratio']:.4f} | {i['drop_ratio']:.4f} | {n['shed_ratio']:.4f} "
                      f"| {i['latency_p99_ms']:.1f} | {n['latency_p99_ms']:.1f} |")
+    lines += ["", "Per stream (accuracy / miss ratio):", "",
+              "| load | stream | in-process | network | difference (points) |", "|---:|---|---:|---:|---:|"]
+    for load in loads:
+        run = next(r for _, r in runs if float(r["setup"].get("load", -1)) == load)
+        inproc = {s["name"]: s for s in in_process.get(load, {}).get("streams", [])}
+        for s in run["streams"]:
+            i = inproc.get(s["name"])
+            if i is None:
+                continue
+            lines.append(f"| {load:g} | {s['name']} | {i['accuracy']:.4f} / {i['miss_ratio']:.4f} "
+                         f"| {s['accuracy']:.4f} / {s['miss_ratio']:.4f} | {100 * (s['accuracy'] - i['accuracy']):+.1f} |")
     with open(os.path.join(out, "comparison.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
