@@ -119,6 +119,7 @@ int main(int argc, char** argv) {
   add_features_command(app, action);
   add_eval_command(app, action);
   add_profile_command(app, action);
+  add_serve_command(app, action);
 #endif
 
   const auto all = [](CLI::App*) { return true; };
