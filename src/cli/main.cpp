@@ -122,6 +122,7 @@ int main(int argc, char** argv) {
   add_features_command(app, action);
   add_eval_command(app, action);
   add_profile_command(app, action);
+  add_serve_command(app, action);
 #endif
 #if IMPRECISE_HAS_GRPC_SERVER
   add_loadgen_command(app, action);  // the gRPC client's load generator
