@@ -5,10 +5,10 @@
 # duration), next to the in-process edge_server run of the same policy, loads and duration.
 # Writes docs/results/network/: comparison.md (the table), loadgen_summary.json, in_process/results.json,
 # network_vs_in_process.png and loadgen_latency.png; every request's record and the server logs go to
-# out/network/loadgen_load<L>.json (tens of thousands of requests at load 2). About 2.5 minutes at the
+# out/network/loadgen_load<L>.json (tens of thousands of requests at load 2). About 3 minutes at the
 # defaults. Settings (environment):
 #   IMPRECISE_DURATION=10  IMPRECISE_LOADS="0.5 1 2"  IMPRECISE_POLICY=yao-dp  IMPRECISE_CLIENT_PROCESSES=2
-#   IMPRECISE_OUT=docs/results/network  IMPRECISE_RAW_OUT=out/network  IMPRECISE_BACKEND=(the fastest cpu backend)
+#   IMPRECISE_NETWORK_MARGIN_US=500  IMPRECISE_OUT=docs/results/network  IMPRECISE_RAW_OUT=out/network  IMPRECISE_START_LEAD_MS=10000  IMPRECISE_BACKEND=(the fastest cpu backend)
 # Needs the build (cmake --build --preset default --target imprecise_cli edge_server) and the voice and
 # LIDAR test sets (scripts/make_test_sets.sh).
 set -euo pipefail
@@ -20,6 +20,7 @@ processes=${IMPRECISE_CLIENT_PROCESSES:-2}
 out=${IMPRECISE_OUT:-docs/results/network}
 raw=${IMPRECISE_RAW_OUT:-out/network}
 backend=${IMPRECISE_BACKEND:-}
+margin=${IMPRECISE_NETWORK_MARGIN_US:-500}  # taken off each deadline by the server for the answer's way back
 bin=build/default/bin
 scenario=scenarios/edge_server.json
 mkdir -p "$out" "$raw"
@@ -40,7 +41,7 @@ for load in $loads; do
   port=$(free_port)
   # Same engine settings as the in-process run: the policy, 2048 pending jobs, max batch 8 (the models' configs).
   "$bin/imprecise" serve --model-repository model_repository --grpc-port "$port" --http-port -1 --metrics-port -1 \
-    --policy "$policy" --max-pending 2048 ${backend:+--backend "$backend"} >"$raw/serve_load$load.log" 2>&1 &
+    --policy "$policy" --max-pending 2048 --network-margin-us "$margin" ${backend:+--backend "$backend"} >"$raw/serve_load$load.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 200); do  # the models load in a few seconds
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
@@ -48,7 +49,8 @@ for load in $loads; do
     sleep 0.1
   done
   # Several client processes share one timeline: each sends every N-th request from the same start time.
-  start_at=$(( $(date +%s%3N) + 3000 ))
+  # The lead covers loading the test inputs in every process (loadgen refuses a start already past).
+  start_at=$(( $(date +%s%3N) + ${IMPRECISE_START_LEAD_MS:-10000} ))
   pids=()
   for k in $(seq 0 $((processes - 1))); do
     "$bin/imprecise" loadgen --target "127.0.0.1:$port" --scenario "$scenario" --load "$load" --duration-s "$duration" \

@@ -64,19 +64,20 @@ def comparison(runs, in_process, policy, out):
         "In-process: `edge_server` (Engine::submit) on the same jobs.",
         "",
         "| load | accuracy in-process | accuracy network | difference (points) | miss in-process | miss network "
-        "| shed in-process | shed network | p99 ms in-process | p99 ms network |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| of which in transit | shed in-process | shed network | p99 ms in-process | p99 ms network |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for load in loads:
         n = net[load]
         i = in_process.get(load)
+        transit = n.get("missed_in_transit", 0) / max(n["requests"], 1)
         if i is None:
-            lines.append(f"| {load:g} | - | {n['accuracy']:.4f} | - | - | {n['miss_ratio']:.4f} | - "
+            lines.append(f"| {load:g} | - | {n['accuracy']:.4f} | - | - | {n['miss_ratio']:.4f} | {transit:.4f} | - "
                          f"| {n['shed_ratio']:.4f} | - | {n['latency_p99_ms']:.1f} |")
             continue
         diff = 100.0 * (n["accuracy"] - i["accuracy"])
         lines.append(f"| {load:g} | {i['accuracy']:.4f} | {n['accuracy']:.4f} | {diff:+.1f} | {i['miss_ratio']:.4f} "
-                     f"| {n['miss_ratio']:.4f} | {i['drop_ratio']:.4f} | {n['shed_ratio']:.4f} "
+                     f"| {n['miss_ratio']:.4f} | {transit:.4f} | {i['drop_ratio']:.4f} | {n['shed_ratio']:.4f} "
                      f"| {i['latency_p99_ms']:.1f} | {n['latency_p99_ms']:.1f} |")
     lines += ["", "Per stream (accuracy / miss ratio):", "",
               "| load | stream | in-process | network | difference (points) |", "|---:|---|---:|---:|---:|"]

@@ -67,7 +67,7 @@ void expect_report(const nlohmann::json& report, std::size_t requests) {
   EXPECT_EQ(report.at("requests").size(), requests);
   const auto& total = report.at("total");
   EXPECT_EQ(total.at("requests").get<std::size_t>(), requests);
-  for (const char* key : {"accuracy", "miss_ratio", "shed_ratio", "latency_p50_ms", "latency_p99_ms", "throughput_rps",
+  for (const char* key : {"accuracy", "miss_ratio", "missed_in_transit", "shed_ratio", "latency_p50_ms", "latency_p99_ms", "throughput_rps",
                           "mean_depth", "send_lag_p99_ms"})
     EXPECT_TRUE(total.contains(key)) << key;
   EXPECT_GT(total.at("accuracy").get<double>(), 0.0);

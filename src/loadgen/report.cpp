@@ -26,7 +26,7 @@ double percentile(std::vector<double>& v, double q) {
 
 nlohmann::json summary_json(const Summary& s) {
   return {{"name", s.name},           {"requests", s.requests},          {"completed", s.completed},
-          {"missed", s.missed},       {"shed", s.shed},                  {"failed", s.failed},
+          {"missed", s.missed},       {"missed_in_transit", s.missed_in_transit}, {"shed", s.shed},                  {"failed", s.failed},
           {"correct", s.correct},     {"accuracy", s.accuracy},          {"miss_ratio", s.miss_ratio},
           {"shed_ratio", s.shed_ratio}, {"mean_depth", s.mean_depth},    {"latency_p50_ms", s.latency_p50_ms},
           {"latency_p99_ms", s.latency_p99_ms}, {"throughput_rps", s.throughput_rps},
@@ -103,6 +103,7 @@ Summary summarize(const std::string& name, const std::vector<RequestRecord>& rec
       if (r.correct) ++s.correct;
     } else if (r.code == kDeadlineExceeded) {
       ++s.missed;
+      if (r.outcome.empty()) ++s.missed_in_transit;
     } else if (r.code == kResourceExhausted || r.code == kUnavailable) {
       ++s.shed;
     } else {

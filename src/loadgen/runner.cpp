@@ -72,6 +72,12 @@ RunResult run_schedule(const Schedule& schedule, const std::vector<ModelInputs>&
     check_server(*clients.front(), schedule, options.target);
 
     const Steady::time_point start = start_time(options);
+    // A shared start already past would make every request late from the first (each deadline counts from
+    // its arrival): refuse rather than report a run that measures the client's lateness.
+    if (const auto late_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - start).count(); late_ms > 0)
+      throw Error(fmt::format("--start-at-ms: the start was {} ms ago when this process was ready (inputs loaded, "
+                              "server checked); give it more lead",
+                              late_ms));
     std::atomic<std::size_t> sent{0};
     std::vector<std::thread> senders;
     for (int c = 0; c < options.clients; ++c) {

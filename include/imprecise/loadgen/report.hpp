@@ -16,6 +16,9 @@ struct Summary {
   std::size_t requests = 0, completed = 0, missed = 0, shed = 0, failed = 0, correct = 0;
   double accuracy = 0.0;    ///< correct / requests: a miss, shed or failure counts as wrong
   double miss_ratio = 0.0;  ///< DEADLINE_EXCEEDED / requests
+  /// Misses that carried no server outcome: the call's deadline expired before the answer reached the
+  /// client (the way back took longer than the server's network margin, or the request came too late).
+  std::size_t missed_in_transit = 0;
   double shed_ratio = 0.0;  ///< RESOURCE_EXHAUSTED or UNAVAILABLE / requests
   double mean_depth = 0.0;  ///< over completed requests
   double latency_p50_ms = 0.0, latency_p99_ms = 0.0;  ///< arrival to answer, completed requests
