@@ -32,6 +32,20 @@ void check_server(client::Client& client, const Schedule& schedule, const std::s
       throw Error(fmt::format("--model: '{}' is not served (not ready) at {}", model, target));
 }
 
+// One request per model and client before the clock starts: it opens the client's connection and lets
+// it learn the model's input name (a metadata call), which would otherwise delay each first request. An
+// input the server refuses outright is a setup error, not a run.
+void warm_up(client::Client& client, const Schedule& schedule, const std::vector<ModelInputs>& inputs) {
+  for (std::size_t m = 0; m < schedule.models.size(); ++m) {
+    const client::InferResult r =
+        client.infer(schedule.models[m], inputs[m].sample(0), inputs[m].shape, std::chrono::seconds(10));
+    constexpr int kInvalidArgument = 3, kNotFound = 5, kUnauthenticated = 16;
+    if (r.code == kInvalidArgument || r.code == kNotFound || r.code == kUnauthenticated)
+      throw Error(fmt::format("model '{}': the server refused a test input (gRPC status {}): {}", schedule.models[m],
+                              r.code, r.message));
+  }
+}
+
 Steady::time_point start_time(const RunnerOptions& options) {
   if (options.start_at_unix_ms <= 0) return Steady::now() + std::chrono::milliseconds(200);
   const auto wall = std::chrono::system_clock::time_point(std::chrono::milliseconds(options.start_at_unix_ms));
@@ -70,6 +84,7 @@ RunResult run_schedule(const Schedule& schedule, const std::vector<ModelInputs>&
     std::vector<std::unique_ptr<client::Client>> clients;
     for (int c = 0; c < options.clients; ++c) clients.push_back(std::make_unique<client::Client>(client_options));
     check_server(*clients.front(), schedule, options.target);
+    for (auto& c : clients) warm_up(*c, schedule, inputs);
 
     const Steady::time_point start = start_time(options);
     // A shared start already past would make every request late from the first (each deadline counts from

@@ -45,7 +45,8 @@ struct RunResult {
 };
 
 /// Checks every model is ready on the server first (throws Error naming the model and the target when
-/// not), then runs the schedule. `inputs[m]` serves schedule.models[m].
+/// not), sends each client one unrecorded warm-up request per model (its connection and the model's input
+/// name, before the clock starts), then runs the schedule. `inputs[m]` serves schedule.models[m].
 RunResult run_schedule(const Schedule& schedule, const std::vector<ModelInputs>& inputs, const RunnerOptions& options);
 
 }  // namespace imprecise::loadgen
