@@ -529,6 +529,21 @@ TEST(ServeGrpcServer, ShutdownWithoutGraceStillEndsEachCallOnce) {
       << text;
 }
 
+TEST(ServeGrpcServer, AServiceShuttingDownIsUnavailable) {
+  InferenceService service(testing::vision_only_repository("draining"));
+  GrpcServer server(service, any_port());
+  expect_answer(infer(vision_request(), 10s, server.port()));
+  service.shutdown();
+  auto stub = connect(server.port());
+  grpc::ClientContext c;
+  inference::ServerReadyResponse ready;
+  ASSERT_TRUE(stub->ServerReady(&c, {}, &ready).ok());
+  EXPECT_FALSE(ready.ready());
+  const Reply reply = infer(vision_request(), 10s, server.port());
+  EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::UNAVAILABLE) << reply.status.error_message();
+  server.shutdown();
+}
+
 TEST(ServeGrpcServer, RefusesAnAddressItCannotBind) {
   GrpcServerOptions options = any_port();
   options.address = "203.0.113.7";  // TEST-NET-3: not an address of this machine
