@@ -166,6 +166,7 @@ TEST_F(ServeHttp, MalformedAndTruncatedBodiesAreRefusedWhereParsingStopped) {
   expect_refused(post_infer(""), 400, "byte 1");
   expect_refused(post_infer("[1, 2]"), 400, "a JSON object expected");
   expect_refused(post_infer(std::string(100, '[') + std::string(100, ']')), 400, "deeper than");
+  expect_refused(post_infer("{\"inputs\": [1e400]}"), 400, "1e400");  // beyond a double: found by the fuzzer
 }
 
 TEST_F(ServeHttp, BadTensorsAreRefusedNamingTheField) {

@@ -1,10 +1,22 @@
-# Fuzz smoke-test driver (cmake -P): configure + build the clang++ fuzzer project, then fuzz the ONNX
-# loader for a fixed number of runs from a fixed seed and a corpus of the committed fixtures. Inputs come as -D variables.
+# Fuzz smoke-test driver (cmake -P): configure + build a clang++ fuzzer project, then fuzz for a fixed
+# number of runs from a fixed seed and a corpus of the committed fixtures. Inputs come as -D variables;
+# FUZZER (the executable, default onnx_loader_fuzz), SEED_GLOB (default *.onnx) and DICT (a libFuzzer
+# dictionary) are optional.
 foreach(var FUZZ_SOURCE_DIR FIXTURES_DIR WORK_DIR GENERATOR CLANGXX SEED RUNS MAX_TIME)
   if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
     message(FATAL_ERROR "run_fuzz_smoke.cmake: -D${var}=... is required")
   endif()
 endforeach()
+if(NOT FUZZER)
+  set(FUZZER onnx_loader_fuzz)
+endif()
+if(NOT SEED_GLOB)
+  set(SEED_GLOB *.onnx)
+endif()
+set(dict_arg)
+if(DICT)
+  set(dict_arg -dict=${DICT})
+endif()
 
 set(build ${WORK_DIR}/build)
 set(corpus ${WORK_DIR}/corpus)
@@ -13,15 +25,15 @@ set(artifacts ${WORK_DIR}/artifacts/)
 # start fresh so every run fuzzes from the committed seeds and a stale crash file cannot linger.
 file(REMOVE_RECURSE ${corpus} ${artifacts})
 file(MAKE_DIRECTORY ${corpus} ${artifacts})
-file(GLOB seeds ${FIXTURES_DIR}/*.onnx)
+file(GLOB seeds ${FIXTURES_DIR}/${SEED_GLOB})
 file(COPY ${seeds} DESTINATION ${corpus})
 
 function(run_step what)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "onnx_loader_fuzz_smoke: ${what} failed (${rc})\n${out}\n${err}")
+    message(FATAL_ERROR "${FUZZER}_smoke: ${what} failed (${rc})\n${out}\n${err}")
   endif()
-  message(STATUS "onnx_loader_fuzz_smoke: ${what}: ok")
+  message(STATUS "${FUZZER}_smoke: ${what}: ok")
 endfunction()
 
 set(configure_args -S ${FUZZ_SOURCE_DIR} -B ${build} -G ${GENERATOR} -DCMAKE_CXX_COMPILER=${CLANGXX})
@@ -31,12 +43,12 @@ endif()
 run_step("configure" ${CMAKE_COMMAND} ${configure_args})
 run_step("build" ${CMAKE_COMMAND} --build ${build})
 
-# -rss_limit_mb: a model claiming absurd tensor sizes must be refused with an Error, not exhaust memory.
+# -rss_limit_mb: an input claiming absurd sizes must be refused with an error, not exhaust memory.
 execute_process(
   # A fixed seed and a fixed number of runs make the test repeatable (a time bound alone would let a
   # faster machine explore further and fail where a slower one passed); MAX_TIME is only a safety cap.
-  COMMAND ${build}/onnx_loader_fuzz -seed=${SEED} -runs=${RUNS} -max_total_time=${MAX_TIME} -rss_limit_mb=2048
-          -print_final_stats=1
+  COMMAND ${build}/${FUZZER} -seed=${SEED} -runs=${RUNS} -max_total_time=${MAX_TIME} -rss_limit_mb=2048
+          -print_final_stats=1 ${dict_arg}
           -artifact_prefix=${artifacts} ${corpus}
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 string(REGEX MATCH "stat::number_of_executed_units: *[0-9]+" runs "${err}")
@@ -56,6 +68,6 @@ if(NOT rc EQUAL 0)
     set(from 0)
   endif()
   string(SUBSTRING "${err}" ${from} 8000 tail)
-  message(FATAL_ERROR "onnx_loader_fuzz_smoke: the fuzzer failed (${rc}); inputs kept: ${crashes}\n${tail}")
+  message(FATAL_ERROR "${FUZZER}_smoke: the fuzzer failed (${rc}); inputs kept: ${crashes}\n${tail}")
 endif()
-message(STATUS "onnx_loader_fuzz_smoke: no crash (${runs}, ${speed})")
+message(STATUS "${FUZZER}_smoke: no crash (${runs}, ${speed})")

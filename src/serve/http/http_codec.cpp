@@ -40,6 +40,10 @@ Status parse_body(std::string_view body, json& document) {
                                e.byte, body.size(), what));
   } catch (const TooDeep&) {
     return invalid(fmt::format("request body: JSON nested deeper than {} levels", kMaxJsonDepth));
+  } catch (const json::exception& e) {  // out_of_range: a number literal beyond a double ("1e400")
+    std::string what = e.what();
+    if (const auto bracket = what.find("] "); bracket != std::string::npos) what = what.substr(bracket + 2);
+    return invalid(fmt::format("request body: {}", what));
   }
   if (!document.is_object()) return invalid(fmt::format("request body: a JSON object expected, {} sent", type_of(document)));
   return {};
