@@ -163,7 +163,7 @@ TEST_F(ServeHttp, MalformedAndTruncatedBodiesAreRefusedWhereParsingStopped) {
   expect_refused(post_infer("{\"inputs\": [1, 2,, 3]}"), 400, "byte 18");
   const std::string whole = infer_body(vision()).dump();
   expect_refused(post_infer(whole.substr(0, whole.size() / 2)), 400, "truncated JSON");
-  expect_refused(post_infer(""), 400, "byte 1");
+  expect_refused(post_infer(""), 400, "byte 0 of 0");
   expect_refused(post_infer("[1, 2]"), 400, "a JSON object expected");
   expect_refused(post_infer(std::string(100, '[') + std::string(100, ']')), 400, "deeper than");
   expect_refused(post_infer("{\"inputs\": [1e400]}"), 400, "1e400");  // beyond a double: found by the fuzzer

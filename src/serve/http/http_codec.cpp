@@ -1,6 +1,7 @@
 // v2 REST/JSON request decoding and response encoding (nlohmann::json), every refusal naming its field.
 #include "http_codec.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
@@ -36,8 +37,9 @@ Status parse_body(std::string_view body, json& document) {
     // nlohmann's text starts "[json.exception.parse_error.101] parse error at line 1, column 7: ...".
     std::string what = e.what();
     if (const auto colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
+    // At the end of input nlohmann reports one byte past it: name the last byte instead.
     return invalid(fmt::format("request body: malformed or truncated JSON, parsing stopped at byte {} of {}: {}",
-                               e.byte, body.size(), what));
+                               std::min<std::size_t>(e.byte, body.size()), body.size(), what));
   } catch (const TooDeep&) {
     return invalid(fmt::format("request body: JSON nested deeper than {} levels", kMaxJsonDepth));
   } catch (const json::exception& e) {  // out_of_range: a number literal beyond a double ("1e400")
@@ -195,7 +197,7 @@ Status decode_infer_json(std::string_view body, std::string_view model, std::str
 std::string encode_infer_json(const InferResponse& r) {
   json body = json::object();
   body["model_name"] = r.model;
-  body["model_version"] = r.version;
+  if (!r.version.empty()) body["model_version"] = r.version;
   if (!r.id.empty()) body["id"] = r.id;
   if (!r.status.ok()) body["error"] = r.status.message;
   if (r.outcome_known) {

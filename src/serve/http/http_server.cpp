@@ -4,6 +4,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -127,6 +128,9 @@ HttpServer::HttpServer(InferenceService& service, HttpServerOptions options)
   if (o.threads < 1) throw Error(fmt::format("http: threads must be >= 1, not {}", o.threads));
   if (o.read_timeout.count() <= 0) throw Error("http: the read timeout must be > 0");
   im.server.set_payload_max_length(o.max_body_bytes);
+  // What the Keep-Alive header announces, and what BoundedServer's connection loop applies.
+  im.server.set_keep_alive_max_count(100);
+  im.server.set_keep_alive_timeout(std::max<time_t>(1, std::chrono::ceil<std::chrono::seconds>(o.read_timeout).count()));
   // httplib's default also sets SO_REUSEPORT, which lets a second server share a port in use (and the
   // kernel split the requests between them): a port in use must be an error instead.
   im.server.set_socket_options([](socket_t socket) {
