@@ -41,7 +41,7 @@ bool same_secret(std::string_view a, std::string_view b) {
 
 std::string describe_status(int status) {
   switch (status) {
-    case 400: return "malformed HTTP request";
+    case 400: return "malformed HTTP request, or its body did not arrive whole within the read timeout";
     case 404: return "no such endpoint";
     case 405: return "method not allowed";
     case 413: return "request body larger than the server's limit";
