@@ -1,23 +1,23 @@
 # Fuzz smoke-test driver (cmake -P): configure + build a clang++ fuzzer project, then fuzz for a fixed
-# number of runs from a fixed seed and a corpus of the committed fixtures. Inputs come as -D variables;
-# FUZZER (the executable, default onnx_loader_fuzz), SEED_GLOB (default *.onnx) and DICT (a libFuzzer
-# dictionary) are optional.
+# number of runs from a fixed seed and a corpus of seed files. Inputs come as -D variables; FUZZER (the
+# program, default onnx_loader_fuzz) and SEED_GLOB (default *.onnx) pick the target. The seeds are
+# collected after the build, so a project may make them (tests/fuzz/grpc encodes its text seeds).
 foreach(var FUZZ_SOURCE_DIR FIXTURES_DIR WORK_DIR GENERATOR CLANGXX SEED RUNS MAX_TIME)
   if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
     message(FATAL_ERROR "run_fuzz_smoke.cmake: -D${var}=... is required")
   endif()
 endforeach()
+
 if(NOT FUZZER)
   set(FUZZER onnx_loader_fuzz)
 endif()
 if(NOT SEED_GLOB)
   set(SEED_GLOB *.onnx)
 endif()
-set(dict_arg)
+set(dict_arg)  # DICT (optional): a libFuzzer dictionary
 if(DICT)
   set(dict_arg -dict=${DICT})
 endif()
-
 set(build ${WORK_DIR}/build)
 set(corpus ${WORK_DIR}/corpus)
 set(artifacts ${WORK_DIR}/artifacts/)
@@ -25,8 +25,6 @@ set(artifacts ${WORK_DIR}/artifacts/)
 # start fresh so every run fuzzes from the committed seeds and a stale crash file cannot linger.
 file(REMOVE_RECURSE ${corpus} ${artifacts})
 file(MAKE_DIRECTORY ${corpus} ${artifacts})
-file(GLOB seeds ${FIXTURES_DIR}/${SEED_GLOB})
-file(COPY ${seeds} DESTINATION ${corpus})
 
 function(run_step what)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -42,8 +40,10 @@ if(MAKE_PROGRAM)
 endif()
 run_step("configure" ${CMAKE_COMMAND} ${configure_args})
 run_step("build" ${CMAKE_COMMAND} --build ${build})
+file(GLOB seeds ${FIXTURES_DIR}/${SEED_GLOB})
+file(COPY ${seeds} DESTINATION ${corpus})
 
-# -rss_limit_mb: an input claiming absurd sizes must be refused with an error, not exhaust memory.
+# -rss_limit_mb: a model claiming absurd tensor sizes must be refused with an Error, not exhaust memory.
 execute_process(
   # A fixed seed and a fixed number of runs make the test repeatable (a time bound alone would let a
   # faster machine explore further and fail where a slower one passed); MAX_TIME is only a safety cap.
