@@ -39,12 +39,12 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-std::string describe_status(int status) {
+std::string describe_status(int status, std::size_t max_body_bytes) {
   switch (status) {
     case 400: return "malformed HTTP request, or its body did not arrive whole within the read timeout";
     case 404: return "no such endpoint";
     case 405: return "method not allowed";
-    case 413: return "request body larger than the server's limit";
+    case 413: return fmt::format("request body larger than the server's limit of {} bytes", max_body_bytes);
     case 414: return "request URI too long";
     default: return fmt::format("HTTP status {}", status);
   }
@@ -149,9 +149,9 @@ HttpServer::HttpServer(InferenceService& service, HttpServerOptions options)
     });
   }
   // httplib's own refusals (404, 413, a malformed request) get the same {"error": ...} body as ours.
-  im.server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+  im.server.set_error_handler([max = o.max_body_bytes](const httplib::Request& req, httplib::Response& res) {
     if (res.body.empty()) {
-      std::string message = describe_status(res.status);
+      std::string message = describe_status(res.status, max);
       if (res.status == 404) message += fmt::format(": {} {}", req.method, req.path.substr(0, 200));
       res.set_content(error_json(message), kJson);
     }
