@@ -69,6 +69,31 @@ TEST(ServeHttpCodec, EachBadBodyNamesItsField) {
   expect_invalid("{\"inputs\": [\"\xff\"]}", "request body: malformed");  // not UTF-8
 }
 
+TEST(ServeHttpCodec, DataIsReadInOnePassWithTheDocumentsRules) {
+  InferRequest r;
+  // One number as the data of a one-element tensor.
+  ASSERT_TRUE(decode(R"({"inputs": [{"name": "a", "shape": [1], "datatype": "FP32", "data": 2.5}]})", r).ok());
+  EXPECT_EQ(r.inputs[0].values, std::vector<float>{2.5f});
+  // A repeated key: the last one counts, for "data" as for any other key.
+  ASSERT_TRUE(decode(R"({"inputs": [{"name": "a", "shape": [2], "datatype": "FP32", "data": [9, 9, 9], "data": [1, 2]}]})", r).ok());
+  EXPECT_EQ(r.inputs[0].values, (std::vector<float>{1, 2}));
+  ASSERT_TRUE(decode(R"({"inputs": [{"name": "a", "shape": [1], "datatype": "FP32", "data": [7]}],
+                         "inputs": [{"name": "b", "shape": [1], "datatype": "FP32", "data": [8]}]})", r).ok());
+  ASSERT_EQ(r.inputs.size(), 1u);
+  EXPECT_EQ(r.inputs[0].name, "b");
+  EXPECT_EQ(r.inputs[0].values, std::vector<float>{8});
+  // Data of the second input does not stand in for the first's.
+  expect_invalid(R"({"inputs": [{"name": "a", "shape": [1], "datatype": "FP32"},
+                                {"name": "b", "shape": [1], "datatype": "FP32", "data": [1]}]})", "inputs[0].data: missing");
+  // An object among the numbers is named by its index and skipped whole (its numbers are not data).
+  expect_invalid(R"({"inputs": [{"name": "a", "shape": [3], "datatype": "FP32", "data": [1, {"x": [2, 3]}, 4]}]})",
+                 "inputs[0].data[1]");
+  // "data" elsewhere than in an input is an ordinary (unknown) key.
+  expect_invalid(R"({"inputs": [], "data": [1]})", "data: unknown key");
+  // The datatype is named before what its data holds.
+  expect_invalid(R"({"inputs": [{"name": "a", "shape": [1], "data": ["x"], "datatype": "BYTES"}]})", "inputs[0].datatype");
+}
+
 TEST(ServeHttpCodec, TheResponseCarriesTheLogitsAndWhatHappened) {
   InferResponse r;
   r.model = "vision";
