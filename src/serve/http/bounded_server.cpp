@@ -12,11 +12,8 @@
 namespace imprecise::serve {
 
 BoundedServer::BoundedServer(std::chrono::milliseconds request_timeout, std::chrono::milliseconds idle_timeout,
-                             std::chrono::milliseconds write_timeout, std::size_t requests_per_connection)
-    : request_timeout_(request_timeout),
-      idle_timeout_(idle_timeout),
-      write_timeout_(write_timeout),
-      requests_per_connection_(requests_per_connection) {}
+                             std::chrono::milliseconds write_timeout)
+    : request_timeout_(request_timeout), idle_timeout_(idle_timeout), write_timeout_(write_timeout) {}
 
 // True once a byte (or a hang-up) arrives; false when idle past idle_timeout or the server is stopping.
 // Polls in short slices so that stop() does not wait for idle connections.
@@ -34,7 +31,7 @@ bool BoundedServer::wait_for_request(int socket) const {
 bool BoundedServer::process_and_close_socket(socket_t socket) {
   RequestDeadlineStream stream(socket, write_timeout_);
   bool ok = false;
-  for (std::size_t left = requests_per_connection_; left > 0 && svr_sock_ != INVALID_SOCKET; --left) {
+  for (std::size_t left = keep_alive_max_count_; left > 0 && svr_sock_ != INVALID_SOCKET; --left) {
     if (!stream.has_buffered() && !wait_for_request(socket)) break;
     stream.start_request(std::chrono::steady_clock::now() + request_timeout_);
     bool closed = false;

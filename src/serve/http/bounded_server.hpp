@@ -1,6 +1,7 @@
 // BoundedServer: an httplib::Server whose connections read through RequestDeadlineStream, so each
 // request must arrive whole within `request_timeout` of its first byte, and an idle keep-alive
-// connection is closed after `idle_timeout`. Parsing, routing and responses stay httplib's.
+// connection is closed after `idle_timeout` (or after keep-alive-max-count requests). Parsing, routing and
+// responses stay httplib's.
 #pragma once
 
 #include <chrono>
@@ -13,7 +14,7 @@ namespace imprecise::serve {
 class BoundedServer final : public httplib::Server {
  public:
   BoundedServer(std::chrono::milliseconds request_timeout, std::chrono::milliseconds idle_timeout,
-                std::chrono::milliseconds write_timeout, std::size_t requests_per_connection = 100);
+                std::chrono::milliseconds write_timeout);
 
  private:
   // httplib's per-connection loop, re-done around our stream (process_request stays httplib's).
@@ -21,7 +22,6 @@ class BoundedServer final : public httplib::Server {
   bool wait_for_request(int socket) const;
 
   std::chrono::milliseconds request_timeout_, idle_timeout_, write_timeout_;
-  std::size_t requests_per_connection_;
 };
 
 }  // namespace imprecise::serve

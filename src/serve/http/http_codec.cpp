@@ -1,14 +1,14 @@
 // v2 REST/JSON request decoding and response encoding (nlohmann::json), every refusal naming its field.
 #include "http_codec.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <stdexcept>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "json_tensor_data.hpp"
+#include "infer_body_parser.hpp"
 
 namespace imprecise::serve {
 
@@ -19,31 +19,6 @@ using nlohmann::json;
 Status invalid(std::string message) { return {StatusCode::invalid_argument, std::move(message)}; }
 
 std::string type_of(const json& value) { return value.type_name(); }
-
-// Thrown by the parser callback to stop at the first level too deep (before building it).
-struct TooDeep : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-Status parse_body(std::string_view body, json& document) {
-  const json::parser_callback_t depth_guard = [](int depth, json::parse_event_t, json&) {
-    if (depth > kMaxJsonDepth) throw TooDeep("too deep");
-    return true;
-  };
-  try {
-    document = json::parse(body.begin(), body.end(), depth_guard);
-  } catch (const json::parse_error& e) {
-    // nlohmann's text starts "[json.exception.parse_error.101] parse error at line 1, column 7: ...".
-    std::string what = e.what();
-    if (const auto colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
-    return invalid(fmt::format("request body: malformed or truncated JSON, parsing stopped at byte {} of {}: {}",
-                               e.byte, body.size(), what));
-  } catch (const TooDeep&) {
-    return invalid(fmt::format("request body: JSON nested deeper than {} levels", kMaxJsonDepth));
-  }
-  if (!document.is_object()) return invalid(fmt::format("request body: a JSON object expected, {} sent", type_of(document)));
-  return {};
-}
 
 Status read_string(const json& object, const char* key, std::string_view where, bool required, std::string& out) {
   const auto it = object.find(key);
@@ -108,7 +83,7 @@ Status read_shape(const json& input, std::string_view where, std::vector<std::in
   return {};
 }
 
-Status read_input(const json& input, std::size_t index, InferInput& out) {
+Status read_input(const json& input, std::size_t index, InputData* data, InferInput& out) {
   const std::string where = fmt::format("inputs[{}].", index);
   if (!input.is_object()) return invalid(fmt::format("inputs[{}]: an object expected, {} sent", index, type_of(input)));
   if (Status s = check_keys(input, {"name", "shape", "datatype", "data", "parameters"}, where); !s.ok()) return s;
@@ -126,10 +101,9 @@ Status read_input(const json& input, std::size_t index, InferInput& out) {
   // The models take FP32 only; checking before the data keeps the message about the datatype.
   if (out.datatype != "FP32")
     return invalid(fmt::format("{}datatype: '{}' is not accepted, the models take FP32", where, out.datatype.substr(0, 40)));
-  const auto data = input.find("data");
-  if (data == input.end()) return invalid(fmt::format("{}data: missing", where));
-  out.values.reserve(static_cast<std::size_t>(std::min<std::int64_t>(elements, 1 << 20)));
-  if (Status s = read_fp32_data(*data, where + "data", out.values); !s.ok()) return s;
+  if (data == nullptr || !data->present) return invalid(fmt::format("{}data: missing", where));
+  if (!data->status.ok()) return data->status;
+  out.values = std::move(data->values);
   if (static_cast<std::int64_t>(out.values.size()) != elements)
     return invalid(fmt::format("{}data: {} values sent, but shape {} needs {}", where, out.values.size(),
                                input["shape"].dump(), elements));
@@ -152,8 +126,10 @@ Status read_outputs(const json& outputs) {
 }
 
 Status decode(std::string_view body, InferRequest& request) {
-  json document;
-  if (Status s = parse_body(body, document); !s.ok()) return s;
+  ParsedInferBody parsed;
+  if (Status s = parse_infer_body(body, parsed); !s.ok()) return s;
+  const json& document = parsed.document;
+  if (!document.is_object()) return invalid(fmt::format("request body: a JSON object expected, {} sent", type_of(document)));
   if (Status s = check_keys(document, {"id", "parameters", "inputs", "outputs"}, ""); !s.ok()) return s;
   if (Status s = read_string(document, "id", "", false, request.id); !s.ok()) return s;
   if (const auto p = document.find("parameters"); p != document.end()) {
@@ -166,7 +142,8 @@ Status decode(std::string_view body, InferRequest& request) {
   if (!inputs->is_array()) return invalid(fmt::format("inputs: an array expected, {} sent", type_of(*inputs)));
   for (std::size_t i = 0; i < inputs->size(); ++i) {
     InferInput input;
-    if (Status s = read_input((*inputs)[i], i, input); !s.ok()) return s;
+    InputData* data = i < parsed.data.size() ? &parsed.data[i] : nullptr;
+    if (Status s = read_input((*inputs)[i], i, data, input); !s.ok()) return s;
     request.inputs.push_back(std::move(input));
   }
   if (const auto outputs = document.find("outputs"); outputs != document.end())
@@ -191,7 +168,7 @@ Status decode_infer_json(std::string_view body, std::string_view model, std::str
 std::string encode_infer_json(const InferResponse& r) {
   json body = json::object();
   body["model_name"] = r.model;
-  body["model_version"] = r.version;
+  if (!r.version.empty()) body["model_version"] = r.version;
   if (!r.id.empty()) body["id"] = r.id;
   if (!r.status.ok()) body["error"] = r.status.message;
   if (r.outcome_known) {

@@ -9,9 +9,6 @@
 
 namespace imprecise::serve {
 
-/// Nesting deeper than this in a request body is refused (a bound on the parser's work and memory).
-inline constexpr int kMaxJsonDepth = 32;
-
 /// Decodes a `POST /v2/models/{model}[/versions/{version}]/infer` body:
 ///   {"id": "...", "parameters": {"deadline_us": N | "timeout": N}, "inputs": [{"name", "shape",
 ///    "datatype", "data", "parameters"}], "outputs": [{"name": "logits"}]}

@@ -4,6 +4,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -38,12 +39,12 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-std::string describe_status(int status) {
+std::string describe_status(int status, std::size_t max_body_bytes) {
   switch (status) {
-    case 400: return "malformed HTTP request";
+    case 400: return "malformed HTTP request, or its body did not arrive whole within the read timeout";
     case 404: return "no such endpoint";
     case 405: return "method not allowed";
-    case 413: return "request body larger than the server's limit";
+    case 413: return fmt::format("request body larger than the server's limit of {} bytes", max_body_bytes);
     case 414: return "request URI too long";
     default: return fmt::format("HTTP status {}", status);
   }
@@ -127,6 +128,9 @@ HttpServer::HttpServer(InferenceService& service, HttpServerOptions options)
   if (o.threads < 1) throw Error(fmt::format("http: threads must be >= 1, not {}", o.threads));
   if (o.read_timeout.count() <= 0) throw Error("http: the read timeout must be > 0");
   im.server.set_payload_max_length(o.max_body_bytes);
+  // What the Keep-Alive header announces, and what BoundedServer's connection loop applies.
+  im.server.set_keep_alive_max_count(100);
+  im.server.set_keep_alive_timeout(std::max<time_t>(1, std::chrono::ceil<std::chrono::seconds>(o.read_timeout).count()));
   // httplib's default also sets SO_REUSEPORT, which lets a second server share a port in use (and the
   // kernel split the requests between them): a port in use must be an error instead.
   im.server.set_socket_options([](socket_t socket) {
@@ -145,9 +149,9 @@ HttpServer::HttpServer(InferenceService& service, HttpServerOptions options)
     });
   }
   // httplib's own refusals (404, 413, a malformed request) get the same {"error": ...} body as ours.
-  im.server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+  im.server.set_error_handler([max = o.max_body_bytes](const httplib::Request& req, httplib::Response& res) {
     if (res.body.empty()) {
-      std::string message = describe_status(res.status);
+      std::string message = describe_status(res.status, max);
       if (res.status == 404) message += fmt::format(": {} {}", req.method, req.path.substr(0, 200));
       res.set_content(error_json(message), kJson);
     }
