@@ -21,11 +21,11 @@ endif()
 # ONNX-loader fuzz smoke test: builds tests/fuzz (a separate clang++ project, libFuzzer + ASan + UBSan)
 # and fuzzes for a bounded time. Registered only when clang++ and libFuzzer's runtime are installed
 # (Debian: clang-14 + libclang-rt-14-dev), so a machine without them skips it instead of failing.
+find_program(IMPRECISE_CLANGXX NAMES clang++ clang++-14)
+file(GLOB IMPRECISE_LIBFUZZER_RUNTIME
+  /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a
+  /usr/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a)
 if(TARGET imprecise_nn)
-  find_program(IMPRECISE_CLANGXX NAMES clang++ clang++-14)
-  file(GLOB IMPRECISE_LIBFUZZER_RUNTIME
-    /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a
-    /usr/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a)
   if(IMPRECISE_CLANGXX AND IMPRECISE_LIBFUZZER_RUNTIME)
     add_test(NAME onnx_loader_fuzz_smoke
       COMMAND ${CMAKE_COMMAND}
@@ -63,6 +63,28 @@ if(TARGET imprecise_nn)
   else()
     message(STATUS "imprecise: clang++ or libFuzzer (libclang-rt-14-dev) not found, onnx_loader_fuzz_smoke not registered")
   endif()
+endif()
+
+# HTTP request-decoding fuzz smoke test: tests/fuzz/http (the v2 JSON decoder alone, libFuzzer + ASan +
+# UBSan), registered when the HTTP front end is built and clang++ with libFuzzer is installed.
+if(TARGET imprecise_serve_http AND IMPRECISE_CLANGXX AND IMPRECISE_LIBFUZZER_RUNTIME)
+  add_test(NAME http_codec_fuzz_smoke
+    COMMAND ${CMAKE_COMMAND}
+      -DFUZZ_SOURCE_DIR=${CMAKE_CURRENT_SOURCE_DIR}/fuzz/http
+      -DFIXTURES_DIR=${CMAKE_CURRENT_SOURCE_DIR}/fuzz/http/seeds
+      -DSEED_GLOB=*.json
+      -DDICT=${CMAKE_CURRENT_SOURCE_DIR}/fuzz/http/json.dict
+      -DFUZZER=http_codec_fuzz
+      -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/http_codec_fuzz
+      -DGENERATOR=${CMAKE_GENERATOR}
+      -DMAKE_PROGRAM=${CMAKE_MAKE_PROGRAM}
+      -DCLANGXX=${IMPRECISE_CLANGXX}
+      -DSEED=20261127
+      -DRUNS=40000
+      -DMAX_TIME=45
+      -P ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/run_fuzz_smoke.cmake)
+  # The decoder builds in well under a minute; the run is bounded by RUNS, with MAX_TIME as a cap.
+  set_tests_properties(http_codec_fuzz_smoke PROPERTIES TIMEOUT 300 LABELS "fuzz;serve" RUN_SERIAL TRUE)
 endif()
 
 # The cpu backend's convolution exists in a portable and an AVX2+FMA build, picked at run time: on a

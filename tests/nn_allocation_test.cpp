@@ -129,7 +129,8 @@ TEST_P(NnAllocation, RunningEveryStageAllocatesNothingAfterWarmUp) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, NnAllocation,
                          ::testing::Combine(::testing::ValuesIn(testing::host_backends()),
-                                            ::testing::Values("cnn3", "resnet_skip", "audio1d", "pointnet")),
+                                            ::testing::Values("cnn3", "resnet_skip", "audio1d", "pointnet",
+                                                              "mobilenet_exits")),
                          backend_and_name);
 
 // Every single-operator fixture (not multi-exit models: their one output is no [N, classes] exit),

@@ -160,7 +160,20 @@ TEST_P(CudaOp, MatchesTheCpuBackendAtBatch1And3And8) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, CudaOp, ::testing::ValuesIn(fixtures_starting_with("op_")), test_name);
+// The operators of scripts/make_op_fixtures.py (Split, Clip, LeakyRelu, HardSigmoid, HardSwish, Gelu, Erf,
+// Resize) have no cuda kernels yet: their fixtures are left out here, and nothing else.
+std::vector<std::string> cuda_op_fixtures() {
+  std::vector<std::string> names;
+  for (auto& name : fixtures_starting_with("op_")) {
+    const bool host_only = name.starts_with("op_split") || name.starts_with("op_clip") || name == "op_relu6" ||
+                           name == "op_leaky_relu" || name.starts_with("op_hard") || name.starts_with("op_gelu") ||
+                           name.starts_with("op_resize");
+    if (!host_only) names.push_back(std::move(name));
+  }
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, CudaOp, ::testing::ValuesIn(cuda_op_fixtures()), test_name);
 
 // ---- on a GPU: the multi-exit models, every stage (carried tensors included) against the CPU
 

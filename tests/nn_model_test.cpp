@@ -113,7 +113,8 @@ TEST_P(ModelTest, JobsRegroupedAtEveryStageGiveTheSameAnswers) {
 INSTANTIATE_TEST_SUITE_P(Fixtures, ModelTest,
                          ::testing::Combine(::testing::ValuesIn(testing::host_backends()),
                                             ::testing::Values(ModelCase{"cnn3", 3}, ModelCase{"resnet_skip", 2},
-                                                              ModelCase{"audio1d", 3}, ModelCase{"pointnet", 2})),
+                                                              ModelCase{"audio1d", 3}, ModelCase{"pointnet", 2},
+                                                              ModelCase{"mobilenet_exits", 3})),
                          [](const ::testing::TestParamInfo<ModelTest::ParamType>& param) {
                            return std::get<0>(param.param) + "_" + std::get<1>(param.param).name;
                          });
@@ -126,7 +127,7 @@ TEST(OnednnSubBatches, SplitStagesStillMatchPyTorch) {
   options.sub_batch_bytes = 1;
   const OnednnBackend backend(options);
   for (const ModelCase& model : {ModelCase{"cnn3", 3}, ModelCase{"resnet_skip", 2}, ModelCase{"audio1d", 3},
-                                 ModelCase{"pointnet", 2}}) {
+                                 ModelCase{"pointnet", 2}, ModelCase{"mobilenet_exits", 3}}) {
     Graph graph = load_onnx(fixture(model.name + ".onnx"));
     prepare(graph);
     const auto stages = partition(graph);
@@ -188,6 +189,26 @@ TEST(Partition, SkipConnectionCarriesTwoTensors) {
   ASSERT_EQ(stages[0].carried_out.size(), 2u);
   EXPECT_EQ(stages[0].carried_out[0].name, stages[1].inputs[0].name);
   EXPECT_EQ(stages[0].carried_out[1].name, stages[1].inputs[1].name);
+}
+
+TEST(Partition, MobileNetExitsFromTorchvisionBlocks) {
+  // scripts/make_op_fixtures.py: MobileNetV3 blocks; the last stage upsamples and splits the channels.
+  const MultiExitModel model = load("mobilenet_exits", 2);
+  const auto& stages = model.stage_info();
+  ASSERT_EQ(stages.size(), 3u);
+  ASSERT_EQ(stages[0].carried_out.size(), 1u);
+  EXPECT_EQ(stages[0].carried_out[0].shape, (Shape{-1, 8, 10, 10}));
+  ASSERT_EQ(stages[1].carried_out.size(), 1u);
+  EXPECT_EQ(stages[1].carried_out[0].shape, (Shape{-1, 16, 5, 5}));
+  std::multiset<std::string> last;
+  for (const auto n : stages[2].nodes) last.insert(model.graph().nodes[n].op);
+  EXPECT_EQ(last.count("Resize"), 1u);
+  EXPECT_EQ(last.count("Slice"), 2u);  // the Split, one Slice per output
+  EXPECT_EQ(last.count("Split"), 0u);
+  EXPECT_EQ(last.count("Clip"), 1u);
+  EXPECT_EQ(last.count("LeakyRelu"), 1u);
+  EXPECT_GE(last.count("HardSigmoid"), 1u);  // Hardswish at opset 13, and the squeeze-excitation gate
+  for (const auto& stage : stages) EXPECT_EQ(stage.exit.shape, (Shape{-1, 10}));
 }
 
 TEST(Metadata, ReadFromTheModelAndOverriddenByOptions) {

@@ -55,7 +55,12 @@ INSTANTIATE_TEST_SUITE_P(
                       "op_batchnorm1d", "op_maxpool2d", "op_maxpool2d_ceil", "op_avgpool2d", "op_avgpool2d_nopad",
                       "op_avgpool2d_ceil", "op_maxpool1d", "op_avgpool1d", "op_global_avgpool", "op_global_maxpool",
                       "op_reduce_mean", "op_reduce_max", "op_flatten", "op_view", "op_reshape", "op_transpose",
-                      "op_concat", "op_softmax", "op_unsqueeze", "op_conv_bn", "op_gemm_bn", "op_identity_constant")),
+                      "op_concat", "op_softmax", "op_unsqueeze", "op_conv_bn", "op_gemm_bn", "op_identity_constant",
+                      // scripts/make_op_fixtures.py
+                      "op_split", "op_split_chunks", "op_clip", "op_clip_max", "op_relu6", "op_leaky_relu",
+                      "op_hardsigmoid", "op_hardswish", "op_gelu_erf", "op_gelu", "op_gelu_tanh", "op_resize_nearest",
+                      "op_resize_nearest_size", "op_resize_nearest1d", "op_resize_bilinear", "op_resize_bilinear_frac",
+                      "op_resize_bilinear_align")),
     [](const ::testing::TestParamInfo<OpTest::ParamType>& param) {
       return std::get<0>(param.param) + "_" + std::get<1>(param.param);
     });
@@ -73,6 +78,16 @@ TEST(Prepare, FoldsBatchNormIntoConvAndGemm) {
   EXPECT_EQ(ops_after_prepare("op_gemm_bn"), std::vector<std::string>{"Gemm"});
   // A BatchNormalization with no Conv/Gemm before it stays and runs as scale/shift.
   EXPECT_EQ(ops_after_prepare("op_batchnorm2d"), std::vector<std::string>{"BatchNormalization"});
+}
+
+TEST(Prepare, FusesPyTorchsOpset13GeluAndHardswish) {
+  // GELU exported as Div, Erf, Add, Mul, Mul; Hardswish as HardSigmoid, Mul (make_op_fixtures.py).
+  EXPECT_EQ(ops_after_prepare("op_gelu_erf"), std::vector<std::string>{"Gelu"});
+  EXPECT_EQ(ops_after_prepare("op_hardsigmoid"), std::vector<std::string>{"HardSigmoid"});  // no Mul: kept
+  const auto mobilenet = ops_after_prepare("mobilenet_exits");
+  EXPECT_GE(std::count(mobilenet.begin(), mobilenet.end(), "HardSwish"), 5);
+  // The squeeze-excitation gates multiply another tensor than the HardSigmoid's input: not a Hardswish.
+  EXPECT_EQ(std::count(mobilenet.begin(), mobilenet.end(), "HardSigmoid"), 3);
 }
 
 TEST(Prepare, FoldsThePyTorchViewPatternKeepingTheBatchSymbolic) {

@@ -21,6 +21,9 @@
 #include "imprecise/data/pipeline.hpp"
 #include "nn_commands.hpp"
 #endif
+#if IMPRECISE_HAS_GRPC_SERVER
+#include "loadgen_command.hpp"
+#endif
 
 namespace imprecise::cli {
 
@@ -119,6 +122,10 @@ int main(int argc, char** argv) {
   add_features_command(app, action);
   add_eval_command(app, action);
   add_profile_command(app, action);
+  add_serve_command(app, action);
+#endif
+#if IMPRECISE_HAS_GRPC_SERVER
+  add_loadgen_command(app, action);  // the gRPC client's load generator
 #endif
 
   const auto all = [](CLI::App*) { return true; };

@@ -10,5 +10,6 @@ void add_infer_command(CLI::App& app, Action& action);
 void add_features_command(CLI::App& app, Action& action);
 void add_eval_command(CLI::App& app, Action& action);
 void add_profile_command(CLI::App& app, Action& action);
+void add_serve_command(CLI::App& app, Action& action);  // the inference service (imprecise::serve)
 
 }  // namespace imprecise::cli

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <utility>
@@ -70,10 +71,10 @@ const Constant* Graph::find_constant(const std::string& tensor) const {
 
 const std::vector<std::string>& supported_ops() {
   static const std::vector<std::string> ops{
-      "Add", "AveragePool", "BatchNormalization", "Concat", "Constant", "Conv", "Div", "Flatten", "Gather",
-      "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Identity", "MatMul", "MaxPool", "Mul", "Pad", "ReduceMax",
-      "ReduceMean", "Relu", "Reshape", "Shape", "Sigmoid", "Slice", "Softmax", "Squeeze", "Sub", "Tanh", "Transpose",
-      "Unsqueeze"};
+      "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv", "Div", "Erf", "Flatten",
+      "Gather", "Gelu", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity",
+      "LeakyRelu", "MatMul", "MaxPool", "Mul", "Pad", "ReduceMax", "ReduceMean", "Relu", "Reshape", "Resize", "Shape",
+      "Sigmoid", "Slice", "Softmax", "Split", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze"};
   return ops;
 }
 
@@ -141,7 +142,7 @@ bool try_fold(const Node& node, const Graph& graph, const std::map<std::string, 
   }
   for (std::size_t i = 0; i < node.inputs.size(); ++i)
     if (!node.inputs[i].empty() && !constant(i)) return false;
-  if (node.inputs.empty()) return false;
+  if (node.inputs.empty() || node.inputs[0].empty()) return false;  // (fuzzing: a left-out first input)
   const Constant& x = *constant(0);
   if (op == "Identity") {
     folded[node.outputs[0]] = x;
@@ -208,6 +209,31 @@ bool try_fold(const Node& node, const Graph& graph, const std::map<std::string, 
       else out.floats.push_back(x.floats[at]);
     }
     folded[node.outputs[0]] = std::move(out);
+    return true;
+  }
+  if ((op == "Add" || op == "Sub" || op == "Mul" || op == "Div") && node.inputs.size() == 2 &&
+      x.type == ElementType::int64 && constant(1) != nullptr && constant(1)->type == ElementType::int64) {
+    // torch.chunk's split points: (x.shape[d] + 1) / 2 and the like, on a static axis.
+    const Constant& y = *constant(1);
+    if (x.size() != y.size() && x.size() != 1 && y.size() != 1)
+      fail(where, node, "int64 operands must have the same number of values, or one of them a single value");
+    const Constant& wide = x.size() >= y.size() ? x : y;
+    std::vector<std::int64_t> values;
+    for (std::size_t i = 0; i < wide.size(); ++i) {
+      const std::int64_t a = x.ints[x.size() == 1 ? 0 : i], b = y.ints[y.size() == 1 ? 0 : i];
+      if (a == kBatchValue || b == kBatchValue) fail(where, node, "cannot fold a shape computation on the batch size");
+      if (op == "Div" && b == 0) fail(where, node, "division by zero");
+      std::int64_t v = 0;
+      bool overflow = false;
+      if (op == "Add") overflow = __builtin_add_overflow(a, b, &v);
+      else if (op == "Sub") overflow = __builtin_sub_overflow(a, b, &v);
+      else if (op == "Mul") overflow = __builtin_mul_overflow(a, b, &v);
+      else if (b == -1 && a == INT64_MIN) overflow = true;
+      else v = a / b;  // ONNX integer Div truncates, as C++ does
+      if (overflow) fail(where, node, "int64 arithmetic overflows");
+      values.push_back(v);
+    }
+    folded[node.outputs[0]] = int_constant(wide.shape, std::move(values));
     return true;
   }
   if (x.type == ElementType::int64) fail(where, node, "arithmetic on int64 (shape) tensors is not supported");
@@ -288,6 +314,40 @@ bool fold_batch_norm(Graph& graph, std::size_t bn_index, const std::map<std::str
   return true;
 }
 
+// ---- Split: one Slice per output (every backend runs Slice; a Split is rarely on the hot path)
+
+std::vector<Node> split_into_slices(const Graph& graph, const Node& node) {
+  const std::string& where = graph.source;
+  if (node.inputs.empty() || node.inputs[0].empty()) fail(where, node, "has no input");
+  if (node.outputs.empty()) fail(where, node, "has no output");
+  if (node.inputs.size() > 2) fail(where, node, fmt::format("has {} inputs, expected 1 or 2", node.inputs.size()));
+  const auto it = graph.shapes.find(node.inputs[0]);
+  if (it == graph.shapes.end()) fail(where, node, "splitting a constant is not supported (fold it before export)");
+  Shape x = it->second;
+  x[0] = 1;  // axis 0 is refused, so the batch size does not matter
+  std::vector<const Constant*> constants{nullptr};
+  if (node.inputs.size() == 2) constants.push_back(node.inputs[1].empty() ? nullptr : graph.find_constant(node.inputs[1]));
+  const detail::SplitSpec spec = detail::split_spec(node, x, constants, where);
+  std::vector<Node> parts;
+  std::int64_t start = 0;
+  for (std::size_t k = 0; k < node.outputs.size(); ++k) {
+    const std::int64_t end = start + spec.sizes[k];
+    if (!node.outputs[k].empty()) {
+      Node slice;
+      slice.name = fmt::format("{}:{}", node.name, k);
+      slice.op = "Slice";
+      slice.inputs = {node.inputs[0]};
+      slice.outputs = {node.outputs[k]};
+      slice.attributes["starts"] = std::vector<std::int64_t>{start};  // Slice's attribute form (opset 1-9)
+      slice.attributes["ends"] = std::vector<std::int64_t>{end};
+      slice.attributes["axes"] = std::vector<std::int64_t>{static_cast<std::int64_t>(spec.axis)};
+      parts.push_back(std::move(slice));
+    }
+    start = end;
+  }
+  return parts;
+}
+
 }  // namespace
 
 void prepare(Graph& graph) {
@@ -335,15 +395,8 @@ void prepare(Graph& graph) {
   std::map<std::string, std::size_t> producer;  // tensor -> index in kept
   graph.shapes.clear();
   graph.shapes[graph.inputs[0].name] = in_shape;
-  for (Node& node : graph.nodes) {
-    std::map<std::string, Constant> folded;
-    if (try_fold(node, graph, graph.shapes, folded)) {
-      for (auto& [name, c] : folded) {
-        if (output_names.count(name)) fail(where, node, fmt::format("exit '{}' is a constant", name));
-        graph.initializers[name] = std::move(c);
-      }
-      continue;
-    }
+  // Infers the shape of `node` (not foldable) and keeps it.
+  auto keep = [&](Node node) {
     bool has_activation = false;
     for (const auto& input : node.inputs)
       if (!input.empty() && !graph.is_constant(input)) has_activation = true;
@@ -359,8 +412,13 @@ void prepare(Graph& graph) {
       while (count > 0 && node.inputs[count - 1].empty()) --count;
       for (std::size_t i = 0; i < count; ++i) {
         const std::string& input = node.inputs[i];
-        if (input.empty()) fail(where, node, fmt::format("optional input {} left out is not supported", i));
-        if (const Constant* c = graph.find_constant(input)) {
+        if (input.empty()) {
+          // Clip's min and Resize's roi/scales may be left out before a later input; the rules see them as absent.
+          if (node.op != "Clip" && node.op != "Resize")
+            fail(where, node, fmt::format("optional input {} left out is not supported", i));
+          shapes.emplace_back();
+          constants.push_back(nullptr);
+        } else if (const Constant* c = graph.find_constant(input)) {
           shapes.push_back(c->shape);
           constants.push_back(c);
         } else {
@@ -386,6 +444,21 @@ void prepare(Graph& graph) {
     graph.shapes[node.outputs[0]] = symbolic;
     producer[node.outputs[0]] = kept.size();
     kept.push_back(std::move(node));
+  };
+  for (Node& node : graph.nodes) {
+    std::map<std::string, Constant> folded;
+    if (try_fold(node, graph, graph.shapes, folded)) {
+      for (auto& [name, c] : folded) {
+        if (output_names.count(name)) fail(where, node, fmt::format("exit '{}' is a constant", name));
+        graph.initializers[name] = std::move(c);
+      }
+      continue;
+    }
+    if (node.op == "Split") {
+      for (Node& part : split_into_slices(graph, node)) keep(std::move(part));
+      continue;
+    }
+    keep(std::move(node));
   }
   graph.nodes = std::move(kept);
 
@@ -398,6 +471,7 @@ void prepare(Graph& graph) {
   for (std::size_t i = 0; i < graph.nodes.size(); ++i)
     if (!drop[i]) final_nodes.push_back(std::move(graph.nodes[i]));
   graph.nodes = std::move(final_nodes);
+  detail::fuse_activations(graph);
 
   for (auto& output : graph.outputs) {
     const auto it = graph.shapes.find(output.name);

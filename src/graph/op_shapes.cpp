@@ -273,6 +273,24 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& inputs, const std:
     expect_inputs(node, inputs, 1, 1, source);
     return inputs[0];
   }
+  if (op == "LeakyRelu" || op == "HardSigmoid" || op == "HardSwish" || op == "Erf" || op == "Gelu") {
+    expect_inputs(node, inputs, 1, 1, source);
+    node.attr_float("alpha", 0.0f);  // a wrong type throws here, at load, rather than at compile
+    node.attr_float("beta", 0.0f);
+    const std::string approximate = node.attr_string("approximate", "none");
+    if (op == "Gelu" && approximate != "none" && approximate != "tanh")
+      fail(source, node, fmt::format("attribute approximate = '{}' (none or tanh)", approximate));
+    return inputs[0];
+  }
+  if (op == "Clip") {
+    expect_inputs(node, inputs, 1, 3, source);
+    clip_bounds(node, constants, source);
+    return inputs[0];
+  }
+  if (op == "Resize") {
+    expect_inputs(node, inputs, 1, 4, source);
+    return resize_spec(node, inputs[0], constants, batch, source).out;
+  }
   if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
     expect_inputs(node, inputs, 2, 2, source);
     return broadcast(inputs[0], inputs[1], source, node);

@@ -45,10 +45,52 @@ struct SliceAxis {
 std::vector<SliceAxis> slice_axes(const Node& node, const Shape& x, const std::vector<const Constant*>& constants,
                                   const std::string& source);
 
+/// Split: the axis (never 0, the batch) and the size of each output along it, from the `split` input
+/// (opset 13+), the `split` attribute (opset 11), `num_outputs` (opset 18: equal parts, the last
+/// smaller) or, with none of those, equal parts. Throws Error naming the node when they do not sum to
+/// the axis. op_params.cpp.
+struct SplitSpec {
+  std::size_t axis = 0;
+  std::vector<std::int64_t> sizes;
+};
+SplitSpec split_spec(const Node& node, const Shape& x, const std::vector<const Constant*>& constants,
+                     const std::string& source);
+
+/// Clip's bounds: inputs min/max (opset 11+, each optional, a one-value constant) or attributes
+/// (opset 6); a bound left out is +-infinity. min > max is allowed (ONNX: every output is max).
+struct ClipBounds {
+  float lo, hi;
+};
+ClipBounds clip_bounds(const Node& node, const std::vector<const Constant*>& constants, const std::string& source);
+
+/// Resize (opset 11+: X, roi, scales, sizes) on [N, C, W] or [N, C, H, W]: nearest (any nearest_mode)
+/// or linear (4-D) with the half_pixel, pytorch_half_pixel, align_corners or asymmetric coordinate
+/// transform. Throws Error naming the node and attribute for anything else.
+struct ResizeSpec {
+  enum class Mode { nearest, linear };
+  enum class Transform { half_pixel, pytorch_half_pixel, align_corners, asymmetric };
+  enum class Rounding { round_prefer_floor, round_prefer_ceil, floor, ceil };
+  Mode mode = Mode::nearest;
+  Transform transform = Transform::half_pixel;
+  Rounding rounding = Rounding::round_prefer_floor;
+  Shape out;                   ///< output shape (batch as given)
+  std::vector<double> scales;  ///< per axis, as the coordinate transform uses them (given, or out / in)
+  /// Input coordinate of output index `o` along `axis` (before rounding or clamping).
+  double source(std::size_t axis, std::int64_t o, std::int64_t in) const;
+  /// Nearest input index of output index `o` along `axis`, clamped to [0, in).
+  std::int64_t nearest(std::size_t axis, std::int64_t o, std::int64_t in) const;
+};
+ResizeSpec resize_spec(const Node& node, const Shape& x, const std::vector<const Constant*>& constants,
+                       std::int64_t batch, const std::string& source);
+
 /// Output shape of an activation-producing node. inputs[i] = shape of input i (the batch axis set to
 /// `batch`); constants[i] = its value when constant, else nullptr. Throws Error naming the node.
 Shape infer_shape(const Node& node, const std::vector<Shape>& inputs, const std::vector<const Constant*>& constants,
                   std::int64_t batch, const std::string& source);
+
+/// Rewrites PyTorch 1.13's opset-13 GELU (Div, Erf, Add, Mul, Mul) and Hardswish (HardSigmoid, Mul) into
+/// Gelu and HardSwish nodes where nothing else reads the intermediates. fuse_activations.cpp.
+void fuse_activations(Graph& graph);
 
 /// Sentinel in a folded int64 shape tensor: "the batch size" (PyTorch's x.size(0)).
 inline constexpr std::int64_t kBatchValue = -(std::int64_t{1} << 62);

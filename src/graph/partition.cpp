@@ -43,7 +43,10 @@ double node_flops(const Graph& graph, const Node& node) {
     return static_cast<double>(element_count(Shape(in.begin() + 1, in.end())));
   }
   if (node.op == "Softmax") return out_elems * 3.0;
-  if (node.op == "Sigmoid" || node.op == "Tanh") return out_elems * 4.0;
+  if (node.op == "Sigmoid" || node.op == "Tanh" || node.op == "Gelu" || node.op == "Erf") return out_elems * 4.0;
+  if (node.op == "Clip" || node.op == "LeakyRelu" || node.op == "HardSigmoid" || node.op == "HardSwish")
+    return out_elems * 2.0;
+  if (node.op == "Resize") return node.attr_string("mode", "nearest") == "linear" ? out_elems * 6.0 : 0.0;
   if (node.op == "BatchNormalization") return out_elems * 2.0;
   if (node.op == "Add" || node.op == "Sub" || node.op == "Mul" || node.op == "Div" || node.op == "Relu")
     return out_elems;

@@ -14,6 +14,10 @@ endif()
 if(NOT SEED_GLOB)
   set(SEED_GLOB *.onnx)
 endif()
+set(dict_arg)  # DICT (optional): a libFuzzer dictionary
+if(DICT)
+  set(dict_arg -dict=${DICT})
+endif()
 set(build ${WORK_DIR}/build)
 set(corpus ${WORK_DIR}/corpus)
 set(artifacts ${WORK_DIR}/artifacts/)
@@ -44,7 +48,7 @@ execute_process(
   # A fixed seed and a fixed number of runs make the test repeatable (a time bound alone would let a
   # faster machine explore further and fail where a slower one passed); MAX_TIME is only a safety cap.
   COMMAND ${build}/${FUZZER} -seed=${SEED} -runs=${RUNS} -max_total_time=${MAX_TIME} -rss_limit_mb=2048
-          -print_final_stats=1
+          -print_final_stats=1 ${dict_arg}
           -artifact_prefix=${artifacts} ${corpus}
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 string(REGEX MATCH "stat::number_of_executed_units: *[0-9]+" runs "${err}")

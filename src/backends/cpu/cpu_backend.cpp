@@ -28,6 +28,8 @@ std::unique_ptr<cpu::Kernel> cpu::make_kernel(const Graph& g, const Node& node, 
   if (op == "Conv") return make_conv(g, node, false, isa);
   if (op == "MaxPool" || op == "AveragePool") return make_pool(g, node);
   if (auto k = make_elementwise(g, node)) return k;
+  if (auto k = make_activation(g, node)) return k;
+  if (auto k = make_resize(g, node)) return k;
   if (auto k = make_matmul(g, node)) return k;
   if (auto k = make_layout(g, node)) return k;
   detail::fail(g.source, node, fmt::format("operator '{}' is not supported by the cpu backend", op));

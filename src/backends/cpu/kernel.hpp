@@ -32,9 +32,13 @@ std::unique_ptr<Kernel> make_pool(const Graph& g, const Node& node);
 /// The other operators, by family; nullptr when `node` is not of the family.
 /// Relu, Sigmoid, Tanh, Identity/Reshape/Flatten/Squeeze/Unsqueeze, Add/Sub/Mul/Div, Global*Pool, BatchNormalization.
 std::unique_ptr<Kernel> make_elementwise(const Graph& g, const Node& node);
+/// Clip, LeakyRelu, HardSigmoid, HardSwish, Gelu, Erf: activation.cpp.
+std::unique_ptr<Kernel> make_activation(const Graph& g, const Node& node);
+/// Resize (nearest, bilinear): resize.cpp.
+std::unique_ptr<Kernel> make_resize(const Graph& g, const Node& node);
 /// Gemm, MatMul.
 std::unique_ptr<Kernel> make_matmul(const Graph& g, const Node& node);
-/// Transpose, Concat, Pad, Slice, Softmax, ReduceMax, ReduceMean.
+/// Transpose, Concat, Pad, Slice (Split runs as Slices), Softmax, ReduceMax, ReduceMean.
 std::unique_ptr<Kernel> make_layout(const Graph& g, const Node& node);
 
 /// Which build of the convolution `isa` selects on this CPU: "avx2" or "generic".

@@ -1,5 +1,5 @@
 // The operators oneDNN runs: Conv, Gemm/MatMul (inner product), pooling, reductions, activations and
-// same-shape binary ops. Each creates its primitive descriptor first (nothing is added when oneDNN
+// same-shape binary ops (Resize: lower_resize.cpp). Each creates its primitive descriptor first (nothing is added when oneDNN
 // declines), then wires the memories: inputs in the layout the primitive chose, weights reordered once.
 #include <algorithm>
 #include <optional>
@@ -29,15 +29,6 @@ dnnl::primitive_attr attributes(const Node* relu) {  // relu: fused, or nullptr
     attr.set_post_ops(ops);
   }
   return attr;
-}
-
-// Whether the cpu kernel serves the node better than the implementation oneDNN picked: a reference
-// ("ref:") kernel is slower, and so is a "simple" one (e.g. pooling's simple_nchw on plain data, a scalar
-// loop); the GEMM-based ones ("gemm:jit", for shapes the direct kernels skip, e.g. odd group widths)
-// malloc their packing buffers at every call, outside the scratchpad.
-bool worse_than_fallback(const dnnl::primitive_desc_base& pd) {
-  const std::string name = std::string(":") + pd.impl_info_str() + ":";  // e.g. "x64:gemm:jit" (not "brgemm:...")
-  return name.find(":gemm:") != std::string::npos || name.starts_with(":ref:") || name.starts_with(":simple");
 }
 
 const Constant* constant_input(const Graph& g, const Node& node, std::size_t i) {
@@ -223,12 +214,12 @@ bool lower_dense(ProgramBuilder& b, const Graph& g, const Node& node, const Fuse
   return true;
 }
 
-bool lower_eltwise(ProgramBuilder& b, const Node& node, algorithm alg) {
+bool lower_eltwise(ProgramBuilder& b, const Node& node, algorithm alg, float alpha = 0.0f, float beta = 0.0f) {
   const std::size_t x = b.value(node.inputs[0]), y = b.value(node.outputs[0]);
   const memory src = b.current(x);
   dnnl::eltwise_forward::primitive_desc pd;
   try {
-    const dnnl::eltwise_forward::desc d(prop_kind::forward_inference, alg, src.get_desc(), 0.0f, 0.0f);
+    const dnnl::eltwise_forward::desc d(prop_kind::forward_inference, alg, src.get_desc(), alpha, beta);
     pd = dnnl::eltwise_forward::primitive_desc(d, user_scratchpad(), b.engine());
   } catch (const dnnl::error&) {
     return false;
@@ -341,6 +332,14 @@ bool lower_reshape(ProgramBuilder& b, const Node& node) {
 
 }  // namespace
 
+// A reference ("ref:") kernel is slower than the cpu kernel, and so is a "simple" one (e.g. pooling's
+// simple_nchw on plain data, a scalar loop); the GEMM-based ones ("gemm:jit", for shapes the direct
+// kernels skip, e.g. odd group widths) malloc their packing buffers at every call, outside the scratchpad.
+bool worse_than_fallback(const dnnl::primitive_desc_base& pd) {
+  const std::string name = std::string(":") + pd.impl_info_str() + ":";  // e.g. "x64:gemm:jit" (not "brgemm:...")
+  return name.find(":gemm:") != std::string::npos || name.starts_with(":ref:") || name.starts_with(":simple");
+}
+
 bool fuses_bias(const std::string& op) { return op == "Gemm" || op == "MatMul"; }
 bool fuses_relu(const std::string& op) { return op == "Conv" || op == "Gemm" || op == "MatMul"; }
 
@@ -357,6 +356,20 @@ bool lower(ProgramBuilder& b, const Graph& g, const Node& node, const Fused& fus
   if (op == "Relu") return lower_eltwise(b, node, algorithm::eltwise_relu);
   if (op == "Sigmoid") return lower_eltwise(b, node, algorithm::eltwise_logistic);
   if (op == "Tanh") return lower_eltwise(b, node, algorithm::eltwise_tanh);
+  // The parameterised activations oneDNN 2.6 has; HardSigmoid and Erf it lacks (they run the cpu kernel).
+  if (op == "LeakyRelu") return lower_eltwise(b, node, algorithm::eltwise_relu, node.attr_float("alpha", 0.01f));
+  if (op == "HardSwish") return lower_eltwise(b, node, algorithm::eltwise_hardswish);
+  if (op == "Gelu")
+    return lower_eltwise(b, node, node.attr_string("approximate", "none") == "tanh" ? algorithm::eltwise_gelu_tanh
+                                                                                      : algorithm::eltwise_gelu_erf);
+  if (op == "Clip") {
+    std::vector<const Constant*> constants;
+    for (std::size_t i = 0; i < node.inputs.size(); ++i) constants.push_back(constant_input(g, node, i));
+    const detail::ClipBounds c = detail::clip_bounds(node, constants, g.source);
+    if (!(c.lo <= c.hi)) return false;  // ONNX's min > max (every value = max) is not clip_v2's rule
+    return lower_eltwise(b, node, algorithm::eltwise_clip_v2, c.lo, c.hi);
+  }
+  if (op == "Resize") return lower_resize(b, g, node);
   if (op == "Add") return lower_binary(b, g, node, algorithm::binary_add);
   if (op == "Sub") return lower_binary(b, g, node, algorithm::binary_sub);
   if (op == "Mul") return lower_binary(b, g, node, algorithm::binary_mul);

@@ -83,6 +83,12 @@ struct Fused {
 /// kernel or one that allocates per call (the caller then runs the nodes one by one).
 bool lower(ProgramBuilder& b, const Graph& g, const Node& node, const Fused& fused = {});
 
+/// Whether the cpu kernel serves the node better than the implementation oneDNN picked (lower_ops.cpp).
+bool worse_than_fallback(const dnnl::primitive_desc_base& pd);
+
+/// Resize as a oneDNN resampling where its coordinates are exactly the node's (lower_resize.cpp).
+bool lower_resize(ProgramBuilder& b, const Graph& g, const Node& node);
+
 /// Whether lower() can fuse a bias Add / a Relu after `op`.
 bool fuses_bias(const std::string& op);
 bool fuses_relu(const std::string& op);

@@ -1,0 +1,197 @@
+// serve_overhead_bench: the latency the gRPC server adds per request over loopback. The same test inputs at
+// the same open-loop rate go (a) to an in-process runtime::Engine serving the repository's models and
+// (b) through imprecise::client -> GrpcServer -> InferenceService -> an Engine like it; the added latency
+// is the difference of the percentiles. A plain program (Google Benchmark's closed loop cannot pace
+// arrivals); writes a table and JSON.
+//
+//   serve_overhead_bench [--rates 1000,5000] [--seconds 3] [--model vision] [--policy edf-mandatory] [--out F]
+//
+// edf-mandatory runs every job to its mandatory exit only, so both paths do the same work per request
+// whatever the deadline; the deadline (50 ms) is far from binding.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "imprecise/client/client.hpp"
+#include "imprecise/data/pipeline.hpp"
+#include "imprecise/loadgen/inputs.hpp"
+#include "imprecise/runtime/engine.hpp"
+#include "imprecise/serve/grpc_server.hpp"
+#include "imprecise/serve/inference_service.hpp"
+#include "imprecise/serve/model_repository.hpp"
+
+namespace {
+
+using namespace imprecise;
+using Steady = std::chrono::steady_clock;
+constexpr auto kDeadline = std::chrono::milliseconds(50);
+
+struct Latencies {
+  std::vector<std::int64_t> us;  ///< send to answer, per request; -1: not completed
+  std::mutex mu;
+  std::condition_variable changed;
+  std::size_t answered = 0;
+  void record(std::size_t i, std::int64_t latency_us, bool completed) {
+    us[i] = completed ? latency_us : -1;
+    std::lock_guard lock(mu);
+    ++answered;
+    changed.notify_all();
+  }
+  void wait_all() {
+    std::unique_lock lock(mu);
+    changed.wait_for(lock, std::chrono::seconds(30), [&] { return answered == us.size(); });
+  }
+};
+
+// Sends `n` requests at `rate` per second from one thread: send(i) must answer into `out`.
+template <class Send>
+void paced(std::size_t n, double rate, Latencies& out, Send send) {
+  out.us.assign(n, -1);
+  out.answered = 0;
+  const auto start = Steady::now() + std::chrono::milliseconds(50);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::this_thread::sleep_until(start + std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 * static_cast<double>(i) / rate)));
+    send(i, Steady::now());
+  }
+  out.wait_all();
+}
+
+struct Figures {
+  std::size_t requests = 0, completed = 0;
+  double p50_us = 0.0, p99_us = 0.0;
+};
+
+Figures figures(const Latencies& l, std::size_t warmup) {
+  std::vector<std::int64_t> v;
+  for (std::size_t i = warmup; i < l.us.size(); ++i)
+    if (l.us[i] >= 0) v.push_back(l.us[i]);
+  Figures f;
+  f.requests = l.us.size() - warmup;
+  f.completed = v.size();
+  if (v.empty()) return f;
+  std::sort(v.begin(), v.end());
+  const auto at = [&](double q) {
+    const auto k = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
+    return static_cast<double>(v[std::min(k == 0 ? 0 : k - 1, v.size() - 1)]);
+  };
+  f.p50_us = at(0.50);
+  f.p99_us = at(0.99);
+  return f;
+}
+
+std::int64_t us_since(Steady::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Steady::now() - t).count();
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  data::set_source_root(IMPRECISE_SOURCE_DIR);
+  CLI::App app{"serve_overhead_bench: latency added by the gRPC server over an in-process Engine"};
+  std::vector<double> rates{1000.0, 5000.0};
+  double seconds = 3.0;
+  std::string model = "vision", policy = "edf-mandatory", out_path, repository = data::source_path("model_repository");
+  app.add_option("--rates", rates, "requests per second")->delimiter(',')->capture_default_str();
+  app.add_option("--seconds", seconds, "seconds per rate and path")->capture_default_str();
+  app.add_option("--model", model, "the model every request goes to")->capture_default_str();
+  app.add_option("--policy", policy, "scheduling policy of both engines")->capture_default_str();
+  app.add_option("--model-repository", repository, "served models")->capture_default_str();
+  app.add_option("--out", out_path, "JSON results");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    const auto inputs = loadgen::load_inputs({model}, {1000}, "test", "");
+    const loadgen::ModelInputs& in = inputs.front();
+    runtime::EngineConfig engine_config;
+    engine_config.policy = policy;
+    engine_config.max_pending = 4096;
+
+    // (a) in-process: the repository's models in an Engine, inputs submitted directly.
+    const auto configs = serve::read_repository(repository);
+    std::vector<runtime::ServedModel> served;
+    int model_id = -1;
+    for (const auto& c : configs) {
+      if (c.name == model) model_id = static_cast<int>(served.size());
+      served.push_back(serve::load_served_model(c, ""));
+    }
+    if (model_id < 0) throw std::runtime_error(fmt::format("--model: '{}' is not in {}", model, repository));
+    std::vector<nn::Tensor> tensors;
+    for (std::size_t s = 0; s < in.size(); ++s) {
+      nn::Shape shape(in.shape.begin(), in.shape.end());
+      const auto sample = in.sample(s);
+      tensors.emplace_back(shape, std::vector<float>(sample.begin(), sample.end()));
+    }
+    // (b) the server on loopback, port chosen by the OS, and one client.
+    serve::ServiceConfig service_config;
+    service_config.engine = engine_config;
+    serve::InferenceService service(repository, service_config);
+    serve::GrpcServerOptions grpc_options;
+    grpc_options.port = 0;
+    serve::GrpcServer server(service, grpc_options);
+    client::ClientOptions client_options;
+    client_options.target = fmt::format("127.0.0.1:{}", server.port());
+    client::Client client(client_options);
+    runtime::Engine engine(std::move(served), engine_config);
+
+    nlohmann::json rows = nlohmann::json::array();
+    std::printf("%8s %-11s %9s %9s %9s %9s\n", "rate/s", "path", "requests", "completed", "p50 us", "p99 us");
+    for (const double rate : rates) {
+      const auto n = static_cast<std::size_t>(rate * seconds);
+      const std::size_t warmup = n / 10;  // the first tenth warms caches, connections and the planner
+      Latencies direct, remote;
+      paced(n, rate, direct, [&](std::size_t i, Steady::time_point sent) {
+        engine.submit(model_id, tensors[i % tensors.size()], Steady::now() + kDeadline, [&, i, sent](Outcome o) {
+          direct.record(i, us_since(sent), o.status == OutcomeStatus::completed);
+        });
+      });
+      paced(n, rate, remote, [&](std::size_t i, Steady::time_point sent) {
+        client.infer_async(model, in.sample(i % in.size()), in.shape, kDeadline, [&, i, sent](client::InferResult r) {
+          remote.record(i, us_since(sent), r.ok());
+        });
+      });
+      const Figures a = figures(direct, warmup), b = figures(remote, warmup);
+      for (const auto& [path, f] : {std::pair{"in_process", a}, std::pair{"grpc", b}}) {
+        std::printf("%8.0f %-11s %9zu %9zu %9.0f %9.0f\n", rate, path, f.requests, f.completed, f.p50_us, f.p99_us);
+        rows.push_back({{"rate", rate}, {"path", path}, {"requests", f.requests}, {"completed", f.completed},
+                        {"p50_us", f.p50_us}, {"p99_us", f.p99_us}});
+      }
+      std::printf("%8.0f %-11s %9s %9s %9.0f %9.0f\n", rate, "added", "", "", b.p50_us - a.p50_us, b.p99_us - a.p99_us);
+      rows.push_back({{"rate", rate}, {"path", "added"}, {"p50_us", b.p50_us - a.p50_us}, {"p99_us", b.p99_us - a.p99_us}});
+    }
+    service.shutdown();
+    if (!out_path.empty()) {
+      char host[256] = {};
+      gethostname(host, sizeof host - 1);
+      std::ofstream out(out_path);
+      out << nlohmann::json{{"machine", {{"host", host}, {"cpu", cpu_model()}, {"cores", std::thread::hardware_concurrency()}}},
+                            {"model", model}, {"policy", policy}, {"seconds", seconds}, {"deadline_ms", 50},
+                            {"rows", rows}}
+                 .dump(1)
+          << '\n';
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "serve_overhead_bench: error: %s\n", e.what());
+    return 1;
+  }
+}
