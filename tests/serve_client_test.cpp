@@ -62,11 +62,11 @@ void expect_answer(const InferResult& r) {
 
 TEST(ServeClient, HealthAndMetadata) {
   Client client(to(shared_server().port()));
-  EXPECT_TRUE(client.live());
-  EXPECT_TRUE(client.ready());
-  EXPECT_TRUE(client.model_ready("vision"));
-  EXPECT_FALSE(client.model_ready("nope"));
-  const ModelMetadata m = client.metadata("voice");
+  EXPECT_TRUE(client.live(10s));
+  EXPECT_TRUE(client.ready(10s));
+  EXPECT_TRUE(client.model_ready("vision", 10s));
+  EXPECT_FALSE(client.model_ready("nope", 10s));
+  const ModelMetadata m = client.metadata("voice", 10s);
   EXPECT_EQ(m.name, "voice");
   EXPECT_EQ(m.platform, "imprecise_onnx");
   EXPECT_EQ(m.versions, (std::vector<std::string>{"1"}));
@@ -81,7 +81,7 @@ TEST(ServeClient, HealthAndMetadata) {
 TEST(ServeClient, MetadataOfAnUnknownModelThrowsWithTheStatus) {
   Client client(to(shared_server().port()));
   try {
-    client.metadata("nope");
+    client.metadata("nope", 10s);
     FAIL() << "no error";
   } catch (const Error& e) {
     const std::string what = e.what();
@@ -164,11 +164,11 @@ TEST(ServeClient, TheTokenIsSent) {
   serve::GrpcServerOptions options = any_port();
   options.token = "t0ken";
   serve::GrpcServer server(shared_service(), options);
-  EXPECT_FALSE(Client(to(server.port())).live());
+  EXPECT_FALSE(Client(to(server.port())).live(10s));  // UNAUTHENTICATED
   ClientOptions with = to(server.port());
   with.token = "t0ken";
   Client client(with);
-  EXPECT_TRUE(client.live());
+  EXPECT_TRUE(client.live(10s));
   expect_answer(client.infer("vision", vision_input(), vision_shape(), 10s));
 }
 
@@ -189,7 +189,7 @@ TEST(ServeClient, Tls) {
   secure.target = fmt::format("localhost:{}", server.port());
   secure.tls_root_cert_file = cert;
   Client client(secure);
-  EXPECT_TRUE(client.live(5s));
+  EXPECT_TRUE(client.live(10s));
   expect_answer(client.infer("vision", vision_input(), vision_shape(), 10s));
   // A plaintext client cannot talk to it.
   ClientOptions plain;
