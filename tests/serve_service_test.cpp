@@ -86,6 +86,7 @@ TEST(ServeService, AnswersWithTheLogitsOfTheExitThatAnswered) {
   ASSERT_EQ(r.status.code, StatusCode::ok) << r.status.message;
   EXPECT_EQ(r.id, "req-1");
   EXPECT_EQ(r.model, "vision");
+  EXPECT_EQ(r.version, "1");  // the version that served it, though the request named none
   EXPECT_EQ(r.outcome, OutcomeStatus::completed);
   EXPECT_GE(r.exit, 1);
   EXPECT_LE(r.exit, 4);

@@ -215,7 +215,8 @@ void InferenceService::infer(InferRequest request, Done done) {
   if (Status s = im.deadline_of(request, m, arrival, deadline); !s.ok()) return refuse(std::move(s));
 
   // The callback owns what the response needs; it runs once, on an engine thread (or inside submit).
-  auto on_outcome = [&im, m, arrival, model = std::move(request.model), version = std::move(request.version),
+  // The response names the version that served it (the spec's model_version), asked for or not.
+  auto on_outcome = [&im, m, arrival, model = std::move(request.model), version = info.versions.front(),
                      id = std::move(request.id), done = std::move(done)](Outcome o) mutable {
     InferResponse r;
     r.model = std::move(model);
