@@ -250,7 +250,7 @@ TEST_F(ServeHttp, NegativeOrAbsurdDeadlinesAre400) {
 }
 
 TEST_F(ServeHttp, ADeadlineGoneOnArrivalIs504) {
-  // 500 us is all network margin (ServiceConfig's default): nothing is left to plan for.
+  // 500 us is less than the network margin (ServiceConfig default: 2 ms): nothing is left to plan for.
   const auto res = post_infer(infer_body(vision(), 0.25f, 500).dump());
   expect_refused(res, 504, "deadline");
 }

@@ -155,7 +155,7 @@ TEST(ServeService, DeadlineParametersAreChecked) {
   // A transport deadline already past (after the margin) cannot be met.
   InferRequest past = vision_request();
   past.deadline_us.reset();
-  past.deadline = Clock::now() + 100us;  // less than the 500 us margin
+  past.deadline = Clock::now() + 100us;  // less than the 2 ms margin
   expect_refused(past, StatusCode::deadline_exceeded, "deadline: already past");
   // A transport timeout beyond max_deadline counts as none: the model's default deadline applies.
   InferRequest far = vision_request();

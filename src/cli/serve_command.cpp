@@ -34,7 +34,7 @@ struct ServeOptions {
   std::string policy = "yao-dp";
   std::size_t max_pending = runtime::EngineConfig{}.max_pending;
   std::string backend;
-  std::int64_t network_margin_us = 500;
+  std::int64_t network_margin_us = 2000;
   std::int64_t max_deadline_us = 60'000'000;
   std::size_t max_message_bytes = 16u << 20;
   int http_threads = 16;

@@ -21,7 +21,7 @@ struct ServiceConfig {
   runtime::EngineConfig engine;  ///< policy, queue bound (max_pending), ...
   std::string backend = "";      ///< empty: the registry's default cpu backend
   /// Taken off every client deadline: the answer must still travel back.
-  std::chrono::microseconds network_margin{500};
+  std::chrono::microseconds network_margin{2000};
   /// A deadline further away than this is refused (invalid_argument) when given as a parameter, and
   /// treated as "no deadline" (the model's default) when it is a transport timeout.
   std::chrono::microseconds max_deadline{std::chrono::seconds(60)};
