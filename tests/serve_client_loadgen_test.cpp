@@ -126,6 +126,31 @@ TEST(Loadgen, ShardsSplitTheScheduleAndMergeBack) {
   expect_error([&] { shard(schedule, 2, 2); }, {"--shard", "2/2"});
 }
 
+TEST(Loadgen, AnOkAnswerThatArrivesAfterItsDeadlineIsAMissInTransit) {
+  const auto record = [](int code, std::int64_t latency_us, std::string outcome, bool correct) {
+    RequestRecord r;
+    r.code = code;
+    r.latency_us = latency_us;
+    r.deadline_us = 10'000;
+    r.outcome = std::move(outcome);
+    r.label = 1;
+    r.prediction = 1;
+    r.correct = correct;
+    r.answers = 1;
+    return r;
+  };
+  const std::vector<RequestRecord> records{record(0, 9'000, "completed", true), record(0, 10'500, "completed", true),
+                                           record(4, 10'100, "", false), record(4, 9'900, "missed", false),
+                                           record(8, 100, "rejected", false)};
+  const Summary s = summarize("all", records, 1.0);
+  EXPECT_EQ(s.requests, 5);
+  EXPECT_EQ(s.completed, 1);
+  EXPECT_EQ(s.correct, 1);  // the late correct answer does not count
+  EXPECT_EQ(s.missed, 3);
+  EXPECT_EQ(s.missed_in_transit, 2);
+  EXPECT_EQ(s.shed, 1);
+}
+
 TEST(Loadgen, BadOptionsAreNamed) {
   expect_error([] { parse_pattern("sawtooth"); }, {"--pattern", "sawtooth", "periodic"});
   PatternOptions o = low_rate(Pattern::periodic);

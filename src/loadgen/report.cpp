@@ -96,14 +96,17 @@ Summary summarize(const std::string& name, const std::vector<RequestRecord>& rec
     if (stream >= 0 && r.stream != stream) continue;
     ++s.requests;
     lags.push_back(static_cast<double>(r.send_lag_us) / 1e3);
-    if (r.code == kOk) {
+    // gRPC answers OK when the server finished in time, but the answer may still reach the client after
+    // its deadline (the way back): for the client that is a miss, in transit.
+    const bool late = r.code == kOk && r.latency_us > r.deadline_us;
+    if (r.code == kOk && !late) {
       ++s.completed;
       depth_sum += r.depth;
       latencies.push_back(static_cast<double>(r.latency_us) / 1e3);
       if (r.correct) ++s.correct;
-    } else if (r.code == kDeadlineExceeded) {
+    } else if (r.code == kDeadlineExceeded || late) {
       ++s.missed;
-      if (r.outcome.empty()) ++s.missed_in_transit;
+      if (late || r.outcome.empty()) ++s.missed_in_transit;
     } else if (r.code == kResourceExhausted || r.code == kUnavailable) {
       ++s.shed;
     } else {
