@@ -16,8 +16,8 @@ namespace imprecise::bench {
 
 inline constexpr int kMaxBatch = 32;
 inline constexpr int kBatches[] = {1, 8, 32};
-/// The test fixtures, then the trained pipeline models (models/<name>.onnx).
-inline const char* const kModels[] = {"cnn3", "resnet_skip", "audio1d", "pointnet", "vision", "voice", "lidar"};
+/// The test fixtures (mobilenet_exits: torchvision MobileNetV3 blocks), then the trained pipeline models (models/<name>.onnx).
+inline const char* const kModels[] = {"cnn3", "resnet_skip", "audio1d", "pointnet", "mobilenet_exits", "vision", "voice", "lidar"};
 
 inline std::string fixture(const std::string& name, const std::string& suffix) {
   return std::string(IMPRECISE_SOURCE_DIR) + "/tests/fixtures/nn/" + name + suffix;

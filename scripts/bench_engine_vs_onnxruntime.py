@@ -20,7 +20,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PIPELINE = ["vision", "voice", "lidar"]
-FIXTURES = ["cnn3", "resnet_skip", "audio1d", "pointnet"]
+FIXTURES = ["cnn3", "resnet_skip", "audio1d", "pointnet", "mobilenet_exits"]
 BATCHES = [1, 8, 32]
 
 

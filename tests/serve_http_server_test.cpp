@@ -307,6 +307,20 @@ TEST(ServeHttpOptions, ABodyOverTheLimitIs413) {
   EXPECT_EQ(c.Get("/v2/health/live")->status, 200);  // small requests still pass
 }
 
+TEST(ServeHttpOptions, AFormEncodedBodyOver8KBIsRefusedSayingWhichContentTypeToUse) {
+  // What `curl -d` sends without -H 'Content-Type: application/json': the HTTP library caps it at 8 KB.
+  HttpServerOptions o;
+  o.port = 0;
+  HttpServer server(service(), o);
+  auto c = client(server.port());
+  std::string body = infer_body(vision()).dump();
+  body.append(9000 - std::min<std::size_t>(body.size(), 9000), ' ');
+  const auto res = c.Post("/v2/models/vision/infer", body, "application/x-www-form-urlencoded");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 413);
+  EXPECT_NE(res->body.find("application/json"), std::string::npos) << res->body;
+}
+
 TEST(ServeHttpOptions, ATokenIsRequiredWhenSet) {
   HttpServerOptions o;
   o.port = 0;

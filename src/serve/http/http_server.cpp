@@ -153,6 +153,11 @@ HttpServer::HttpServer(InferenceService& service, HttpServerOptions options)
     if (res.body.empty()) {
       std::string message = describe_status(res.status, max);
       if (res.status == 404) message += fmt::format(": {} {}", req.method, req.path.substr(0, 200));
+      // cpp-httplib parses a form-encoded body itself and refuses one over 8 KB with 413 (a build-time
+      // limit of the Debian library): say so, since `curl -d` sends that type unless told otherwise.
+      if (res.status == 413 && req.get_header_value("Content-Type") == "application/x-www-form-urlencoded")
+        message = "Content-Type: application/x-www-form-urlencoded bodies are limited to 8 KB by the HTTP library; "
+                  "send the inference request as 'Content-Type: application/json'";
       res.set_content(error_json(message), kJson);
     }
   });
