@@ -473,20 +473,26 @@ TEST(ServeGrpcServer, ClientsThatCancelMidRequestEndOnce) {
   EXPECT_TRUE(service_answered_everything(service, 30s)) << service.prometheus_text();
 }
 
-TEST(ServeGrpcServer, ShutdownWithCallsInFlightAnswersEachOnce) {
-  auto server = std::make_unique<GrpcServer>(shared_service(), any_port());
-  auto stub = connect(server->port());
-  Calls calls;
+// `n` ModelInfer calls in flight (5 s deadlines), each reporting to `calls`; keep the result alive.
+std::vector<std::unique_ptr<AsyncCall>> start_vision_calls(Stub& stub, Calls& calls, int n) {
   std::vector<std::unique_ptr<AsyncCall>> held;
-  for (int i = 0; i < 64; ++i) {
+  for (int i = 0; i < n; ++i) {
     auto call = std::make_unique<AsyncCall>();
     call->request = vision_request();
     set_deadline(call->context, 5s);
     ++calls.started;
-    stub->async()->ModelInfer(&call->context, &call->request, &call->response,
-                              [&calls, i](grpc::Status s) { calls.done(i, s.error_code()); });
+    stub.async()->ModelInfer(&call->context, &call->request, &call->response,
+                             [&calls, i](grpc::Status s) { calls.done(i, s.error_code()); });
     held.push_back(std::move(call));
   }
+  return held;
+}
+
+TEST(ServeGrpcServer, ShutdownWithCallsInFlightAnswersEachOnce) {
+  auto server = std::make_unique<GrpcServer>(shared_service(), any_port());
+  auto stub = connect(server->port());
+  Calls calls;
+  const auto held = start_vision_calls(*stub, calls, 64);
   server->shutdown(10s);
   ASSERT_TRUE(calls.wait_all(30s));
   EXPECT_EQ(calls.duplicates, 0);
@@ -509,16 +515,7 @@ TEST(ServeGrpcServer, ShutdownWithoutGraceStillEndsEachCallOnce) {
   auto server = std::make_unique<GrpcServer>(service, any_port());
   auto stub = connect(server->port());
   Calls calls;
-  std::vector<std::unique_ptr<AsyncCall>> held;
-  for (int i = 0; i < 64; ++i) {
-    auto call = std::make_unique<AsyncCall>();
-    call->request = vision_request();
-    set_deadline(call->context, 5s);
-    ++calls.started;
-    stub->async()->ModelInfer(&call->context, &call->request, &call->response,
-                              [&calls, i](grpc::Status s) { calls.done(i, s.error_code()); });
-    held.push_back(std::move(call));
-  }
+  const auto held = start_vision_calls(*stub, calls, 64);
   std::this_thread::sleep_for(5ms);  // let some reach the engine
   server->shutdown(0ms);
   server.reset();
