@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include "imprecise/error.hpp"
+#include "imprecise/sim/metrics.hpp"
 
 namespace imprecise::loadgen {
 
@@ -15,14 +16,6 @@ namespace {
 constexpr int kOk = 0, kDeadlineExceeded = 4, kResourceExhausted = 8, kUnavailable = 14;
 
 double ratio(double num, double den) { return den > 0.0 ? num / den : 0.0; }
-
-// Nearest rank, as sim::summarize_stream.
-double percentile(std::vector<double>& v, double q) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const auto k = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
-  return v[std::min(k == 0 ? 0 : k - 1, v.size() - 1)];
-}
 
 nlohmann::json summary_json(const Summary& s) {
   return {{"name", s.name},           {"requests", s.requests},          {"completed", s.completed},
@@ -118,10 +111,10 @@ Summary summarize(const std::string& name, const std::vector<RequestRecord>& rec
   s.miss_ratio = ratio(static_cast<double>(s.missed), n);
   s.shed_ratio = ratio(static_cast<double>(s.shed), n);
   s.mean_depth = ratio(depth_sum, static_cast<double>(s.completed));
-  s.latency_p50_ms = percentile(latencies, 0.50);
-  s.latency_p99_ms = percentile(latencies, 0.99);
+  s.latency_p50_ms = sim::nearest_rank_percentile(latencies, 0.50);
+  s.latency_p99_ms = sim::nearest_rank_percentile(latencies, 0.99);
   s.throughput_rps = ratio(static_cast<double>(s.completed), seconds);
-  s.send_lag_p99_ms = percentile(lags, 0.99);
+  s.send_lag_p99_ms = sim::nearest_rank_percentile(lags, 0.99);
   return s;
 }
 

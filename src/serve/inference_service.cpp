@@ -72,18 +72,19 @@ struct InferenceService::Impl {
     for (const auto& i : infos) s += (s.empty() ? "" : ", ") + i.name;
     return s;
   }
-  Status validate(const InferRequest& r, int m, nn::Tensor& input) const;
+  /// Checks the input and moves its values into `input`.
+  Status validate(InferRequest& r, int m, nn::Tensor& input) const;
   Status deadline_of(const InferRequest& r, int m, Clock::time_point arrival, Clock::time_point& deadline) const;
   InferResponse respond(const InferRequest& r, Status status) const;
 };
 
-Status InferenceService::Impl::validate(const InferRequest& r, int m, nn::Tensor& input) const {
+Status InferenceService::Impl::validate(InferRequest& r, int m, nn::Tensor& input) const {
   const ModelInfo& info = infos[static_cast<std::size_t>(m)];
   if (r.inputs.size() != 1)
     return {StatusCode::invalid_argument,
             fmt::format("inputs: model '{}' takes exactly one input tensor ('{}'), {} sent", info.name, info.input.name,
                         r.inputs.size())};
-  const InferInput& in = r.inputs.front();
+  InferInput& in = r.inputs.front();
   if (in.name != info.input.name)
     return {StatusCode::invalid_argument,
             fmt::format("inputs[0].name: '{}' is not an input of model '{}' (its input: '{}')", in.name, info.name,
@@ -113,7 +114,7 @@ Status InferenceService::Impl::validate(const InferRequest& r, int m, nn::Tensor
       return {StatusCode::invalid_argument, fmt::format("inputs[0].data[{}]: {} is not a finite number", i, in.values[i])};
   nn::Shape shape{1};
   shape.insert(shape.end(), sample.begin(), sample.end());
-  input = nn::Tensor(std::move(shape), in.values);
+  input = nn::Tensor(std::move(shape), std::move(in.values));  // the request's buffer, not a copy
   return {};
 }
 

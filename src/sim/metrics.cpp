@@ -11,15 +11,14 @@ namespace {
 
 double ratio(double num, double den) { return den > 0.0 ? num / den : 0.0; }
 
-// Nearest-rank percentile; sorts `v`.
-double percentile(std::vector<double>& v, double q) {
+}  // namespace
+
+double nearest_rank_percentile(std::vector<double>& v, double q) {
   if (v.empty()) return 0.0;
   std::sort(v.begin(), v.end());
   const auto k = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
   return v[std::min(k == 0 ? 0 : k - 1, v.size() - 1)];
 }
-
-}  // namespace
 
 StreamMetrics summarize_stream(const std::string& name, std::span<const Job> jobs, std::span<const Outcome> outcomes,
                                int stream) {
@@ -53,8 +52,8 @@ StreamMetrics summarize_stream(const std::string& name, std::span<const Job> job
   m.miss_ratio = ratio(m.missed, m.jobs);
   m.drop_ratio = ratio(m.rejected, m.jobs);
   m.mean_depth = ratio(depth_sum, m.completed);
-  m.latency_p50_ms = percentile(latencies, 0.50);
-  m.latency_p99_ms = percentile(latencies, 0.99);
+  m.latency_p50_ms = nearest_rank_percentile(latencies, 0.50);
+  m.latency_p99_ms = nearest_rank_percentile(latencies, 0.99);
   return m;
 }
 
