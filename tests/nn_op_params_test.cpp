@@ -10,6 +10,7 @@
 #include "imprecise/error.hpp"
 #include "imprecise/graph/graph.hpp"
 #include "imprecise/graph/partition.hpp"
+#include "support/prepare_error.hpp"
 #include "imprecise/nn/backend.hpp"
 #include "nn_fixtures.hpp"
 
@@ -60,14 +61,7 @@ Graph one_node(const std::string& op, Shape shape, std::vector<std::string> inpu
   return g;
 }
 
-std::string error_of(Graph g) {
-  try {
-    prepare(g);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using test_support::prepare_error;
 
 ::testing::AssertionResult names(const std::string& message, const std::string& op, const std::string& what) {
   const std::string node = "node 'n' (" + op + ")";
@@ -155,23 +149,23 @@ TEST(OpParamErrors, SplitNamesTheNode) {
   Graph sum = one_node("Split", Shape{-1, 6, 2}, {"sizes"}, 2);
   sum.initializers["sizes"] = ints({2, 3});
   sum.nodes[0].attributes["axis"] = std::int64_t{1};
-  EXPECT_TRUE(names(error_of(sum), "Split", "split sizes sum to 5, but axis 1 has 6"));
+  EXPECT_TRUE(names(prepare_error(sum), "Split", "split sizes sum to 5, but axis 1 has 6"));
   Graph count = one_node("Split", Shape{-1, 6, 2}, {"sizes"}, 2);
   count.initializers["sizes"] = ints({2, 2, 2});
   count.nodes[0].attributes["axis"] = std::int64_t{1};
-  EXPECT_TRUE(names(error_of(count), "Split", "3 sizes"));
+  EXPECT_TRUE(names(prepare_error(count), "Split", "3 sizes"));
   Graph batch = one_node("Split", Shape{-1, 6, 2}, {}, 2);
-  EXPECT_TRUE(names(error_of(batch), "Split", "axis 0"));  // the default axis
+  EXPECT_TRUE(names(prepare_error(batch), "Split", "axis 0"));  // the default axis
   Graph uneven = one_node("Split", Shape{-1, 5, 2}, {}, 2);
   uneven.nodes[0].attributes["axis"] = std::int64_t{1};
-  EXPECT_TRUE(names(error_of(uneven), "Split", "equal parts"));
+  EXPECT_TRUE(names(prepare_error(uneven), "Split", "equal parts"));
   Graph zero = one_node("Split", Shape{-1, 4, 2}, {"sizes"}, 2);
   zero.initializers["sizes"] = ints({4, 0});
   zero.nodes[0].attributes["axis"] = std::int64_t{1};
-  EXPECT_TRUE(names(error_of(zero), "Split", "split size 0"));
+  EXPECT_TRUE(names(prepare_error(zero), "Split", "split size 0"));
   Graph axis = one_node("Split", Shape{-1, 4, 2}, {}, 2);
   axis.nodes[0].attributes["axis"] = std::int64_t{3};
-  EXPECT_TRUE(names(error_of(axis), "Split", "axis 3 out of range"));
+  EXPECT_TRUE(names(prepare_error(axis), "Split", "axis 3 out of range"));
 }
 
 TEST(OpParamErrors, ResizeNamesTheNodeAndAttribute) {
@@ -185,14 +179,14 @@ TEST(OpParamErrors, ResizeNamesTheNodeAndAttribute) {
     g.initializers["huge"] = floats({1, 1, 1e12f, 1});
     return g;
   };
-  EXPECT_TRUE(names(error_of(resize({"", "scales", "sizes"})), "Resize", "both scales and sizes"));
-  EXPECT_TRUE(names(error_of(resize({"", "negative"})), "Resize", "scales[2] = -2"));
-  EXPECT_TRUE(names(error_of(resize({"", "channels"})), "Resize", "channel"));
-  EXPECT_TRUE(names(error_of(resize({"", "short"})), "Resize", "scales has 2 values"));
-  EXPECT_TRUE(names(error_of(resize({"", "huge"})), "Resize", "too large"));
-  EXPECT_TRUE(names(error_of(resize({})), "Resize", "neither scales nor sizes"));
+  EXPECT_TRUE(names(prepare_error(resize({"", "scales", "sizes"})), "Resize", "both scales and sizes"));
+  EXPECT_TRUE(names(prepare_error(resize({"", "negative"})), "Resize", "scales[2] = -2"));
+  EXPECT_TRUE(names(prepare_error(resize({"", "channels"})), "Resize", "channel"));
+  EXPECT_TRUE(names(prepare_error(resize({"", "short"})), "Resize", "scales has 2 values"));
+  EXPECT_TRUE(names(prepare_error(resize({"", "huge"})), "Resize", "too large"));
+  EXPECT_TRUE(names(prepare_error(resize({})), "Resize", "neither scales nor sizes"));
   Graph x_input = resize({"", "x"});  // scales computed at run time
-  EXPECT_TRUE(names(error_of(x_input), "Resize", "must be a constant"));
+  EXPECT_TRUE(names(prepare_error(x_input), "Resize", "must be a constant"));
   const std::vector<std::pair<std::string, std::string>> bad{{"mode", "cubic"},
                                                              {"coordinate_transformation_mode", "tf_crop_and_resize"},
                                                              {"nearest_mode", "up"},
@@ -200,29 +194,29 @@ TEST(OpParamErrors, ResizeNamesTheNodeAndAttribute) {
   for (const auto& [attribute, value] : bad) {
     Graph g = resize({"", "scales"});
     g.nodes[0].attributes[attribute] = value;
-    EXPECT_TRUE(names(error_of(g), "Resize", "attribute " + attribute + " = '" + value + "'"));
+    EXPECT_TRUE(names(prepare_error(g), "Resize", "attribute " + attribute + " = '" + value + "'"));
   }
   Graph antialias = resize({"", "scales"});
   antialias.nodes[0].attributes["antialias"] = std::int64_t{1};
-  EXPECT_TRUE(names(error_of(antialias), "Resize", "antialias"));
+  EXPECT_TRUE(names(prepare_error(antialias), "Resize", "antialias"));
   Graph linear_1d = one_node("Resize", Shape{-1, 2, 4}, {"", "scales"});
   linear_1d.initializers["scales"] = floats({1, 1, 2});
   linear_1d.nodes[0].attributes["mode"] = std::string("linear");
-  EXPECT_TRUE(names(error_of(linear_1d), "Resize", "linear"));
+  EXPECT_TRUE(names(prepare_error(linear_1d), "Resize", "linear"));
 }
 
 TEST(OpParamErrors, ClipAndGeluNameTheNode) {
   Graph runtime_bound = one_node("Clip", Shape{-1, 3}, {"x"});
-  EXPECT_TRUE(names(error_of(runtime_bound), "Clip", "min (input 1, 'x') must be a constant"));
+  EXPECT_TRUE(names(prepare_error(runtime_bound), "Clip", "min (input 1, 'x') must be a constant"));
   Graph vector_bound = one_node("Clip", Shape{-1, 3}, {"lo"});
   vector_bound.initializers["lo"] = floats({0, 1});
-  EXPECT_TRUE(names(error_of(vector_bound), "Clip", "single value"));
+  EXPECT_TRUE(names(prepare_error(vector_bound), "Clip", "single value"));
   Graph gelu = one_node("Gelu", Shape{-1, 3});
   gelu.nodes[0].attributes["approximate"] = std::string("fast");
-  EXPECT_TRUE(names(error_of(gelu), "Gelu", "approximate = 'fast'"));
+  EXPECT_TRUE(names(prepare_error(gelu), "Gelu", "approximate = 'fast'"));
   Graph leaky = one_node("LeakyRelu", Shape{-1, 3});
   leaky.nodes[0].attributes["alpha"] = std::string("0.1");  // the wrong attribute type
-  EXPECT_TRUE(names(error_of(leaky), "LeakyRelu", "attribute 'alpha' has the wrong type"));
+  EXPECT_TRUE(names(prepare_error(leaky), "LeakyRelu", "attribute 'alpha' has the wrong type"));
 }
 
 TEST(OpParamErrors, ALeftOutFirstInputIsAnErrorNotACrash) {
@@ -230,7 +224,7 @@ TEST(OpParamErrors, ALeftOutFirstInputIsAnErrorNotACrash) {
   Graph g = one_node("Add", Shape{-1, 3}, {"k"});
   g.nodes[0].inputs[0] = "";
   g.initializers["k"] = floats({1, 2, 3});
-  EXPECT_TRUE(names(error_of(g), "Add", "no activation input"));
+  EXPECT_TRUE(names(prepare_error(g), "Add", "no activation input"));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "imprecise/error.hpp"
 #include "imprecise/graph/graph.hpp"
 #include "imprecise/graph/partition.hpp"
+#include "support/prepare_error.hpp"
 #include "imprecise/nn/backend.hpp"
 #include "nn_fixtures.hpp"
 
@@ -102,22 +103,15 @@ INSTANTIATE_TEST_SUITE_P(
       return std::get<0>(p.param) + "_" + std::get<1>(p.param).name;
     });
 
-std::string error_of(Graph g) {
-  try {
-    prepare(g);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using test_support::prepare_error;
 
 TEST(Slice, RejectsTheBatchAxisAZeroStepARepeatedAxisAndAnEmptySlice) {
-  EXPECT_NE(error_of(slice_graph({0}, {1}, {0}, {})).find("axis 0"), std::string::npos);  // x[0:1]: only all of it
-  EXPECT_NE(error_of(slice_graph({1}, {kMax}, {0}, {})).find("axis 0"), std::string::npos);
-  EXPECT_NE(error_of(slice_graph({0}, {2}, {1}, {0})).find("step of 0"), std::string::npos);
-  EXPECT_NE(error_of(slice_graph({0, 0}, {2, 2}, {1, -2}, {})).find("twice"), std::string::npos);
-  EXPECT_NE(error_of(slice_graph({3}, {1}, {1}, {})).find("empty"), std::string::npos);
-  EXPECT_NE(error_of(slice_graph({0}, {1}, {3}, {})).find("slice"), std::string::npos);  // axis out of range
+  EXPECT_NE(prepare_error(slice_graph({0}, {1}, {0}, {})).find("axis 0"), std::string::npos);  // x[0:1]: only all of it
+  EXPECT_NE(prepare_error(slice_graph({1}, {kMax}, {0}, {})).find("axis 0"), std::string::npos);
+  EXPECT_NE(prepare_error(slice_graph({0}, {2}, {1}, {0})).find("step of 0"), std::string::npos);
+  EXPECT_NE(prepare_error(slice_graph({0, 0}, {2, 2}, {1, -2}, {})).find("twice"), std::string::npos);
+  EXPECT_NE(prepare_error(slice_graph({3}, {1}, {1}, {})).find("empty"), std::string::npos);
+  EXPECT_NE(prepare_error(slice_graph({0}, {1}, {3}, {})).find("slice"), std::string::npos);  // axis out of range
 }
 
 TEST(Slice, OfTheShapeFoldsAtLoadKeepingTheBatchSymbolic) {
