@@ -57,6 +57,17 @@ def one_cycle(opt, max_lr, epochs, samples, batch):
     return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=steps)
 
 
+def exit_weights_arg(parser, text, exits):
+    """Parses --exit-weights ("w1,w2,...", one loss weight per exit); a wrong count is a usage error."""
+    try:
+        weights = [float(w) for w in text.split(",")]
+    except ValueError:
+        parser.error(f"--exit-weights: '{text}' is not a comma-separated list of numbers")
+    if len(weights) != exits:
+        parser.error(f"--exit-weights: {len(weights)} weights for {exits} exits")
+    return weights
+
+
 def train_epoch(model, opt, sched, x, y, batch, gen, augment=None, label_smoothing=0.0, exit_weights=None):
     """One epoch over (x, y) in an order drawn from gen; every batch goes through augment(xb, gen) when given.
     Loss = the sum of the exits' cross-entropies (each times exit_weights[k] when given). Returns the mean

@@ -39,7 +39,8 @@ import time
 import torch
 import torch.nn as nn
 
-from imprecise_common import exit_accuracies, exit_metadata, export_onnx, load_features_torch, one_cycle, train_epoch
+from imprecise_common import (exit_accuracies, exit_metadata, exit_weights_arg, export_onnx, load_features_torch,
+                              one_cycle, train_epoch)
 
 CLASSES = ["car", "suv", "van", "truck", "pedestrian", "child", "cyclist", "pole", "traffic_light", "sign",
            "tree", "bush"]
@@ -127,9 +128,7 @@ def main():
         xtr, ytr = xtr[:args.limit], ytr[:args.limit]
     xcal, ycal = load_features_torch(args.features, "calibration")
     print(f"train {tuple(xtr.shape)}, calibration {tuple(xcal.shape)}", flush=True)
-    weights = [float(w) for w in args.exit_weights.split(",")]
-    if len(weights) != len(EXIT_NAMES):
-        ap.error(f"--exit-weights: {len(weights)} weights for {len(EXIT_NAMES)} exits")
+    weights = exit_weights_arg(ap, args.exit_weights, len(EXIT_NAMES))
     model = ScanOrderPointNet(exit1_width=args.exit1_width)
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
     sched = one_cycle(opt, 4e-3, args.epochs, len(xtr), args.batch)

@@ -107,13 +107,13 @@ TEST(ServeGrpcCodec, DeadlineParametersArePassedOnAsSent) {
   };
   InferRequest d = with({{"deadline_us", 2500}});
   EXPECT_EQ(d.deadline_us, 2500);
-  EXPECT_EQ(d.deadline_field, "parameters.deadline_us");
+  EXPECT_FALSE(d.timeout_us);
   d = with({{"timeout", 7000}});
-  EXPECT_EQ(d.deadline_us, 7000);
-  EXPECT_EQ(d.deadline_field, "parameters.timeout");
-  d = with({{"timeout", 7000}, {"deadline_us", 9000}});  // the earlier wins
-  EXPECT_EQ(d.deadline_us, 7000);
-  EXPECT_EQ(d.deadline_field, "parameters.timeout");
+  EXPECT_EQ(d.timeout_us, 7000);
+  EXPECT_FALSE(d.deadline_us);
+  d = with({{"timeout", 7000}, {"deadline_us", 9000}});  // both passed on: the service takes the earlier
+  EXPECT_EQ(d.timeout_us, 7000);
+  EXPECT_EQ(d.deadline_us, 9000);
   // Negative, zero and absurd values are the service's to refuse: passed on unchanged.
   d = with({{"deadline_us", -4}});
   EXPECT_EQ(d.deadline_us, -4);

@@ -31,7 +31,7 @@ TEST(ServeHttpCodec, NestedDataIsReadRowMajorWithTheParameters) {
   EXPECT_EQ(r.id, "x1");
   ASSERT_TRUE(r.deadline_us);
   EXPECT_EQ(*r.deadline_us, 2500);
-  EXPECT_EQ(r.deadline_field, "parameters.deadline_us");
+  EXPECT_FALSE(r.timeout_us);
   EXPECT_FALSE(r.deadline);  // HTTP has no transport deadline
   ASSERT_EQ(r.inputs.size(), 1u);
   EXPECT_EQ(r.inputs[0].shape, (std::vector<std::int64_t>{1, 2, 3}));
@@ -41,10 +41,14 @@ TEST(ServeHttpCodec, NestedDataIsReadRowMajorWithTheParameters) {
 TEST(ServeHttpCodec, TritonsTimeoutIsTheDeadlineNamedAsSuch) {
   InferRequest r;
   ASSERT_TRUE(decode(R"({"parameters": {"timeout": 7}, "inputs": []})", r).ok());
-  EXPECT_EQ(*r.deadline_us, 7);
-  EXPECT_EQ(r.deadline_field, "parameters.timeout");
+  EXPECT_EQ(*r.timeout_us, 7);
+  EXPECT_FALSE(r.deadline_us);
   ASSERT_TRUE(decode(R"({"parameters": {"timeout": -7}, "inputs": []})", r).ok());  // the service refuses it
-  EXPECT_EQ(*r.deadline_us, -7);
+  EXPECT_EQ(*r.timeout_us, -7);
+  InferRequest both;  // both passed on, as over gRPC: the service takes the earlier
+  ASSERT_TRUE(decode(R"({"parameters": {"timeout": 7, "deadline_us": 9}, "inputs": []})", both).ok());
+  EXPECT_EQ(*both.timeout_us, 7);
+  EXPECT_EQ(*both.deadline_us, 9);
 }
 
 TEST(ServeHttpCodec, EachBadBodyNamesItsField) {

@@ -149,9 +149,13 @@ TEST(ServeService, DeadlineParametersAreChecked) {
     expect_refused(r, StatusCode::invalid_argument, "parameters.deadline_us");
   }
   InferRequest triton = vision_request();
-  triton.deadline_us = -1;
-  triton.deadline_field = "parameters.timeout";
+  triton.deadline_us.reset();
+  triton.timeout_us = -1;
   expect_refused(triton, StatusCode::invalid_argument, "parameters.timeout");
+  // Both given: each is checked, naming its own parameter, even when the other is fine.
+  InferRequest both = vision_request();
+  both.timeout_us = 0;
+  expect_refused(both, StatusCode::invalid_argument, "parameters.timeout");
   // A transport deadline already past (after the margin) cannot be met.
   InferRequest past = vision_request();
   past.deadline_us.reset();
@@ -170,6 +174,16 @@ TEST(ServeService, TheEarlierOfTransportAndParameterDeadlineApplies) {
   InferRequest r = vision_request();
   r.deadline = Clock::now() + 300us;  // past after the margin, although the parameter allows 2 s
   expect_refused(r, StatusCode::deadline_exceeded, "deadline");
+}
+
+TEST(ServeService, TheEarlierOfDeadlineUsAndTritonsTimeoutApplies) {
+  InferRequest r = vision_request();  // deadline_us allows 2 s
+  r.timeout_us = 1'000;               // past after the 2 ms margin: the earlier one counts
+  expect_refused(r, StatusCode::deadline_exceeded, "deadline: already past");
+  InferRequest reversed = vision_request();
+  reversed.deadline_us = 1'000;
+  reversed.timeout_us = 2'000'000;
+  expect_refused(reversed, StatusCode::deadline_exceeded, "deadline: already past");
 }
 
 TEST(ServeService, EveryRequestGetsExactlyOneResponseUnderOverload) {

@@ -123,12 +123,14 @@ Status InferenceService::Impl::deadline_of(const InferRequest& r, int m, Clock::
   const auto max = config.max_deadline;
   std::optional<Clock::time_point> due;
   if (r.deadline && *r.deadline - arrival <= max) due = *r.deadline;  // a transport timeout beyond max: none
-  if (r.deadline_us) {
-    const std::int64_t us = *r.deadline_us;
-    if (us <= 0 || us > max.count())
+  const std::pair<const std::optional<std::int64_t>&, const char*> parameters[] = {
+      {r.deadline_us, "parameters.deadline_us"}, {r.timeout_us, "parameters.timeout"}};
+  for (const auto& [us, field] : parameters) {
+    if (!us) continue;
+    if (*us <= 0 || *us > max.count())
       return {StatusCode::invalid_argument,
-              fmt::format("{}: {} us is not a deadline (want 1 to {} microseconds)", r.deadline_field, us, max.count())};
-    const auto from_parameter = arrival + std::chrono::microseconds(us);
+              fmt::format("{}: {} us is not a deadline (want 1 to {} microseconds)", field, *us, max.count())};
+    const auto from_parameter = arrival + std::chrono::microseconds(*us);
     due = due ? std::min(*due, from_parameter) : from_parameter;
   }
   if (!due) due = arrival + configs[static_cast<std::size_t>(m)].default_deadline;

@@ -52,11 +52,12 @@ struct InferRequest {
   /// The transport's deadline (the gRPC call's own); empty when the client set none. One further away
   /// than ServiceConfig::max_deadline counts as none.
   std::optional<Clock::time_point> deadline;
-  /// A relative deadline from a request parameter (`deadline_us`, or Triton's `timeout`, both in
-  /// microseconds), as sent: the service refuses one <= 0 or beyond max_deadline, naming `field`.
+  /// Relative deadlines from request parameters, in microseconds, as sent: `deadline_us` (ours) and
+  /// `timeout_us` (Triton's `timeout`). The service refuses one <= 0 or beyond max_deadline, naming its
+  /// parameter.
   std::optional<std::int64_t> deadline_us;
-  std::string deadline_field = "parameters.deadline_us";
-  /// The service plans for the earlier of the two, less ServiceConfig::network_margin; with neither,
+  std::optional<std::int64_t> timeout_us;
+  /// The service plans for the earliest of the three, less ServiceConfig::network_margin; with none,
   /// the model's default deadline from arrival.
 };
 

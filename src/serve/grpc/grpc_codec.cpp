@@ -107,18 +107,8 @@ Status decode_infer_request(const inference::ModelInferRequest& wire, InferReque
   request.inputs.clear();
   request.inputs.push_back(std::move(input));
 
-  std::optional<std::int64_t> deadline_us, timeout;
-  if (Status s = deadline_parameter(wire, "deadline_us", deadline_us); !s.ok()) return s;
-  if (Status s = deadline_parameter(wire, "timeout", timeout); !s.ok()) return s;
-  // Both given: the earlier counts, and errors name the one that did.
-  if (timeout && (!deadline_us || *timeout < *deadline_us)) {
-    request.deadline_us = timeout;
-    request.deadline_field = "parameters.timeout";
-  } else if (deadline_us) {
-    request.deadline_us = deadline_us;
-    request.deadline_field = "parameters.deadline_us";
-  }
-  return {};
+  if (Status s = deadline_parameter(wire, "deadline_us", request.deadline_us); !s.ok()) return s;
+  return deadline_parameter(wire, "timeout", request.timeout_us);
 }
 
 namespace {

@@ -43,25 +43,21 @@ Status check_keys(const json& object, std::initializer_list<const char*> known, 
   return {};
 }
 
-// "deadline_us" (ours) or "timeout" (Triton's), both relative microseconds; the service checks the range.
-Status read_deadline(const json& parameters, InferRequest& request) {
-  for (const char* key : {"deadline_us", "timeout"}) {
-    const auto it = parameters.find(key);
-    if (it == parameters.end()) continue;
-    const std::string field = fmt::format("parameters.{}", key);
-    if (request.deadline_us)
-      return invalid(fmt::format("{}: give one of parameters.deadline_us and parameters.timeout", field));
-    if (it->is_number_unsigned()) {
-      const auto value = it->get<std::uint64_t>();
-      if (value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-        return invalid(fmt::format("{}: {} microseconds is not a deadline", field, value));
-      request.deadline_us = static_cast<std::int64_t>(value);
-    } else if (it->is_number_integer()) {
-      request.deadline_us = it->get<std::int64_t>();  // negative: refused by the service, naming the field
-    } else {
-      return invalid(fmt::format("{}: an integer number of microseconds expected, {} sent", field, it->dump().substr(0, 40)));
-    }
-    request.deadline_field = field;
+// "deadline_us" (ours) or "timeout" (Triton's), both relative microseconds; the service checks the range
+// and takes the earlier when both are given.
+Status read_deadline(const json& parameters, const char* key, std::optional<std::int64_t>& us) {
+  const auto it = parameters.find(key);
+  if (it == parameters.end()) return {};
+  const std::string field = fmt::format("parameters.{}", key);
+  if (it->is_number_unsigned()) {
+    const auto value = it->get<std::uint64_t>();
+    if (value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      return invalid(fmt::format("{}: {} microseconds is not a deadline", field, value));
+    us = static_cast<std::int64_t>(value);
+  } else if (it->is_number_integer()) {
+    us = it->get<std::int64_t>();  // negative: refused by the service, naming the field
+  } else {
+    return invalid(fmt::format("{}: an integer number of microseconds expected, {} sent", field, it->dump().substr(0, 40)));
   }
   return {};
 }
@@ -135,7 +131,8 @@ Status decode(std::string_view body, InferRequest& request) {
   if (const auto p = document.find("parameters"); p != document.end()) {
     if (!p->is_object()) return invalid(fmt::format("parameters: an object expected, {} sent", type_of(*p)));
     // Other parameters (Triton's sequence_id, priority, ...) are extensions this server does not use.
-    if (Status s = read_deadline(*p, request); !s.ok()) return s;
+    if (Status s = read_deadline(*p, "deadline_us", request.deadline_us); !s.ok()) return s;
+    if (Status s = read_deadline(*p, "timeout", request.timeout_us); !s.ok()) return s;
   }
   const auto inputs = document.find("inputs");
   if (inputs == document.end()) return invalid("inputs: missing");
