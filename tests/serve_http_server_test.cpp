@@ -245,8 +245,11 @@ TEST_F(ServeHttp, NegativeOrAbsurdDeadlinesAre400) {
   expect_refused(post_infer(body.dump()), 400, "parameters.timeout");
   body["parameters"] = {{"timeout", -1}};
   expect_refused(post_infer(body.dump()), 400, "parameters.timeout");
-  body["parameters"] = {{"timeout", 1000}, {"deadline_us", 1000}};
-  expect_refused(post_infer(body.dump()), 400, "give one of");
+  body["parameters"] = {{"timeout", 0}, {"deadline_us", 5'000'000}};  // both are checked
+  expect_refused(post_infer(body.dump()), 400, "parameters.timeout");
+  // Both valid: the earlier counts (1 ms, gone after the 2 ms network margin), as over gRPC.
+  body["parameters"] = {{"timeout", 1000}, {"deadline_us", 5'000'000}};
+  expect_refused(post_infer(body.dump()), 504, "deadline");
 }
 
 TEST_F(ServeHttp, ADeadlineGoneOnArrivalIs504) {
