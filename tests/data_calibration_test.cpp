@@ -46,6 +46,17 @@ TEST(ConfidenceAuroc, IsTheShareOfRightWrongPairsRankedRight) {
   EXPECT_THROW(confidence_auroc(records, 1, 2), Error);
 }
 
+TEST(AnyExitAccuracy, CountsSamplesSomeExitGetsRight) {
+  // 3 samples x 2 exits: right at exit 2 only, at exit 1 only (the last exit wrong), at neither.
+  const std::vector<ExitRecord> records{{0.4f, false}, {0.9f, true}, {0.8f, true}, {0.7f, false},
+                                        {0.5f, false}, {0.6f, false}};
+  EXPECT_NEAR(any_exit_accuracy(records, 2), 2.0 / 3.0, 1e-12);
+  EXPECT_NEAR(any_exit_accuracy(records, 1), 2.0 / 6.0, 1e-12);  // read as 6 samples of one exit
+  EXPECT_DOUBLE_EQ(any_exit_accuracy({}, 2), 0.0);
+  EXPECT_THROW(any_exit_accuracy(records, 4), Error);  // 6 records are not N x 4
+  EXPECT_THROW(any_exit_accuracy(records, 0), Error);
+}
+
 TEST(ExpectedCalibrationError, IsTheGapBetweenConfidenceAndAccuracyPerBin) {
   // One exit; 4 samples at confidence 0.9 (3 right: gap 0.15), 4 at 0.35 (all right: gap 0.65).
   std::vector<ExitRecord> records;
@@ -124,6 +135,7 @@ TEST_F(EvaluateCnn3, MeasuresEveryExitAndKeepsOrderedLogits) {
     else EXPECT_DOUBLE_EQ(got, want);
   }
   EXPECT_TRUE(std::isnan(e.exits.back().auroc));  // accuracy 1: no wrong answer to rank against
+  EXPECT_DOUBLE_EQ(e.any_exit_accuracy, 1.0);     // the last exit is always right
   // logits are samples x exits x classes, the values run() gives.
   const auto reference = model_->run(set_.inputs);
   std::size_t row = 0;

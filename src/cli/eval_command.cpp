@@ -59,7 +59,8 @@ void add_eval_command(CLI::App& app, Action& action) {
       }
       const nlohmann::json out = {{"pipeline", pipeline.name}, {"split", options->split},
                                   {"backend", model.backend()}, {"samples", evaluation.samples},
-                                  {"batch", evaluation.batch}, {"exits", exits}};
+                                  {"batch", evaluation.batch}, {"exits", exits},
+                                  {"any_exit_accuracy", evaluation.any_exit_accuracy}};
       std::puts(out.dump(2).c_str());
       return kExitOk;
     };

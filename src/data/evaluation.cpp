@@ -33,6 +33,18 @@ double expected_calibration_error(std::span<const ExitRecord> records, int exits
   return ece;
 }
 
+double any_exit_accuracy(std::span<const ExitRecord> records, int exits) {
+  if (exits < 1 || records.size() % static_cast<std::size_t>(exits) != 0)
+    throw Error(fmt::format("any_exit_accuracy: {} records are not samples x {} exits", records.size(), exits));
+  const std::size_t width = static_cast<std::size_t>(exits), samples = records.size() / width;
+  if (samples == 0) return 0.0;
+  std::size_t right = 0;
+  for (std::size_t i = 0; i < records.size(); i += width)
+    right += std::any_of(records.begin() + static_cast<std::ptrdiff_t>(i),
+                         records.begin() + static_cast<std::ptrdiff_t>(i + width), [](const ExitRecord& r) { return r.correct; });
+  return static_cast<double>(right) / static_cast<double>(samples);
+}
+
 double confidence_auroc(std::span<const ExitRecord> records, int exits, int exit) {
   if (exits < 1 || exit < 1 || exit > exits || records.size() % static_cast<std::size_t>(exits) != 0)
     throw Error(fmt::format("confidence_auroc: exit {} of {} over {} records", exit, exits, records.size()));
@@ -137,6 +149,7 @@ Evaluation evaluate(nn::MultiExitModel& model, const LabeledSet& set, const Eval
     e.mean_stage_ms = batches > 0 ? 1e3 * stage_seconds[static_cast<std::size_t>(k)] / static_cast<double>(batches) : 0.0;
     result.exits.push_back(e);
   }
+  result.any_exit_accuracy = any_exit_accuracy(result.records, exits);
   return result;
 }
 

@@ -24,6 +24,9 @@ struct Evaluation {
   std::size_t samples = 0;
   int batch = 0;
   std::vector<ExitEvaluation> exits;
+  /// Share of samples that at least one exit gets right (any_exit_accuracy): what `oracle-utility`,
+  /// which knows the label, reaches with time to spare by stopping at a right exit.
+  double any_exit_accuracy = 0.0;
   /// samples x exits, row-major: the per-sample replay set (confidence, correct at every exit).
   std::vector<ExitRecord> records;
   /// samples x exits x classes when EvaluationOptions::keep_logits, else empty.
@@ -43,6 +46,11 @@ Evaluation evaluate(nn::MultiExitModel& model, const LabeledSet& set, const Eval
 /// ECE of exit `exit` (1-based) in samples x exits records: sum over equal-width confidence bins of
 /// |accuracy - mean confidence| weighted by the bin's share of samples.
 double expected_calibration_error(std::span<const ExitRecord> records, int exits, int exit, int bins = 15);
+
+/// Share of the samples (rows of a samples x exits record set) that at least one exit gets right. With
+/// time to spare no policy that does not know the label beats the last exit's accuracy, so the ratio
+/// of the two bounds what a real policy can reach of the oracle's accuracy at light load.
+double any_exit_accuracy(std::span<const ExitRecord> records, int exits);
 
 /// AUROC of exit `exit`'s (1-based) confidence as a score for that exit's correctness: the probability
 /// that a random correct sample has a higher confidence than a random wrong one (ties count half).
