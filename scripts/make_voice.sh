@@ -25,7 +25,7 @@ for split in train calibration test; do
 done
 
 echo "== 4/7 training (PyTorch, 1 thread, seed 0)"
-$PY scripts/train_voice.py --features "$DATA/voice/features" --out models/voice.onnx --seed 0 --epochs 28
+$PY scripts/train_voice.py --features "$DATA/voice/features" --out models/voice.onnx --seed 0 --epochs 32
 
 echo "== 5/7 evaluation by the C++ engine on the test split (voices unseen in training)"
 mkdir -p docs/results
