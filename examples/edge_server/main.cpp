@@ -139,7 +139,9 @@ int main(int argc, char** argv) {
         for (std::size_t m = 0; m < served.models.size(); ++m) served.models[m].profile = real.served_profiles[m];
         sim_config.rate_scale = imprecise::sim::rate_scale_for_load(scenario, load);
         const imprecise::sim::SimResult simulated = imprecise::sim::simulate(served, policy, sim_config);
-        runs.push_back({real.metrics, simulated.metrics, offline.metrics});
+        Comparison run{real.metrics, simulated.metrics, offline.metrics, {}};
+        for (const auto& m : served.models) run.served_profiles.emplace_back(m.name, m.profile);
+        runs.push_back(std::move(run));
       }
     }
     std::fputs(format_table(runs).c_str(), stdout);

@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include "imprecise/error.hpp"
+#include "imprecise/sim/scenario.hpp"
 
 namespace edge_server {
 
@@ -59,10 +60,14 @@ Agreement agreement(const std::vector<Comparison>& runs) {
 
 void write_json(const std::string& path, const std::vector<Comparison>& runs, const nlohmann::json& setup) {
   nlohmann::json list = nlohmann::json::array();
-  for (const Comparison& c : runs)
+  for (const Comparison& c : runs) {
+    nlohmann::json served = nlohmann::json::object();
+    for (const auto& [model, profile] : c.served_profiles) served[model] = imprecise::sim::profile_to_json(profile);
     list.push_back({{"policy", c.real.policy}, {"load", c.real.load}, {"real", imprecise::sim::to_json(c.real)},
                     {"simulated", imprecise::sim::to_json(c.simulated)},
-                    {"simulated_offline_profile", imprecise::sim::to_json(c.simulated_offline)}});
+                    {"simulated_offline_profile", imprecise::sim::to_json(c.simulated_offline)},
+                    {"served_profiles", served}});
+  }
   const Agreement a = agreement(runs);
   std::ofstream out(path);
   out << nlohmann::json{{"setup", setup},

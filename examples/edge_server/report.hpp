@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "imprecise/core/profile.hpp"
 #include "imprecise/sim/metrics.hpp"
 
 namespace edge_server {
@@ -14,6 +15,9 @@ struct Comparison {
   imprecise::sim::SimMetrics real;
   imprecise::sim::SimMetrics simulated;
   imprecise::sim::SimMetrics simulated_offline;
+  /// Each model's profile as served (what `simulated` ran on), by scenario model order: written to the
+  /// JSON so that a gap between two policies can be traced to what each one's own serving measured.
+  std::vector<std::pair<std::string, imprecise::Profile>> served_profiles;
 };
 
 /// Policy x load table: accuracy, miss and drop ratio, mean depth and p99 latency of the real run,
