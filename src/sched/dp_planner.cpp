@@ -31,13 +31,16 @@ double max_reward(const PlanProblem& problem) {
   return best;
 }
 
+/// eps * rmax / n; nothing to earn: every quantum gives the same (all-zero) rewards, eps keeps delta positive.
+double relative_delta_of(double rmax, int n, double eps) {
+  if (!(rmax > 0.0) || n == 0) return eps;
+  return eps * rmax / n;
+}
+
 }  // namespace
 
 double DpPlanner::relative_delta(const PlanProblem& problem, double eps) {
-  const double rmax = max_reward(problem);
-  // Nothing to earn: every quantum gives the same (all-zero) rewards; eps keeps delta positive.
-  if (!(rmax > 0.0) || problem.size() == 0) return eps;
-  return eps * rmax / problem.size();
+  return relative_delta_of(max_reward(problem), problem.size(), eps);
 }
 
 int DpPlanner::min_drops(const PlanProblem& problem) {
@@ -114,7 +117,7 @@ const Plan& DpPlanner::solve(const PlanProblem& problem, RewardQuantum quantum) 
   const bool greedy_bounds = greedy != nullptr && greedy->feasible && greedy->dropped == drops;
 
   const double rmax = max_reward(problem);
-  double delta = quantum.absolute > 0.0 ? quantum.absolute : relative_delta(problem, quantum.eps);
+  double delta = quantum.absolute > 0.0 ? quantum.absolute : relative_delta_of(rmax, n, quantum.eps);
   for (;;) {
     quantize_rewards(problem, drops, delta);
     bound_quanta_ = 0;

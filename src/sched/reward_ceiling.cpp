@@ -48,19 +48,30 @@ void RewardCeiling::build(const PlanProblem& problem, const std::vector<int>& qu
       hull_.push_back(Point{e, g});
     }
     fixed_[i] = fixed_[i + 1] + q[0] + static_cast<std::int64_t>(free_gain);
-    // Merge this job's segments into the next suffix's, steepest first.
-    merged_.clear();
+    // Each hull segment's slope, once (the merge below compares it with the suffix's knots).
+    slope_.resize(hull_.size());
+    for (std::size_t h = 0; h < hull_.size(); ++h) {
+      const Point from = h > 0 ? hull_[h - 1] : Point{0, free_gain};
+      slope_[h] = (hull_[h].gain - from.gain) / static_cast<double>(hull_[h].cost - from.cost);
+    }
+    // Merge this job's segments into the next suffix's, steepest first, appending to knots_ (read by
+    // index: appending may move it).
     std::int32_t s = begin_[i + 1];
+    const std::int32_t suffix_end = end_[i + 1];
     std::size_t h = 0;
     Point previous{0, free_gain}, from_suffix{0, 0.0};
     Knot sum{0, 0.0, 0.0};
-    while (h < hull_.size() || s < end_[i + 1]) {
-      const double job_slope = h < hull_.size() ? (hull_[h].gain - previous.gain) / static_cast<double>(hull_[h].cost - previous.cost) : -1.0;
-      if (s < end_[i + 1] && (h == hull_.size() || knots_[s].slope >= job_slope)) {
-        sum.cost += knots_[s].cost - from_suffix.cost;
-        sum.gain += knots_[s].gain - from_suffix.gain;
-        sum.slope = knots_[s].slope;
-        from_suffix = Point{knots_[s].cost, knots_[s].gain};
+    begin_[i] = static_cast<std::int32_t>(knots_.size());
+    const std::size_t need = knots_.size() + hull_.size() + static_cast<std::size_t>(suffix_end - s);
+    if (knots_.capacity() < need) knots_.reserve(std::max(need, 2 * knots_.capacity()));
+    while (h < hull_.size() || s < suffix_end) {
+      const double job_slope = h < hull_.size() ? slope_[h] : -1.0;
+      if (s < suffix_end && (h == hull_.size() || knots_[s].slope >= job_slope)) {
+        const Knot& k = knots_[s];
+        sum.cost += k.cost - from_suffix.cost;
+        sum.gain += k.gain - from_suffix.gain;
+        sum.slope = k.slope;
+        from_suffix = Point{k.cost, k.gain};
         ++s;
       } else {
         sum.cost += hull_[h].cost - previous.cost;
@@ -69,10 +80,8 @@ void RewardCeiling::build(const PlanProblem& problem, const std::vector<int>& qu
         previous = hull_[h];
         ++h;
       }
-      merged_.push_back(sum);
+      knots_.push_back(sum);
     }
-    begin_[i] = static_cast<std::int32_t>(knots_.size());
-    knots_.insert(knots_.end(), merged_.begin(), merged_.end());
     end_[i] = static_cast<std::int32_t>(knots_.size());
   }
 }
