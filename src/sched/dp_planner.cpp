@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cmath>
 #include <limits>
 
 #include "plan_support.hpp"
@@ -17,10 +16,11 @@ using detail::finish_plan;
 using detail::kInfinity;
 using detail::lowest_depth_plan;
 
-/// Quantized reward, clamped at 0 so a deeper-but-worse depth never lowers the total.
+/// Quantized reward, clamped at 0 so a deeper-but-worse depth never lowers the total. The quotient is
+/// positive (reward > 0, delta > 0), so truncating it is its floor, without floor's rounding sequence.
 int quantize(double reward, double delta) {
   if (!(reward > 0.0)) return 0;
-  return static_cast<int>(std::floor(reward / delta + 1e-9));
+  return static_cast<int>(reward / delta + 1e-9);
 }
 
 /// The largest reward any one job can earn at a depth it may stop at.
