@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cmath>
 #include <limits>
 
 #include "plan_support.hpp"
@@ -17,10 +16,11 @@ using detail::finish_plan;
 using detail::kInfinity;
 using detail::lowest_depth_plan;
 
-/// Quantized reward, clamped at 0 so a deeper-but-worse depth never lowers the total.
+/// Quantized reward, clamped at 0 so a deeper-but-worse depth never lowers the total. The quotient is
+/// positive (reward > 0, delta > 0), so truncating it is its floor, without floor's rounding sequence.
 int quantize(double reward, double delta) {
   if (!(reward > 0.0)) return 0;
-  return static_cast<int>(std::floor(reward / delta + 1e-9));
+  return static_cast<int>(reward / delta + 1e-9);
 }
 
 /// The largest reward any one job can earn at a depth it may stop at.
@@ -31,13 +31,16 @@ double max_reward(const PlanProblem& problem) {
   return best;
 }
 
+/// eps * rmax / n; nothing to earn: every quantum gives the same (all-zero) rewards, eps keeps delta positive.
+double relative_delta_of(double rmax, int n, double eps) {
+  if (!(rmax > 0.0) || n == 0) return eps;
+  return eps * rmax / n;
+}
+
 }  // namespace
 
 double DpPlanner::relative_delta(const PlanProblem& problem, double eps) {
-  const double rmax = max_reward(problem);
-  // Nothing to earn: every quantum gives the same (all-zero) rewards; eps keeps delta positive.
-  if (!(rmax > 0.0) || problem.size() == 0) return eps;
-  return eps * rmax / problem.size();
+  return relative_delta_of(max_reward(problem), problem.size(), eps);
 }
 
 int DpPlanner::min_drops(const PlanProblem& problem) {
@@ -114,7 +117,7 @@ const Plan& DpPlanner::solve(const PlanProblem& problem, RewardQuantum quantum) 
   const bool greedy_bounds = greedy != nullptr && greedy->feasible && greedy->dropped == drops;
 
   const double rmax = max_reward(problem);
-  double delta = quantum.absolute > 0.0 ? quantum.absolute : relative_delta(problem, quantum.eps);
+  double delta = quantum.absolute > 0.0 ? quantum.absolute : relative_delta_of(rmax, n, quantum.eps);
   for (;;) {
     quantize_rewards(problem, drops, delta);
     bound_quanta_ = 0;

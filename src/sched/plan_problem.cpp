@@ -17,12 +17,7 @@ using detail::kInfinity;
 
 void PlanProblem::reset(Time now) {
   now_ = now;
-  deadline_.clear();
-  done_.clear();
-  lo_.clear();
-  hi_.clear();
-  offset_.clear();
-  droppable_.clear();
+  rows_.clear();
   values_cost_.clear();
   values_reward_.clear();
 }
@@ -31,16 +26,12 @@ void PlanProblem::add(Time deadline, int done, int lo, int hi, std::span<const D
                       std::span<const double> reward, bool droppable) {
   assert(done >= 0 && lo >= done && hi >= lo);
   assert(cost.size() > static_cast<std::size_t>(hi) && reward.size() > static_cast<std::size_t>(hi));
-  deadline_.push_back(deadline);
-  done_.push_back(done);
-  lo_.push_back(lo);
-  hi_.push_back(hi);
-  offset_.push_back(static_cast<int>(values_cost_.size()));
-  droppable_.push_back(droppable && lo > done ? 1 : 0);
+  const int offset = static_cast<int>(values_cost_.size());
+  rows_.push_back(Row{deadline, done, lo, hi, offset, droppable && lo > done});
   values_cost_.insert(values_cost_.end(), cost.begin(), cost.begin() + hi + 1);
   values_reward_.insert(values_reward_.end(), reward.begin(), reward.begin() + hi + 1);
   // Depths below `done` are already paid for.
-  for (int l = 0; l < done; ++l) values_cost_[offset_.back() + l] = 0;
+  std::fill(values_cost_.begin() + offset, values_cost_.begin() + offset + done, 0);
 }
 
 bool PlanProblem::feasible(std::span<const int> depths) const {
@@ -48,11 +39,11 @@ bool PlanProblem::feasible(std::span<const int> depths) const {
   for (int i = 0; i < size(); ++i) {
     const int l = depths[i];
     if (l == 0 && droppable(i)) continue;
-    if (l < lo_[i] || l > hi_[i]) return false;
+    if (l < lo(i) || l > hi(i)) return false;
     const Duration c = cost(i, l);
     if (c > 0) {
       t += c;
-      if (t > deadline_[i]) return false;
+      if (t > deadline(i)) return false;
     }
   }
   return true;
@@ -61,10 +52,10 @@ bool PlanProblem::feasible(std::span<const int> depths) const {
 bool PlanProblem::mandatory_fits() const {
   Time t = now_;
   for (int i = 0; i < size(); ++i) {
-    const Duration c = cost(i, lo_[i]);
+    const Duration c = cost(i, lo(i));
     if (c > 0) {
       t += c;
-      if (t > deadline_[i]) return false;
+      if (t > deadline(i)) return false;
     }
   }
   return true;

@@ -48,31 +48,50 @@ void RewardCeiling::build(const PlanProblem& problem, const std::vector<int>& qu
       hull_.push_back(Point{e, g});
     }
     fixed_[i] = fixed_[i + 1] + q[0] + static_cast<std::int64_t>(free_gain);
-    // Merge this job's segments into the next suffix's, steepest first.
-    merged_.clear();
+    // Each hull segment's slope, once (the merge below compares it with the suffix's knots).
+    slope_.resize(hull_.size());
+    for (std::size_t h = 0; h < hull_.size(); ++h) {
+      const Point from = h > 0 ? hull_[h - 1] : Point{0, free_gain};
+      slope_[h] = (hull_[h].gain - from.gain) / static_cast<double>(hull_[h].cost - from.cost);
+    }
+    // Merge this job's segments into the next suffix's, steepest first, into knots_ after the
+    // suffixes built so far. Every step takes one knot, so the merged list has exactly as many; once
+    // the job's segments are used up the rest of the suffix is a plain shifted copy (same sums, in
+    // the same order, without the comparison).
     std::int32_t s = begin_[i + 1];
+    const std::int32_t suffix_end = end_[i + 1];
+    const std::size_t first = knots_.size();
+    const std::size_t need = first + hull_.size() + static_cast<std::size_t>(suffix_end - s);
+    if (knots_.capacity() < need) knots_.reserve(std::max(need, 2 * knots_.capacity()));
+    knots_.resize(need);  // within capacity: reading the suffix below while writing stays valid
+    Knot* out = knots_.data() + first;
+    const Knot* in = knots_.data();
     std::size_t h = 0;
     Point previous{0, free_gain}, from_suffix{0, 0.0};
     Knot sum{0, 0.0, 0.0};
-    while (h < hull_.size() || s < end_[i + 1]) {
-      const double job_slope = h < hull_.size() ? (hull_[h].gain - previous.gain) / static_cast<double>(hull_[h].cost - previous.cost) : -1.0;
-      if (s < end_[i + 1] && (h == hull_.size() || knots_[s].slope >= job_slope)) {
-        sum.cost += knots_[s].cost - from_suffix.cost;
-        sum.gain += knots_[s].gain - from_suffix.gain;
-        sum.slope = knots_[s].slope;
-        from_suffix = Point{knots_[s].cost, knots_[s].gain};
-        ++s;
-      } else {
-        sum.cost += hull_[h].cost - previous.cost;
-        sum.gain += hull_[h].gain - previous.gain;
-        sum.slope = job_slope;
-        previous = hull_[h];
-        ++h;
-      }
-      merged_.push_back(sum);
+    auto take_suffix = [&] {
+      const Knot& k = in[s++];
+      sum.cost += k.cost - from_suffix.cost;
+      sum.gain += k.gain - from_suffix.gain;
+      sum.slope = k.slope;
+      from_suffix = Point{k.cost, k.gain};
+      *out++ = sum;
+    };
+    auto take_job = [&] {
+      sum.cost += hull_[h].cost - previous.cost;
+      sum.gain += hull_[h].gain - previous.gain;
+      sum.slope = slope_[h];
+      previous = hull_[h];
+      ++h;
+      *out++ = sum;
+    };
+    while (h < hull_.size() && s < suffix_end) {
+      if (in[s].slope >= slope_[h]) take_suffix();
+      else take_job();
     }
-    begin_[i] = static_cast<std::int32_t>(knots_.size());
-    knots_.insert(knots_.end(), merged_.begin(), merged_.end());
+    while (h < hull_.size()) take_job();
+    while (s < suffix_end) take_suffix();
+    begin_[i] = static_cast<std::int32_t>(first);
     end_[i] = static_cast<std::int32_t>(knots_.size());
   }
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -83,6 +84,7 @@ class Simulation final : public HostClient {
     observers.insert(observers.begin(), decisions_);
     host_->set_observers(std::move(observers));
     confidence_.resize(static_cast<std::size_t>(max_batch_));
+    take_spreads();
   }
 
   SimResult run() {
@@ -164,16 +166,43 @@ class Simulation final : public HostClient {
                                           static_cast<std::uint64_t>(stage), first,
                                           static_cast<std::uint64_t>(batch), kStageSalt}));
       const double p50 = static_cast<double>(timing.p50);
-      // The spread fits the p99, but never so wide that the mean exceeds the measured mean: stage
-      // times are tight with rare long stalls (preemption), which a lognormal through the p99 would
-      // turn into a mean far above the real one, and the mean is what sets the device's throughput.
-      const double sigma_p99 = timing.p99 > timing.p50 ? std::log(static_cast<double>(timing.p99) / p50) / 2.326 : 0.0;
-      const double sigma_mean = timing.mean > timing.p50 ? std::sqrt(2.0 * std::log(static_cast<double>(timing.mean) / p50)) : 0.0;
-      const double sigma = std::min(sigma_p99, sigma_mean);
+      const std::size_t at = spread_index(model, stage, batch);
+      const double sigma = at < spread_.size() && !std::isnan(spread_[at]) ? spread_[at] : spread_of(timing);
       const double x = p50 * std::exp(sigma * normal_quantile(u));
       d = static_cast<Duration>(std::llround(std::min(x, static_cast<double>(std::max(timing.max, timing.p50)))));
     }
     return std::max<Duration>(d, 1);
+  }
+
+  // The spread fits the p99, but never so wide that the mean exceeds the measured mean: stage
+  // times are tight with rare long stalls (preemption), which a lognormal through the p99 would
+  // turn into a mean far above the real one, and the mean is what sets the device's throughput.
+  static double spread_of(const StageTiming& timing) {
+    const double p50 = static_cast<double>(timing.p50);
+    const double sigma_p99 = timing.p99 > timing.p50 ? std::log(static_cast<double>(timing.p99) / p50) / 2.326 : 0.0;
+    const double sigma_mean = timing.mean > timing.p50 ? std::sqrt(2.0 * std::log(static_cast<double>(timing.mean) / p50)) : 0.0;
+    return std::min(sigma_p99, sigma_mean);
+  }
+
+  // The spread of every (model, stage, batch) a dispatch can have, taken once: the profiles do not
+  // change during a run, and the logarithms were a good part of each dispatch's cost.
+  void take_spreads() {
+    spread_base_.assign(sc_.models.size() + 1, 0);
+    for (std::size_t m = 0; m < sc_.models.size(); ++m)
+      spread_base_[m + 1] = spread_base_[m] + static_cast<std::size_t>(sc_.models[m].stages()) * static_cast<std::size_t>(max_batch_ + 1);
+    spread_.assign(spread_base_.back(), std::numeric_limits<double>::quiet_NaN());  // NaN: not taken
+    for (std::size_t m = 0; m < sc_.models.size(); ++m) {
+      const Profile& profile = sc_.models[m].profile;
+      for (int stage = 0; stage < profile.stages(); ++stage)
+        for (int batch = 1; batch <= std::min(max_batch_, profile.max_batch()); ++batch)
+          spread_[spread_index(static_cast<ModelId>(m), stage, batch)] = spread_of(profile.timing(stage, batch));
+    }
+  }
+  // Where spread_ holds (model, stage, batch); past its end for a batch beyond every limit.
+  std::size_t spread_index(ModelId model, int stage, int batch) const {
+    if (batch < 1 || batch > max_batch_) return spread_.size();
+    return spread_base_[static_cast<std::size_t>(model)] +
+           static_cast<std::size_t>(stage) * static_cast<std::size_t>(max_batch_ + 1) + static_cast<std::size_t>(batch);
   }
 
   void release(JobId id) {
@@ -255,6 +284,8 @@ class Simulation final : public HostClient {
   std::optional<PolicyHost> host_;
   std::shared_ptr<DecisionTimes> decisions_ = std::make_shared<DecisionTimes>();
   std::vector<double> confidence_;
+  std::vector<double> spread_;            // lognormal sigma per (model, stage, batch): spread_index
+  std::vector<std::size_t> spread_base_;  // [model]: where its stages start in spread_
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
   Time now_ = 0;
   Time wake_at_ = kNever;

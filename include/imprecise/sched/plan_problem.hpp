@@ -25,18 +25,18 @@ class PlanProblem {
   void add(Time deadline, int done, int lo, int hi, std::span<const Duration> cost,
            std::span<const double> reward, bool droppable = true);
 
-  int size() const { return static_cast<int>(deadline_.size()); }
+  int size() const { return static_cast<int>(rows_.size()); }
   Time now() const { return now_; }
-  Time deadline(int i) const { return deadline_[i]; }
-  int done(int i) const { return done_[i]; }
-  int lo(int i) const { return lo_[i]; }
-  int hi(int i) const { return hi_[i]; }
+  Time deadline(int i) const { return rows_[i].deadline; }
+  int done(int i) const { return rows_[i].done; }
+  int lo(int i) const { return rows_[i].lo; }
+  int hi(int i) const { return rows_[i].hi; }
   /// The one definition of "may be dropped" every planner, feasible() and the exhaustive search use:
   /// the caller allowed it and the job still has mandatory work (lo > done), partly run or not. A job
   /// whose lowest depth is already done is answered, never dropped.
-  bool droppable(int i) const { return droppable_[i] != 0; }
-  const Duration& cost(int i, int depth) const { return values_cost_[offset_[i] + depth]; }
-  double reward(int i, int depth) const { return depth <= 0 ? 0.0 : values_reward_[offset_[i] + depth]; }
+  bool droppable(int i) const { return rows_[i].droppable; }
+  const Duration& cost(int i, int depth) const { return values_cost_[rows_[i].offset + depth]; }
+  double reward(int i, int depth) const { return depth <= 0 ? 0.0 : values_reward_[rows_[i].offset + depth]; }
 
   /// True if running every job to `depths[i]` (0 = dropped, only where droppable(i)) in order meets
   /// every deadline.
@@ -45,10 +45,15 @@ class PlanProblem {
   bool mandatory_fits() const;
 
  private:
+  /// One job's scalars, together: a job is added with one append, and a planner reading one job's
+  /// deadline, bounds and row finds them side by side.
+  struct Row {
+    Time deadline;
+    int done, lo, hi, offset;  ///< offset: where its costs and rewards start in values_*
+    bool droppable;
+  };
   Time now_ = 0;
-  std::vector<Time> deadline_;
-  std::vector<int> done_, lo_, hi_, offset_;
-  std::vector<std::uint8_t> droppable_;
+  std::vector<Row> rows_;
   std::vector<Duration> values_cost_;
   std::vector<double> values_reward_;
 };

@@ -32,11 +32,12 @@ class RewardCeiling {
     Duration cost;
     double gain;
   };
-  std::vector<Knot> knots_, merged_;
+  std::vector<Knot> knots_;
   std::vector<std::int32_t> begin_, end_;  // suffix i's knots: [begin_[i], end_[i])
   std::vector<std::int64_t> fixed_;         // quanta jobs i.. earn without extra time
   std::vector<Time> budget_;                // latest deadline of jobs i.. minus their lowest-depth time
   std::vector<Point> hull_;
+  std::vector<double> slope_;                // slope of each hull_ segment
   int walk_ = 0;
   std::int32_t cursor_ = 0;
 };

@@ -13,6 +13,7 @@ PlanningPolicy::PlanningPolicy(std::span<const Model> models, PolicyConfig confi
   window_.reserve(256);
   idle_.reserve(256);
   drop_heap_.reserve(256);
+  keep_reward_rows();
 }
 
 void PlanningPolicy::plan(Time now) {
@@ -70,24 +71,29 @@ void PlanningPolicy::plan(Time now) {
   set_replan_on_leave(defers);
 
   for (const int i : window_) {
-    const PendingJob& p = jobs_[static_cast<std::size_t>(i)];
+    PendingJob& p = jobs_[static_cast<std::size_t>(i)];
     if (p.drop) continue;
     const int stages = stages_of(p);
     cost_.assign(stages + 1, 0);
-    reward_.assign(stages + 1, 0.0);
     Duration running = 0;
     for (int l = p.done + 1; l <= stages; ++l) {
       running += job_cost(p, l - 1);
       cost_[l] = running;
     }
-    for (int l = std::max(1, p.done); l <= stages; ++l) {
-      if (rewards_ == RewardSource::oracle && p.job.oracle.size() >= static_cast<std::size_t>(l))
-        reward_[l] = p.job.oracle[l - 1].correct ? p.job.weight : 0.0;
-      else
-        reward_[l] = predicted_reward(p, l);
+    bool current = false;
+    double* reward = reward_row(p, current);
+    if (!current) {
+      std::fill(reward, reward + stages + 1, 0.0);
+      for (int l = std::max(1, p.done); l <= stages; ++l) {
+        if (rewards_ == RewardSource::oracle && p.job.oracle.size() >= static_cast<std::size_t>(l))
+          reward[l] = p.job.oracle[l - 1].correct ? p.job.weight : 0.0;
+        else
+          reward[l] = predicted_reward(p, l);
+      }
     }
     const int lo = std::max(p.job.mandatory_depth, p.done);
-    problem_.add(std::min(p.job.deadline, reserve_from), p.done, std::min(lo, stages), stages, cost_, reward_,
+    problem_.add(std::min(p.job.deadline, reserve_from), p.done, std::min(lo, stages), stages, cost_,
+                 std::span<const double>(reward, static_cast<std::size_t>(stages) + 1),
                  /*droppable=*/p.done < p.job.mandatory_depth);
     rows_.push_back(i);
   }

@@ -33,7 +33,6 @@ class PlanningPolicy : public PolicyBase {
   std::vector<int> idle_;    // indices in jobs_ of every job not in flight (EDF order)
   std::vector<DropCandidate> drop_heap_;
   std::vector<Duration> cost_;
-  std::vector<double> reward_;
 };
 
 }  // namespace imprecise::detail

@@ -8,7 +8,11 @@
 namespace imprecise::detail {
 
 PolicyBase::PolicyBase(std::span<const Model> models, PolicyConfig config, JobOrder order)
-    : models_(models), config_(config), order_(order), stage_costs_(max_stages(models)) {
+    : models_(models),
+      config_(config),
+      order_(order),
+      stage_costs_(max_stages(models)),
+      reward_rows_(max_stages(models) + 1) {
   jobs_.reserve(256);
   batch_.reserve(64);
   if (config_.batch_aware) stage_costs_.reserve(256);
@@ -90,6 +94,7 @@ bool PolicyBase::waits_at_mandatory_stage(const PendingJob& job) const {
 void PolicyBase::erase_job(std::size_t index) {
   if (index < scan_from_) --scan_from_;  // keeps due_drop's cursor on the same job
   if (jobs_[index].cost_slot >= 0) stage_costs_.release(jobs_[index].cost_slot);
+  if (jobs_[index].reward_slot >= 0) reward_rows_.release(jobs_[index].reward_slot);
   jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(index));
 }
 
@@ -104,6 +109,7 @@ void PolicyBase::on_release(const Job& job, Time) {
   p.job = job;
   p.target = job.mandatory_depth;
   if (config_.batch_aware) p.cost_slot = stage_costs_.acquire();  // rows only batch-aware plans use
+  if (keeps_reward_rows_) p.reward_slot = reward_rows_.acquire();
   auto before = [this](const PendingJob& a, const PendingJob& b) {
     if (order_ == JobOrder::earliest_deadline && a.job.deadline != b.job.deadline) return a.job.deadline < b.job.deadline;
     if (a.job.release != b.job.release) return a.job.release < b.job.release;

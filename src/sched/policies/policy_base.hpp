@@ -7,7 +7,7 @@
 
 #include "imprecise/core/model.hpp"
 #include "imprecise/sched/policy.hpp"
-#include "job_stage_costs.hpp"
+#include "job_rows.hpp"
 
 namespace imprecise::detail {
 
@@ -22,6 +22,9 @@ struct PendingJob {
   bool in_batch = false;    ///< scratch flag while forming a batch
   bool deferred = false;    ///< beyond the planning window: only its mandatory part is decided yet
   int cost_slot = -1;       ///< its row of planned stage costs (PolicyBase::job_cost; batch_aware only)
+  int reward_slot = -1;     ///< its row of planned rewards per depth (PolicyBase::reward_row; planning policies)
+  int rewards_done = -1;    ///< `done` when that row was filled (-1: never)
+  double rewards_confidence = 0.0;  ///< `confidence` when that row was filled
 };
 
 /// In which order a policy runs its jobs (and checks feasibility).
@@ -67,6 +70,20 @@ class PolicyBase : public Policy {
   /// weight x R(depth | exit done, confidence).
   double predicted_reward(const PendingJob& job, int depth) const;
   bool needs_stage(const PendingJob& job) const { return !job.in_flight && !job.drop && job.target > job.done; }
+  /// The row of planned rewards per depth (index = depth, max_stages + 1 entries) kept for `job`,
+  /// and whether it still holds what it was filled for at the job's current (done, confidence): a
+  /// job's rewards change only at its stage completions, so a decision recomputes only those. Only
+  /// for policies that called keep_reward_rows() before any release.
+  double* reward_row(PendingJob& job, bool& current) {
+    current = job.rewards_done == job.done && job.rewards_confidence == job.confidence;
+    job.rewards_done = job.done;
+    job.rewards_confidence = job.confidence;
+    return reward_rows_.row(job.reward_slot);
+  }
+  void keep_reward_rows() {
+    keeps_reward_rows_ = true;
+    reward_rows_.reserve(256);
+  }
   /// A plan that defers jobs must be redone once jobs left the window and nothing planned remains to run.
   void set_replan_on_leave(bool value) { replan_on_leave_ = value; }
 
@@ -103,7 +120,9 @@ class PolicyBase : public Policy {
   bool replan_on_leave_ = false;
   bool plan_current_ = false;  // no job has left since the last plan
   std::vector<JobId> batch_;
-  JobStageCosts stage_costs_;
+  JobRows<Duration> stage_costs_;
+  bool keeps_reward_rows_ = false;
+  JobRows<double> reward_rows_;
   std::vector<std::vector<int>> runs_, rank_;  // [model][stage] scratch: jobs waiting there, ranked
   std::vector<std::vector<Duration>> alone_prefix_;  // [model][depth]: batch-1 time of stages [0, depth)
   // Longest planned dispatch of any stage: the most time that can pass before the next decision.

@@ -1,22 +1,22 @@
-// JobStageCosts: each pending job's planned cost per stage for the current decision (batch-aware planning).
+// JobRows: one fixed-width row of values per pending job (planned stage costs, planned rewards).
 #pragma once
 
 #include <cassert>
+#include <cstddef>
 #include <vector>
-
-#include "imprecise/core/time.hpp"
 
 namespace imprecise::detail {
 
-/// One row of `stride` stage costs per pending job, in slots reused through a free list, so that
-/// once the pending set has stopped growing (after warm-up) nothing is allocated.
-class JobStageCosts {
+/// One row of `stride` values per pending job, in slots reused through a free list, so that once
+/// the pending set has stopped growing (after warm-up) nothing is allocated.
+template <typename T>
+class JobRows {
  public:
-  explicit JobStageCosts(int stride) : stride_(stride) {}
+  explicit JobRows(int stride) : stride_(stride) {}
 
   int acquire() {
     if (free_.empty()) {
-      values_.resize(values_.size() + static_cast<std::size_t>(stride_), 0);
+      values_.resize(values_.size() + static_cast<std::size_t>(stride_), T{});
       return static_cast<int>(values_.size() / static_cast<std::size_t>(stride_)) - 1;
     }
     const int slot = free_.back();
@@ -29,18 +29,18 @@ class JobStageCosts {
     free_.reserve(slots);
   }
 
-  Duration* row(int slot) {
+  T* row(int slot) {
     assert(slot >= 0);
     return values_.data() + static_cast<std::size_t>(slot) * static_cast<std::size_t>(stride_);
   }
-  const Duration* row(int slot) const {
+  const T* row(int slot) const {
     assert(slot >= 0);
     return values_.data() + static_cast<std::size_t>(slot) * static_cast<std::size_t>(stride_);
   }
 
  private:
   int stride_;
-  std::vector<Duration> values_;
+  std::vector<T> values_;
   std::vector<int> free_;
 };
 
