@@ -301,9 +301,9 @@ TEST(VisionModel, AccuracyOnTheCommittedSubset) {
   const LabeledSet set = p.load({Split::test, 0, kFixtures});
   const Evaluation e = evaluate(model, set);
   ASSERT_EQ(e.exits.size(), 4u);
-  const double floors[] = {0.62, 0.82, 0.84, 0.84};  // measured: 0.710, 0.900, 0.910, 0.915
+  const double floors[] = {0.62, 0.82, 0.84, 0.84};  // measured: 0.705, 0.875, 0.905, 0.890
   for (std::size_t k = 0; k < 4; ++k) EXPECT_GE(e.exits[k].accuracy, floors[k]) << "exit " << k + 1;
   EXPECT_LE(e.exits[0].accuracy, 0.80) << "exit 1 should stay a cheap, weak exit";
   EXPECT_GE(e.exits[3].accuracy - e.exits[0].accuracy, 0.10);
-  EXPECT_GE(e.exits[0].auroc, 0.70);  // measured: 0.790
+  EXPECT_GE(e.exits[0].auroc, 0.70);  // measured: 0.799
 }
