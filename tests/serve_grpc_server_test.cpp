@@ -23,6 +23,7 @@
 #include "imprecise/serve/grpc_server.hpp"
 #include "inference/grpc_predict_v2.grpc.pb.h"
 #include "support/grpc_fixture.hpp"
+#include "support/metric_value.hpp"
 
 namespace imprecise::serve {
 namespace {
@@ -242,6 +243,20 @@ TEST(ServeGrpcServer, EveryShippedModelAnswers) {
     ASSERT_TRUE(reply.status.ok()) << info.name << ": " << reply.status.error_message();
     EXPECT_EQ(reply.response.outputs(0).shape(1), info.output.shape[1]) << info.name;
   }
+}
+
+// A request the decoder refuses never becomes a job, but it is still a request and a response of its model.
+TEST(ServeGrpcServer, RequestsTheDecoderRefusesAreCounted) {
+  using imprecise::testing::metric_value;
+  const std::string requests = "imprecise_requests_total{model=\"vision\"}";
+  const std::string invalid = "imprecise_responses_total{model=\"vision\",code=\"INVALID_ARGUMENT\"}";
+  const std::string before = shared_service().prometheus_text();
+  auto r = vision_request();
+  r.mutable_inputs(0)->set_datatype("INT32");
+  expect_refused(r, grpc::StatusCode::INVALID_ARGUMENT, "inputs[0].datatype");
+  const std::string after = shared_service().prometheus_text();
+  EXPECT_GE(metric_value(after, requests) - metric_value(before, requests), 1.0) << after.substr(0, 1500);
+  EXPECT_GE(metric_value(after, invalid) - metric_value(before, invalid), 1.0);
 }
 
 TEST(ServeGrpcServer, BadRequestsAreRefusedNamingTheField) {

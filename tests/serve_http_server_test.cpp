@@ -20,6 +20,7 @@
 #include "imprecise/error.hpp"
 #include "imprecise/serve/http_server.hpp"
 #include "support/http_requests.hpp"
+#include "support/metric_value.hpp"
 
 namespace {
 
@@ -284,6 +285,21 @@ TEST_F(ServeHttp, MetricsCountTheRequests) {
   EXPECT_GE(std::stol(res->body.substr(at + needle.size())), 3);
   EXPECT_NE(res->body.find("imprecise_responses_total{model=\"vision\",code=\"OK\"}"), std::string::npos);
   EXPECT_NE(res->body.find("imprecise_request_seconds_bucket"), std::string::npos);
+}
+
+// A body the decoder refuses never becomes a job, but it is still a request and a response of its model.
+TEST_F(ServeHttp, RequestsTheDecoderRefusesAreCounted) {
+  using imprecise::testing::metric_value;
+  const std::string requests = "imprecise_requests_total{model=\"vision\"}";
+  const std::string invalid = "imprecise_responses_total{model=\"vision\",code=\"INVALID_ARGUMENT\"}";
+  const std::string before = service().prometheus_text();
+  expect_refused(post_infer("{not json"), 400, "malformed");
+  json body = infer_body(vision());
+  body["inputs"][0]["datatype"] = "INT32";
+  expect_refused(post_infer(body.dump()), 400, "datatype");
+  const std::string after = service().prometheus_text();
+  EXPECT_GE(metric_value(after, requests) - metric_value(before, requests), 2.0) << after.substr(0, 1500);
+  EXPECT_GE(metric_value(after, invalid) - metric_value(before, invalid), 2.0);
 }
 
 TEST(ServeHttpOptions, TheMetricsServerServesOnlyMetrics) {

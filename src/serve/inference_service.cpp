@@ -193,6 +193,14 @@ const std::vector<ModelInfo>& InferenceService::models() const { return impl_->i
 
 std::string InferenceService::server_version() const { return IMPRECISE_VERSION; }
 
+void InferenceService::count_undecoded(std::string_view model, const Status& status) {
+  const int m = impl_->find(model);
+  impl_->metrics->on_request(m);
+  InferResponse response;
+  response.status = status;
+  impl_->metrics->on_response(m, response);
+}
+
 void InferenceService::infer(InferRequest request, Done done) {
   Impl& im = *impl_;
   const Clock::time_point arrival = Clock::now();

@@ -144,7 +144,10 @@ grpc::ServerUnaryReactor* GrpcInferenceService::ModelInfer(grpc::CallbackServerC
                                                            inference::ModelInferResponse* response) {
   if (grpc::Status s = authorize(*context); !s.ok()) return finish(context, s);
   InferRequest decoded;
-  if (Status s = decode_infer_request(*request, decoded); !s.ok()) return finish(context, to_grpc(s));
+  if (Status s = decode_infer_request(*request, decoded); !s.ok()) {
+    service_.count_undecoded(request->model_name(), s);
+    return finish(context, to_grpc(s));
+  }
   decoded.deadline = transport_deadline(context->deadline());
 
   auto* reactor = new InferReactor(*this);

@@ -108,8 +108,10 @@ void HttpServer::Impl::routes() {
 
 void HttpServer::Impl::infer(const httplib::Request& req, httplib::Response& res) const {
   InferRequest request;
-  if (Status s = decode_infer_json(req.body, req.matches[1].str(), version_of(req), request); !s.ok())
+  if (Status s = decode_infer_json(req.body, req.matches[1].str(), version_of(req), request); !s.ok()) {
+    service.count_undecoded(req.matches[1].str(), s);
     return send_error(res, http_status(s.code), s.message);
+  }
   // The service calls `done` exactly once, by the deadline at the latest; this worker waits for it.
   auto answer = std::make_shared<std::promise<InferResponse>>();
   std::future<InferResponse> future = answer->get_future();
