@@ -32,6 +32,19 @@ std::int64_t int_value(const std::multimap<grpc::string_ref, grpc::string_ref>& 
   return error == std::errc() && end == begin + it->second.size() ? value : fallback;
 }
 
+/// The answer's scalar fields, one list for both places the server puts them: response parameters on OK,
+/// trailing metadata (`imprecise-<name>`) with an error status. `get(parameter, metadata key, current)`
+/// returns the field's value, or `current` when it is absent.
+template <class Get>
+void read_scalars(InferResult& r, Get get) {
+  r.exit = static_cast<int>(get("exit", "imprecise-exit", r.exit));
+  r.depth = static_cast<int>(get("depth", "imprecise-depth", r.depth));
+  r.prediction = static_cast<int>(get("prediction", "imprecise-prediction", r.prediction));
+  r.queue_us = get("queue_us", "imprecise-queue-us", r.queue_us);
+  r.run_us = get("run_us", "imprecise-run-us", r.run_us);
+  r.total_us = get("total_us", "imprecise-total-us", r.total_us);
+}
+
 }  // namespace
 
 inference::ModelInferRequest make_infer_request(const std::string& model, const std::string& input_name,
@@ -55,12 +68,9 @@ void read_response(const inference::ModelInferResponse& response, InferResult& r
     else
       result.logits.assign(out.contents().fp32_contents().begin(), out.contents().fp32_contents().end());
   }
-  result.exit = static_cast<int>(int_parameter(response, "exit", result.exit));
-  result.depth = static_cast<int>(int_parameter(response, "depth", result.depth));
-  result.prediction = static_cast<int>(int_parameter(response, "prediction", result.prediction));
-  result.queue_us = int_parameter(response, "queue_us", result.queue_us);
-  result.run_us = int_parameter(response, "run_us", result.run_us);
-  result.total_us = int_parameter(response, "total_us", result.total_us);
+  read_scalars(result, [&](const char* parameter, const char*, std::int64_t current) {
+    return int_parameter(response, parameter, current);
+  });
   if (const auto it = response.parameters().find("outcome");
       it != response.parameters().end() && it->second.has_string_param())
     result.outcome = it->second.string_param();
@@ -69,12 +79,7 @@ void read_response(const inference::ModelInferResponse& response, InferResult& r
 void read_trailing_metadata(const std::multimap<grpc::string_ref, grpc::string_ref>& md, InferResult& result) {
   if (const auto it = md.find("imprecise-outcome"); it != md.end())
     result.outcome.assign(it->second.data(), it->second.size());
-  result.exit = static_cast<int>(int_value(md, "imprecise-exit", result.exit));
-  result.depth = static_cast<int>(int_value(md, "imprecise-depth", result.depth));
-  result.prediction = static_cast<int>(int_value(md, "imprecise-prediction", result.prediction));
-  result.queue_us = int_value(md, "imprecise-queue-us", result.queue_us);
-  result.run_us = int_value(md, "imprecise-run-us", result.run_us);
-  result.total_us = int_value(md, "imprecise-total-us", result.total_us);
+  read_scalars(result, [&](const char*, const char* key, std::int64_t current) { return int_value(md, key, current); });
   if (const auto it = md.find("imprecise-logits-bin"); it != md.end())  // gRPC has undone the base64
     read_floats(std::string_view(it->second.data(), it->second.size()), result.logits);
   if (const auto it = md.find("imprecise-shape"); it != md.end()) {
