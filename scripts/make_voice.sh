@@ -4,7 +4,7 @@
 # scheduler profile (models/voice.{profile,calibration}.json, replay CSVs) + exit-1 confidence AUROC.
 # Usage (repo root, after building the CLI):  scripts/make_voice.sh [BUILD_DIR]   (default build/default)
 # Deterministic: data seed 2026 (scripts/make_voice_data.py), training seed 0. Needs espeak-ng.
-# Takes about 8 min (data, 2 cores) + 20 min (training, 1 thread) on a shared 2-core VM.
+# Takes about 8 min (data, 2 cores) + 15 min (training, 1 thread) on a shared 2-core VM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-build/default}/bin/imprecise
