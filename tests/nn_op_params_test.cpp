@@ -10,6 +10,7 @@
 #include "imprecise/error.hpp"
 #include "imprecise/graph/graph.hpp"
 #include "imprecise/graph/partition.hpp"
+#include "support/int64_constant.hpp"
 #include "support/prepare_error.hpp"
 #include "imprecise/nn/backend.hpp"
 #include "nn_fixtures.hpp"
@@ -17,13 +18,7 @@
 namespace imprecise::nn {
 namespace {
 
-Constant ints(std::vector<std::int64_t> values) {
-  Constant c;
-  c.type = ElementType::int64;
-  c.shape = Shape{static_cast<std::int64_t>(values.size())};
-  c.ints = std::move(values);
-  return c;
-}
+using test_support::ints;
 
 Constant floats(std::vector<float> values, Shape shape = {}) {
   Constant c;

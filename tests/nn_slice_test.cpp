@@ -10,6 +10,7 @@
 #include "imprecise/error.hpp"
 #include "imprecise/graph/graph.hpp"
 #include "imprecise/graph/partition.hpp"
+#include "support/int64_constant.hpp"
 #include "support/prepare_error.hpp"
 #include "imprecise/nn/backend.hpp"
 #include "nn_fixtures.hpp"
@@ -20,13 +21,7 @@ namespace {
 constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
 
-Constant ints(std::vector<std::int64_t> values) {
-  Constant c;
-  c.type = ElementType::int64;
-  c.shape = Shape{static_cast<std::int64_t>(values.size())};
-  c.ints = std::move(values);
-  return c;
-}
+using test_support::ints;
 
 /// x [N, 4, 5] -> Slice(x, starts, ends, [axes], [steps]) -> y.
 Graph slice_graph(std::vector<std::int64_t> starts, std::vector<std::int64_t> ends, std::vector<std::int64_t> axes,
