@@ -57,15 +57,16 @@ def one_cycle(opt, max_lr, epochs, samples, batch):
     return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=steps)
 
 
-def exit_weights_arg(parser, text, exits):
-    """Parses --exit-weights ("w1,w2,...", one loss weight per exit); a wrong count is a usage error."""
+def per_exit_arg(parser, flag, text, count, kind=float):
+    """Parses a comma-separated list with one value per exit or stage (--exit-weights, --widths); a value
+    that is not a `kind` or a wrong count is a usage error naming the flag."""
     try:
-        weights = [float(w) for w in text.split(",")]
+        values = [kind(v) for v in text.split(",")]
     except ValueError:
-        parser.error(f"--exit-weights: '{text}' is not a comma-separated list of numbers")
-    if len(weights) != exits:
-        parser.error(f"--exit-weights: {len(weights)} weights for {exits} exits")
-    return weights
+        parser.error(f"{flag}: '{text}' is not a comma-separated list of {kind.__name__} values")
+    if len(values) != count:
+        parser.error(f"{flag}: {len(values)} values for {count} exits")
+    return values
 
 
 def train_epoch(model, opt, sched, x, y, batch, gen, augment=None, label_smoothing=0.0, exit_weights=None):

@@ -39,8 +39,8 @@ import time
 import torch
 import torch.nn as nn
 
-from imprecise_common import (exit_accuracies, exit_metadata, exit_weights_arg, export_onnx, load_features_torch,
-                              one_cycle, train_epoch)
+from imprecise_common import (exit_accuracies, exit_metadata, export_onnx, load_features_torch, one_cycle,
+                              per_exit_arg, train_epoch)
 
 CLASSES = ["car", "suv", "van", "truck", "pedestrian", "child", "cyclist", "pole", "traffic_light", "sign",
            "tree", "bush"]
@@ -128,7 +128,7 @@ def main():
         xtr, ytr = xtr[:args.limit], ytr[:args.limit]
     xcal, ycal = load_features_torch(args.features, "calibration")
     print(f"train {tuple(xtr.shape)}, calibration {tuple(xcal.shape)}", flush=True)
-    weights = exit_weights_arg(ap, args.exit_weights, len(EXIT_NAMES))
+    weights = per_exit_arg(ap, "--exit-weights", args.exit_weights, len(EXIT_NAMES))
     model = ScanOrderPointNet(exit1_width=args.exit1_width)
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
     sched = one_cycle(opt, 4e-3, args.epochs, len(xtr), args.batch)

@@ -31,7 +31,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from imprecise_common import exit_accuracies, exit_metadata, export_onnx, load_features_torch, one_cycle, train_epoch
+from imprecise_common import (exit_accuracies, exit_metadata, export_onnx, load_features_torch, one_cycle,
+                              per_exit_arg, train_epoch)
 
 LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 EXIT_NAMES = ["exit1", "exit2", "exit3", "exit4"]
@@ -107,9 +108,7 @@ def main():
         x_train, y_train = x_train[:args.train_subset], y_train[:args.train_subset]
     x_cal, y_cal = load_features_torch(args.features, "calibration")
     print(f"train {tuple(x_train.shape)}, calibration {tuple(x_cal.shape)}")
-    widths = [int(w) for w in args.widths.split(",")]
-    if len(widths) != len(EXIT_NAMES):
-        ap.error(f"--widths: {len(widths)} widths for {len(EXIT_NAMES)} stages")
+    widths = per_exit_arg(ap, "--widths", args.widths, len(EXIT_NAMES), kind=int)
     model = VisionNet(widths=widths)
     print(f"parameters: {sum(p.numel() for p in model.parameters())}")
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=1e-4)

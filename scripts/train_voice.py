@@ -31,8 +31,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from imprecise_common import (exit_accuracies, exit_metadata, exit_weights_arg, export_onnx, load_features_torch,
-                              one_cycle, train_epoch)
+from imprecise_common import (exit_accuracies, exit_metadata, export_onnx, load_features_torch, one_cycle,
+                              per_exit_arg, train_epoch)
 
 # Speech Commands v2's 35 words, in the order of scripts/make_voice_data.py and src/data/voice.cpp.
 LABELS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "bed", "bird", "cat", "dog", "happy",
@@ -111,7 +111,7 @@ def main():
     parser.add_argument("--exit-weights", default="0.3,1,1,2", help="comma-separated loss weight per exit")
     parser.add_argument("--threads", type=int, default=1, help="1 is faster than 2 on a busy 2-core machine")
     args = parser.parse_args()
-    weights = exit_weights_arg(parser, args.exit_weights, len(EXIT_NAMES))
+    weights = per_exit_arg(parser, "--exit-weights", args.exit_weights, len(EXIT_NAMES))
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
