@@ -40,8 +40,10 @@ class CompiledStage {
   virtual int max_batch() const = 0;
   /// inputs: one tensor per StageInfo::inputs, in that order, each of shape [batch, ...]. The
   /// returned tensors (StageInfo::carried_out in order, then the exit) live in the stage's own buffers
-  /// and stay valid until the next run(). Throws Error (naming the tensor) on a shape mismatch or a
-  /// batch outside [1, max_batch()].
+  /// and stay valid until the next run(). The exit is row-major; a carried tensor is in the
+  /// backend's own carry layout (batch outermost, so each sample's bytes are one contiguous block the
+  /// caller may move between batches), which only the same backend's later stages read. Throws Error
+  /// (naming the tensor) on a shape mismatch or a batch outside [1, max_batch()].
   virtual std::span<const Tensor* const> run(std::span<const Tensor* const> inputs) = 0;
   /// The exit's answers (CompileOptions::exit_head) for the last run(), when the backend computed
   /// them itself; nullptr when the caller computes them on the host from the exit logits run()

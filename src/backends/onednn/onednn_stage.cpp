@@ -47,6 +47,7 @@ class OnednnStage final : public CompiledStage {
     s_.max_batch = max_batch_;
     for (const auto& input : stage.inputs) {
       add_value(input.name, input.shape, static_cast<int>(input_names_.size()));
+      s_.values.back().carried = std::none_of(g.inputs.begin(), g.inputs.end(), [&](const auto& in) { return in.name == input.name; });
       input_shapes_.push_back(input.shape);
       input_names_.push_back(input.name);
     }
@@ -56,7 +57,12 @@ class OnednnStage final : public CompiledStage {
       add_value(node.outputs[0], shape, -1);
     }
     plan(g, stage);
-    for (const auto& t : stage.carried_out) outputs_of_.push_back(s_.value_of.at(t.name));
+    for (const auto& t : stage.carried_out) {
+      outputs_of_.push_back(s_.value_of.at(t.name));
+      Value& v = s_.values[outputs_of_.back()];
+      v.carried_out = v.input < 0;
+    }
+    carried_outputs_ = outputs_of_.size();
     outputs_of_.push_back(s_.value_of.at(stage.exit.name));
     outputs_.resize(outputs_of_.size(), nullptr);
 
@@ -73,8 +79,10 @@ class OnednnStage final : public CompiledStage {
   std::span<const Tensor* const> run(std::span<const Tensor* const> inputs) override {
     const std::int64_t batch = check(inputs);
     if (omp_get_max_threads() != threads_) omp_set_num_threads(threads_);  // a lane thread's first run
-    for (Value& v : s_.values)
+    for (Value& v : s_.values) {
       if (!v.plain.shape().empty()) v.plain.set_batch(batch);
+      if (!v.carry.shape().empty()) v.carry.set_batch(batch);
+    }
     const std::int64_t step = std::min<std::int64_t>(sub_batch_, batch);
     for (std::int64_t first = 0; first < batch; first += step) {
       Program& p = programs_[static_cast<std::size_t>(std::min(step, batch - first) - 1)];
@@ -91,6 +99,7 @@ class OnednnStage final : public CompiledStage {
     for (auto& [input, m] : p.input_views)
       m.set_data_handle(const_cast<float*>(inputs[input]->data()) + first * static_cast<std::int64_t>(inputs[input]->sample_size()));
     for (auto& [v, m] : p.plain_views) m.set_data_handle(s_.values[v].plain.data() + first * sample_elements_[v]);
+    for (auto& [v, m] : p.carry_views) m.set_data_handle(s_.values[v].carry.data() + first * sample_elements_[v]);
   }
 
   void execute(Program& p, std::span<const Tensor* const> inputs) {
@@ -105,7 +114,7 @@ class OnednnStage final : public CompiledStage {
         continue;
       }
       Fallback& f = s_.fallbacks[action.index];
-      for (std::size_t i = 0; i < f.inputs.size(); ++i) f.args[i] = tensor(f.inputs[i], inputs);
+      for (std::size_t i = 0; i < f.inputs.size(); ++i) f.args[i] = plain_tensor(f.inputs[i], inputs);
       f.kernel->run(f.args, s_.values[f.output].plain);
     }
   }
@@ -128,7 +137,10 @@ class OnednnStage final : public CompiledStage {
 
   void add_value(const std::string& name, const Shape& shape, int input) {
     s_.value_of.emplace(name, s_.values.size());
-    Value v{name, shape, input, {}};
+    Value v;
+    v.name = name;
+    v.shape = shape;
+    v.input = input;
     s_.values.push_back(std::move(v));
   }
 
@@ -177,7 +189,10 @@ class OnednnStage final : public CompiledStage {
         if (next != nullptr && (s_.fallback_of_node.count(index_of(g, *next)) || !lower(b, g, *next)))
           b.fallback(fallback_for(g, index_of(g, *next)));
     }
-    for (const std::size_t v : outputs_of_) b.plain(v);
+    for (std::size_t i = 0; i < outputs_of_.size(); ++i) {
+      if (i < carried_outputs_) b.carry(outputs_of_[i]);
+      else b.plain(outputs_of_[i]);
+    }
   }
 
   static std::size_t index_of(const Graph& g, const Node& node) { return static_cast<std::size_t>(&node - g.nodes.data()); }
@@ -220,9 +235,18 @@ class OnednnStage final : public CompiledStage {
       }
   }
 
+  // What run() returns for value v: a stage input is the caller's tensor, as given; a carried output
+  // its carry tensor.
   const Tensor* tensor(std::size_t v, std::span<const Tensor* const> inputs) const {
+    const Value& value = s_.values[v];
+    if (value.carried_out) return &value.carry;
+    return value.input >= 0 ? inputs[static_cast<std::size_t>(value.input)] : &value.plain;
+  }
+  // What a fallback kernel reads: row-major, so a carried input's plain copy (ProgramBuilder::plain).
+  const Tensor* plain_tensor(std::size_t v, std::span<const Tensor* const> inputs) const {
     if (v >= kConstant) return &s_.constants[v - kConstant];
     const Value& value = s_.values[v];
+    if (value.carried) return &value.plain;
     return value.input >= 0 ? inputs[static_cast<std::size_t>(value.input)] : &value.plain;
   }
 
@@ -249,7 +273,8 @@ class OnednnStage final : public CompiledStage {
   dnnl::stream stream_;
   std::vector<Shape> input_shapes_;
   std::vector<std::string> input_names_;
-  std::vector<std::size_t> outputs_of_;  // values returned by run(), in order
+  std::vector<std::size_t> outputs_of_;  // values returned by run(), in order: carried ones, then the exit
+  std::size_t carried_outputs_ = 0;
   std::vector<const Tensor*> outputs_;
 };
 

@@ -32,13 +32,19 @@ class AlignedBuffer {
 };
 
 /// One activation of the stage (a stage input or a node output). Its plain (row-major) form lives in
-/// `plain`, sized for max_batch, which the fallback kernels read and write and run() returns; the
-/// oneDNN layouts a program chooses live in StageStorage::native buffers.
+/// `plain`, sized for max_batch, which the fallback kernels read and write and run() returns (a
+/// carried output: in the carry layout, ProgramBuilder::carry_desc); the oneDNN layouts a program
+/// chooses live in StageStorage::native buffers.
 struct Value {
   std::string name;
   Shape shape;     ///< batch axis -1
   int input = -1;  ///< index among the stage inputs, or -1 for a node output
+  /// A stage input carried from an earlier stage (not a model input): its bytes are in the carry
+  /// layout, and its plain form, where a fallback needs one, is made into `plain`.
+  bool carried = false;
+  bool carried_out = false;  ///< a node output a later stage reads: returned in `carry`
   Tensor plain;    ///< node outputs whose plain form is used (StageStorage::plain_data); empty otherwise
+  Tensor carry;    ///< a carried output, in the carry layout (StageStorage::carry_data)
 };
 
 /// A node the backend runs with the cpu backend's kernel, on plain tensors; shared by every program.
@@ -71,6 +77,8 @@ struct Program {
   /// Memories over a value's plain tensor (by value), re-pointed at each run: a stage run in sub-batches
   /// points them at the sub-batch's first sample.
   std::vector<std::pair<std::size_t, dnnl::memory>> plain_views;
+  /// The same over a carried output's `carry` tensor.
+  std::vector<std::pair<std::size_t, dnnl::memory>> carry_views;
   bool has_fallbacks = false;
 };
 
@@ -101,6 +109,17 @@ struct StageStorage {
       value.plain = Tensor(full);
     }
     return value.plain.data();
+  }
+
+  /// Value v's carry tensor (a carried output), allocated for max_batch on first use.
+  float* carry_data(std::size_t v) {
+    Value& value = values.at(v);
+    if (value.carry.shape().empty()) {
+      Shape full = value.shape;
+      full[0] = max_batch;
+      value.carry = Tensor(full);
+    }
+    return value.carry.data();
   }
 
   float* native_buffer(const std::string& key, std::size_t bytes) {

@@ -19,9 +19,19 @@ memory::desc ProgramBuilder::plain_desc(const memory::dims& dims) {
   return memory::desc(dims, memory::data_type::f32, strides);
 }
 
+memory::desc ProgramBuilder::carry_desc(const memory::dims& dims) {
+  using tag = memory::format_tag;
+  switch (dims.size()) {
+    case 3: return memory::desc(dims, memory::data_type::f32, tag::acb);
+    case 4: return memory::desc(dims, memory::data_type::f32, tag::acdb);
+    case 5: return memory::desc(dims, memory::data_type::f32, tag::acdeb);
+    default: return plain_desc(dims);
+  }
+}
+
 memory ProgramBuilder::input_memory(std::size_t v) {
   // A stage input: the caller's tensor, its handle set at each run.
-  memory m(plain_desc(v), s_.engine, DNNL_MEMORY_NONE);
+  memory m(s_.values[v].carried ? carry_desc(v) : plain_desc(v), s_.engine, DNNL_MEMORY_NONE);
   p_.input_views.emplace_back(static_cast<std::size_t>(s_.values[v].input), m);
   produced_.emplace(v, m);
   return m;
@@ -35,8 +45,20 @@ memory ProgramBuilder::current(std::size_t v) {
 memory ProgramBuilder::need(std::size_t v, const memory::desc& want) { return convert(v, want, false); }
 
 memory ProgramBuilder::plain(std::size_t v) {
-  if (s_.values.at(v).input >= 0) return current(v);
+  if (s_.values.at(v).input >= 0 && !s_.values[v].carried) return current(v);
   return convert(v, plain_desc(v), true);
+}
+
+memory ProgramBuilder::carry(std::size_t v) {
+  if (s_.values.at(v).input >= 0) return current(v);
+  const memory have = current(v);
+  const memory::desc want = carry_desc(v);
+  if (have.get_desc() == want && have.get_data_handle() == s_.carry_data(v)) return have;
+  memory to(want, s_.engine, s_.carry_data(v));
+  p_.carry_views.emplace_back(v, to);
+  const dnnl::reorder::primitive_desc pd(have, to, user_scratchpad());
+  call(dnnl::reorder(pd), {{DNNL_ARG_SRC, have}, {DNNL_ARG_DST, to}}, pd.scratchpad_desc());
+  return to;
 }
 
 memory ProgramBuilder::convert(std::size_t v, const memory::desc& want, bool into_plain_tensor) {
@@ -70,7 +92,7 @@ dnnl::primitive_attr user_scratchpad() {
 memory ProgramBuilder::view(const memory& m, const memory::desc& as) {
   memory out(as, s_.engine, m.get_data_handle());
   // The view's handle follows its base's when that is re-pointed at each run.
-  for (auto* views : {&p_.input_views, &p_.plain_views}) {
+  for (auto* views : {&p_.input_views, &p_.plain_views, &p_.carry_views}) {
     const auto base = std::find_if(views->begin(), views->end(), [&](const auto& e) { return e.second.get() == m.get(); });
     if (base != views->end()) {
       const std::size_t index = base->first;
@@ -82,10 +104,22 @@ memory ProgramBuilder::view(const memory& m, const memory::desc& as) {
 }
 
 memory ProgramBuilder::output(std::size_t v, const memory::desc& desc) {
-  const bool plain = desc == plain_desc(v);
-  float* data = plain ? s_.plain_data(v) : s_.native_buffer(fmt::format("{}:out", v), desc.get_size());
-  memory m(desc, s_.engine, data);
-  if (plain) p_.plain_views.emplace_back(v, m);
+  if (s_.values.at(v).carried_out && desc == carry_desc(v)) {
+    // Produced where run() returns it: the stage boundary costs no copy.
+    memory m(desc, s_.engine, s_.carry_data(v));
+    p_.carry_views.emplace_back(v, m);
+    produced_.insert_or_assign(v, m);
+    return m;
+  }
+  if (desc == plain_desc(v)) return output_plain(v);
+  memory m(desc, s_.engine, s_.native_buffer(fmt::format("{}:out", v), desc.get_size()));
+  produced_.insert_or_assign(v, m);
+  return m;
+}
+
+memory ProgramBuilder::output_plain(std::size_t v) {
+  memory m(plain_desc(v), s_.engine, s_.plain_data(v));
+  p_.plain_views.emplace_back(v, m);
   produced_.insert_or_assign(v, m);
   return m;
 }
@@ -107,7 +141,7 @@ void ProgramBuilder::fallback(std::size_t index) {
     if (in >= kConstant) continue;
     plain(in);
   }
-  output(f.output, plain_desc(f.output));
+  output_plain(f.output);
   p_.actions.push_back({true, index});
   p_.has_fallbacks = true;
 }

@@ -29,17 +29,26 @@ class ProgramBuilder {
   /// Row-major desc of `dims`.
   static memory::desc plain_desc(const memory::dims& dims);
   memory::desc plain_desc(std::size_t v) const { return plain_desc(dims(v)); }
+  /// The layout tensors carried between this backend's stages are in: channels last for 3- to 5-D
+  /// activations (what its convolutions and pools produce and read, so a stage boundary costs no
+  /// reorder), row-major otherwise. Batch stays the outermost axis, so each sample's bytes are
+  /// contiguous and the model can move jobs' samples between batches as opaque blocks.
+  static memory::desc carry_desc(const memory::dims& dims);
+  memory::desc carry_desc(std::size_t v) const { return carry_desc(dims(v)); }
 
   /// The value in the layout it was produced in.
   memory current(std::size_t v);
   /// The value in layout `want`, reordered (once per layout) when it was produced in another.
   memory need(std::size_t v, const memory::desc& want);
-  /// The value in its plain tensor (what the fallbacks and the caller read); a stage input as it is.
+  /// The value in its plain tensor (what the fallbacks and the caller read); a model input as it is.
   memory plain(std::size_t v);
+  /// A carried output in its carry tensor, in the carry layout (reordered there unless produced there);
+  /// a stage input as it is.
+  memory carry(std::size_t v);
   /// The same bytes as `m` under another desc (e.g. [N, K] for a plain [N, K, 1]).
   memory view(const memory& m, const memory::desc& as);
-  /// Storage for node output v in layout `desc` (its plain tensor when desc is plain), recorded as
-  /// the value's produced form.
+  /// Storage for node output v in layout `desc` (its plain tensor when desc is plain; a carried
+  /// output's carry tensor when desc is the carry layout), recorded as the value's produced form.
   memory output(std::size_t v, const memory::desc& desc);
   /// Records that v's produced form is `m` (a reshape's output: a view of its input).
   void alias(std::size_t v, const memory& m) { produced_.insert_or_assign(v, m); }
@@ -54,6 +63,8 @@ class ProgramBuilder {
 
  private:
   memory input_memory(std::size_t v);
+  /// v's plain tensor as its produced form (what a fallback kernel writes).
+  memory output_plain(std::size_t v);
   memory convert(std::size_t v, const memory::desc& want, bool into_plain_tensor);
 
   StageStorage& s_;
