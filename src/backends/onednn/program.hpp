@@ -101,26 +101,9 @@ struct StageStorage {
 
   /// Value v's plain tensor, allocated (for max_batch) on first use: an activation that lives only in a
   /// oneDNN layout costs no plain copy.
-  float* plain_data(std::size_t v) {
-    Value& value = values.at(v);
-    if (value.plain.shape().empty()) {
-      Shape full = value.shape;
-      full[0] = max_batch;
-      value.plain = Tensor(full);
-    }
-    return value.plain.data();
-  }
-
+  float* plain_data(std::size_t v) { return allocated(values.at(v), &Value::plain); }
   /// Value v's carry tensor (a carried output), allocated for max_batch on first use.
-  float* carry_data(std::size_t v) {
-    Value& value = values.at(v);
-    if (value.carry.shape().empty()) {
-      Shape full = value.shape;
-      full[0] = max_batch;
-      value.carry = Tensor(full);
-    }
-    return value.carry.data();
-  }
+  float* carry_data(std::size_t v) { return allocated(values.at(v), &Value::carry); }
 
   float* native_buffer(const std::string& key, std::size_t bytes) {
     auto& list = native[key];
@@ -128,6 +111,18 @@ struct StageStorage {
       if (b.size() >= bytes) return b.data();
     list.emplace_back(bytes);
     return list.back().data();
+  }
+
+ private:
+  /// value.*tensor, allocated for max_batch on first use.
+  float* allocated(Value& value, Tensor Value::*tensor) const {
+    Tensor& t = value.*tensor;
+    if (t.shape().empty()) {
+      Shape full = value.shape;
+      full[0] = max_batch;
+      t = Tensor(full);
+    }
+    return t.data();
   }
 };
 
