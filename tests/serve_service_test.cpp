@@ -14,6 +14,7 @@
 #include "imprecise/data/pipeline.hpp"
 #include "imprecise/serve/inference_service.hpp"
 #include "support/expect_error.hpp"
+#include "support/metric_value.hpp"
 
 namespace imprecise::serve {
 namespace {
@@ -247,6 +248,24 @@ TEST(ServeService, MetricsCountRequestsResponsesAndExits) {
   EXPECT_NE(text.find("imprecise_request_seconds_count{model=\"vision\"} 4\n"), std::string::npos);
   EXPECT_NE(text.find("# TYPE imprecise_queue_seconds histogram"), std::string::npos);
   EXPECT_NE(text.find("imprecise_decision_seconds_count"), std::string::npos);
+}
+
+// A request a front end's decoder refused counts as a request and a response of its model, and its
+// time from arrival (as the front end saw it) goes into the request-time histogram, not zero.
+TEST(ServeService, UndecodedRequestsCountWithTheirTimeSinceArrival) {
+  InferenceService service(repository());
+  service.count_undecoded("vision", Status{StatusCode::invalid_argument, "inputs[0].datatype: INT32"},
+                          Clock::now() - 5ms);
+  service.count_undecoded("nope", Status{StatusCode::not_found, "model_name: 'nope' is not served"}, Clock::now());
+  const std::string text = service.prometheus_text();
+  EXPECT_NE(text.find("imprecise_requests_total{model=\"vision\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("imprecise_requests_total{model=\"\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("imprecise_responses_total{model=\"vision\",code=\"INVALID_ARGUMENT\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("imprecise_request_seconds_count{model=\"vision\"} 1\n"), std::string::npos);
+  EXPECT_GE(imprecise::testing::metric_value(text, "imprecise_request_seconds_sum{model=\"vision\"}"), 0.005);
+  // The first buckets (below 5 ms) stay empty: the time was not recorded as zero.
+  EXPECT_EQ(imprecise::testing::metric_value(text, "imprecise_request_seconds_bucket{model=\"vision\",le=\"0.001\"}"), 0.0)
+      << text;
 }
 
 class ServeRepository : public ::testing::Test {

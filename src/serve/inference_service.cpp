@@ -193,11 +193,12 @@ const std::vector<ModelInfo>& InferenceService::models() const { return impl_->i
 
 std::string InferenceService::server_version() const { return IMPRECISE_VERSION; }
 
-void InferenceService::count_undecoded(std::string_view model, const Status& status) {
+void InferenceService::count_undecoded(std::string_view model, const Status& status, Clock::time_point arrival) {
   const int m = impl_->find(model);
   impl_->metrics->on_request(m);
   InferResponse response;
   response.status = status;
+  response.total_us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - arrival).count();
   impl_->metrics->on_response(m, response);
 }
 

@@ -72,8 +72,9 @@ class InferenceService {
 
   /// Counts a request a front end's decoder refused before it could be an InferRequest (malformed
   /// JSON or protobuf contents, a non-FP32 datatype...): it is in the request and response series of
-  /// `model` (or of no model, when the name is not served) like one the service refused itself.
-  void count_undecoded(std::string_view model, const Status& status);
+  /// `model` (or of no model, when the name is not served) like one the service refused itself, its
+  /// time from `arrival` (when the front end received it) to now in the request-time histogram.
+  void count_undecoded(std::string_view model, const Status& status, Clock::time_point arrival);
 
   /// Stops accepting (later requests: unavailable), answers every admitted job by its deadline, then
   /// stops the engine. Idempotent; safe from any thread except inside `done`.

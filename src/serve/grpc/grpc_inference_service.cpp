@@ -142,10 +142,11 @@ grpc::ServerUnaryReactor* GrpcInferenceService::ModelMetadata(grpc::CallbackServ
 grpc::ServerUnaryReactor* GrpcInferenceService::ModelInfer(grpc::CallbackServerContext* context,
                                                            const inference::ModelInferRequest* request,
                                                            inference::ModelInferResponse* response) {
+  const Clock::time_point arrival = Clock::now();
   if (grpc::Status s = authorize(*context); !s.ok()) return finish(context, s);
   InferRequest decoded;
   if (Status s = decode_infer_request(*request, decoded); !s.ok()) {
-    service_.count_undecoded(request->model_name(), s);
+    service_.count_undecoded(request->model_name(), s, arrival);
     return finish(context, to_grpc(s));
   }
   decoded.deadline = transport_deadline(context->deadline());

@@ -107,9 +107,10 @@ void HttpServer::Impl::routes() {
 }
 
 void HttpServer::Impl::infer(const httplib::Request& req, httplib::Response& res) const {
+  const Clock::time_point arrival = Clock::now();
   InferRequest request;
   if (Status s = decode_infer_json(req.body, req.matches[1].str(), version_of(req), request); !s.ok()) {
-    service.count_undecoded(req.matches[1].str(), s);
+    service.count_undecoded(req.matches[1].str(), s, arrival);
     return send_error(res, http_status(s.code), s.message);
   }
   // The service calls `done` exactly once, by the deadline at the latest; this worker waits for it.
