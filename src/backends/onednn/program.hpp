@@ -32,9 +32,9 @@ class AlignedBuffer {
 };
 
 /// One activation of the stage (a stage input or a node output). Its plain (row-major) form lives in
-/// `plain`, sized for max_batch, which the fallback kernels read and write and run() returns (a
-/// carried output: in the carry layout, ProgramBuilder::carry_desc); the oneDNN layouts a program
-/// chooses live in StageStorage::native buffers.
+/// `plain`, sized for max_batch, which the fallback kernels read and write and run() returns for the
+/// exit; a carried output is returned in `carry`, in the carry layout (ProgramBuilder::carry_desc). The
+/// oneDNN layouts a program chooses live in StageStorage::native buffers.
 struct Value {
   std::string name;
   Shape shape;     ///< batch axis -1
