@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -166,8 +165,7 @@ class Simulation final : public HostClient {
                                           static_cast<std::uint64_t>(stage), first,
                                           static_cast<std::uint64_t>(batch), kStageSalt}));
       const double p50 = static_cast<double>(timing.p50);
-      const std::size_t at = spread_index(model, stage, batch);
-      const double sigma = at < spread_.size() && !std::isnan(spread_[at]) ? spread_[at] : spread_of(timing);
+      const double sigma = spread_[static_cast<std::size_t>(model)][spread_index(model, stage, batch)];
       const double x = p50 * std::exp(sigma * normal_quantile(u));
       d = static_cast<Duration>(std::llround(std::min(x, static_cast<double>(std::max(timing.max, timing.p50)))));
     }
@@ -184,25 +182,22 @@ class Simulation final : public HostClient {
     return std::min(sigma_p99, sigma_mean);
   }
 
-  // The spread of every (model, stage, batch) a dispatch can have, taken once: the profiles do not
-  // change during a run, and the logarithms were a good part of each dispatch's cost.
+  // The spread of every (model, stage, batch) the profile has a timing for, taken once: the profiles
+  // do not change during a run, and the logarithms were a good part of each dispatch's cost.
   void take_spreads() {
-    spread_base_.assign(sc_.models.size() + 1, 0);
-    for (std::size_t m = 0; m < sc_.models.size(); ++m)
-      spread_base_[m + 1] = spread_base_[m] + static_cast<std::size_t>(sc_.models[m].stages()) * static_cast<std::size_t>(max_batch_ + 1);
-    spread_.assign(spread_base_.back(), std::numeric_limits<double>::quiet_NaN());  // NaN: not taken
+    spread_.resize(sc_.models.size());
     for (std::size_t m = 0; m < sc_.models.size(); ++m) {
       const Profile& profile = sc_.models[m].profile;
+      spread_[m].assign(static_cast<std::size_t>(profile.stages() * (profile.max_batch() + 1)), 0.0);
       for (int stage = 0; stage < profile.stages(); ++stage)
-        for (int batch = 1; batch <= std::min(max_batch_, profile.max_batch()); ++batch)
-          spread_[spread_index(static_cast<ModelId>(m), stage, batch)] = spread_of(profile.timing(stage, batch));
+        for (int batch = 1; batch <= profile.max_batch(); ++batch)
+          spread_[m][spread_index(static_cast<ModelId>(m), stage, batch)] = spread_of(profile.timing(stage, batch));
     }
   }
-  // Where spread_ holds (model, stage, batch); past its end for a batch beyond every limit.
+  // Where spread_[model] holds (stage, batch), batch in [1, the profile's max batch] like Profile::timing.
   std::size_t spread_index(ModelId model, int stage, int batch) const {
-    if (batch < 1 || batch > max_batch_) return spread_.size();
-    return spread_base_[static_cast<std::size_t>(model)] +
-           static_cast<std::size_t>(stage) * static_cast<std::size_t>(max_batch_ + 1) + static_cast<std::size_t>(batch);
+    const int batches = sc_.models[static_cast<std::size_t>(model)].profile.max_batch() + 1;
+    return static_cast<std::size_t>(stage * batches + batch);
   }
 
   void release(JobId id) {
@@ -284,8 +279,7 @@ class Simulation final : public HostClient {
   std::optional<PolicyHost> host_;
   std::shared_ptr<DecisionTimes> decisions_ = std::make_shared<DecisionTimes>();
   std::vector<double> confidence_;
-  std::vector<double> spread_;            // lognormal sigma per (model, stage, batch): spread_index
-  std::vector<std::size_t> spread_base_;  // [model]: where its stages start in spread_
+  std::vector<std::vector<double>> spread_;  // [model][spread_index]: lognormal sigma per (stage, batch)
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
   Time now_ = 0;
   Time wake_at_ = kNever;
