@@ -125,6 +125,7 @@ void PolicyBase::on_stage_done(JobId id, int depth, double confidence, Time) {
   PendingJob& p = jobs_[i];
   p.done = depth;
   p.confidence = confidence;
+  p.rewards_current = false;
   p.in_flight = false;
   dirty_ = true;
 }

@@ -23,8 +23,7 @@ struct PendingJob {
   bool deferred = false;    ///< beyond the planning window: only its mandatory part is decided yet
   int cost_slot = -1;       ///< its row of planned stage costs (PolicyBase::job_cost; batch_aware only)
   int reward_slot = -1;     ///< its row of planned rewards per depth (PolicyBase::reward_row; planning policies)
-  int rewards_done = -1;    ///< `done` when that row was filled (-1: never)
-  double rewards_confidence = 0.0;  ///< `confidence` when that row was filled
+  bool rewards_current = false;  ///< that row holds the rewards of its current (done, confidence)
 };
 
 /// In which order a policy runs its jobs (and checks feasibility).
@@ -71,13 +70,12 @@ class PolicyBase : public Policy {
   double predicted_reward(const PendingJob& job, int depth) const;
   bool needs_stage(const PendingJob& job) const { return !job.in_flight && !job.drop && job.target > job.done; }
   /// The row of planned rewards per depth (index = depth, max_stages + 1 entries) kept for `job`,
-  /// and whether it still holds what it was filled for at the job's current (done, confidence): a
-  /// job's rewards change only at its stage completions, so a decision recomputes only those. Only
-  /// for policies that called keep_reward_rows() before any release.
+  /// and whether it still holds them: a job's rewards change only at its stage completions
+  /// (on_stage_done marks the row stale), so a decision recomputes only those; the caller fills a
+  /// stale row. Only for policies that called keep_reward_rows() before any release.
   double* reward_row(PendingJob& job, bool& current) {
-    current = job.rewards_done == job.done && job.rewards_confidence == job.confidence;
-    job.rewards_done = job.done;
-    job.rewards_confidence = job.confidence;
+    current = job.rewards_current;
+    job.rewards_current = true;
     return reward_rows_.row(job.reward_slot);
   }
   void keep_reward_rows() {
