@@ -246,8 +246,7 @@ class OnednnStage final : public CompiledStage {
   const Tensor* plain_tensor(std::size_t v, std::span<const Tensor* const> inputs) const {
     if (v >= kConstant) return &s_.constants[v - kConstant];
     const Value& value = s_.values[v];
-    if (value.carried) return &value.plain;
-    return value.input >= 0 ? inputs[static_cast<std::size_t>(value.input)] : &value.plain;
+    return value.input >= 0 && !value.carried ? inputs[static_cast<std::size_t>(value.input)] : &value.plain;
   }
 
   std::int64_t check(std::span<const Tensor* const> inputs) const {

@@ -54,8 +54,13 @@ memory ProgramBuilder::carry(std::size_t v) {
   const memory have = current(v);
   const memory::desc want = carry_desc(v);
   if (have.get_desc() == want && have.get_data_handle() == s_.carry_data(v)) return have;
-  memory to(want, s_.engine, s_.carry_data(v));
-  p_.carry_views.emplace_back(v, to);
+  return reorder_into(v, have, want, s_.carry_data(v), &p_.carry_views);
+}
+
+memory ProgramBuilder::reorder_into(std::size_t v, const memory& have, const memory::desc& want, float* data,
+                                    std::vector<std::pair<std::size_t, memory>>* views) {
+  memory to(want, s_.engine, data);
+  if (views != nullptr) views->emplace_back(v, to);
   const dnnl::reorder::primitive_desc pd(have, to, user_scratchpad());
   call(dnnl::reorder(pd), {{DNNL_ARG_SRC, have}, {DNNL_ARG_DST, to}}, pd.scratchpad_desc());
   return to;
@@ -73,12 +78,9 @@ memory ProgramBuilder::convert(std::size_t v, const memory::desc& want, bool int
     if (usable(m)) return m;
     ++count;
   }
-  float* data = into_plain_tensor ? s_.plain_data(v)
-                                  : s_.native_buffer(fmt::format("{}:as{}", v, count), want.get_size());
-  memory to(want, s_.engine, data);
-  if (into_plain_tensor) p_.plain_views.emplace_back(v, to);
-  const dnnl::reorder::primitive_desc pd(have, to, user_scratchpad());
-  call(dnnl::reorder(pd), {{DNNL_ARG_SRC, have}, {DNNL_ARG_DST, to}}, pd.scratchpad_desc());
+  const memory to = into_plain_tensor
+                        ? reorder_into(v, have, want, s_.plain_data(v), &p_.plain_views)
+                        : reorder_into(v, have, want, s_.native_buffer(fmt::format("{}:as{}", v, count), want.get_size()), nullptr);
   converted_.emplace_back(v, to);
   return to;
 }
@@ -104,22 +106,18 @@ memory ProgramBuilder::view(const memory& m, const memory::desc& as) {
 }
 
 memory ProgramBuilder::output(std::size_t v, const memory::desc& desc) {
-  if (s_.values.at(v).carried_out && desc == carry_desc(v)) {
-    // Produced where run() returns it: the stage boundary costs no copy.
-    memory m(desc, s_.engine, s_.carry_data(v));
-    p_.carry_views.emplace_back(v, m);
-    produced_.insert_or_assign(v, m);
-    return m;
-  }
+  // A carried output in the carry layout is produced where run() returns it: the boundary costs no copy.
+  if (s_.values.at(v).carried_out && desc == carry_desc(v)) return produce(v, desc, s_.carry_data(v), &p_.carry_views);
   if (desc == plain_desc(v)) return output_plain(v);
-  memory m(desc, s_.engine, s_.native_buffer(fmt::format("{}:out", v), desc.get_size()));
-  produced_.insert_or_assign(v, m);
-  return m;
+  return produce(v, desc, s_.native_buffer(fmt::format("{}:out", v), desc.get_size()), nullptr);
 }
 
-memory ProgramBuilder::output_plain(std::size_t v) {
-  memory m(plain_desc(v), s_.engine, s_.plain_data(v));
-  p_.plain_views.emplace_back(v, m);
+memory ProgramBuilder::output_plain(std::size_t v) { return produce(v, plain_desc(v), s_.plain_data(v), &p_.plain_views); }
+
+memory ProgramBuilder::produce(std::size_t v, const memory::desc& desc, float* data,
+                               std::vector<std::pair<std::size_t, memory>>* views) {
+  memory m(desc, s_.engine, data);
+  if (views != nullptr) views->emplace_back(v, m);
   produced_.insert_or_assign(v, m);
   return m;
 }

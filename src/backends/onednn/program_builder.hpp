@@ -65,6 +65,11 @@ class ProgramBuilder {
   memory input_memory(std::size_t v);
   /// v's plain tensor as its produced form (what a fallback kernel writes).
   memory output_plain(std::size_t v);
+  /// Memory `desc` over `data` as v's produced form; `views` (when given) re-points it at each run.
+  memory produce(std::size_t v, const memory::desc& desc, float* data, std::vector<std::pair<std::size_t, memory>>* views);
+  /// A reorder of `have` into a new memory `want` over `data`, appended to the program; `views` as above.
+  memory reorder_into(std::size_t v, const memory& have, const memory::desc& want, float* data,
+                      std::vector<std::pair<std::size_t, memory>>* views);
   memory convert(std::size_t v, const memory::desc& want, bool into_plain_tensor);
 
   StageStorage& s_;
