@@ -50,6 +50,11 @@ StatusCode status_of(const Outcome& o, bool accepting) {
   return StatusCode::internal;
 }
 
+/// Whole microseconds from `start` to now (a response's total_us).
+std::int64_t microseconds_since(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+}
+
 }  // namespace
 
 struct InferenceService::Impl {
@@ -198,7 +203,7 @@ void InferenceService::count_undecoded(std::string_view model, const Status& sta
   impl_->metrics->on_request(m);
   InferResponse response;
   response.status = status;
-  response.total_us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - arrival).count();
+  response.total_us = microseconds_since(arrival);
   impl_->metrics->on_response(m, response);
 }
 
@@ -209,7 +214,7 @@ void InferenceService::infer(InferRequest request, Done done) {
   im.metrics->on_request(m);
   const auto refuse = [&](Status status) {
     InferResponse response = im.respond(request, std::move(status));
-    response.total_us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - arrival).count();
+    response.total_us = microseconds_since(arrival);
     im.metrics->on_response(m, response);
     done(std::move(response));
   };
@@ -253,7 +258,7 @@ void InferenceService::infer(InferRequest request, Done done) {
     }
     r.queue_us = o.queued() / 1000;
     r.run_us = o.run / 1000;
-    r.total_us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - arrival).count();
+    r.total_us = microseconds_since(arrival);
     im.metrics->on_response(m, r);
     done(std::move(r));
   };
