@@ -13,6 +13,7 @@
 #include "imprecise/core/model.hpp"
 #include "imprecise/core/profile.hpp"
 #include "imprecise/core/time.hpp"
+#include "imprecise/sched/model_control.hpp"
 #include "imprecise/sched/reward_quantum.hpp"
 
 namespace imprecise {
@@ -23,6 +24,8 @@ struct Dispatch {
   ModelId model = 0;
   int stage = 0;
   std::span<const JobId> jobs;
+  /// The lane to run it on, which must be free; -1: any free lane (the host picks one).
+  int lane = -1;
 };
 /// The policy is done with `job`: answer it from its deepest finished exit now.
 struct Finish {
@@ -76,6 +79,10 @@ struct PolicyConfig {
   /// made decisions slow enough to cost the device its capacity. 0: drop as soon as planned;
   /// negative: no limit.
   int shed_pending_limit = 32;
+  /// Executor lanes the host runs (concurrent model instances). The planning policies plan over all
+  /// of them (EDF list scheduling: each job's remaining stages on the lane that frees first) and cost
+  /// stages with Model::profile_at(lanes); a Dispatch names its lane. Set by the host (simulator, Engine).
+  int lanes = 1;
 };
 
 /// What a planning policy's planner did over a run (zeros for policies that do not plan).
@@ -100,6 +107,10 @@ class Policy {
   /// end in time (by the profile's median): that work is not started and the job is answered.
   virtual void on_expire(JobId job, Time now) = 0;
   virtual Decision next(Time now) = 0;
+  /// Lane `lane` finished its batch (after on_stage_done of its jobs): it is free again.
+  virtual void on_lane_free(int /*lane*/, Time /*now*/) {}
+  /// A controller's setting for `model` (model_control.hpp), in force from the next decision on.
+  virtual void set_control(ModelId /*model*/, const ModelControl& /*control*/) {}
   /// How the planner fared so far (yao-dp reports a coarsened delta here; see DpPlanner).
   virtual PlanningStats planning_stats() const { return {}; }
 };

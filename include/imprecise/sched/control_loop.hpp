@@ -1,0 +1,51 @@
+// ControlLoop: runs a Controller inside a host (simulator or Engine): gathers each interval's
+// ModelWindows through an Observer, asks the controller, hands the settings to the policy.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "imprecise/core/model.hpp"
+#include "imprecise/core/time.hpp"
+#include "imprecise/sched/controller.hpp"
+#include "imprecise/sched/observer.hpp"
+#include "imprecise/sched/policy.hpp"
+
+namespace imprecise {
+
+/// One control interval as it was: when it ended, what each model saw, the utility it scored and
+/// the settings the controller chose for the next one.
+struct ControlRecord {
+  Time at = 0;
+  std::vector<ModelWindow> windows;
+  double utility = 0.0;
+  std::vector<ModelControl> chosen;
+  Duration decision = 0;  ///< wall time Controller::decide took
+};
+
+class ControlLoop {
+ public:
+  /// Applies each model's starting setting (config.fixed for static, else the controller's first
+  /// choice on an empty window) at start(). `models` must outlive the loop.
+  ControlLoop(std::unique_ptr<Controller> controller, std::span<const Model> models, ControllerConfig config);
+  ~ControlLoop();
+
+  /// The observer gathering the current window; the host must register it before it starts.
+  std::shared_ptr<Observer> observer() const;
+  /// Applies the starting settings to `policy`; returns when the first interval ends.
+  Time start(Time now, Policy& policy);
+  /// Ends the window at `now`, asks the controller, applies its settings to `policy`, records the
+  /// interval; returns when the next one ends. Call under the host's scheduling lock.
+  Time tick(Time now, Policy& policy);
+
+  const std::vector<ModelControl>& controls() const;
+  const std::vector<ControlRecord>& history() const;
+  const Controller& controller() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace imprecise

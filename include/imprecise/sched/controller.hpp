@@ -1,0 +1,54 @@
+// Controller: every control interval, sets each model's ModelControl (batch size, batching wait, lanes)
+// from what the last interval showed (BCEdge's knobs); ControlLoop runs one inside a host.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "imprecise/core/model.hpp"
+#include "imprecise/core/time.hpp"
+#include "imprecise/sched/model_control.hpp"
+#include "imprecise/sched/slo_utility.hpp"
+
+namespace imprecise {
+
+/// What a controller sees: the interval that just ended, per model (ModelWindow, slo_utility.hpp),
+/// the settings that were in force and the device's lanes.
+struct ControlObservation {
+  Time now = 0;
+  Duration interval = 0;                 ///< length of the window the figures cover
+  int lanes = 1;                         ///< executor lanes of the host
+  double busy_fraction = 0.0;            ///< lane time spent running stages / (interval x lanes)
+  std::span<const ModelWindow> models;   ///< indexed by ModelId
+  std::span<const ModelControl> current; ///< indexed by ModelId
+};
+
+/// A controller decides; it never reads a clock, never sleeps and, after construction, allocates
+/// nothing per decision (the sac actor's engine included), so it can run inside a scheduling pass.
+class Controller {
+ public:
+  virtual ~Controller() = default;
+  virtual std::string_view name() const = 0;
+  /// `next` holds the current settings (one per model); overwrite those to change.
+  virtual void decide(const ControlObservation& observation, std::span<ModelControl> next) = 0;
+};
+
+struct ControllerConfig {
+  Duration interval = 100'000'000;  ///< control interval (ns): 100 ms
+  int max_batch = 8;                ///< the largest batch any setting may ask for
+  int lanes = 1;                    ///< the host's lanes
+  Duration max_batch_wait = 10'000'000;  ///< the longest batching wait any setting may ask for (ns)
+  /// static: the Triton-like setting it holds (max batch, max queue delay, instance count).
+  ModelControl fixed{8, 0, 0};
+  SloUtilityWeights utility;        ///< what model-based maximises and every run is scored with
+  std::string actor;                ///< sac: the trained actor's ONNX file
+};
+
+// The controllers themselves (static, aimd, model-based, sac) and make_controller live in
+// imprecise::control (include/imprecise/control/controllers.hpp): sac runs its actor on our engine.
+
+}  // namespace imprecise
