@@ -170,10 +170,6 @@ MultiExitModel::MultiExitModel(Graph graph, const Options& options)
     s.args.resize(s.inputs.size(), nullptr);
     slots_.push_back(std::move(s));
   }
-  for (Shape shape : carried_shapes_) {
-    shape[0] = max_batch_;
-    batch_inputs_.emplace_back(std::move(shape));
-  }
 
   // A backend built in but with no device here (cuda without a GPU or driver) falls back to the cpu;
   // backend() then tells what actually runs.
@@ -182,12 +178,41 @@ MultiExitModel::MultiExitModel(Graph graph, const Options& options)
   if (backend.device_count() <= options.compile.device)
     throw Error(fmt::format("{}: backend '{}' has {} devices, device {} requested", where, backend_,
                             backend.device_count(), options.compile.device));
+  compile_ = options.compile;
+  device_exit_head_ = options.device_exit_head;
+  compile_stages();
+}
+
+// Everything but the mutable parts (stage buffers, compiled stages, counters) is copied; the graph
+// is already prepared and partitioned, so the stages compile to the same layouts as the original's.
+MultiExitModel::MultiExitModel(ReplicaOf from)
+    : graph_(from.original.graph_), stage_info_(from.original.stage_info_), slots_(from.original.slots_),
+      carried_shapes_(from.original.carried_shapes_), backend_(from.original.backend_),
+      max_batch_(from.original.max_batch_), mandatory_depth_(from.original.mandatory_depth_),
+      confidence_(from.original.confidence_), temperatures_(from.original.temperatures_),
+      time_stages_(from.original.time_stages_), compile_(from.original.compile_),
+      device_exit_head_(from.original.device_exit_head_), labels_(from.original.labels_),
+      exit_names_(from.original.exit_names_) {
+  for (StageSlots& s : slots_) std::fill(s.args.begin(), s.args.end(), nullptr);  // they pointed into the original
+  compile_stages();
+}
+
+MultiExitModel MultiExitModel::replica() const { return MultiExitModel(ReplicaOf{*this}); }
+
+void MultiExitModel::compile_stages() {
+  batch_inputs_.clear();
+  for (Shape shape : carried_shapes_) {
+    shape[0] = max_batch_;
+    batch_inputs_.emplace_back(std::move(shape));
+  }
+  const Backend& backend = BackendRegistry::get().at(backend_);
+  compiled_.clear();
   for (std::size_t k = 0; k < stage_info_.size(); ++k) {
-    CompileOptions compile = options.compile;
-    compile.exit_head = ExitHead{confidence_, temperatures_[k], options.device_exit_head};
+    CompileOptions compile = compile_;
+    compile.exit_head = ExitHead{confidence_, temperatures_[k], device_exit_head_};
     compiled_.push_back(backend.compile(graph_, stage_info_[k], compile));
   }
-  times_.resize(stage_info_.size());
+  times_.assign(stage_info_.size(), StageTimes{});
 }
 
 MultiExitModel::MultiExitModel(MultiExitModel&&) noexcept = default;

@@ -81,6 +81,13 @@ class MultiExitModel {
   static MultiExitModel load(const std::string& path) { return load(path, Options{}); }
   MultiExitModel(Graph graph, const Options& options);
 
+  /// Another instance of this model for another thread: compiled anew from the same (prepared) graph
+  /// and options, sharing nothing mutable (its own stage buffers, compiled stages and stage_times()).
+  /// Same backend and carry layout, so its run_stage accepts JobStates started by this instance (and
+  /// the reverse): a job may run its stages on different replicas. How the Engine runs one model on
+  /// several lanes at once.
+  MultiExitModel replica() const;
+
   MultiExitModel(MultiExitModel&&) noexcept;
   MultiExitModel& operator=(MultiExitModel&&) noexcept;
   ~MultiExitModel();
@@ -119,6 +126,12 @@ class MultiExitModel {
 
  private:
   struct StageSlots;
+  struct ReplicaOf {
+    const MultiExitModel& original;
+  };
+  explicit MultiExitModel(ReplicaOf from);
+  void compile_stages();
+
   Graph graph_;
   std::vector<StageInfo> stage_info_;
   std::vector<std::unique_ptr<CompiledStage>> compiled_;
@@ -131,6 +144,8 @@ class MultiExitModel {
   ConfidenceMeasure confidence_ = ConfidenceMeasure::max_prob;
   std::vector<float> temperatures_;  // per exit
   bool time_stages_ = false;
+  CompileOptions compile_;        // what every stage was compiled with (a replica compiles the same)
+  bool device_exit_head_ = true;
   std::vector<StageTimes> times_;    // per stage
   std::vector<std::string> labels_;
   std::vector<std::string> exit_names_;
