@@ -34,6 +34,7 @@ class ScriptedPolicy final : public Policy {
     confidences.push_back(confidence);
   }
   void on_expire(JobId job, Time) override { expired.push_back(job); }
+  void on_lane_free(int lane, Time) override { freed_lanes.push_back(lane); }
   Decision next(Time) override {
     ++calls;
     if (script.empty()) return Idle{idle_until};
@@ -52,6 +53,7 @@ class ScriptedPolicy final : public Policy {
   Time idle_until = kNever;
   int calls = 0;
   std::vector<JobId> released, expired;
+  std::vector<int> freed_lanes;
   std::vector<std::pair<JobId, int>> done;
   std::vector<double> confidences;
 };
@@ -91,9 +93,10 @@ Job job(JobId id, Time deadline, int mandatory = 1) {
 
 class PolicyHostTest : public ::testing::Test {
  protected:
-  std::unique_ptr<PolicyHost> make_host(std::size_t slots = 8, int max_batch = 2) {
+  std::unique_ptr<PolicyHost> make_host(std::size_t slots = 8, int max_batch = 2, int lanes = 1) {
     PolicyHostConfig config;
     config.slots = slots;
+    config.lanes = lanes;
     config.max_batch = {max_batch};
     auto host = std::make_unique<PolicyHost>(policy_, models_, config, client_);
     host->set_observers({observer_});
@@ -264,6 +267,52 @@ TEST_F(PolicyHostTest, BadConfigurationThrowsNamingTheField) {
   config.lanes = 1;
   PolicyHost host(policy_, models_, config, client_);
   EXPECT_THROW(host.set_observers({nullptr}), Error);
+}
+
+TEST_F(PolicyHostTest, ADispatchRunsOnTheLaneItNamesAndThePolicyHearsWhenThatLaneIsFree) {
+  auto host = make_host(8, 2, /*lanes=*/2);
+  for (JobId id = 0; id < 3; ++id) ASSERT_TRUE(host->admit(job(id, from_ms(10)), 0));
+  Dispatch on_lane_1{0, 0, {}};
+  on_lane_1.lane = 1;
+  policy_.script = {on_lane_1, Dispatch{0, 0, {}}};
+  policy_.batches = {{0}, {1, 2}};
+  host->decide(0);
+  EXPECT_EQ(client_.started, (std::vector<int>{1, 0})) << "lane 1 as named, then the first free lane";
+  EXPECT_EQ(host->lane(1).jobs, std::vector<JobId>{0});
+  EXPECT_EQ(host->lane(0).jobs, (std::vector<JobId>{1, 2}));
+  EXPECT_TRUE(policy_.freed_lanes.empty());
+  host->complete(1, std::vector<double>{0.5}, 0, from_ms(1), nullptr, from_ms(1));
+  EXPECT_EQ(policy_.freed_lanes, std::vector<int>{1});
+  EXPECT_EQ(host->protocol_violations(), 0);
+}
+
+TEST_F(PolicyHostTest, ADispatchToABusyOrUnknownLaneIsAViolationAndABatchThatNeverStartsFreesItsLane) {
+  auto host = make_host(8, 2, /*lanes=*/2);
+  for (JobId id = 0; id < 3; ++id) ASSERT_TRUE(host->admit(job(id, from_ms(10)), 0));
+  Dispatch to_lane_0{0, 0, {}}, again_lane_0{0, 0, {}}, to_lane_7{0, 0, {}};
+  to_lane_0.lane = again_lane_0.lane = 0;
+  to_lane_7.lane = 7;
+  policy_.script = {to_lane_0, again_lane_0};
+  policy_.batches = {{0}, {1}};
+  host->decide(0);
+  EXPECT_EQ(host->protocol_violations(), 1);
+  ASSERT_EQ(client_.outcomes[1].size(), 1u);
+  EXPECT_EQ(client_.outcomes[1][0].status, OutcomeStatus::failed);
+  EXPECT_NE(client_.outcomes[1][0].message.find("not a free lane"), std::string::npos) << client_.outcomes[1][0].message;
+  EXPECT_TRUE(policy_.freed_lanes.empty()) << "lane 0 is busy: it was not freed";
+  policy_.script = {to_lane_7};
+  policy_.batches = {{2}};
+  host->decide(0);
+  EXPECT_EQ(host->protocol_violations(), 2);
+  // A batch whose every job is past helping is never started: its lane is free again at once.
+  ASSERT_TRUE(host->admit(job(3, from_us(500)), 0));
+  Dispatch to_lane_1{0, 0, {}};
+  to_lane_1.lane = 1;
+  policy_.script = {to_lane_1};
+  policy_.batches = {{3}};
+  host->decide(0);
+  EXPECT_FALSE(host->lane(1).busy);
+  EXPECT_EQ(policy_.freed_lanes, std::vector<int>{1});
 }
 
 }  // namespace

@@ -175,13 +175,14 @@ std::size_t PolicyHost::complete(int lane_index, std::span<const double> confide
     client_.on_stage_result(lane_index, slot, i);
     policy_.on_stage_done(id, j.depth, confidence[i], now);
   }
+  policy_.on_lane_free(lane_index, now);
   return wasted;
 }
 
 Time PolicyHost::decide(Time now) {
   const auto free_lane = [&] {
-    // The last free lane (one lane today: it makes no difference which).
-    for (std::size_t l = lanes_.size(); l-- > 0;)
+    // The first free lane: the one a Dispatch without a lane runs on.
+    for (std::size_t l = 0; l < lanes_.size(); ++l)
       if (!lanes_[l].busy) return static_cast<int>(l);
     return -1;
   };
@@ -213,7 +214,7 @@ Time PolicyHost::decide(Time now) {
       end_job(slot, OutcomeStatus::rejected, now, kShed);
     } else if (const auto* idle = std::get_if<Idle>(&d)) {
       return idle->until > now ? idle->until : kNever;
-    } else if (start(lane, std::get<Dispatch>(d), now)) {
+    } else if (start(std::get<Dispatch>(d).lane < 0 ? lane : std::get<Dispatch>(d).lane, std::get<Dispatch>(d), now)) {
       lane = free_lane();
       if (lane < 0) return kNever;
       guard = live_ + 8;
@@ -223,14 +224,21 @@ Time PolicyHost::decide(Time now) {
   return kNever;
 }
 
-bool PolicyHost::reject_dispatch(const Dispatch& d, Time now, const char* what) {
+bool PolicyHost::reject_dispatch(int lane_index, const Dispatch& d, Time now, const char* what) {
   ++violations_;
   rejected_.assign(d.jobs.begin(), d.jobs.end());  // on_expire ends the span's validity
   for (const JobId id : rejected_) fail_job(id, now, what);
+  if (lane_index >= 0 && lane_index < lanes() && !lanes_[static_cast<std::size_t>(lane_index)].busy)
+    policy_.on_lane_free(lane_index, now);  // the policy took that lane as busy: it never ran
   return false;
 }
 
 bool PolicyHost::start(int lane_index, const Dispatch& d, Time now) {
+  const auto reject_dispatch = [&](const Dispatch& bad, Time at, const char* what) {
+    return this->reject_dispatch(lane_index, bad, at, what);
+  };
+  if (lane_index < 0 || lane_index >= lanes() || lanes_[static_cast<std::size_t>(lane_index)].busy)
+    return reject_dispatch(d, now, fmt::format("dispatch to lane {}, which is not a free lane", d.lane).c_str());
   if (d.model < 0 || static_cast<std::size_t>(d.model) >= models_.size())
     return reject_dispatch(d, now, fmt::format("dispatch of unknown model {}", d.model).c_str());
   const Model& model = models_[static_cast<std::size_t>(d.model)];
@@ -250,7 +258,10 @@ bool PolicyHost::start(int lane_index, const Dispatch& d, Time now) {
   }
   // Work that can no longer help: if even the profile's median says this stage ends after a job's
   // deadline, answer the job now (from what it has) rather than run it.
-  const Time end_estimate = now + model.profile.planned(d.stage, static_cast<int>(d.jobs.size()), PlanningFigure::p50);
+  int busy = 1;  // lanes running once this one starts: instances running together slow each other
+  for (const LaneBatch& l : lanes_) busy += l.busy ? 1 : 0;
+  const Time end_estimate =
+      now + model.profile_at(busy).planned(d.stage, static_cast<int>(d.jobs.size()), PlanningFigure::p50);
   LaneBatch& lane = lanes_[static_cast<std::size_t>(lane_index)];
   lane.jobs.assign(d.jobs.begin(), d.jobs.end());  // copied first: on_expire ends the span's validity
   std::size_t kept = 0;
@@ -264,7 +275,10 @@ bool PolicyHost::start(int lane_index, const Dispatch& d, Time now) {
     lane.jobs[kept++] = id;
   }
   lane.jobs.resize(kept);
-  if (kept == 0) return false;
+  if (kept == 0) {
+    policy_.on_lane_free(lane_index, now);  // nothing of the batch runs: the lane stays free
+    return false;
+  }
   for (const JobId id : lane.jobs) {
     HostJob& j = jobs_[slot_of(id)];
     j.in_flight = true;

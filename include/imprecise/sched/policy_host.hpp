@@ -129,7 +129,7 @@ class PolicyHost {
   OutcomeStatus status_from_depth(const HostJob& j) const;
   void fail_job(JobId id, Time now, const char* what);
   bool start(int lane, const Dispatch& d, Time now);
-  bool reject_dispatch(const Dispatch& d, Time now, const char* what);
+  bool reject_dispatch(int lane, const Dispatch& d, Time now, const char* what);
   JobInfo info_of(const HostJob& j) const;
   void fill_infos(const LaneBatch& lane);
 

@@ -35,7 +35,7 @@ void PolicyBase::grow_batch(int model, int stage, Time now, bool riders) {
   // members at or before it saved, covers c(b) - c(1); and every member must still end by its
   // deadline. Slack and its suffix minimum are computed once; candidates are tried in order, folding
   // the slack of the positions passed into a running minimum: O(n) for the whole batch.
-  const Profile& profile = models_[model].profile;
+  const Profile& profile = planning_profile(model);
   const int limit = effective_max_batch(models_[model]);
   if (static_cast<int>(batch_.size()) >= limit) return;
   const Duration base_cost = profile.planned(stage, static_cast<int>(batch_.size()), config_.figure);

@@ -22,6 +22,12 @@ PolicyBase::PolicyBase(std::span<const Model> models, PolicyConfig config, JobOr
     alone_prefix_.emplace_back(model.stages() + 1, 0);
   }
   refresh_model_costs();
+  const std::size_t lanes = static_cast<std::size_t>(std::max(1, config_.lanes));
+  lane_model_.assign(lanes, -1);
+  lane_until_.assign(lanes, 0);
+  lane_free_.assign(lanes, 0);
+  lanes_in_use_.assign(models_.size(), 0);
+  controls_.assign(models_.size(), ModelControl{});
 }
 
 int PolicyBase::max_stages(std::span<const Model> models) {
@@ -31,7 +37,52 @@ int PolicyBase::max_stages(std::span<const Model> models) {
 }
 
 int PolicyBase::effective_max_batch(const Model& model) const {
-  return std::max(1, std::min(config_.max_batch, model.profile.max_batch()));
+  const ModelControl& control = controls_.empty() ? ModelControl{} : controls_[static_cast<std::size_t>(&model - models_.data())];
+  const int asked = control.max_batch > 0 ? std::min(control.max_batch, config_.max_batch) : config_.max_batch;
+  return std::max(1, std::min(asked, planning_profile(model).max_batch()));
+}
+
+void PolicyBase::set_control(ModelId model, const ModelControl& control) {
+  if (model < 0 || static_cast<std::size_t>(model) >= models_.size()) return;
+  if (controls_[static_cast<std::size_t>(model)] == control) return;
+  controls_[static_cast<std::size_t>(model)] = control;
+  costed_revision_[static_cast<std::size_t>(model)] = ~std::uint64_t{0};  // its longest dispatch may change
+  dirty_ = true;
+}
+
+int PolicyBase::free_lane() const {
+  for (std::size_t l = 0; l < lane_model_.size(); ++l)
+    if (lane_model_[l] < 0) return static_cast<int>(l);
+  return -1;
+}
+
+bool PolicyBase::under_lane_limit(ModelId model) const {
+  const int limit = controls_[static_cast<std::size_t>(model)].lanes;
+  return limit <= 0 || lanes_in_use_[static_cast<std::size_t>(model)] < limit;
+}
+
+void PolicyBase::take_lane(int lane, ModelId model, int stage, Time now) {
+  if (lane < 0) return;
+  int busy = 1;
+  for (const ModelId m : lane_model_) busy += m >= 0 ? 1 : 0;
+  lane_model_[static_cast<std::size_t>(lane)] = model;
+  lane_until_[static_cast<std::size_t>(lane)] =
+      now + models_[model].profile_at(busy).planned(stage, static_cast<int>(batch_.size()), config_.figure);
+  ++lanes_in_use_[static_cast<std::size_t>(model)];
+}
+
+void PolicyBase::on_lane_free(int lane, Time) {
+  if (lane < 0 || static_cast<std::size_t>(lane) >= lane_model_.size()) return;
+  ModelId& model = lane_model_[static_cast<std::size_t>(lane)];
+  if (model >= 0) --lanes_in_use_[static_cast<std::size_t>(model)];
+  model = -1;
+  if (lane_model_.size() > 1) dirty_ = true;  // plans over several lanes start from their free times
+}
+
+std::span<const Time> PolicyBase::lane_free_times(Time now) {
+  for (std::size_t l = 0; l < lane_model_.size(); ++l)
+    lane_free_[l] = lane_model_[l] < 0 ? now : std::max(now, lane_until_[l]);
+  return lane_free_;
 }
 
 void PolicyBase::refresh_model_costs() {
@@ -42,14 +93,15 @@ void PolicyBase::refresh_model_costs() {
   longest_dispatch_ = 0;
   for (std::size_t m = 0; m < models_.size(); ++m) {
     const Model& model = models_[m];
-    if (costed_revision_[m] != model.profile.revision()) {
-      costed_revision_[m] = model.profile.revision();
+    const Profile& profile = planning_profile(model);
+    if (costed_revision_[m] != profile.revision()) {
+      costed_revision_[m] = profile.revision();
       std::vector<Duration>& prefix = alone_prefix_[m];
       const int batch = effective_max_batch(model);
       Duration longest = 0;
       for (int s = 0; s < model.stages(); ++s) {
-        prefix[s + 1] = prefix[s] + model.profile.planned(s, 1, config_.figure);
-        longest = std::max(longest, model.profile.planned(s, batch, config_.figure));
+        prefix[s + 1] = prefix[s] + profile.planned(s, 1, config_.figure);
+        longest = std::max(longest, profile.planned(s, batch, config_.figure));
       }
       model_longest_dispatch_[m] = longest;
     }
@@ -73,7 +125,7 @@ void PolicyBase::refresh_job_costs() {
     if (waits_at_mandatory_stage(p)) ++runs_[p.job.model][p.done];
   for (PendingJob& p : jobs_) {
     const Model& model = model_of(p);
-    const Profile& profile = model.profile;
+    const Profile& profile = planning_profile(model);
     Duration* cost = stage_costs_.row(p.cost_slot);
     const std::vector<Duration>& prefix = alone_prefix_[p.job.model];
     for (int s = 0; s < model.stages(); ++s) cost[s] = prefix[s + 1] - prefix[s];
@@ -231,7 +283,7 @@ Decision PolicyBase::next(Time now) {
       return Finish{id};
     }
   }
-  const int head = pick_head();
+  const int head = first_dispatchable();
   if (head < 0 && replan_on_leave_ && !plan_current_) {
     // Jobs left the window since it was planned and nothing planned is left to run: plan the
     // deferred jobs that moved up (re-planning at every Finish instead would cost a DP per answer).
@@ -266,12 +318,49 @@ Decision PolicyBase::next(Time now) {
     return Drop{id};
   }
   if (head < 0) return Idle{drop_wake};
+  if (const Time hold = hold_until(head, now); hold > now) {  // a batching wait: let the batch fill
+    for (PendingJob& p : jobs_) p.in_batch = false;
+    return Idle{std::min(hold, drop_wake)};
+  }
   const int model = jobs_[head].job.model, stage = jobs_[head].done;
   for (PendingJob& p : jobs_) {
     if (p.in_batch) p.in_flight = true;
     p.in_batch = false;
   }
-  return Dispatch{model, stage, std::span<const JobId>(batch_)};
+  const int lane = free_lane();
+  take_lane(lane, model, stage, now);
+  return Dispatch{model, stage, std::span<const JobId>(batch_), lane};
+}
+
+int PolicyBase::first_dispatchable() const {
+  const int head = pick_head();
+  if (head < 0 || under_lane_limit(jobs_[static_cast<std::size_t>(head)].job.model)) return head;
+  // The head's model holds every lane it may: the first job (in order) of a model that may take one.
+  for (std::size_t i = 0; i < jobs_.size(); ++i)
+    if (needs_stage(jobs_[i]) && under_lane_limit(jobs_[i].job.model)) return static_cast<int>(i);
+  return -1;
+}
+
+Time PolicyBase::hold_until(int head, Time now) const {
+  const PendingJob& lead = jobs_[static_cast<std::size_t>(head)];
+  const Duration wait = controls_[static_cast<std::size_t>(lead.job.model)].batch_wait;
+  if (wait <= 0 || static_cast<int>(batch_.size()) >= effective_max_batch(model_of(lead))) return now;
+  Time oldest = kNever;
+  for (const PendingJob& p : jobs_)
+    if (p.in_batch) oldest = std::min(oldest, p.job.release);
+  if (oldest == kNever || oldest + wait <= now) return now;
+  // Never past what keeps the plan on time: the batch runs first, then every job's remaining planned
+  // work back to back in order (as batch forming checks it); the wait may use the least slack left.
+  Duration room = oldest + wait - now;
+  Time t = now + planning_profile(model_of(lead)).planned(lead.done, static_cast<int>(batch_.size()), config_.figure);
+  for (const PendingJob& p : jobs_) {
+    if (p.in_flight || p.drop) continue;
+    const Duration rest = alone_cost(p, p.done + (p.in_batch ? 1 : 0), guarded_depth(p));
+    if (rest == 0 && !p.in_batch) continue;
+    t += rest;
+    if (t <= p.job.deadline) room = std::min(room, p.job.deadline - t);  // one already late stays late
+  }
+  return now + room;
 }
 
 }  // namespace imprecise::detail

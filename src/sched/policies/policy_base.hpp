@@ -37,6 +37,8 @@ class PolicyBase : public Policy {
   void on_stage_done(JobId job, int depth, double confidence, Time now) override;
   void on_expire(JobId job, Time now) override;
   Decision next(Time now) override;
+  void on_lane_free(int lane, Time now) override;
+  void set_control(ModelId model, const ModelControl& control) override;
 
   std::size_t pending() const { return jobs_.size(); }
 
@@ -48,6 +50,13 @@ class PolicyBase : public Policy {
   virtual int pick_head() const;
 
   const Model& model_of(const PendingJob& job) const { return models_[job.job.model]; }
+  /// The stage times plans budget with: measured with every lane busy (Model::profile_at), since
+  /// instances running together slow each other.
+  const Profile& planning_profile(const Model& model) const { return model.profile_at(config_.lanes); }
+  const Profile& planning_profile(ModelId model) const { return planning_profile(models_[model]); }
+  /// When each lane frees, as this policy dispatched them: `now` for a free lane, else its batch's
+  /// start plus its planned time (never before `now`). One entry per lane.
+  std::span<const Time> lane_free_times(Time now);
   int stages_of(const PendingJob& job) const { return model_of(job).stages(); }
   /// Planned time to take `job` from its current depth to `depth`, each stage at its per-job cost
   /// in this decision's batches (job_cost).
@@ -93,6 +102,17 @@ class PolicyBase : public Policy {
   int find(JobId id) const;
   void erase_job(std::size_t index);
   int effective_max_batch(const Model& model) const;
+  /// The first lane this policy has not dispatched to (or -1), and whether `model` may take one more
+  /// lane under its ModelControl::lanes.
+  int free_lane() const;
+  bool under_lane_limit(ModelId model) const;
+  /// Index of the first job (in order) that needs a stage and whose model may take a lane, or -1.
+  int first_dispatchable() const;
+  /// With a batching wait: when the batch in batch_ (led by jobs_[head]) may go at the latest while
+  /// it is smaller than its max batch (its oldest member's release plus the wait, never past what
+  /// keeps every job of the plan on time); `now` or earlier: go now.
+  Time hold_until(int head, Time now) const;
+  void take_lane(int lane, ModelId model, int stage, Time now);
   static int max_stages(std::span<const Model> models);
   /// Not in flight, not shed by the last plan, and its next stage is mandatory.
   bool waits_at_mandatory_stage(const PendingJob& job) const;
@@ -135,6 +155,12 @@ class PolicyBase : public Policy {
   int shed_ = 0, over_limit_ = 0;
   std::size_t scan_from_ = 0;
   std::vector<Duration> slack_, suffix_slack_;  // form_batch scratch
+  // Lanes as this policy dispatched them (the host reports each one free again: on_lane_free).
+  std::vector<ModelId> lane_model_;  // -1: free
+  std::vector<Time> lane_until_;     // a busy lane's planned end
+  std::vector<Time> lane_free_;      // lane_free_times scratch
+  std::vector<int> lanes_in_use_;    // [model]
+  std::vector<ModelControl> controls_;  // [model]: Policy::set_control
 };
 
 

@@ -1,0 +1,115 @@
+// Policy::set_control (max batch, batching wait, lanes per model) and lanes named in Dispatch.
+#include <gtest/gtest.h>
+
+#include <variant>
+
+#include "imprecise/sched/policy.hpp"
+#include "policy_fixtures.hpp"
+
+namespace imprecise {
+namespace {
+
+Model model_named(const std::string& name, double stage_ms = 1.0) {
+  testing::TestModelSpec spec;
+  spec.stages = 2;
+  spec.stage_ms = stage_ms;
+  spec.batches = {1, 2, 4, 8};
+  spec.name = name;
+  return testing::make_test_model(spec);
+}
+
+Job job(JobId id, Time release, Duration relative_deadline, ModelId model = 0) {
+  Job j;
+  j.id = id;
+  j.model = model;
+  j.release = release;
+  j.deadline = release + relative_deadline;
+  return j;
+}
+
+const Dispatch& dispatch_of(const Decision& d) {
+  EXPECT_TRUE(std::holds_alternative<Dispatch>(d)) << "decision index " << d.index();
+  return std::get<Dispatch>(d);
+}
+
+class PolicyControlTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  std::unique_ptr<Policy> make(int lanes = 1, int max_batch = 8) {
+    PolicyConfig config;
+    config.lanes = lanes;
+    config.max_batch = max_batch;
+    return make_policy(GetParam(), models_, config);
+  }
+  std::vector<Model> models_{model_named("a"), model_named("b")};
+};
+
+TEST_P(PolicyControlTest, AControlsMaxBatchBoundsEveryDispatchOfItsModel) {
+  auto policy = make();
+  for (JobId i = 0; i < 6; ++i) policy->on_release(job(i, 0, from_ms(100)), 0);
+  policy->set_control(0, ModelControl{2, 0, 0});
+  EXPECT_EQ(dispatch_of(policy->next(0)).jobs.size(), 2u);
+  policy->set_control(0, ModelControl{});  // back to the policy's own limit
+  EXPECT_EQ(dispatch_of(policy->next(0)).jobs.size(), 4u) << "the four still waiting at stage 0 go together";
+}
+
+TEST_P(PolicyControlTest, DispatchesNameAFreeLaneAndALaneFreedIsUsedAgain) {
+  auto policy = make(/*lanes=*/2);
+  for (JobId i = 0; i < 3; ++i) policy->on_release(job(i, 0, from_ms(100), static_cast<ModelId>(i % 2)), 0);
+  const Dispatch first = dispatch_of(policy->next(0));
+  EXPECT_EQ(first.lane, 0);
+  const Dispatch second = dispatch_of(policy->next(0));
+  EXPECT_EQ(second.lane, 1);
+  EXPECT_NE(first.model, second.model);
+  policy->on_stage_done(first.jobs[0], 1, 0.5, from_ms(1));
+  policy->on_lane_free(0, from_ms(1));
+  Decision d = policy->next(from_ms(1));
+  while (!std::holds_alternative<Dispatch>(d)) d = policy->next(from_ms(1));  // a Finish may come first
+  EXPECT_EQ(std::get<Dispatch>(d).lane, 0);
+}
+
+TEST_P(PolicyControlTest, AModelAtItsLaneLimitWaitsWhileAnotherModelTakesTheFreeLane) {
+  auto policy = make(/*lanes=*/2);
+  policy->set_control(0, ModelControl{1, 0, 1});  // model a: one lane, batches of one
+  policy->on_release(job(0, 0, from_ms(50), 0), 0);
+  policy->on_release(job(1, 0, from_ms(60), 0), 0);
+  policy->on_release(job(2, 0, from_ms(90), 1), 0);
+  const Dispatch first = dispatch_of(policy->next(0));
+  EXPECT_EQ(first.model, 0);
+  const Dispatch second = dispatch_of(policy->next(0));
+  EXPECT_EQ(second.model, 1) << "job 1 (model a) comes first in EDF order but a holds its one lane";
+  policy->set_control(1, ModelControl{0, 0, 0});
+}
+
+TEST_P(PolicyControlTest, ABatchingWaitHoldsASmallBatchUntilItFillsOrItsWaitEnds) {
+  auto policy = make(/*lanes=*/1, /*max_batch=*/4);
+  policy->set_control(0, ModelControl{4, from_ms(2), 0});
+  policy->on_release(job(0, 0, from_ms(100)), 0);
+  const Decision held = policy->next(0);
+  ASSERT_TRUE(std::holds_alternative<Idle>(held));
+  EXPECT_EQ(std::get<Idle>(held).until, from_ms(2)) << "the oldest member's release plus the wait";
+  for (JobId i = 1; i < 4; ++i) policy->on_release(job(i, from_ms(1), from_ms(100)), from_ms(1));
+  EXPECT_EQ(dispatch_of(policy->next(from_ms(1))).jobs.size(), 4u) << "a full batch goes at once";
+  policy->on_release(job(4, from_ms(1), from_ms(100)), from_ms(1));
+  EXPECT_EQ(dispatch_of(policy->next(from_ms(3))).jobs.size(), 1u) << "its wait is over: it goes alone";
+}
+
+TEST_P(PolicyControlTest, ABatchingWaitNeverMakesAJobLate) {
+  auto policy = make(/*lanes=*/1, /*max_batch=*/4);
+  policy->set_control(0, ModelControl{4, from_ms(5), 0});
+  // Two stages of 1 ms to full depth and a deadline 2.5 ms away: 0.5 ms of slack at most.
+  policy->on_release(job(0, 0, from_us(2500)), 0);
+  const Decision d = policy->next(0);
+  if (std::holds_alternative<Idle>(d)) EXPECT_LE(std::get<Idle>(d).until, from_us(500)) << "two 1 ms stages by 2.5 ms";
+  else EXPECT_EQ(dispatch_of(d).jobs.size(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Policies, PolicyControlTest, ::testing::Values("yao-dp", "density", "edf-full"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           for (char& c : name)
+                             if (c == '-') c = '_';
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace imprecise
