@@ -1,9 +1,10 @@
-// Arrival generators: poisson, periodic with jitter, bursty on/off, and CSV traces.
+// Arrival generators: poisson, periodic with jitter, bursty on/off, and CSV traces; load schedules.
 #include "imprecise/sim/workload.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -84,7 +85,115 @@ void poisson_into(std::vector<Time>& out, Rng& rng, double rate_hz, double from_
   }
 }
 
+// Salt of the thinning uniforms (a stream of its own: the arrivals drawn at peak rate are unchanged).
+constexpr std::uint64_t kThinSalt = 0x7468696eULL;
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> parts;
+  std::stringstream in(s);
+  std::string part;
+  while (std::getline(in, part, sep)) parts.push_back(part);
+  if (!s.empty() && s.back() == sep) parts.emplace_back();
+  return parts;
+}
+
+double number_in(const std::string& spec, const std::string& text, const char* what) {
+  double v = 0.0;
+  if (!detail::parse_double(text, v) || !std::isfinite(v))
+    throw Error(fmt::format("load schedule '{}': {} must be a number, found '{}'", spec, what, text));
+  return v;
+}
+
 }  // namespace
+
+double LoadSchedule::at(Time t) const {
+  if (points.empty()) return 1.0;
+  if (t <= points.front().first) return points.front().second;
+  if (t >= points.back().first) return points.back().second;
+  const auto hi = std::upper_bound(points.begin(), points.end(), t,
+                                   [](Time x, const std::pair<Time, double>& p) { return x < p.first; });
+  const auto lo = hi - 1;
+  const double span = static_cast<double>(hi->first - lo->first);
+  const double f = span > 0 ? static_cast<double>(t - lo->first) / span : 1.0;
+  return lo->second + f * (hi->second - lo->second);
+}
+
+double LoadSchedule::peak() const {
+  if (points.empty()) return 1.0;
+  double p = 0.0;
+  for (const auto& [t, load] : points) p = std::max(p, load);
+  return p;
+}
+
+void validate(const LoadSchedule& schedule, const std::string& field) {
+  Time last = 0;
+  for (std::size_t i = 0; i < schedule.points.size(); ++i) {
+    const auto& [t, load] = schedule.points[i];
+    if (t < last) throw Error(fmt::format("{}: point {}: times must be >= 0 and sorted", field, i));
+    if (!(load >= 0.0) || !std::isfinite(load))
+      throw Error(fmt::format("{}: point {}: the multiplier must be >= 0, got {}", field, i, load));
+    last = t;
+  }
+  if (!schedule.empty() && !(schedule.peak() > 0.0)) throw Error(fmt::format("{}: the peak multiplier must be > 0", field));
+}
+
+LoadSchedule parse_load_schedule(const std::string& spec, Duration horizon) {
+  if (horizon <= 0) throw Error(fmt::format("load schedule '{}': the run's duration must be > 0", spec));
+  const std::vector<std::string> parts = split(spec, ':');
+  const std::string& shape = parts.front();
+  LoadSchedule s;
+  auto expect = [&](std::size_t n, const char* form) {
+    if (parts.size() != n) throw Error(fmt::format("load schedule '{}': expected {}", spec, form));
+  };
+  if (shape == "ramp") {
+    expect(3, "ramp:FROM:TO");
+    s.points = {{0, number_in(spec, parts[1], "FROM")}, {horizon, number_in(spec, parts[2], "TO")}};
+  } else if (shape == "bursts") {
+    expect(5, "bursts:BASE:PEAK:PERIOD_S:DUTY");
+    const double base = number_in(spec, parts[1], "BASE"), peak = number_in(spec, parts[2], "PEAK");
+    const double period_s = number_in(spec, parts[3], "PERIOD_S"), duty = number_in(spec, parts[4], "DUTY");
+    if (!(period_s > 0.0)) throw Error(fmt::format("load schedule '{}': PERIOD_S must be > 0", spec));
+    if (!(duty >= 0.0 && duty <= 1.0)) throw Error(fmt::format("load schedule '{}': DUTY must be in [0, 1]", spec));
+    const Duration period = from_seconds(period_s);
+    const Duration on = static_cast<Duration>(std::llround(duty * static_cast<double>(period)));
+    if (on <= 0 || on >= period) {  // no edge: a constant
+      s.points = {{0, on <= 0 ? base : peak}};
+    } else {
+      // A square wave as a piecewise-linear curve with 1 ns edges.
+      for (Time start = 0; start < horizon; start += period) {
+        s.points.push_back({start, peak});
+        s.points.push_back({start + on - 1, peak});
+        s.points.push_back({start + on, base});
+        s.points.push_back({start + period - 1, base});
+      }
+    }
+  } else if (shape == "points") {
+    expect(2, "points:T_S=L,T_S=L,...");
+    for (const std::string& point : split(parts[1], ',')) {
+      const auto eq = point.find('=');
+      if (eq == std::string::npos) throw Error(fmt::format("load schedule '{}': '{}' is not T_S=L", spec, point));
+      const double t = number_in(spec, point.substr(0, eq), "T_S");
+      if (!(t >= 0.0)) throw Error(fmt::format("load schedule '{}': T_S must be >= 0, found {}", spec, t));
+      s.points.push_back({from_seconds(t), number_in(spec, point.substr(eq + 1), "L")});
+    }
+  } else {
+    throw Error(fmt::format("load schedule '{}': unknown shape '{}' (expected ramp, bursts or points)", spec, shape));
+  }
+  validate(s, fmt::format("load schedule '{}'", spec));
+  return s;
+}
+
+std::vector<std::size_t> thin_by_schedule(std::span<const Time> times, const LoadSchedule& schedule,
+                                          std::uint64_t seed) {
+  std::vector<std::size_t> kept;
+  kept.reserve(times.size());
+  const double peak = schedule.peak();
+  for (std::size_t i = 0; i < times.size(); ++i) {
+    const double u = unit_open(hash_of({seed, static_cast<std::uint64_t>(i), kThinSalt}));
+    if (u * peak < schedule.at(times[i])) kept.push_back(i);
+  }
+  return kept;
+}
 
 std::vector<Time> generate_arrivals(const StreamSpec& s, Duration horizon, double rate_scale, std::uint64_t seed) {
   if (horizon < 0) bad(s, "horizon", "must be >= 0");

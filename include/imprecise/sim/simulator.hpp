@@ -1,4 +1,5 @@
-// Simulator: deterministic discrete-event simulation of policies driving one device on a scenario.
+// Simulator: deterministic discrete-event simulation of policies driving one device (one or more
+// executor lanes) on a scenario, optionally under a controller and a time-varying load.
 #pragma once
 
 #include <cstdint>
@@ -8,10 +9,14 @@
 
 #include "imprecise/core/job.hpp"
 #include "imprecise/core/outcome.hpp"
+#include "imprecise/sched/control_loop.hpp"
+#include "imprecise/sched/controller.hpp"
 #include "imprecise/sched/policy.hpp"
 #include "imprecise/sched/observer.hpp"
+#include "imprecise/sched/slo_utility.hpp"
 #include "imprecise/sim/metrics.hpp"
 #include "imprecise/sim/scenario.hpp"
+#include "imprecise/sim/workload.hpp"
 #include "imprecise/core/time.hpp"
 
 namespace imprecise::sim {
@@ -27,7 +32,16 @@ struct SimConfig {
   Duration duration = 0;             ///< arrivals over [0, duration); 0: the scenario's
   int max_batch = 0;                 ///< overrides policy.max_batch; 0: the scenario's
   bool deterministic_times = false;  ///< every stage takes exactly its planned figure (policy.figure)
-  PolicyConfig policy;               ///< passed to make_policy (max_batch replaced as above)
+  PolicyConfig policy;               ///< passed to make_policy (max_batch replaced, lanes set as below)
+  /// Executor lanes (concurrent model instances, >= 1): a stage's time is sampled from
+  /// Model::profile_at(c), c = the lanes busy once it starts (itself included).
+  int lanes = 1;
+  /// Null: none. Else run through a ControlLoop ticked every control.interval from time 0. A
+  /// controller keeps state between decisions: give every run a fresh one.
+  std::shared_ptr<Controller> controller;
+  ControllerConfig control;  ///< its settings (control.lanes is set to `lanes`)
+  /// Multiplies every stream's rate over time (arrivals by thinning); empty: constant rates.
+  LoadSchedule load_schedule;
   /// Told what happens, on simulated time, through the same hooks as the runtime Engine's (e.g. a
   /// TraceWriter: `imprecise simulate --trace FILE`).
   std::vector<std::shared_ptr<Observer>> observers;
@@ -43,6 +57,12 @@ struct SimResult {
   /// Decisions that broke the protocol in policy.hpp (dispatching an unknown/busy job, a wrong
   /// stage, an oversize batch, finishing an ended job, ...). Affected jobs end `failed`.
   std::int64_t protocol_violations = 0;
+  /// Per model (ModelId order), what it saw over the whole run (slo_utility scores it).
+  std::vector<ModelWindow> windows;
+  /// The control loop's intervals (empty without a controller) and the wall time of each decision.
+  std::vector<ControlRecord> control;
+  std::vector<Duration> control_decisions;
+  Duration horizon = 0;  ///< arrivals were released over [0, horizon)
 };
 
 /// Builds the policy with make_policy(policy_spec, scenario.models, config.policy) and runs it.

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "imprecise/core/model.hpp"
@@ -39,6 +41,37 @@ double mean_rate_hz(const StreamSpec& stream);
 /// Throws Error naming the stream and field for a bad spec, or the file for a bad trace.
 std::vector<Time> generate_arrivals(const StreamSpec& stream, Duration horizon, double rate_scale,
                                     std::uint64_t seed);
+
+/// A time-varying load: a piecewise-linear multiplier of every stream's rate over time, through
+/// `points` (time, multiplier), sorted by time, held flat before the first and after the last point.
+/// Empty: the rates are constant (and the arrivals are exactly those without a schedule).
+struct LoadSchedule {
+  std::vector<std::pair<Time, double>> points;
+
+  bool empty() const { return points.empty(); }
+  /// The multiplier at `t` (1 when empty).
+  double at(Time t) const;
+  /// The largest multiplier (1 when empty): arrivals are drawn at this rate, then thinned.
+  double peak() const;
+};
+
+/// Checks a schedule: points sorted by time (>= 0), multipliers finite and >= 0 with a positive
+/// peak; throws Error naming `field` otherwise.
+void validate(const LoadSchedule& schedule, const std::string& field);
+
+/// The named shapes over a run of `horizon`:
+///   ramp:FROM:TO                     linear from FROM at 0 to TO at the horizon;
+///   bursts:BASE:PEAK:PERIOD_S:DUTY   a square wave: PEAK for the first DUTY (0..1) of every
+///                                    PERIOD_S seconds, BASE for the rest;
+///   points:T_S=L,T_S=L,...           the multiplier L at T_S seconds, linear in between.
+/// Throws Error naming the spec and the bad part.
+LoadSchedule parse_load_schedule(const std::string& spec, Duration horizon);
+
+/// Thinning (Lewis-Shedler): of arrivals drawn at the schedule's peak rate, the indices of those
+/// kept, arrival i with probability at(times[i]) / peak() (a uniform from (seed, i)): a Poisson
+/// stream becomes the inhomogeneous Poisson stream of the scheduled rate.
+std::vector<std::size_t> thin_by_schedule(std::span<const Time> times, const LoadSchedule& schedule,
+                                          std::uint64_t seed);
 
 /// Reads a trace CSV: one arrival time (ms, >= 0) per row in the column "time_ms" (the first
 /// column when there is no header). Returned sorted. Errors name path:line:column.
