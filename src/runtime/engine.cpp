@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -12,6 +13,9 @@
 namespace imprecise::runtime {
 
 namespace {
+
+/// More lanes than this is a configuration mistake, not a machine.
+constexpr int kMaxLanes = 1024;
 
 /// now + within, saturating at time_point::max() (a deadline "never").
 Clock::time_point deadline_in(Clock::duration within) {
@@ -29,6 +33,9 @@ Engine::Impl::Impl(std::vector<ServedModel> models, EngineConfig config)
   if (models.empty()) throw Error("engine: no models given");
   if (config_.max_pending < 1 || config_.max_pending > (std::size_t{1} << 20))
     throw Error(fmt::format("engine: max_pending is {}, must be in [1, {}]", config_.max_pending, std::size_t{1} << 20));
+  if (config_.lanes < 1 || config_.lanes > kMaxLanes)
+    throw Error(fmt::format("engine: lanes is {}, must be in [1, {}]", config_.lanes, kMaxLanes));
+  config_.policy_config.lanes = config_.lanes;
   for (std::size_t m = 0; m < models.size(); ++m) {
     ServedModel& served = models[m];
     Model& d = served.description;
@@ -42,6 +49,15 @@ Engine::Impl::Impl(std::vector<ServedModel> models, EngineConfig config)
     if (d.profile.max_batch() > served.network.max_batch())
       throw Error(fmt::format("engine: model '{}': profile has batch {} but the network was compiled for at most {}",
                               name, d.profile.max_batch(), served.network.max_batch()));
+    for (std::size_t c = 0; c < d.concurrent.size(); ++c) {
+      const Profile& table = d.concurrent[c];
+      if (table.stages() != d.stages())
+        throw Error(fmt::format("engine: model '{}': concurrent[{}] (lanes {}) has {} stages, the model {}", name, c,
+                                c + 2, table.stages(), d.stages()));
+      if (table.max_batch() > served.network.max_batch())
+        throw Error(fmt::format("engine: model '{}': concurrent[{}] (lanes {}) has batch {} but the network was "
+                                "compiled for at most {}", name, c, c + 2, table.max_batch(), served.network.max_batch()));
+    }
     if (d.name.empty()) d.name = name;
     max_stages_ = std::max(max_stages_, d.stages());
     plan_models_.push_back(std::move(d));
@@ -49,7 +65,12 @@ Engine::Impl::Impl(std::vector<ServedModel> models, EngineConfig config)
   }
   policy_ = make_policy(config_.policy, plan_models_, config_.policy_config);
   policy_name_ = std::string(policy_->name());
-  online_ = detail::OnlineProfile(plan_models_, config_.online_profile);
+  {
+    // The online profile measures at the engine's concurrency: its columns are the planned table's.
+    std::vector<Model> measured = plan_models_;
+    for (std::size_t m = 0; m < measured.size(); ++m) measured[m].profile = planned(static_cast<ModelId>(m));
+    online_ = detail::OnlineProfile(measured, config_.online_profile);
+  }
   for (const auto& o : config_.observers)
     if (!o) throw Error("engine: observers holds a null pointer");
 
@@ -75,7 +96,9 @@ Engine::Impl::Impl(std::vector<ServedModel> models, EngineConfig config)
     free_.push_back(static_cast<std::uint32_t>(n - 1 - i));  // hand out slot 0 first
   }
   confidence_.resize(static_cast<std::size_t>(max_batch));
-  lanes_ = std::vector<Lane>(1);  // one lane per device; one device for now
+  lanes_ = std::vector<Lane>(static_cast<std::size_t>(config_.lanes));
+  for (std::size_t l = 1; l < lanes_.size(); ++l)
+    for (const nn::MultiExitModel& net : networks_) lanes_[l].replicas.push_back(net.replica());
   for (Lane& lane : lanes_) {
     lane.states.resize(static_cast<std::size_t>(max_batch));
     lane.results.resize(static_cast<std::size_t>(max_batch));
@@ -89,10 +112,23 @@ Engine::Impl::Impl(std::vector<ServedModel> models, EngineConfig config)
   host.lanes = static_cast<int>(lanes_.size());
   for (std::size_t m = 0; m < plan_models_.size(); ++m)
     host.max_batch.push_back(
-        std::min({config_.policy_config.max_batch, plan_models_[m].profile.max_batch(), networks_[m].max_batch()}));
+        std::min({config_.policy_config.max_batch, planned(static_cast<ModelId>(m)).max_batch(), networks_[m].max_batch()}));
   host_.emplace(*policy_, plan_models_, std::move(host), *this);
   warm_up_policy();
   host_->set_observers(config_.observers);  // after the warm-up: observers see real jobs only
+}
+
+Profile& Engine::Impl::planned(ModelId model) {
+  return const_cast<Profile&>(std::as_const(*this).planned(model));  // one rule for both
+}
+
+const Profile& Engine::Impl::planned(ModelId model) const {
+  return plan_models_[static_cast<std::size_t>(model)].profile_at(config_.lanes);
+}
+
+nn::MultiExitModel& Engine::Impl::network_of(int lane, ModelId model) {
+  const auto m = static_cast<std::size_t>(model);
+  return lane == 0 ? networks_[m] : lanes_[static_cast<std::size_t>(lane)].replicas[m];
 }
 
 Time Engine::Impl::now() const {
@@ -170,7 +206,8 @@ const nn::MultiExitModel& Engine::network(ModelId model) const {
 }
 Profile Engine::profile(ModelId model) const {
   std::lock_guard lock(impl_->profile_mu_);
-  return impl_->plan_models_.at(static_cast<std::size_t>(model)).profile;
+  (void)impl_->plan_models_.at(static_cast<std::size_t>(model));  // range check
+  return impl_->planned(model);
 }
 const std::string& Engine::policy_name() const { return impl_->policy_name_; }
 std::size_t Engine::max_pending() const { return impl_->config_.max_pending; }

@@ -42,11 +42,15 @@ struct Slot {
 struct Lane {
   std::thread thread;
   std::condition_variable cv;
+  /// Lane i >= 1: its own instance of every model (ModelId order); lane 0 runs Impl::networks_. A
+  /// model instance keeps per-run buffers, so two threads never share one.
+  std::vector<nn::MultiExitModel> replicas;
   // Guarded by Impl::mu_.
   bool has_work = false;
   bool done = false;
   bool exit = false;
-  bool poke = false;  // arrivals wait while every lane is idle: this lane runs a scheduling pass
+  bool poke = false;  // arrivals wait while this lane is idle: it runs a scheduling pass
+  bool idle = true;   // the last pass left it without a batch (an arrival may poke it)
   // Written by a pass before has_work, read by the lane after it.
   ModelId model = 0;
   int stage = 0;
@@ -55,7 +59,7 @@ struct Lane {
   Time cycle_start = 0;  // start of the scheduling pass that dispatched the running batch
   // Written by the lane before done, read by a pass after it.
   std::vector<nn::ExitResult> results;
-  Time started = 0;
+  Time started = 0;  // (during the warm-up: simulated times, set by start_lane)
   Time ended = 0;
   bool failed = false;
   std::string error;
@@ -86,7 +90,7 @@ struct Engine::Impl final : HostClient {
   bool stop_seen_ = false;   // a pass ran after the stop request
   bool finished_ = false;    // stopping, and nothing is pending or running: the threads may exit
   Time wake_at_ = kNever;    // earliest deadline or policy timer: when the dispatcher must run a pass next
-  bool lanes_busy_ = false;  // every lane runs a stage: a lane's next pass takes new arrivals in
+  bool lanes_busy_ = false;  // every lane runs a stage: a lane's next pass takes new arrivals in, no poke
   StopMode stop_mode_ = StopMode::cancel;
   mutable std::mutex profile_mu_;  // plan_models_[*].profile: written by the passes, copied by profile()
   std::mutex join_mu_;
@@ -106,6 +110,13 @@ struct Engine::Impl final : HostClient {
   bool warming_up_ = false;
 
   Time now() const;
+  /// The table the policy plans `model` with: Model::profile_at(lanes) (online updates go there too).
+  Profile& planned(ModelId model);
+  const Profile& planned(ModelId model) const;
+  /// Marks an idle lane to run a pass for new arrivals, unless one is marked already. Caller holds mu_.
+  /// Returns the lane to notify, or -1.
+  int poke_idle_lane();
+  nn::MultiExitModel& network_of(int lane, ModelId model);
 
   // submit path (submit.cpp)
   JobId submit(ModelId model, const nn::Tensor& input, Time deadline, double weight, std::promise<Outcome>* promise,
@@ -126,6 +137,7 @@ struct Engine::Impl final : HostClient {
   // threads (threads.cpp)
   void dispatcher_main();
   void lane_main(int index);
+  void pin_lane(int index) const;
 
   // HostClient (pass.cpp)
   void start_lane(int lane, Time now) override;

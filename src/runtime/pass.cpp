@@ -42,24 +42,38 @@ void Engine::Impl::service() {
   const bool lanes_idle = !host_->any_lane_busy();
   const Time wake = std::min(deadlines_.empty() ? kNever : deadlines_.top_key(), idle_until);
   bool wake_dispatcher = false;
-  bool poke_lane = false;
+  int poke_lane = -1;
   {
     std::lock_guard lock(mu_);
     for (const std::uint32_t index : freeing_) free_.push_back(index);
     freeing_.clear();
     wake_dispatcher = wake < wake_at_;  // a timer the sleeping dispatcher does not know about yet
     wake_at_ = wake;
-    lanes_busy_ = !lanes_idle;
+    bool all_busy = true;
+    for (std::size_t l = 0; l < lanes_.size(); ++l) {
+      lanes_[l].idle = !host_->lane(static_cast<int>(l)).busy;
+      all_busy = all_busy && !lanes_[l].idle;
+    }
+    lanes_busy_ = all_busy;
     // Arrivals that came in during this pass while lanes_busy_ still said "a lane will take them".
-    poke_lane = lanes_idle && !inbox_.empty();
-    if (poke_lane) lanes_[0].poke = true;
+    if (!all_busy && !inbox_.empty()) poke_lane = poke_idle_lane();
     if (stop_requested_ && host_->live() == 0 && inbox_.empty() && lanes_idle && !finished_) {
       finished_ = true;
       wake_dispatcher = true;
     }
   }
   if (wake_dispatcher) cv_.notify_one();
-  if (poke_lane) lanes_[0].cv.notify_one();
+  if (poke_lane >= 0) lanes_[static_cast<std::size_t>(poke_lane)].cv.notify_one();
+}
+
+int Engine::Impl::poke_idle_lane() {
+  int idle = -1;
+  for (std::size_t l = 0; l < lanes_.size(); ++l) {
+    if (lanes_[l].poke) return -1;  // a pass is coming already: it takes every arrival in the inbox
+    if (idle < 0 && lanes_[l].idle) idle = static_cast<int>(l);
+  }
+  if (idle >= 0) lanes_[static_cast<std::size_t>(idle)].poke = true;
+  return idle;
 }
 
 void Engine::Impl::release(std::uint32_t index, Time now) {
@@ -82,9 +96,9 @@ void Engine::Impl::complete(int lane_index, Time now) {
   if (!lane.failed && online_.record(lane.model, lane.stage, static_cast<int>(lane.count), cost, column, timing)) {
     {
       std::lock_guard lock(profile_mu_);
-      plan_models_[static_cast<std::size_t>(lane.model)].profile.set_timing(lane.stage, column, timing);
+      planned(lane.model).set_timing(lane.stage, column, timing);  // at the engine's concurrency (lanes)
     }
-    const int batch = plan_models_[static_cast<std::size_t>(lane.model)].profile.batch_sizes()[column];
+    const int batch = planned(lane.model).batch_sizes()[column];
     host_->notify([&](Observer& ob) { ob.on_profile_update(lane.model, lane.stage, batch, timing); });
   }
 }
@@ -107,7 +121,7 @@ void Engine::Impl::cancel_all(Time now) {
 
 // --- HostClient ---
 
-void Engine::Impl::start_lane(int lane_index, Time) {
+void Engine::Impl::start_lane(int lane_index, Time now) {
   const LaneBatch& batch = host_->lane(lane_index);
   Lane& lane = lanes_[static_cast<std::size_t>(lane_index)];
   lane.model = batch.model;
@@ -115,10 +129,17 @@ void Engine::Impl::start_lane(int lane_index, Time) {
   lane.count = batch.jobs.size();
   for (std::size_t i = 0; i < lane.count; ++i) lane.states[i] = &slots_[host_->slot_of(batch.jobs[i])].state;
   lane.cycle_start = pass_start_;
-  if (warming_up_) return;  // warm_up_policy completes the batch itself, on simulated time
+  if (warming_up_) {  // warm_up_policy completes the batch itself, on simulated time
+    const Profile& profile = planned(lane.model);
+    const int size = std::clamp(static_cast<int>(lane.count), 1, profile.max_batch());
+    lane.started = now;
+    lane.ended = now + std::max<Duration>(profile.planned(lane.stage, size, config_.policy_config.figure), 1);
+    return;
+  }
   {
     std::lock_guard lock(mu_);
     lane.has_work = true;
+    lane.idle = false;  // an arrival from now on pokes another lane (or none)
   }
   lane.cv.notify_one();
 }

@@ -87,16 +87,16 @@ JobId Engine::Impl::submit(ModelId model, const nn::Tensor& input, Time deadline
     s.callback = std::move(*callback);
   }
   bool stopping = false;
-  bool wake = true;
+  int wake = -1;
   {
     std::lock_guard lock(mu_);
     stopping = stop_requested_;
     if (!stopping) inbox_.push_back(index);
     // While every lane is busy the lane that finishes first takes the arrival in (one pass per stage,
-    // not one wake-up per job: under overload those cost the lane its CPU). Otherwise the idle lane is
-    // woken to run the pass itself: one thread hand-off from submit() to the stage, not two.
-    wake = !lanes_busy_ && !stopping;
-    if (wake) lanes_[0].poke = true;  // one lane per device; one device for now
+    // not one wake-up per job: under overload those cost the lane its CPU). Otherwise an idle lane is
+    // woken to run the pass itself (one thread hand-off from submit() to the stage, not two), unless
+    // one is woken already.
+    if (!lanes_busy_ && !stopping) wake = poke_idle_lane();
   }
   if (stopping) {  // stop() came while the input was copied: refuse through the slot's receiver, free the slot
     std::optional<std::promise<Outcome>> p = std::move(s.promise);
@@ -108,7 +108,7 @@ JobId Engine::Impl::submit(ModelId model, const nn::Tensor& input, Time deadline
     callback = p ? nullptr : &cb;
     return refuse(OutcomeStatus::rejected, "engine is stopping");
   }
-  if (wake) lanes_[0].cv.notify_one();
+  if (wake >= 0) lanes_[static_cast<std::size_t>(wake)].cv.notify_one();
   return id;
 }
 

@@ -1,5 +1,8 @@
 // Engine threads: the dispatcher (timers, arrivals while every lane is idle, the stop) and the lanes
 // (run a stage, then take its completion in and pick the next batch themselves).
+#include <pthread.h>
+#include <sched.h>
+
 #include <exception>
 
 #include <fmt/format.h>
@@ -45,6 +48,7 @@ void Engine::Impl::dispatcher_main() {
 
 void Engine::Impl::lane_main(int index) {
   serving_engine = this;
+  if (config_.pin_lanes) pin_lane(index);
   host_->notify([&](Observer& ob) { ob.on_thread_start(ThreadRole::lane, index); });
   Lane& lane = lanes_[static_cast<std::size_t>(index)];
   std::unique_lock lock(mu_);
@@ -62,7 +66,7 @@ void Engine::Impl::lane_main(int index) {
     }
     lane.has_work = false;
     lock.unlock();
-    nn::MultiExitModel& net = networks_[static_cast<std::size_t>(lane.model)];
+    nn::MultiExitModel& net = network_of(index, lane.model);
     lane.failed = false;
     lane.started = now();
     try {
@@ -87,6 +91,22 @@ void Engine::Impl::lane_main(int index) {
       service();
     }
     lock.lock();
+  }
+}
+
+void Engine::Impl::pin_lane(int index) const {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || CPU_COUNT(&allowed) == 0) return;
+  // The (index mod n)-th CPU this process may use: a container's cpuset need not start at CPU 0.
+  int nth = index % CPU_COUNT(&allowed);
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed) || nth-- > 0) continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    (void)pthread_setaffinity_np(pthread_self(), sizeof one, &one);  // refused: the lane runs unpinned
+    return;
   }
 }
 

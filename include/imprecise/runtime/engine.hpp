@@ -58,6 +58,9 @@ enum class AnswerRule {
 /// half-lives and `max` within about 10 (sooner after a short one). Planning uses whichever figure
 /// PolicyConfig::figure names.
 struct OnlineProfileConfig {
+  /// With EngineConfig::lanes > 1 the times are measured while up to that many lanes run at once: they
+  /// are recorded into the table the policy plans with, Model::profile_at(lanes) (the model's measured
+  /// table for that concurrency, else its alone profile).
   bool enabled = true;
   /// Record what a batch costs the schedule: from the scheduling pass that dispatched it to the pass
   /// that takes its completion in (the stage plus hand-off, bookkeeping and the next decision), not
@@ -73,7 +76,20 @@ struct OnlineProfileConfig {
 
 struct EngineConfig {
   std::string policy = "yao-dp";  ///< any make_policy name
-  PolicyConfig policy_config;     ///< shared with the simulator (figure, delta, max_batch, ...)
+  /// Shared with the simulator (figure, delta, max_batch, ...). Its `lanes` is set from `lanes` below.
+  PolicyConfig policy_config;
+  /// Executor lanes (>= 1): threads that each run a stage at a time on their own instance of every
+  /// model (lane 0 the ServedModel's network, lane i >= 1 a MultiExitModel::replica), so up to `lanes`
+  /// batches run at once. The policy plans with Model::profile_at(lanes): give each model's
+  /// `concurrent` tables (`imprecise profile --concurrency N`), or its stages are planned at their
+  /// alone times until the online profile has measured them. A CPU backend's intra-op threads
+  /// (OnednnBackendOptions::threads, default 1) times `lanes` should not exceed the cores.
+  int lanes = 1;
+  /// Pin lane i's thread to one CPU: the (i mod n)-th of the n CPUs this process may run on
+  /// (sched_getaffinity; with no restriction, CPU i mod hardware_concurrency), with
+  /// pthread_setaffinity_np. Steadier stage times when lanes <= cores; a pin the system refuses is
+  /// ignored (the lane runs unpinned).
+  bool pin_lanes = false;
   /// Jobs admitted and not yet answered. Beyond it submit() answers `rejected` ("queue full") at once,
   /// so memory stays bounded under any load. Every job buffer is allocated up front for this many.
   std::size_t max_pending = 256;
@@ -135,7 +151,7 @@ class Engine {
 
   std::size_t models() const;
   const nn::MultiExitModel& network(ModelId model) const;
-  /// The model's current profile (online updates included), copied.
+  /// The profile the policy plans the model with (Model::profile_at(lanes()), online updates included), copied.
   Profile profile(ModelId model) const;
   const std::string& policy_name() const;
   std::size_t max_pending() const;

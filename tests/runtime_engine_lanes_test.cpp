@@ -1,0 +1,146 @@
+// Engine with several executor lanes: exactly one outcome per job under overload and a stop midway, real
+// concurrency (stage slices on two lanes overlap in time), and the lanes setting checked.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "imprecise/error.hpp"
+#include "imprecise/runtime/engine.hpp"
+#include "runtime_fixtures.hpp"
+
+namespace imprecise::runtime {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace testing;  // runtime_fixtures.hpp
+
+/// Every stage slice the lanes ran: (lane, start, end).
+class SliceRecorder : public Observer {
+ public:
+  struct Slice {
+    int lane;
+    Time start;
+    Time end;
+  };
+  void on_stage_done(int lane, ModelId, int, std::span<const JobInfo>, Time start, Time end, bool) override {
+    std::lock_guard lock(mu_);
+    slices_.push_back({lane, start, end});
+  }
+  std::vector<Slice> slices() const {
+    std::lock_guard lock(mu_);
+    return slices_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Slice> slices_;
+};
+
+EngineConfig two_lanes(const std::string& policy, std::size_t max_pending = 64) {
+  EngineConfig c = config_with(policy, max_pending);
+  c.lanes = 2;
+  return c;
+}
+
+/// Submits `jobs` at `interval` with `deadline` each; returns after the last submit.
+void submit_paced(Engine& engine, const std::vector<nn::Tensor>& xs, Collector& got, std::size_t first, std::size_t jobs,
+                  Clock::duration interval, Clock::duration deadline) {
+  auto next = Clock::now();
+  for (std::size_t i = first; i < first + jobs; ++i) {
+    std::this_thread::sleep_until(next);  // catches up after an oversleep: the mean rate holds
+    next += interval;
+    engine.submit(0, xs[i % xs.size()], deadline, got.callback(i));
+  }
+}
+
+TEST(EngineLanes, AtTenTimesTheSustainableRateEveryJobGetsExactlyOneOutcome) {
+  const auto xs = inputs("cnn3");
+  Engine engine(one_model("cnn3"), two_lanes("yao-dp"));
+  EXPECT_EQ(engine.lanes(), 2);
+  const auto t0 = Clock::now();
+  for (std::size_t i = 0; i < 100; ++i) ASSERT_EQ(engine.submit(0, xs[i % xs.size()], kGenerous).get().exit, 3);
+  const auto per_job = (Clock::now() - t0) / 100;
+  const auto interval = per_job / 20;  // two lanes: 10x of twice one job at a time
+  const auto deadline = std::max<Clock::duration>(5 * per_job, 1ms);
+  constexpr std::size_t kJobs = 3000;
+  Collector got(kJobs + 1);
+  submit_paced(engine, xs, got, 0, kJobs, interval, deadline);
+  ASSERT_TRUE(got.wait_for(kJobs));
+  const Outcome after = engine.submit(0, xs[0], kGenerous).get();
+  EXPECT_EQ(after.status, OutcomeStatus::completed) << after.message;
+  engine.submit(0, xs[1], kGenerous, got.callback(kJobs));
+  engine.stop(StopMode::drain);
+  std::size_t by_status[4] = {0, 0, 0, 0};
+  for (const auto& outcomes : got.per_job()) {
+    ASSERT_EQ(outcomes.size(), 1u) << "exactly one outcome per job";
+    ++by_status[static_cast<int>(outcomes[0].status)];
+  }
+  std::printf("2 lanes, overload: %zu completed, %zu missed, %zu rejected, %zu failed\n", by_status[0], by_status[1],
+              by_status[2], by_status[3]);
+  EXPECT_EQ(by_status[static_cast<int>(OutcomeStatus::failed)], 0u);
+  EXPECT_GT(by_status[static_cast<int>(OutcomeStatus::completed)], 0u);
+  EXPECT_EQ(engine.protocol_violations(), 0);
+}
+
+TEST(EngineLanes, AStopInTheMiddleStillGivesEachJobOneOutcome) {
+  const auto xs = inputs("cnn3");
+  for (const StopMode mode : {StopMode::cancel, StopMode::drain}) {
+    constexpr std::size_t kJobs = 2000;
+    Collector got(kJobs);
+    {
+      Engine engine(one_model("cnn3"), two_lanes("yao-dp"));
+      std::thread submitter([&] { submit_paced(engine, xs, got, 0, kJobs, 5us, 5ms); });
+      std::this_thread::sleep_for(3ms);
+      engine.stop(mode);  // submits after this are rejected at once
+      submitter.join();
+    }
+    ASSERT_TRUE(got.wait_for(kJobs, 10s));
+    for (const auto& outcomes : got.per_job()) ASSERT_EQ(outcomes.size(), 1u) << "exactly one outcome per job";
+  }
+}
+
+TEST(EngineLanes, StageSlicesOnTwoLanesOverlapInTime) {
+  const auto xs = inputs("resnet_skip");
+  auto slices = std::make_shared<SliceRecorder>();
+  EngineConfig config = two_lanes("edf-full", 256);
+  config.observers.push_back(slices);
+  Engine engine(one_model("resnet_skip"), config);
+  // A backlog with generous deadlines keeps both lanes busy.
+  std::vector<std::future<Outcome>> futures;
+  for (std::size_t i = 0; i < 200; ++i) futures.push_back(engine.submit(0, xs[i % xs.size()], kGenerous));
+  for (auto& f : futures) EXPECT_EQ(f.get().status, OutcomeStatus::completed);
+  const auto all = slices->slices();
+  bool on[2] = {false, false};
+  bool overlap = false;
+  for (const auto& a : all) {
+    ASSERT_GE(a.lane, 0);
+    ASSERT_LT(a.lane, 2);
+    on[a.lane] = true;
+    if (a.lane != 0) continue;
+    for (const auto& b : all)
+      if (b.lane == 1 && a.start < b.end && b.start < a.end) overlap = true;
+  }
+  EXPECT_TRUE(on[0]);
+  EXPECT_TRUE(on[1]);
+  EXPECT_TRUE(overlap) << "two lanes ran stages at the same time";
+}
+
+TEST(EngineLanes, LanesBelowOneIsAnErrorNamingTheField) {
+  EngineConfig config = config_with("yao-dp");
+  config.lanes = 0;
+  try {
+    Engine engine(one_model("cnn3"), config);
+    FAIL() << "lanes = 0 accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("lanes"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace imprecise::runtime
