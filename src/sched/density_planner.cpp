@@ -20,13 +20,14 @@ using detail::lowest_depth_plan;
 const Plan& DensityPlanner::solve(const PlanProblem& problem) {
   const int n = problem.size();
   if (begin_plan(problem, plan_)) return plan_;
+  if (problem.lanes() > 1) return solve_lanes(problem);
   std::vector<int>& depth = plan_.depths;
   for (int i = 0; i < n; ++i) depth[i] = problem.lo(i);
 
   // Overload: Moore-Hodgson gives the fewest drops; among equal-cost victims shed the least reward.
   if (!problem.mandatory_fits()) {
     const bool ok = detail::moore_hodgson(
-        n, problem.now(), [&](int i) { return problem.cost(i, problem.lo(i)); },
+        n, problem.lane_free(0), [&](int i) { return problem.cost(i, problem.lo(i)); },
         [&](int i) { return problem.deadline(i); }, [&](int i) { return problem.droppable(i); },
         [&](int i) { return problem.reward(i, problem.lo(i)); }, [&](int i) { depth[i] = 0; }, drop_heap_);
     if (!ok) {
@@ -39,7 +40,7 @@ const Plan& DensityPlanner::solve(const PlanProblem& problem) {
   // never bind until they get work (then the offset is removed from their own leaf).
   constexpr Duration kIdleOffset = Duration{1} << 61;
   base_slack_.resize(n);
-  Time t = problem.now();
+  Time t = problem.lane_free(0);
   for (int i = 0; i < n; ++i) {
     const Duration c = depth[i] == 0 ? 0 : problem.cost(i, depth[i]);
     t += c;

@@ -48,7 +48,7 @@ int DpPlanner::min_drops(const PlanProblem& problem) {
   const int n = problem.size();
   drop_finish_.assign(n + 1, kInfinity);
   drop_next_.assign(n + 1, kInfinity);
-  drop_finish_[0] = problem.now();
+  drop_finish_[0] = problem.lane_free(0);
   for (int i = 0; i < n; ++i) {
     std::fill(drop_next_.begin(), drop_next_.end(), kInfinity);
     const Duration c = problem.cost(i, problem.lo(i));
@@ -94,9 +94,10 @@ const Plan& DpPlanner::solve(const PlanProblem& problem, RewardQuantum quantum) 
   assert(quantum.absolute > 0.0 || quantum.eps > 0.0);
   const int n = problem.size();
   if (begin_plan(problem, plan_)) return plan_;
+  const bool lanes = problem.lanes() > 1;  // then LaneFronts runs the DP (one lane: the fronts below)
   int drops = 0;
   if (!problem.mandatory_fits()) {
-    drops = min_drops(problem);
+    drops = lanes ? lane_fronts_.fewest_drops(problem) : min_drops(problem);
     if (drops < 0) {
       lowest_depth_plan(problem, plan_);
       return plan_;
@@ -127,13 +128,24 @@ const Plan& DpPlanner::solve(const PlanProblem& problem, RewardQuantum quantum) 
     if (bound_quanta_ > 0) ceiling_.build(problem, quant_, quant_offset_);
     // Past rmax every quantum is 0 and a front holds one state: that run needs no cap to end.
     const std::int64_t cap = delta <= rmax ? max_states_ : std::numeric_limits<std::int64_t>::max();
-    if (run(problem, drops, cap)) break;
+    const detail::LaneFronts::Bound bound{bound_quanta_, &reach_, &ceiling_};
+    if (lanes ? lane_fronts_.run(problem, quant_, quant_offset_, drops, cap, bound) : run(problem, drops, cap)) break;
     // Over the cap: a coarser quantum shortens every front about in proportion. Reported, not silent.
     delta *= 2.0;
     plan_.coarsened = true;
   }
   plan_.delta_used = delta;
+  last_states_ = lanes ? lane_fronts_.states() : static_cast<std::int64_t>(front_.size());
 
+  if (lanes) {
+    if (!lane_fronts_.best(n, drops, plan_.depths)) {
+      lowest_depth_plan(problem, plan_);
+      return plan_;
+    }
+    detail::spend_leftover_slack(problem, plan_.depths, slack_);
+    finish_plan(problem, plan_);
+    return plan_;
+  }
   const int layers = drops + 1;
   const std::int32_t first = front_begin_[n * layers + drops], last = front_begin_[n * layers + drops + 1];
   if (first == last) {  // cannot happen when min_drops found a plan; keep a defined answer anyway
@@ -154,7 +166,7 @@ const Plan& DpPlanner::solve(const PlanProblem& problem, RewardQuantum quantum) 
 bool DpPlanner::run(const PlanProblem& problem, int drops, std::int64_t cap) {
   const int n = problem.size(), layers = drops + 1;
   front_.clear();
-  front_.push_back(Entry{problem.now(), 0, -1, 0});
+  front_.push_back(Entry{problem.lane_free(0), 0, -1, 0});
   front_begin_.resize(static_cast<std::size_t>(n + 1) * layers + 1);
   front_begin_[0] = 0;
   for (int k = 0; k < layers; ++k) front_begin_[k + 1] = 1;  // the root is front (0, 0); the others are empty

@@ -16,7 +16,17 @@ using detail::kInfinity;
 }  // namespace
 
 void PlanProblem::reset(Time now) {
+  const Time lane[] = {now};
+  reset(now, lane);
+}
+
+void PlanProblem::reset(Time now, std::span<const Time> lane_free) {
+  assert(!lane_free.empty());
   now_ = now;
+  lane_free_.resize(lane_free.size());
+  for (std::size_t k = 0; k < lane_free.size(); ++k) lane_free_[k] = std::max(now, lane_free[k]);
+  sorted_lane_free_.assign(lane_free_.begin(), lane_free_.end());
+  std::sort(sorted_lane_free_.begin(), sorted_lane_free_.end());
   rows_.clear();
   values_cost_.clear();
   values_reward_.clear();
@@ -34,36 +44,58 @@ void PlanProblem::add(Time deadline, int done, int lo, int hi, std::span<const D
   std::fill(values_cost_.begin() + offset, values_cost_.begin() + offset + done, 0);
 }
 
-bool PlanProblem::feasible(std::span<const int> depths) const {
-  Time t = now_;
+template <class DepthOf>
+int PlanProblem::first_miss_at(DepthOf depth_of) const {
+  schedule_.reset(lane_free_);
   for (int i = 0; i < size(); ++i) {
-    const int l = depths[i];
+    const int l = depth_of(i);
     if (l == 0 && droppable(i)) continue;
-    if (l < lo(i) || l > hi(i)) return false;
+    if (l < lo(i) || l > hi(i)) return i;
     const Duration c = cost(i, l);
-    if (c > 0) {
-      t += c;
-      if (t > deadline(i)) return false;
-    }
+    if (c > 0 && schedule_.run(c) > deadline(i)) return i;
   }
-  return true;
+  return -1;
 }
 
+int PlanProblem::first_miss(std::span<const int> depths) const {
+  return first_miss_at([&](int i) { return depths[i]; });
+}
+
+bool PlanProblem::feasible(std::span<const int> depths) const { return first_miss(depths) < 0; }
+
 bool PlanProblem::mandatory_fits() const {
-  Time t = now_;
-  for (int i = 0; i < size(); ++i) {
-    const Duration c = cost(i, lo(i));
-    if (c > 0) {
-      t += c;
-      if (t > deadline(i)) return false;
-    }
-  }
-  return true;
+  return first_miss_at([&](int i) { return lo(i); }) < 0;
 }
 
 namespace detail {
 
+namespace {
+
+/// Several lanes: a deeper depth is kept only when the whole list schedule stays feasible. A longer job
+/// never makes a later finish earlier (each placement is componentwise monotone), so the first depth
+/// that does not fit ends the search, as with one lane. O(n^2 L lanes); plans are a window of 32 jobs.
+void spend_leftover_slack_lanes(const PlanProblem& problem, std::vector<int>& depth) {
+  for (int i = 0; i < problem.size(); ++i) {
+    if (depth[i] == 0) continue;
+    const int chosen = depth[i];
+    int best = chosen;
+    for (int l = chosen + 1; l <= problem.hi(i); ++l) {
+      depth[i] = l;
+      if (!problem.feasible(depth)) break;
+      // Ties go deeper, as with one lane.
+      if (problem.reward(i, l) >= problem.reward(i, best)) best = l;
+    }
+    depth[i] = best;
+  }
+}
+
+}  // namespace
+
 void spend_leftover_slack(const PlanProblem& problem, std::vector<int>& depth, SlackScratch& scratch) {
+  if (problem.lanes() > 1) {
+    spend_leftover_slack_lanes(problem, depth);
+    return;
+  }
   // Gains smaller than delta quantize to nothing, and the DP then prefers the shallower (earlier
   // finishing) depth. Hand the slack the plan leaves unused to such gains (and to flat ones), in
   // EDF order. Every
@@ -72,7 +104,7 @@ void spend_leftover_slack(const PlanProblem& problem, std::vector<int>& depth, S
   const int n = problem.size();
   scratch.slack_suffix.resize(n + 1);
   scratch.prefix_finish.resize(n);
-  Time t = problem.now();
+  Time t = problem.lane_free(0);
   for (int i = 0; i < n; ++i) {
     const Duration c = depth[i] == 0 ? 0 : problem.cost(i, depth[i]);
     t += c;

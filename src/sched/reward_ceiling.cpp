@@ -13,9 +13,11 @@ void RewardCeiling::build(const PlanProblem& problem, const std::vector<int>& qu
   end_.resize(n + 1);
   fixed_.resize(n + 1);
   budget_.resize(n + 1);
+  latest_deadline_.resize(n + 1);
   knots_.clear();
   begin_[n] = end_[n] = 0;
   fixed_[n] = 0;
+  budget_[n] = latest_deadline_[n] = problem.now();  // no job left: no room
   Time latest_deadline = problem.now();
   Duration lowest_time = 0;
   for (int i = n - 1; i >= 0; --i) {
@@ -25,6 +27,7 @@ void RewardCeiling::build(const PlanProblem& problem, const std::vector<int>& qu
     latest_deadline = std::max(latest_deadline, problem.deadline(i));
     lowest_time += c0;
     budget_[i] = latest_deadline - lowest_time;
+    latest_deadline_[i] = latest_deadline;
     // Upper concave hull of (extra time, extra quanta) from the lowest depth; gains that need no
     // time are fixed.
     double free_gain = 0.0;
@@ -115,6 +118,27 @@ std::int64_t RewardCeiling::at(Time finish) {
     }
   }
   return fixed_[walk_] + static_cast<std::int64_t>(std::floor(gain + 1e-6));
+}
+
+std::int64_t RewardCeiling::at_lanes(int i, std::span<const Time> lane_free) const {
+  // With one lane this is at(): the room is budget - finish.
+  const Time latest = latest_deadline_[i];
+  Duration capacity = 0;
+  for (const Time f : lane_free) capacity += f < latest ? latest - f : 0;
+  const Duration room = capacity - (latest - budget_[i]);  // minus the lowest-depth time
+  double gain = 0.0;
+  if (room > 0 && end_[i] > begin_[i]) {
+    const Knot* first = knots_.data() + begin_[i];
+    const Knot* last = knots_.data() + end_[i];
+    if (room >= last[-1].cost) {
+      gain = last[-1].gain;
+    } else {
+      // The segment the room ends in: the first knot past it.
+      const Knot* k = std::upper_bound(first, last, room, [](Duration r, const Knot& knot) { return r < knot.cost; });
+      gain = k->gain - k->slope * static_cast<double>(k->cost - room);
+    }
+  }
+  return fixed_[i] + static_cast<std::int64_t>(std::floor(gain + 1e-6));
 }
 
 }  // namespace imprecise::detail

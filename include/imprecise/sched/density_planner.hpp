@@ -11,11 +11,15 @@ namespace imprecise {
 
 /// Greedy by marginal reward per unit of planned time, keeping every prefix feasible; drops (if
 /// needed) are chosen as few as possible, preferring to keep the most reward at the lowest depth.
+/// Several lanes: the same greedy, each extension checked by re-running the list schedule (O(n) a
+/// trial); drops by a heuristic (see solve_lanes), not always the fewest.
 class DensityPlanner {
  public:
   const Plan& solve(const PlanProblem& problem);
 
  private:
+  /// lanes() > 1 (density_lanes.cpp).
+  const Plan& solve_lanes(const PlanProblem& problem);
   Plan plan_;
   SlackScratch slack_;
   std::vector<Duration> base_slack_;

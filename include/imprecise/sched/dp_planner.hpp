@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "imprecise/sched/density_planner.hpp"
+#include "imprecise/sched/lane_fronts.hpp"
 #include "imprecise/sched/plan_problem.hpp"
 #include "imprecise/sched/reward_ceiling.hpp"
 #include "imprecise/sched/reward_quantum.hpp"
@@ -18,6 +19,8 @@ namespace imprecise {
 /// finish) is kept, pruned by deadlines, by the time the later jobs' lowest depths need, and where
 /// even a fractional-knapsack ceiling on the later jobs' reward cannot reach the density plan's. Should the fronts still pass `max_states` entries in one decision, the
 /// quantum doubles until they fit, and the plan says so (Plan::coarsened, Plan::delta_used).
+/// Several lanes: the same DP, exact for the list schedule, with states (quantized reward, sorted lane
+/// free times) (detail::LaneFronts); the same drops, cap, coarsening and bounds.
 /// Reuses its buffers across calls (they only grow).
 class DpPlanner {
  public:
@@ -34,7 +37,7 @@ class DpPlanner {
   /// eps * Rmax / n for `problem` (Rmax: the largest reward one job can earn at a depth it may stop at).
   static double relative_delta(const PlanProblem& problem, double eps);
   /// Front entries the last solve() kept (the DP's states; what max_states bounds).
-  std::int64_t states() const { return static_cast<std::int64_t>(front_.size()); }
+  std::int64_t states() const { return last_states_; }
 
  private:
   /// One non-dominated state: the prefix earns `reward` quanta and ends at `finish`.
@@ -77,6 +80,8 @@ class DpPlanner {
   DensityPlanner bound_;  // a feasible plan whose reward bounds the search from below
   detail::RewardCeiling ceiling_;  // what the later jobs can still add, bounding a state from above
   int bound_quanta_ = 0;
+  detail::LaneFronts lane_fronts_;  // the DP when the problem has several lanes
+  std::int64_t last_states_ = 0;
 };
 
 }  // namespace imprecise

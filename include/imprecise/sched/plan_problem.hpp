@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "imprecise/core/time.hpp"
+#include "imprecise/sched/lane_schedule.hpp"
 
 namespace imprecise {
 
@@ -13,13 +14,21 @@ namespace imprecise {
 /// Job i may stop at any depth in [lo_i, hi_i], or be dropped (depth 0) if droppable(i) and even the
 /// mandatory parts cannot all fit. cost(i, l) = planned time, from `now`, that job i alone needs to
 /// reach depth l (0 at its current depth, non-decreasing in l); reward(i, l) = predicted reward of
-/// stopping at l. A plan is feasible when every job that still has work finishes by its deadline
-/// when the chosen work runs back to back in order.
+/// stopping at l.
+///
+/// Lanes: the device runs `lanes()` executors at once; lane k frees at lane_free(k) (>= now). The
+/// schedule of a choice of depths is EDF list scheduling (LaneSchedule): jobs in problem order; a job
+/// with work (cost(i, l) > 0) runs all of its remaining work on the lane that frees first (ties: lowest
+/// index), from when it frees, and finishes at that time + cost(i, l). A plan is feasible when every
+/// such job finishes by its deadline. With one lane free at `now` that is "back to back in order".
 ///
 /// Buffers only grow, so after warm-up a decision allocates nothing.
 class PlanProblem {
  public:
+  /// One lane, free at `now`.
   void reset(Time now);
+  /// Lane k frees at lane_free[k]; a time before `now` counts as `now`. At least one lane.
+  void reset(Time now, std::span<const Time> lane_free);
   /// `done`: depth already finished; `lo` >= done: smallest depth if served; costs/rewards are
   /// indexed by depth and must hold hi+1 entries (entries below `done` are ignored).
   void add(Time deadline, int done, int lo, int hi, std::span<const Duration> cost,
@@ -27,6 +36,11 @@ class PlanProblem {
 
   int size() const { return static_cast<int>(rows_.size()); }
   Time now() const { return now_; }
+  int lanes() const { return static_cast<int>(lane_free_.size()); }
+  Time lane_free(int k) const { return lane_free_[static_cast<std::size_t>(k)]; }
+  /// The lanes' free times in ascending order (the planners' starting state; lane identity never
+  /// changes a finish time).
+  std::span<const Time> sorted_lane_free() const { return sorted_lane_free_; }
   Time deadline(int i) const { return rows_[i].deadline; }
   int done(int i) const { return rows_[i].done; }
   int lo(int i) const { return rows_[i].lo; }
@@ -38,11 +52,14 @@ class PlanProblem {
   const Duration& cost(int i, int depth) const { return values_cost_[rows_[i].offset + depth]; }
   double reward(int i, int depth) const { return depth <= 0 ? 0.0 : values_reward_[rows_[i].offset + depth]; }
 
-  /// True if running every job to `depths[i]` (0 = dropped, only where droppable(i)) in order meets
-  /// every deadline.
+  /// True if the list schedule of every job at `depths[i]` (0 = dropped, only where droppable(i))
+  /// meets every deadline.
   bool feasible(std::span<const int> depths) const;
   /// True if every job fits at its lowest depth (no drop needed).
   bool mandatory_fits() const;
+  /// The first job (in order) whose list-scheduled finish at `depths` passes its deadline, or -1.
+  /// Depths out of range count as misses there; a dropped job (depth 0, droppable) does not run.
+  int first_miss(std::span<const int> depths) const;
 
  private:
   /// One job's scalars, together: a job is added with one append, and a planner reading one job's
@@ -52,7 +69,11 @@ class PlanProblem {
     int done, lo, hi, offset;  ///< offset: where its costs and rewards start in values_*
     bool droppable;
   };
+  template <class DepthOf>
+  int first_miss_at(DepthOf depth_of) const;
   Time now_ = 0;
+  std::vector<Time> lane_free_{0}, sorted_lane_free_{0};
+  mutable LaneSchedule schedule_;  // scratch for first_miss(): a const check allocates nothing
   std::vector<Row> rows_;
   std::vector<Duration> values_cost_;
   std::vector<double> values_reward_;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "imprecise/sched/plan_problem.hpp"
@@ -21,6 +22,9 @@ class RewardCeiling {
   void start(int i);
   /// Most quanta jobs i.. can add after a prefix that ends at `finish`.
   std::int64_t at(Time finish);
+  /// Several lanes, free at `lane_free` after the prefix: the work of jobs i.. fits in what every lane
+  /// has left before their latest deadline, so the same knapsack over that (summed) room bounds it.
+  std::int64_t at_lanes(int i, std::span<const Time> lane_free) const;
 
  private:
   struct Knot {       // end of one hull segment in a suffix's slope order, cumulated
@@ -36,6 +40,7 @@ class RewardCeiling {
   std::vector<std::int32_t> begin_, end_;  // suffix i's knots: [begin_[i], end_[i])
   std::vector<std::int64_t> fixed_;         // quanta jobs i.. earn without extra time
   std::vector<Time> budget_;                // latest deadline of jobs i.. minus their lowest-depth time
+  std::vector<Time> latest_deadline_;       // latest deadline of jobs i..
   std::vector<Point> hull_;
   std::vector<double> slope_;                // slope of each hull_ segment
   int walk_ = 0;

@@ -1,0 +1,71 @@
+// LaneFronts: yao-dp's dynamic program when the device has several lanes (fronts of sorted lane free times).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "imprecise/sched/plan_problem.hpp"
+#include "imprecise/sched/reward_ceiling.hpp"
+
+namespace imprecise::detail {
+
+/// The DP over (jobs in order) x (drops so far) whose states are (quantized reward, the lanes' free
+/// times sorted ascending) under the list schedule (LaneSchedule). A state dominates another with no
+/// less reward and every sorted free time no later: running a job on the earliest lane and re-sorting
+/// keeps componentwise order, so whatever the dominated state can still do, the other can too. Per
+/// (job prefix, drops) a front keeps the non-dominated states, in one flat buffer with parent indices
+/// for the backtrack; a front is built by sorting its candidates by (reward desc, free times
+/// lexicographic asc), so a candidate's dominators come before it, and filtering them (two lanes: a
+/// staircase, O(log) a query; more: a scan of the front). Buffers only grow.
+class LaneFronts {
+ public:
+  /// What prunes the search: states that cannot reach `bound_quanta` even if every later job earned its
+  /// most (`reach`, the quanta jobs 0..i-1 can earn at most, cumulated) or, with `ceiling`, its
+  /// ceiling-bounded most, are cut. bound_quanta <= 0: no pruning.
+  struct Bound {
+    std::int32_t quanta = 0;
+    const std::vector<int>* reach = nullptr;
+    RewardCeiling* ceiling = nullptr;
+  };
+
+  /// Runs the DP with up to `drops` drops; `quant[quant_offset[i] + l - lo_i]` = quanta of job i at
+  /// depth l. False when the fronts passed `cap` states (the caller coarsens and retries).
+  bool run(const PlanProblem& problem, const std::vector<int>& quant, const std::vector<int>& quant_offset, int drops,
+           std::int64_t cap, const Bound& bound);
+  /// The fewest drops that let every served job fit at its lowest depth; -1 when none does.
+  int fewest_drops(const PlanProblem& problem);
+  /// Depths of the most-reward state with exactly `drops` drops after run(); false when there is none.
+  bool best(int n, int drops, std::vector<int>& depths) const;
+  std::int64_t states() const { return static_cast<std::int64_t>(states_.size()); }
+
+ private:
+  struct State {
+    std::int32_t reward;
+    std::int32_t parent;  ///< index in states_ of the state this one extends (-1: the root)
+    std::int32_t depth;   ///< depth chosen for this job (0 = dropped)
+  };
+  /// `lowest_only`: every served job at its lowest depth, no reward (fewest_drops()).
+  bool run_fronts(const PlanProblem& problem, const std::vector<int>* quant, const std::vector<int>* quant_offset,
+                  int drops, std::int64_t cap, const Bound& bound);
+  /// Fills cand_ with front (i + 1, k)'s candidates that can still reach `need`.
+  void collect_candidates(const PlanProblem& problem, int i, int k, const std::vector<int>* quant,
+                          const std::vector<int>* quant_offset, std::int32_t need);
+  /// Appends the candidates no other dominates to states_ (one new front).
+  void keep_non_dominated();
+  bool dominated_on_stair(Time a, Time b);
+  bool dominated_by_front(std::size_t begin, const Time* free) const;
+  void cut_below_ceiling(int next, std::size_t begin, const Bound& bound);
+
+  int lanes_ = 1, layers_ = 1;
+  std::vector<State> states_;            // every front of one run, level by level, drops layer by layer
+  std::vector<Time> free_;               // states_[s]'s sorted free times: [s * lanes_, (s + 1) * lanes_)
+  std::vector<std::int32_t> front_begin_;  // [level * layers + k]: where front (level, k) starts in states_
+  std::vector<State> cand_;              // one front's candidates, before the dominance filter
+  std::vector<Time> cand_free_;
+  std::vector<std::int32_t> order_;
+  std::vector<std::pair<Time, Time>> stair_;  // two lanes: the kept states' non-dominated (free0, free1)
+};
+
+}  // namespace imprecise::detail
