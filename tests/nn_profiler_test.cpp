@@ -152,6 +152,77 @@ TEST(Profiler, MeasuredProfileRoundTripsThroughTheScenarioJsonForm) {
   EXPECT_EQ(sc.models[0].profile.timing(2, 4).p99, p.timing(2, 4).p99);
 }
 
+TEST(Profiler, ConcurrencyTablesAreMeasuredWrittenAndReadBack) {
+  const MultiExitModel model = load("cnn3", 4);
+  const Profile alone = [&] {
+    MultiExitModel own = model.replica();
+    return profile_stages(own, quick());
+  }();
+  std::vector<Profile> concurrent;
+  for (int lanes = 2; lanes <= 3; ++lanes) concurrent.push_back(profile_stages_concurrent(model, lanes, quick()));
+  for (const Profile& t : concurrent) {
+    EXPECT_EQ(t.stages(), model.stages());
+    EXPECT_EQ(t.batch_sizes(), alone.batch_sizes());
+  }
+  EXPECT_THROW(profile_stages_concurrent(model, 1, quick()), Error);
+
+  const nlohmann::json j = sim::profile_to_json(alone, concurrent);
+  ASSERT_TRUE(j.contains("concurrent"));
+  EXPECT_EQ(j["concurrent"][0]["lanes"], 2);
+  EXPECT_EQ(j["concurrent"][1]["lanes"], 3);
+  EXPECT_FALSE(sim::profile_to_json(alone, {}).contains("concurrent"));
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("imprecise_concurrent_" + std::to_string(::getpid()) + ".json")).string();
+  const auto write = [&](const nlohmann::json& doc) {
+    std::ofstream out(path);
+    out << doc.dump(1);
+  };
+  write(j);
+  const sim::ProfileTables back = sim::load_profile_tables(path);
+  EXPECT_EQ(back.profile.timing(1, 2).p99, alone.timing(1, 2).p99);
+  ASSERT_EQ(back.concurrent.size(), 2u);
+  for (std::size_t c = 0; c < 2; ++c)
+    for (int s = 0; s < model.stages(); ++s)
+      for (int b : concurrent[c].batch_sizes()) {
+        EXPECT_EQ(back.concurrent[c].timing(s, b).mean, concurrent[c].timing(s, b).mean);
+        EXPECT_EQ(back.concurrent[c].timing(s, b).max, concurrent[c].timing(s, b).max);
+      }
+  EXPECT_EQ(sim::load_profile(path).timing(0, 1).p50, alone.timing(0, 1).p50);  // the alone table as before
+
+  // A scenario model whose profile is that file gets Model::concurrent; profile_at picks the table.
+  nlohmann::json scenario = nlohmann::json::parse(R"({
+    "name": "measured", "duration_s": 1,
+    "models": [{"name": "cnn3", "profile": null,
+                "replay": {"parametric": {"exit_accuracy": [0.7, 0.8, 0.9], "classes": 10}}}],
+    "streams": [{"model": "cnn3", "arrival": "periodic", "rate_hz": 10, "deadline_ms": 50}]})");
+  scenario["models"][0]["profile"] = path;
+  const sim::Scenario sc = sim::parse_scenario(scenario, "test");
+  ASSERT_EQ(sc.models[0].concurrent.size(), 2u);
+  EXPECT_EQ(sc.models[0].profile_at(3).timing(0, 1).mean, concurrent[1].timing(0, 1).mean);
+
+  // Errors name the file and the JSON path.
+  const auto error_of = [&](const nlohmann::json& doc) {
+    write(doc);
+    try {
+      (void)sim::load_profile_tables(path);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  nlohmann::json bad = j;
+  bad["concurrent"][0]["lanes"] = 3;
+  EXPECT_NE(error_of(bad).find(path + ": concurrent[0].lanes: must be 2, 3, ... in order"), std::string::npos)
+      << error_of(bad);
+  bad = j;
+  bad["concurrent"][1]["stages"].erase(0);
+  EXPECT_NE(error_of(bad).find("concurrent[1].stages: has 2 stages, the profile 3"), std::string::npos) << error_of(bad);
+  bad = j;
+  bad["concurrent"][0]["threads"] = 2;
+  EXPECT_NE(error_of(bad).find("concurrent[0].threads: unknown key"), std::string::npos) << error_of(bad);
+  std::filesystem::remove(path);
+}
+
 }  // namespace
 }  // namespace imprecise::nn
 

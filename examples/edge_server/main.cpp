@@ -1,5 +1,6 @@
 // edge_server: the vision, LIDAR and voice models served together on one device in real time, per policy
 // and load, next to the simulator on the very same jobs. Prints the table; writes JSON, CSV and a trace.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -55,6 +56,8 @@ int main(int argc, char** argv) {
   double trace_load = 2.0;
   bool no_trace = false;
   bool skip_missing_data = false;
+  int lanes = 1;
+  bool pin_lanes = false;
   bool batch_aware = imprecise::PolicyConfig{}.batch_aware;
   int shed_pending_limit = imprecise::PolicyConfig{}.shed_pending_limit;
   std::string figure = imprecise::to_string(imprecise::PolicyConfig{}.figure);
@@ -79,6 +82,10 @@ int main(int argc, char** argv) {
   app.add_option("--shed-pending-limit", shed_pending_limit,
                  "jobs the plan sheds kept pending until their deadline proves the drop (0: drop at once)")
       ->capture_default_str();
+  app.add_option("--lanes", lanes, "executor lanes of the engine: stages of up to this many batches run at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  app.add_flag("--pin-lanes", pin_lanes, "pin lane i's thread to CPU i (mod the CPUs this process may use)");
   app.add_flag("--skip-missing-data", skip_missing_data,
                "exit 77 (ctest: skipped) when a generated data set is missing instead of failing");
   CLI11_PARSE(app, argc, argv);
@@ -117,6 +124,8 @@ int main(int argc, char** argv) {
         config.seed = seed;
         config.horizon = horizon;
         config.backend = backend;
+        config.lanes = lanes;
+        config.pin_lanes = pin_lanes;
         config.policy_config.batch_aware = batch_aware;
         config.policy_config.shed_pending_limit = shed_pending_limit;
         config.policy_config.figure = planning_figure;
@@ -130,17 +139,24 @@ int main(int argc, char** argv) {
         sim_config.seed = seed;
         sim_config.duration = horizon;
         sim_config.max_batch = scenario.max_batch;
+        sim_config.lanes = lanes;
         sim_config.policy.batch_aware = batch_aware;
         sim_config.policy.shed_pending_limit = shed_pending_limit;
         sim_config.policy.figure = planning_figure;
         const imprecise::sim::SimResult offline = imprecise::sim::simulate(scenario, policy, sim_config);
         // The same jobs (same rate scale) on the profiles the engine measured while serving them.
         imprecise::sim::Scenario served = scenario;
-        for (std::size_t m = 0; m < served.models.size(); ++m) served.models[m].profile = real.served_profiles[m];
+        for (std::size_t m = 0; m < served.models.size(); ++m) {
+          imprecise::Model& model = served.models[m];
+          // The table the engine planned (and measured) at its concurrency: Model::profile_at(lanes).
+          const bool concurrent = lanes > 1 && !model.concurrent.empty();
+          const std::size_t c = std::min(static_cast<std::size_t>(std::max(lanes - 2, 0)), model.concurrent.size() - 1);
+          (concurrent ? model.concurrent[c] : model.profile) = real.served_profiles[m];
+        }
         sim_config.rate_scale = imprecise::sim::rate_scale_for_load(scenario, load);
         const imprecise::sim::SimResult simulated = imprecise::sim::simulate(served, policy, sim_config);
         Comparison run{real.metrics, simulated.metrics, offline.metrics, {}};
-        for (const auto& m : served.models) run.served_profiles.emplace_back(m.name, m.profile);
+        for (const auto& m : served.models) run.served_profiles.emplace_back(m.name, m.profile_at(lanes));
         runs.push_back(std::move(run));
       }
     }
@@ -150,7 +166,7 @@ int main(int argc, char** argv) {
     std::printf("\nsimulator vs real: largest difference %.1f points of accuracy, %.1f points of miss ratio\n",
                 a.accuracy_points, a.miss_points);
     const nlohmann::json setup = {{"scenario", scenario_path}, {"duration_s", duration_s}, {"seed", seed},
-                                  {"backend", backend}, {"loads", load_values}, {"policies", split(policies)}};
+                                  {"backend", backend}, {"lanes", lanes}, {"loads", load_values}, {"policies", split(policies)}};
     write_json(out_dir + "/results.json", runs, setup);
     write_csv(out_dir + "/results.csv", runs);
     std::printf("wrote %s/results.json and results.csv\n", out_dir.c_str());

@@ -27,6 +27,8 @@ RunResult run_real(const sim::Scenario& scenario, const ServedSet& set, const Ru
   engine_config.policy_config = config.policy_config;
   engine_config.policy_config.max_batch = scenario.max_batch;
   engine_config.max_pending = 2048;
+  engine_config.lanes = config.lanes;
+  engine_config.pin_lanes = config.pin_lanes;
   auto metrics = std::make_shared<runtime::MetricsObserver>();
   auto costs = std::make_shared<ServedProfileAverager>();
   engine_config.observers.push_back(metrics);
@@ -82,7 +84,7 @@ RunResult run_real(const sim::Scenario& scenario, const ServedSet& set, const Ru
   engine.stop(runtime::StopMode::cancel);
   result.engine = metrics->snapshot();
   for (std::size_t m = 0; m < scenario.models.size(); ++m)
-    result.served_profiles.push_back(costs->averaged(static_cast<ModelId>(m), scenario.models[m].profile));
+    result.served_profiles.push_back(costs->averaged(static_cast<ModelId>(m), scenario.models[m].profile_at(config.lanes)));
   {
     std::lock_guard lock(mu);
     for (int d : delivered) result.outcome_violations += d == 1 ? 0 : 1;

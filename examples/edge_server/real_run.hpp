@@ -22,6 +22,8 @@ struct RunConfig {
   std::string backend = "cpu";
   std::string trace_path;           ///< Chrome trace of the run; empty: none
   imprecise::PolicyConfig policy_config;
+  int lanes = 1;           ///< runtime::EngineConfig::lanes
+  bool pin_lanes = false;  ///< runtime::EngineConfig::pin_lanes
 };
 
 struct RunResult {
@@ -32,7 +34,7 @@ struct RunResult {
   int outcome_violations = 0;                ///< jobs that got no outcome or more than one (must be 0)
   /// Each model's profile as served: the engine's online figures (dispatch cycles, see
   /// runtime::OnlineProfileConfig) averaged over the run wherever a batch size ran often enough, the
-  /// offline figures elsewhere.
+  /// offline figures elsewhere. With lanes > 1: of the table planned at that concurrency (Model::profile_at).
   std::vector<imprecise::Profile> served_profiles;
 };
 

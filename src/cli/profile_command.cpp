@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -41,6 +42,8 @@ struct ProfileOptions {
   bool equal_width = false;
   bool no_temperature = false;
   bool skip_timing = false;
+  int concurrency = 1;            // also time the stages with 2..N replicas running at once
+  bool concurrency_only = false;  // only those tables, merged into the existing profile file
 };
 
 void write_json(const std::string& path, const nlohmann::json& json) {
@@ -60,6 +63,34 @@ nlohmann::json exit_table(const data::Evaluation& e, const std::vector<double>& 
   for (std::size_t k = 0; k < e.exits.size(); ++k)
     exits.push_back({{"accuracy", e.exits[k].accuracy}, {"predicted_accuracy", predicted[k]}, {"ece", e.exits[k].ece}});
   return exits;
+}
+
+/// Model::concurrent: the stage tables at 2..max_lanes lanes (none when max_lanes is 1).
+std::vector<Profile> concurrent_tables(const nn::MultiExitModel& model, const nn::ProfilerConfig& config,
+                                       const nn::Tensor* inputs, int max_lanes,
+                                       const std::function<void(const std::string&)>& step) {
+  std::vector<Profile> tables;
+  for (int lanes = 2; lanes <= max_lanes; ++lanes) {
+    step(fmt::format("{}: timing at {} lanes ({} replicas at once, a barrier per stage run)", model.graph().source,
+                     lanes, lanes));
+    tables.push_back(nn::profile_stages_concurrent(model, lanes, config, inputs));
+  }
+  return tables;
+}
+
+/// --concurrency-only: the concurrent tables measured anew and put into the existing profile file, whose
+/// alone table stays as it is (other results rest on it).
+void merge_concurrent(const std::string& path, const std::vector<Profile>& tables) {
+  std::ifstream in(path);
+  if (!in) throw InputError(fmt::format("{}: no profile to add concurrency tables to (run without --concurrency-only)", path));
+  nlohmann::json doc = nlohmann::json::parse(in);
+  const Profile alone = sim::load_profile(path);  // a valid profile, or an Error naming the file and field
+  for (const Profile& t : tables)
+    if (t.stages() != alone.stages())
+      throw InputError(fmt::format("{}: has {} stages, the model {}", path, alone.stages(), t.stages()));
+  // Only "concurrent" is replaced: the rest of the document is written back as it was read.
+  doc["concurrent"] = sim::profile_to_json(alone, tables).at("concurrent");
+  write_json(path, doc);
 }
 
 void run_profile(const ProfileOptions& o) {
@@ -85,6 +116,19 @@ void run_profile(const ProfileOptions& o) {
   nn::MultiExitModel::Options model_options;
   model_options.backend = o.backend;
   model_options.compile.max_batch = *std::max_element(batches.begin(), batches.end());
+  nn::ProfilerConfig timing;
+  timing.batch_sizes = batches;
+  timing.repetitions = o.repetitions;
+  timing.warmup = o.warmup;
+  if (o.concurrency_only) {
+    if (o.concurrency < 2) throw InputError("--concurrency-only needs --concurrency 2 or more");
+    const data::LabeledSet calibration_set = pipeline.load({data::Split::calibration, o.calibration_limit, o.data_dir});
+    const nn::MultiExitModel model = nn::MultiExitModel::load(model_path, model_options);
+    const std::vector<Profile> tables = concurrent_tables(model, timing, &calibration_set.inputs, o.concurrency, step);
+    merge_concurrent(stem + ".profile.json", tables);
+    step(fmt::format("done: {} concurrency tables into {}.profile.json", tables.size(), stem));
+    return;
+  }
 
   // 1. Calibration split: temperatures, utility tables, the calibration replay set.
   const data::LabeledSet calibration_set = pipeline.load({data::Split::calibration, o.calibration_limit, o.data_dir});
@@ -129,14 +173,12 @@ void run_profile(const ProfileOptions& o) {
 
   // 3. Stage times per batch size (last: the machine is warm, and nothing else of ours runs).
   if (!o.skip_timing) {
-    nn::ProfilerConfig config;
-    config.batch_sizes = batches;
-    config.repetitions = o.repetitions;
-    config.warmup = o.warmup;
     step(fmt::format("{}: timing {} stages at {} batch sizes ({} runs each)", pipeline.name, model.stages(),
                      batches.size(), o.repetitions));
-    const Profile profile = nn::profile_stages(model, config, &calibration_set.inputs);  // samples cycled
-    write_json(stem + ".profile.json", sim::profile_to_json(profile));
+    const Profile profile = nn::profile_stages(model, timing, &calibration_set.inputs);  // samples cycled
+    const std::vector<Profile> concurrent =
+        concurrent_tables(model, timing, &calibration_set.inputs, o.concurrency, step);
+    write_json(stem + ".profile.json", sim::profile_to_json(profile, concurrent));
     report["files"].push_back(stem + ".profile.json");
     nlohmann::json stages = nlohmann::json::array();
     for (int s = 0; s < profile.stages(); ++s) stages.push_back(to_ms(profile.timing(s, 1).mean));
@@ -167,6 +209,14 @@ void add_profile_command(CLI::App& app, Action& action) {
                 "cut confidence into equal widths instead of equal mass per exit (the default)");
   cmd->add_flag("--no-temperature", options->no_temperature, "do not fit per-exit temperatures");
   cmd->add_flag("--skip-timing", options->skip_timing, "calibrate only, keep the stage-time profile as it is");
+  cmd->add_option("--concurrency", options->concurrency,
+                  "also time the stages while c = 2..N replicas run at once (one thread each, started together): "
+                  "the profile's \"concurrent\" tables, what an engine with N lanes plans with")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  cmd->add_flag("--concurrency-only", options->concurrency_only,
+                "only time the concurrent tables and put them into the existing <pipeline>.profile.json, leaving "
+                "its single-lane table and every other file as they are");
   cmd->callback([&action, options] {
     action = [options] {
       run_profile(*options);

@@ -33,6 +33,8 @@ struct ServeOptions {
   std::string address = "127.0.0.1";
   std::string policy = "yao-dp";
   std::size_t max_pending = runtime::EngineConfig{}.max_pending;
+  int lanes = runtime::EngineConfig{}.lanes;
+  bool pin_lanes = false;
   std::string backend;
   std::int64_t network_margin_us = 2000;
   std::int64_t max_deadline_us = 60'000'000;
@@ -82,6 +84,8 @@ int serve(const ServeOptions& o) {
   serve::ServiceConfig config;
   config.engine.policy = o.policy;
   config.engine.max_pending = o.max_pending;
+  config.engine.lanes = o.lanes;
+  config.engine.pin_lanes = o.pin_lanes;
   config.backend = o.backend;
   config.network_margin = std::chrono::microseconds(o.network_margin_us);
   config.max_deadline = std::chrono::microseconds(o.max_deadline_us);
@@ -167,6 +171,12 @@ void add_serve_command(CLI::App& app, Action& action) {
   cmd->add_option("--address", o->address, "address to bind (0.0.0.0: every interface)")->capture_default_str();
   cmd->add_option("--policy", o->policy, "scheduling policy (make_policy name)")->capture_default_str();
   cmd->add_option("--max-pending", o->max_pending, "jobs admitted and not yet answered; beyond: 429")->capture_default_str();
+  cmd->add_option("--lanes", o->lanes,
+                  "executor lanes: up to this many batches run at once, each lane on its own model instances "
+                  "(plans with the profiles' \"concurrent\" tables when they have them)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  cmd->add_flag("--pin-lanes", o->pin_lanes, "pin lane i's thread to CPU i (mod the CPUs this process may use)");
   cmd->add_option("--backend", o->backend, "inference backend (cpu, onednn, cuda); default: the fastest cpu backend");
   cmd->add_option("--network-margin-us", o->network_margin_us, "taken off every client deadline for the way back")->capture_default_str();
   cmd->add_option("--max-deadline-us", o->max_deadline_us, "a deadline parameter beyond this is refused")->capture_default_str();

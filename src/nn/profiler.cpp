@@ -2,8 +2,11 @@
 #include "imprecise/nn/profiler.hpp"
 
 #include <algorithm>
+#include <barrier>
 #include <chrono>
 #include <cmath>
+#include <exception>
+#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
@@ -66,19 +69,25 @@ Tensor sample_of(const MultiExitModel& model, const Tensor* input, std::size_t i
 
 }  // namespace
 
-Profile profile_stages(MultiExitModel& model, const ProfilerConfig& config, const Tensor* input) {
+namespace {
+
+void check(const ProfilerConfig& config) {
   if (config.repetitions < 1) throw Error(fmt::format("profiler: repetitions is {}, must be >= 1", config.repetitions));
   if (config.warmup < 0) throw Error(fmt::format("profiler: warmup is {}, must be >= 0", config.warmup));
-  const std::vector<int> sizes = profiled_batch_sizes(model, config);
+}
+
+/// times[i][s]: the timed runs of stage s at batch sizes[i]. With `sync`, every stage run starts at a
+/// barrier shared with the other threads measuring (one round per (batch size, repetition, stage)).
+using Times = std::vector<std::vector<std::vector<Duration>>>;
+Times time_stages(MultiExitModel& model, const std::vector<int>& sizes, const ProfilerConfig& config,
+                  const Tensor* input, std::barrier<>* sync) {
   const auto stages = static_cast<std::size_t>(model.stages());
-  std::vector<std::vector<StageTiming>> table(stages);
+  Times times(sizes.size(), std::vector<std::vector<Duration>>(stages));
   std::vector<ExitResult> results(static_cast<std::size_t>(model.max_batch()));
-  std::vector<std::vector<Duration>> times(stages);
-  for (int b : sizes) {
-    const auto batch = static_cast<std::size_t>(b);
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    const auto batch = static_cast<std::size_t>(sizes[i]);
     std::vector<Tensor> inputs;
     for (std::size_t j = 0; j < batch; ++j) inputs.push_back(sample_of(model, input, j));
-    for (auto& t : times) t.clear();
     for (int rep = 0; rep < config.warmup + config.repetitions; ++rep) {
       std::vector<JobState> jobs;
       jobs.reserve(batch);
@@ -86,16 +95,65 @@ Profile profile_stages(MultiExitModel& model, const ProfilerConfig& config, cons
       std::vector<JobState*> pointers;
       for (JobState& j : jobs) pointers.push_back(&j);
       for (std::size_t s = 0; s < stages; ++s) {
+        if (sync != nullptr) sync->arrive_and_wait();
         const auto t0 = std::chrono::steady_clock::now();
         model.run_stage(static_cast<int>(s), pointers, std::span<ExitResult>(results));
         const auto t1 = std::chrono::steady_clock::now();
         if (rep >= config.warmup)
-          times[s].push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+          times[i][s].push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
       }
     }
-    for (std::size_t s = 0; s < stages; ++s) table[s].push_back(summarize_times(times[s]));
   }
-  return Profile(sizes, std::move(table), fmt::format("profile of {}", model.graph().source));
+  return times;
+}
+
+Profile summarize(const MultiExitModel& model, const std::vector<int>& sizes, Times& times, std::string what) {
+  std::vector<std::vector<StageTiming>> table(static_cast<std::size_t>(model.stages()));
+  for (std::size_t i = 0; i < sizes.size(); ++i)
+    for (std::size_t s = 0; s < table.size(); ++s) table[s].push_back(summarize_times(times[i][s]));
+  return Profile(sizes, std::move(table), std::move(what));
+}
+
+}  // namespace
+
+Profile profile_stages(MultiExitModel& model, const ProfilerConfig& config, const Tensor* input) {
+  check(config);
+  const std::vector<int> sizes = profiled_batch_sizes(model, config);
+  Times times = time_stages(model, sizes, config, input, nullptr);
+  return summarize(model, sizes, times, fmt::format("profile of {}", model.graph().source));
+}
+
+Profile profile_stages_concurrent(const MultiExitModel& model, int lanes, const ProfilerConfig& config,
+                                  const Tensor* input) {
+  check(config);
+  if (lanes < 2) throw Error(fmt::format("profiler: lanes is {}, must be >= 2 (1: profile_stages)", lanes));
+  const std::vector<int> sizes = profiled_batch_sizes(model, config);
+  if (input != nullptr) (void)sample_of(model, input, 0);  // a bad input throws here, not on a thread
+  std::vector<MultiExitModel> replicas;
+  for (int l = 0; l < lanes; ++l) replicas.push_back(model.replica());
+  std::barrier<> sync(lanes);
+  std::vector<Times> times(static_cast<std::size_t>(lanes));
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(lanes));
+  std::vector<std::thread> threads;
+  for (std::size_t l = 0; l < replicas.size(); ++l)
+    threads.emplace_back([&, l] {
+      try {
+        times[l] = time_stages(replicas[l], sizes, config, input, &sync);
+      } catch (...) {
+        errors[l] = std::current_exception();
+        sync.arrive_and_drop();  // the others go on without this thread instead of waiting for it
+      }
+    });
+  for (std::thread& t : threads) t.join();
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
+  // Every thread's times of a (batch size, stage) are times at this concurrency: pooled.
+  Times pooled = std::move(times[0]);
+  for (std::size_t l = 1; l < times.size(); ++l)
+    for (std::size_t i = 0; i < sizes.size(); ++i)
+      for (std::size_t s = 0; s < pooled[i].size(); ++s)
+        pooled[i][s].insert(pooled[i][s].end(), times[l][i][s].begin(), times[l][i][s].end());
+  return summarize(model, sizes, pooled, fmt::format("profile of {} at {} lanes", model.graph().source, lanes));
 }
 
 UtilityModel utility_from_accuracy(std::span<const double> accuracy) {

@@ -133,11 +133,14 @@ runtime::ServedModel load_served_model(const ModelConfig& config, const std::str
   if (!fs::exists(config.model)) throw Error(fmt::format("{}: {}: no such model file", where, config.model.string()));
   if (!fs::exists(config.profile))
     throw Error(fmt::format("{}: {}: no such profile (write one with `imprecise profile`)", where, config.profile.string()));
-  Profile profile = sim::load_profile(config.profile.string());
+  sim::ProfileTables tables = sim::load_profile_tables(config.profile.string());  // with its concurrent tables
+  Profile& profile = tables.profile;
+  int profiled_batch = profile.max_batch();
+  for (const Profile& t : tables.concurrent) profiled_batch = std::max(profiled_batch, t.max_batch());
 
   nn::MultiExitModel::Options options;
   if (!backend.empty()) options.backend = backend;
-  options.compile.max_batch = std::max(config.max_batch, profile.max_batch());  // the engine checks every profiled batch
+  options.compile.max_batch = std::max(config.max_batch, profiled_batch);  // the engine checks every profiled batch
   options.mandatory_depth = config.mandatory_depth;
   options.labels = config.labels;
   UtilityModel utility;
@@ -156,6 +159,7 @@ runtime::ServedModel load_served_model(const ModelConfig& config, const std::str
                             utility.exits(), network.stages()));
   Model description = calibrated ? nn::describe(network, std::move(profile), std::move(utility), config.name)
                                  : nn::describe(network, std::move(profile), {}, config.name);
+  description.concurrent = std::move(tables.concurrent);  // what an engine with several lanes plans with
   return {std::move(network), std::move(description)};
 }
 

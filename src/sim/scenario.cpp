@@ -119,6 +119,8 @@ std::vector<int> parse_batch_sizes(const Node& n) {
   return sizes;
 }
 
+Profile parse_table(const Node& n);
+
 Profile parse_profile(const Node& n) {
   if (!n.value.is_object()) n.fail("must be an object");
   if (n.has("stage_ms")) {
@@ -137,7 +139,41 @@ Profile parse_profile(const Node& n) {
     return Profile(sizes, std::move(table), n.where + ": " + n.path);
   }
   if (!n.has("stages")) n.fail("missing field 'stage_ms' (shorthand) or 'stages' (measured table)");
-  n.only({"batch_sizes", "stages"});
+  n.only({"batch_sizes", "stages", "concurrent"});
+  return parse_table(n);
+}
+
+// Model::concurrent from a measured profile's "concurrent": [{"lanes": 2, "batch_sizes", "stages"}, ...]
+// (lanes 2, 3, ... in order, each table with the alone table's stages). None: empty.
+std::vector<Profile> parse_concurrent(const Node& n, const Profile& alone) {
+  std::vector<Profile> tables;
+  if (!n.has("concurrent")) return tables;
+  const Node list = n.at("concurrent");
+  list.array();
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const Node entry = list.at(i);
+    if (!entry.value.is_object()) entry.fail("must be an object");
+    entry.only({"lanes", "batch_sizes", "stages"});
+    const Node lanes = entry.at("lanes");
+    if (!lanes.value.is_number_integer() || lanes.value.get<std::int64_t>() != static_cast<std::int64_t>(i + 2))
+      lanes.fail("must be 2, 3, ... in order");
+    Profile table = parse_table(entry);
+    if (table.stages() != alone.stages())
+      entry.at("stages").fail(fmt::format("has {} stages, the profile {}", table.stages(), alone.stages()));
+    tables.push_back(std::move(table));
+  }
+  return tables;
+}
+
+// A profile as a scenario model or a profile file gives it: the alone table and the concurrent ones.
+ProfileTables parse_profile_tables(const Node& n) {
+  ProfileTables t;
+  t.profile = parse_profile(n);
+  t.concurrent = parse_concurrent(n, t.profile);
+  return t;
+}
+
+Profile parse_table(const Node& n) {
   const std::vector<int> sizes = parse_batch_sizes(n.at("batch_sizes"));
   const Node stages = n.at("stages");
   stages.array();
@@ -327,7 +363,10 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& where, con
     for (const Model& other : sc.models)
       if (other.name == model.name) mn.at("name").fail(fmt::format("duplicate model name '{}'", model.name));
     const Node profile = mn.at("profile");
-    model.profile = profile.value.is_string() ? load_profile(resolve(base_dir, profile.str())) : parse_profile(profile);
+    ProfileTables tables =
+        profile.value.is_string() ? load_profile_tables(resolve(base_dir, profile.str())) : parse_profile_tables(profile);
+    model.profile = std::move(tables.profile);
+    model.concurrent = std::move(tables.concurrent);
     if (mn.has("mandatory")) model.mandatory_depth = static_cast<int>(mn.at("mandatory").integer(1, model.profile.stages()));
     ReplayParts parts = parse_replay(mn.at("replay"), model.profile.stages(), base_dir);
     model.utility = std::move(parts.utility);
@@ -349,9 +388,23 @@ Scenario load_scenario(const std::string& path) {
   return parse_scenario(doc, path, base.empty() ? "." : base);
 }
 
-Profile load_profile(const std::string& path) {
+ProfileTables load_profile_tables(const std::string& path) {
   const nlohmann::json doc = read_json(path, "profile");
-  return parse_profile(Node{doc, "", path});
+  return parse_profile_tables(Node{doc, "", path});
+}
+
+Profile load_profile(const std::string& path) { return load_profile_tables(path).profile; }
+
+nlohmann::json profile_to_json(const Profile& profile, const std::vector<Profile>& concurrent) {
+  nlohmann::json j = profile_to_json(profile);
+  if (concurrent.empty()) return j;
+  nlohmann::json list = nlohmann::json::array();
+  for (std::size_t i = 0; i < concurrent.size(); ++i) {
+    nlohmann::json table = profile_to_json(concurrent[i]);
+    list.push_back({{"lanes", i + 2}, {"batch_sizes", std::move(table["batch_sizes"])}, {"stages", std::move(table["stages"])}});
+  }
+  j["concurrent"] = std::move(list);
+  return j;
 }
 
 nlohmann::json profile_to_json(const Profile& profile) {

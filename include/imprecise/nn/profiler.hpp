@@ -40,6 +40,13 @@ StageTiming summarize_times(std::span<Duration> samples);
 /// whose samples are cycled); without one, a deterministic synthetic input of the model's shape is used.
 /// Throws Error for a bad config or input.
 Profile profile_stages(MultiExitModel& model, const ProfilerConfig& config = {}, const Tensor* input = nullptr);
+/// The same table at concurrency `lanes` (>= 2): `lanes` threads, each running its own
+/// MultiExitModel::replica of `model`, measure together; every stage run of every (batch size,
+/// repetition, stage) round starts at a barrier, so each time is that stage's time while `lanes`
+/// instances run at once (the threads' times are pooled). What Model::concurrent[lanes - 2] holds
+/// (`imprecise profile --concurrency N`). Throws Error for a bad config or input.
+Profile profile_stages_concurrent(const MultiExitModel& model, int lanes, const ProfilerConfig& config = {},
+                                  const Tensor* input = nullptr);
 
 // Per-sample exit records and utility tables from a labelled set: data::evaluate (data/evaluation.hpp)
 // and UtilityModel::calibrate, or data::calibrate for both with temperature scaling.

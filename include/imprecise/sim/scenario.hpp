@@ -31,7 +31,10 @@
 // ("profile": "../models/vision.profile.json", relative to the scenario file),
 //     { "batch_sizes": [1, 2, 4, 8],
 //       "stages": [ [ {"mean_ms":..,"p50_ms":..,"p99_ms":..,"max_ms":..}, ... one per batch size ],
-//                   ... one per stage ] }
+//                   ... one per stage ],
+//       "concurrent": [ {"lanes": 2, "batch_sizes": [...], "stages": [...]}, ... ] }  // optional
+// where "concurrent" holds the same tables measured while c = 2, 3, ... lanes ran at once (in order,
+// `imprecise profile --concurrency N`), read into Model::concurrent;
 // or a shorthand that synthesizes one (lognormal stage times):
 //     { "stage_ms": [2.0, 3.0, 3.0, 4.0],  // batch-1 mean per stage
 //       "batch_scaling": 0.35,            // optional (default 0.35): C(b) = C(1) * (1 + s * (b - 1))
@@ -85,10 +88,20 @@ Scenario load_scenario(const std::string& path);
 Scenario parse_scenario(const nlohmann::json& json, const std::string& where,
                         const std::string& base_dir = ".");
 
+/// A model's timing tables: alone, and per concurrency (Model::profile and Model::concurrent).
+struct ProfileTables {
+  Profile profile;
+  std::vector<Profile> concurrent;  ///< concurrent[c - 2]: measured while c lanes ran at once
+};
+
 /// A measured profile table (the `<profile>` object above) from its own JSON file — what
 /// `imprecise profile` writes; a scenario's "profile" may also be such a file's path.
 Profile load_profile(const std::string& path);
+/// The same file's alone table and its "concurrent" tables (see <profile> above).
+ProfileTables load_profile_tables(const std::string& path);
 nlohmann::json profile_to_json(const Profile& profile);
+/// With "concurrent": [{"lanes": c, "batch_sizes", "stages"}, ...] for c = 2, 3, ... (none when empty).
+nlohmann::json profile_to_json(const Profile& profile, const std::vector<Profile>& concurrent);
 
 /// Fraction of the device that running every job to full depth, one at a time (batch 1, mean
 /// stage times), would take at the scenario's nominal rates: sum over streams of
