@@ -1,6 +1,7 @@
 // Shared by the control tests: a Policy that records the settings it is given, and test models.
 #pragma once
 
+#include <ostream>
 #include <utility>
 #include <vector>
 
@@ -33,3 +34,10 @@ inline std::vector<Model> three_models() {
 }
 
 }  // namespace imprecise::testing
+
+namespace imprecise {
+/// GoogleTest prints a ModelControl as {batch, wait ms, lanes}.
+inline void PrintTo(const ModelControl& c, std::ostream* os) {
+  *os << "{batch " << c.max_batch << ", wait " << to_ms(c.batch_wait) << " ms, lanes " << c.lanes << "}";
+}
+}  // namespace imprecise

@@ -1,0 +1,26 @@
+// make_controller: controller names -> controllers.
+#include <fmt/format.h>
+
+#include "controllers_impl.hpp"
+#include "imprecise/control/controllers.hpp"
+#include "imprecise/error.hpp"
+
+namespace imprecise::control {
+
+std::vector<std::string> controller_names() { return {"static", "aimd", "model-based", "sac"}; }
+
+std::unique_ptr<Controller> make_controller(const std::string& spec, std::span<const Model> models,
+                                            const ControllerConfig& config) {
+  if (spec == "static") return detail::make_static(config);
+  if (spec == "aimd") return detail::make_aimd(config);
+  if (spec == "model-based") return detail::make_model_based(models, config);
+  if (spec == "sac") return detail::make_sac(models, config);
+  if (spec.starts_with("sac:")) {  // the actor's file named in the spec
+    ControllerConfig with_actor = config;
+    with_actor.actor = spec.substr(4);
+    return detail::make_sac(models, with_actor);
+  }
+  throw Error(fmt::format("unknown controller '{}' (known: {})", spec, fmt::join(controller_names(), ", ")));
+}
+
+}  // namespace imprecise::control

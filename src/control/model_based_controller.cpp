@@ -1,0 +1,181 @@
+// model-based (ours): per model, the setting whose SloUtility a queueing approximation over the profiles
+// and the measured arrival rate predicts to be best, with the lanes shared among the models.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "controllers_impl.hpp"
+#include "imprecise/control/sac_features.hpp"
+
+namespace imprecise::control::detail {
+
+namespace {
+
+/// A candidate replaces the best so far only when predicted better by this much: they are enumerated
+/// from the smallest batch, wait and lanes up, and a larger setting that predicts no real gain would
+/// only hold jobs back or take lanes the other models could use.
+constexpr double kMargin = 1e-3;
+
+/// The prediction for one model and setting (batch b, wait w, lanes l), given the lanes' worth of
+/// busy time B the other models keep ("background"):
+///   concurrency     c = clamp(l + ceil(B), 1, L): the stages run at profile_at(c)
+///   service         C = sum of the mandatory stages' p50 at batch b and concurrency c (a full batch:
+///                   conservative for latency, and what the capacity needs)
+///   capacity        mu = l' x b / C with l' = min(l, L - B), at least 0.1: the lanes the others leave
+///   utilisation     rho = lambda / mu (lambda: arrivals / interval)
+///   batch fill      F = min(w, (b - 1) / lambda) (0 for b = 1)
+///   queueing        Wq = rho / (2 (1 - rho)) x C (M/D/1), capped at the slack S = slo - F - C
+///   latency         F + Wq + C
+///   violations      v = 1 when S <= 0; else the loss of an M/M/1/K queue whose room is the jobs that
+///                   can still wait and be on time, K = l' x b x S / C: v = (1 - rho) rho^K / (1 - rho^(K+1))
+///                   (1 / (K + 1) at rho = 1; tends to the shed share 1 - 1/rho for rho > 1)
+///   utility         (1 - v) [x R(mandatory) with accuracy_weighted] - w_lat x latency / slo - w_viol x v
+/// Each model picks its best setting given the others' demand lambda x C / b, twice round (coordinate
+/// ascent): the lanes all models use together are shared through B, so their summed utilisation fits.
+/// A model with no SLO seen yet is scored against 1 s. Everything is sized at construction.
+class ModelBasedController final : public Controller {
+ public:
+  ModelBasedController(std::span<const Model> models, const ControllerConfig& config)
+      : models_(models), config_(config), lanes_(std::max(1, config.lanes)) {
+    const int max_batch = std::max(1, config.max_batch);
+    for (const int b : kBatchChoices) {
+      const int clamped = std::min(b, max_batch);
+      if (batches_.empty() || batches_.back() != clamped) batches_.push_back(clamped);
+    }
+    for (const Duration w : kWaitChoices) {
+      const Duration clamped = std::min(w, std::max<Duration>(0, config.max_batch_wait));
+      if (waits_.empty() || waits_.back() != clamped) waits_.push_back(clamped);
+    }
+    const std::size_t n = models.size();
+    cost_.assign(n * static_cast<std::size_t>(lanes_) * batches_.size(), -1.0);
+    revisions_.assign(n * static_cast<std::size_t>(lanes_), 0);
+    slo_.assign(n, 0.0);
+    rate_.assign(n, 0.0);
+    demand_.assign(n, 0.0);
+    refresh();
+  }
+
+  std::string_view name() const override { return "model-based"; }
+
+  void decide(const ControlObservation& observation, std::span<ModelControl> next) override {
+    refresh();
+    const std::size_t n = std::min(next.size(), models_.size());
+    const double interval = static_cast<double>(observation.interval);
+    for (std::size_t m = 0; m < n; ++m) {
+      const ModelWindow* w = m < observation.models.size() ? &observation.models[m] : nullptr;
+      rate_[m] = (w != nullptr && interval > 0) ? w->arrived / interval : 0.0;  // jobs per ns
+      if (w != nullptr && w->slo > 0) slo_[m] = static_cast<double>(w->slo);
+      demand_[m] = rate_[m] * cost(m, 1, 0);  // batch 1 alone until the first pass chose
+    }
+    double total = 0.0;
+    for (std::size_t m = 0; m < n; ++m) total += demand_[m];
+    for (int round = 0; round < 2; ++round)
+      for (std::size_t m = 0; m < n; ++m) {
+        if (cost(m, 1, 0) < 0) continue;  // no profile: leave the setting alone
+        const double background = std::max(0.0, total - demand_[m]);
+        Best best;
+        for (std::size_t bi = 0; bi < batches_.size(); ++bi)
+          for (int l = 1; l <= lanes_; ++l) {
+            const int c = std::clamp(l + static_cast<int>(std::ceil(background - 1e-9)), 1, lanes_);
+            const double service = cost(m, c, bi);
+            if (service <= 0) continue;
+            for (std::size_t wi = 0; wi < waits_.size(); ++wi) {
+              if (batches_[bi] == 1 && wi > 0) break;  // a batch of one never waits
+              const Scored s = predict(m, batches_[bi], static_cast<double>(waits_[wi]), l, background, service);
+              if (s.utility > best.utility + kMargin) best = Best{s.utility, s.demand, batches_[bi], waits_[wi], l};
+            }
+          }
+        total += best.demand - demand_[m];
+        demand_[m] = best.demand;
+        next[m] = ModelControl{best.batch, best.wait, best.lanes};
+      }
+  }
+
+ private:
+  struct Scored {
+    double utility;
+    double demand;  // lanes' worth of busy time: lambda x C / b
+  };
+  struct Best {
+    double utility = -1e300;
+    double demand = 0.0;
+    int batch = 1;
+    Duration wait = 0;
+    int lanes = 1;
+  };
+
+  Scored predict(std::size_t m, int b, double wait, int l, double background, double service) const {
+    const double lambda = rate_[m];
+    const double slo = slo_[m] > 0 ? slo_[m] : 1e9;
+    const double lanes = std::max(0.1, std::min(static_cast<double>(l), lanes_ - background));
+    const double rho = lambda * service / (lanes * b);
+    const double fill = b > 1 ? (lambda > 0 ? std::min(wait, (b - 1) / lambda) : wait) : 0.0;
+    const double slack = slo - fill - service;
+    double violation = 1.0;
+    double queueing = std::max(0.0, slack);
+    if (slack > 0) {
+      if (rho < 1.0) queueing = std::min(queueing, rho / (2.0 * (1.0 - rho)) * service);
+      const double room = lanes * b * slack / service;
+      if (rho <= 0.0) {
+        violation = 0.0;
+      } else if (std::abs(rho - 1.0) < 1e-6) {
+        violation = 1.0 / (room + 1.0);
+      } else {
+        const double rk = std::pow(rho, room);
+        violation = std::clamp((1.0 - rho) * rk / (1.0 - rk * rho), 0.0, 1.0);
+      }
+    }
+    const double latency = fill + queueing + service;
+    const Model& model = models_[m];
+    const double reward = config_.utility.accuracy_weighted ? model.utility.prior(mandatory(m)) : 1.0;
+    const double utility = (1.0 - violation) * reward - config_.utility.latency * latency / slo -
+                           config_.utility.violation * violation;
+    return {utility, lambda * service / b};
+  }
+
+  int mandatory(std::size_t m) const {
+    return std::clamp(models_[m].mandatory_depth, 1, std::max(1, models_[m].profile.stages()));
+  }
+  /// Mandatory span (ns) of model m at concurrency c and batch batches_[bi]; < 0 when not measured.
+  double cost(std::size_t m, int c, std::size_t bi) const {
+    return cost_[(m * static_cast<std::size_t>(lanes_) + static_cast<std::size_t>(c - 1)) * batches_.size() + bi];
+  }
+  /// Recomputes the spans of a profile that changed since (online re-profiling bumps its revision).
+  void refresh() {
+    for (std::size_t m = 0; m < models_.size(); ++m)
+      for (int c = 1; c <= lanes_; ++c) {
+        const Profile& p = models_[m].profile_at(c);
+        const std::size_t row = m * static_cast<std::size_t>(lanes_) + static_cast<std::size_t>(c - 1);
+        if (revisions_[row] == p.revision()) continue;
+        revisions_[row] = p.revision();
+        for (std::size_t bi = 0; bi < batches_.size(); ++bi) {
+          double span = -1.0;
+          if (p.stages() > 0 && batches_[bi] <= p.max_batch()) {
+            span = 0.0;
+            for (int s = 0; s < mandatory(m); ++s) span += static_cast<double>(p.planned(s, batches_[bi], PlanningFigure::p50));
+          }
+          cost_[row * batches_.size() + bi] = span;
+        }
+      }
+  }
+
+  std::span<const Model> models_;
+  ControllerConfig config_;
+  int lanes_;
+  std::vector<int> batches_;
+  std::vector<Duration> waits_;
+  std::vector<double> cost_;
+  std::vector<std::uint64_t> revisions_;
+  std::vector<double> slo_;     // last SLO seen per model (ns)
+  std::vector<double> rate_;    // arrivals per ns
+  std::vector<double> demand_;  // lanes' worth of busy time
+};
+
+}  // namespace
+
+std::unique_ptr<Controller> make_model_based(std::span<const Model> models, const ControllerConfig& config) {
+  return std::make_unique<ModelBasedController>(models, config);
+}
+
+}  // namespace imprecise::control::detail

@@ -1,0 +1,78 @@
+// sac: a trained discrete, branching soft actor-critic actor (ONNX) run by our own engine; no Python at serving time.
+#include <algorithm>
+#include <array>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "controllers_impl.hpp"
+#include "imprecise/control/sac_features.hpp"
+#include "imprecise/error.hpp"
+#include "imprecise/graph/onnx_import.hpp"
+#include "imprecise/graph/partition.hpp"
+#include "imprecise/nn/backend.hpp"
+
+namespace imprecise::control::detail {
+
+namespace {
+
+/// The actor is one-input, one-output network (an MLP: one stage): observation [N, observation_size]
+/// -> logits [N, action_size], laid out as sac_features.hpp says. Compiled once on the cpu backend for
+/// batch 1; a decision encodes into the input tensor, runs the stage in its own buffers, takes each
+/// branch's argmax and decodes, allocating nothing.
+class SacController final : public Controller {
+ public:
+  SacController(std::span<const Model> models, const ControllerConfig& config) : models_(models), config_(config) {
+    const std::string& path = config.actor;
+    if (path.empty()) throw Error("sac controller: no actor file (ControllerConfig::actor, or 'sac:PATH')");
+    nn::Graph graph = nn::load_onnx(path);  // names the file when missing or corrupt
+    nn::prepare(graph);
+    const int models_n = static_cast<int>(models.size());
+    const auto observations = static_cast<std::int64_t>(observation_size(models_n));
+    const auto actions = static_cast<std::int64_t>(action_size(models_n, config));
+    if (graph.inputs.size() != 1 || graph.outputs.size() != 1)
+      throw Error(fmt::format("{}: the actor must have one input and one output, it has {} and {}", path,
+                              graph.inputs.size(), graph.outputs.size()));
+    const std::vector<nn::StageInfo> stages = nn::partition(graph);
+    if (stages.size() != 1) throw Error(fmt::format("{}: the actor must be one stage, it has {}", path, stages.size()));
+    const nn::Shape& in = graph.inputs.front().shape;
+    if (in.size() != 2 || in[1] != observations)
+      throw Error(fmt::format("{}: the actor's input '{}' is {}, the observation of {} models needs [N, {}]", path,
+                              graph.inputs.front().name, nn::to_string(in), models_n, observations));
+    const nn::Shape& out = stages.front().exit.shape;
+    if (out.size() != 2 || out[1] != actions)
+      throw Error(fmt::format("{}: the actor's output '{}' is {}, the action of {} models over {} lanes needs [N, {}]",
+                              path, stages.front().exit.name, nn::to_string(out), models_n, config.lanes, actions));
+    nn::CompileOptions options;
+    options.max_batch = 1;
+    stage_ = nn::BackendRegistry::get().at("cpu").compile(graph, stages.front(), options);
+    input_ = nn::Tensor(nn::Shape{1, observations});
+    input_ptr_[0] = &input_;
+    choice_.assign(models.size() * kBranches, 0);
+  }
+
+  std::string_view name() const override { return "sac"; }
+
+  void decide(const ControlObservation& observation, std::span<ModelControl> next) override {
+    encode_observation(observation, models_, config_, input_.values());
+    const std::span<const nn::Tensor* const> outputs = stage_->run(input_ptr_);
+    argmax_action(outputs.back()->values(), config_, choice_);
+    decode_action(choice_, config_, next.first(std::min(next.size(), models_.size())));
+  }
+
+ private:
+  std::span<const Model> models_;
+  ControllerConfig config_;
+  std::unique_ptr<nn::CompiledStage> stage_;
+  nn::Tensor input_;
+  std::array<const nn::Tensor*, 1> input_ptr_{};
+  std::vector<int> choice_;
+};
+
+}  // namespace
+
+std::unique_ptr<Controller> make_sac(std::span<const Model> models, const ControllerConfig& config) {
+  return std::make_unique<SacController>(models, config);
+}
+
+}  // namespace imprecise::control::detail

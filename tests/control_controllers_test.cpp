@@ -1,0 +1,150 @@
+// The controllers' rules: static holds, aimd grows on calm windows and halves on a violation, model-based
+// batches (and spreads over lanes) under load and runs batch 1 without waiting when light; the registry.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "control_fixtures.hpp"
+#include "imprecise/control/controllers.hpp"
+#include "imprecise/error.hpp"
+
+namespace imprecise {
+namespace {
+
+using control::make_controller;
+
+struct Harness {
+  std::vector<ModelWindow> windows;
+  std::vector<ModelControl> current;
+  ControlObservation observation(Duration interval, int lanes = 2) const {
+    return ControlObservation{0, interval, lanes, 0.5, windows, current};
+  }
+};
+
+ModelWindow calm(double p99_ms, double slo_ms) {
+  ModelWindow w;
+  w.arrived = w.answered = w.completed = 20;
+  w.latency_mean = w.latency_p50 = from_ms(p99_ms / 2);
+  w.latency_p99 = from_ms(p99_ms);
+  w.slo = from_ms(slo_ms);
+  return w;
+}
+
+TEST(Controllers, RegistryKnowsEveryNameAndRejectsOthers) {
+  const std::vector<Model> models = testing::three_models();
+  EXPECT_EQ(control::controller_names(), (std::vector<std::string>{"static", "aimd", "model-based", "sac"}));
+  for (const char* name : {"static", "aimd", "model-based"})
+    EXPECT_EQ(make_controller(name, models, {})->name(), name);
+  try {
+    make_controller("pid", models, {});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown controller 'pid'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Controllers, StaticHoldsTheFixedSetting) {
+  const std::vector<Model> models = testing::three_models();
+  ControllerConfig config;
+  config.fixed = ModelControl{4, from_ms(2), 1};
+  auto c = make_controller("static", models, config);
+  Harness h{{calm(1, 10), calm(50, 10), ModelWindow{}}, std::vector<ModelControl>(3, ModelControl{1, 0, 2})};
+  std::vector<ModelControl> next = h.current;
+  for (const Duration interval : {Duration{0}, from_ms(100)}) {
+    c->decide(h.observation(interval), next);
+    for (const ModelControl& n : next) EXPECT_EQ(n, config.fixed);
+  }
+}
+
+TEST(Controllers, AimdStartsAtOneGrowsWhenCalmAndHalvesOnAViolation) {
+  const std::vector<Model> models = testing::three_models();
+  ControllerConfig config;
+  config.max_batch = 6;
+  auto c = make_controller("aimd", models, config);
+  Harness h{std::vector<ModelWindow>(3), std::vector<ModelControl>(3, config.fixed)};
+  std::vector<ModelControl> next = h.current;
+  c->decide(h.observation(0), next);  // the starting choice
+  for (const ModelControl& n : next) EXPECT_EQ(n, (ModelControl{1, 0, 0}));
+
+  h.windows = {calm(5, 10), calm(5, 10), ModelWindow{}};  // model 2 answered nothing: held
+  for (int i = 0; i < 7; ++i) {
+    h.current = next;
+    c->decide(h.observation(from_ms(100)), next);
+  }
+  EXPECT_EQ(next[0].max_batch, 6);  // 1 + 7, capped at config.max_batch
+  EXPECT_EQ(next[2].max_batch, 1);
+
+  h.windows[0].missed = 1;                  // a violation: halve
+  h.windows[1] = calm(9.5, 10);             // p99 in [0.9, 1) x slo: hold
+  h.current = next;
+  c->decide(h.observation(from_ms(100)), next);
+  EXPECT_EQ(next[0], (ModelControl{3, 0, 0}));
+  EXPECT_EQ(next[1].max_batch, 6);
+  h.windows[0] = calm(10, 10);              // p99 >= slo: halve, down to 1 at most
+  for (int i = 0; i < 3; ++i) {
+    h.current = next;
+    c->decide(h.observation(from_ms(100)), next);
+  }
+  EXPECT_EQ(next[0].max_batch, 1);
+}
+
+class ModelBasedTest : public ::testing::Test {
+ protected:
+  /// Model 0 at `rate` jobs per second over a 100 ms window with a 20 ms SLO; the others idle.
+  std::vector<ModelControl> decide(double rate, int lanes) {
+    ControllerConfig config;
+    config.lanes = lanes;
+    auto c = make_controller("model-based", models_, config);
+    ModelWindow w;
+    w.arrived = static_cast<int>(rate / 10);
+    w.slo = from_ms(20);
+    Harness h{{w, ModelWindow{}, ModelWindow{}}, std::vector<ModelControl>(3, ModelControl{})};
+    std::vector<ModelControl> next = h.current;
+    c->decide(h.observation(from_ms(100), lanes), next);
+    return next;
+  }
+  // Model 0: 1 ms per stage at batch 1 (capacity 1000 jobs/s per lane), 2.75 ms for a batch of 8.
+  std::vector<Model> models_ = testing::three_models();
+};
+
+TEST_F(ModelBasedTest, LightLoadRunsBatchOneWithoutWaiting) {
+  for (const int lanes : {1, 2}) {
+    const std::vector<ModelControl> next = decide(100, lanes);
+    for (const ModelControl& n : next) EXPECT_EQ(n, (ModelControl{1, 0, 1})) << lanes << " lanes";
+  }
+}
+
+TEST_F(ModelBasedTest, LoadBeyondBatchOneCapacityBatches) {
+  // 2.5 x batch-1 capacity: one lane needs batches of 8 (2909 jobs/s); two lanes of 4 (4571 jobs/s).
+  EXPECT_EQ(decide(2500, 1)[0], (ModelControl{8, 0, 1}));
+  EXPECT_EQ(decide(2500, 2)[0], (ModelControl{4, 0, 2}));
+  // 0.8 x: batch 1 on both lanes.
+  EXPECT_EQ(decide(800, 2)[0], (ModelControl{1, 0, 2}));
+  EXPECT_EQ(decide(2500, 2)[1], (ModelControl{1, 0, 1}));  // the idle ones stay light
+}
+
+TEST_F(ModelBasedTest, ModelsShareTheLanes) {
+  // Every model loaded past one lane's batch-1 capacity on a two-lane device: each predicted utility
+  // must account for what the others keep busy, so nobody is promised two idle lanes.
+  ControllerConfig config;
+  config.lanes = 2;
+  auto c = make_controller("model-based", models_, config);
+  std::vector<ModelWindow> windows(3);
+  const int arrivals[3] = {150, 60, 150};  // per 100 ms: 1.5x, 1.2x (2 ms stages), 0.75x
+  for (int m = 0; m < 3; ++m) {
+    windows[static_cast<std::size_t>(m)].arrived = arrivals[m];
+    windows[static_cast<std::size_t>(m)].slo = from_ms(30);
+  }
+  Harness h{windows, std::vector<ModelControl>(3, ModelControl{})};
+  std::vector<ModelControl> next = h.current;
+  c->decide(h.observation(from_ms(100)), next);
+  for (const ModelControl& n : next) {
+    EXPECT_GE(n.max_batch, 1);
+    EXPECT_LE(n.lanes, 2);
+  }
+  EXPECT_GT(next[0].max_batch, 1);
+  EXPECT_GT(next[1].max_batch, 1);
+}
+
+}  // namespace
+}  // namespace imprecise
