@@ -162,21 +162,24 @@ class Run final : public HostClient {
       }
       if (t > until) break;
       now_ = t;
-      bool ticked = false;
+      bool ticked = false, changed = false, other = false;
       // Same-time order: completions, expiries, arrivals, the control interval, wake-ups (see EventKind).
       while (true) {
         if (!events_.empty() && events_.top().at == t && events_.top().kind < EventKind::control) {
           const Event e = events_.top();
           events_.pop();
+          other = true;
           if (e.kind == EventKind::completion) complete(static_cast<int>(e.key));
           else expire(static_cast<JobId>(e.key));
         } else if (next_arrival_ < n && jobs_[next_arrival_].release == t) {
+          other = true;
           release(static_cast<JobId>(next_arrival_++));
         } else if (!events_.empty() && events_.top().at == t && events_.top().kind == EventKind::control) {
           events_.pop();
-          tick();
+          changed = tick() || changed;
           ticked = true;
         } else if (!events_.empty() && events_.top().at == t) {
+          other = true;
           if (wake_at_ == t) {  // a later Idle supersedes earlier wake-ups
             ++events_count_;
             wake_at_ = kNever;
@@ -190,6 +193,9 @@ class Run final : public HostClient {
         decide_pending_ = true;
         break;
       }
+      // An interval that changed nothing asks the policy nothing: a controller that holds the
+      // defaults leaves the run exactly as it is without one.
+      if (!other && !changed) continue;
       decide();
     }
     wall_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
@@ -305,7 +311,9 @@ class Run final : public HostClient {
     loop_.emplace(std::move(controller), sc_.models, std::move(cc));
   }
 
-  void tick() {
+  /// Ends a control interval; returns whether the settings changed.
+  bool tick() {
+    const std::vector<ModelControl> before = loop_->controls();
     const Time next = loop_->tick(now_, policy_);
     if (held_) {
       in_force_ = held_->held;
@@ -315,6 +323,7 @@ class Run final : public HostClient {
     const bool alive = next_arrival_ < jobs_.size() || host_->live() > 0 || host_->any_lane_busy();
     next_control_ = alive ? next : kNever;
     if (alive) events_.push({next, EventKind::control, 0});
+    return loop_->controls() != before;
   }
 
   void decide() {
