@@ -1,0 +1,196 @@
+// sac: the observation/action encoding, and the ONNX actor run on our engine (tests/fixtures/control, made by
+// scripts/make_control_fixtures.py: 2 models, 2 lanes).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "control_fixtures.hpp"
+#include "imprecise/control/controllers.hpp"
+#include "imprecise/control/sac_features.hpp"
+#include "imprecise/error.hpp"
+#include "imprecise/graph/npy.hpp"
+
+namespace imprecise {
+namespace {
+
+using namespace imprecise::control;
+
+const std::string kFixtures = std::string(IMPRECISE_SOURCE_DIR) + "/tests/fixtures/control/";
+
+std::vector<Model> two_models() {
+  std::vector<Model> m = testing::three_models();
+  m.pop_back();
+  return m;
+}
+
+ControllerConfig two_lanes(const std::string& actor = "") {
+  ControllerConfig config;
+  config.lanes = 2;
+  config.max_batch = 8;
+  config.max_batch_wait = from_ms(10);
+  config.actor = actor.empty() ? "" : kFixtures + actor;
+  return config;
+}
+
+TEST(SacFeatures, SizesAndLayout) {
+  const ControllerConfig config = two_lanes();
+  EXPECT_EQ(observation_size(2), 21);
+  EXPECT_EQ(action_logits_per_model(config), 4 + 5 + 2);
+  EXPECT_EQ(action_size(3, config), 33);
+}
+
+TEST(SacFeatures, EncodeObservation) {
+  const std::vector<Model> models = two_models();  // model 0: 1 ms mandatory stage -> 1000 jobs/s at batch 1
+  const ControllerConfig config = two_lanes();
+  ModelWindow w;
+  w.arrived = 50;  // 500 / s over 100 ms
+  w.answered = 40;
+  w.completed = 30;
+  w.missed = 6;
+  w.rejected = 2;
+  w.latency_mean = from_ms(5);
+  w.latency_p99 = from_ms(300);  // 30 x slo: clipped
+  w.slo = from_ms(10);
+  w.pending = 4;
+  w.mean_batch = 2.0;
+  const std::vector<ModelWindow> windows{w, ModelWindow{}};
+  const std::vector<ModelControl> current{ModelControl{4, from_ms(2.5), 1}, ModelControl{}};
+  const ControlObservation o{0, from_ms(100), 2, 0.25, windows, current};
+  std::vector<float> f(21, -1.0f);
+  encode_observation(o, models, config, f);
+  const std::vector<float> expected0{0.5f, 0.75f, 0.2f, 0.5f, kFeatureClip, 0.25f, 0.5f, 0.25f, 0.5f, 0.25f};
+  for (int i = 0; i < kFeaturesPerModel; ++i) EXPECT_FLOAT_EQ(f[static_cast<std::size_t>(i)], expected0[static_cast<std::size_t>(i)]) << i;
+  // Model 1 saw nothing; its "policy default" and "all lanes" settings read as the largest.
+  const std::vector<float> expected1{0, 0, 0, 0, 0, 0, 1, 0, 1, 0};
+  for (int i = 0; i < kFeaturesPerModel; ++i) EXPECT_FLOAT_EQ(f[static_cast<std::size_t>(10 + i)], expected1[static_cast<std::size_t>(i)]) << i;
+  EXPECT_FLOAT_EQ(f[20], 0.25f);
+  std::vector<float> short_out(20);
+  EXPECT_THROW(encode_observation(o, models, config, short_out), Error);
+}
+
+TEST(SacFeatures, ArgmaxDecodeAndEncodeAgree) {
+  const ControllerConfig config = two_lanes();
+  std::vector<float> logits(22, 0.0f);
+  logits[3] = 1;          // model 0 batch 8
+  logits[4 + 4] = 1;      // wait 5 ms
+  logits[9 + 0] = 1;      // 1 lane
+  logits[11 + 1] = 2;     // model 1 batch 2
+  logits[15 + 2] = 2;     // wait: a tie of 1 ms and 5 ms -> the first, 1 ms
+  logits[15 + 4] = 2;
+  logits[20 + 1] = 1;     // 2 lanes
+  std::vector<int> choice(6);
+  argmax_action(logits, config, choice);
+  EXPECT_EQ(choice, (std::vector<int>{3, 4, 0, 1, 2, 1}));
+  std::vector<ModelControl> controls(2);
+  decode_action(choice, config, controls);
+  EXPECT_EQ(controls[0], (ModelControl{8, from_ms(5), 1}));
+  EXPECT_EQ(controls[1], (ModelControl{2, from_ms(1), 2}));
+  std::vector<int> back(6);
+  encode_action(controls, config, back);
+  EXPECT_EQ(back, choice);
+  // Clamped to the config's limits; an index out of range names its branch.
+  ControllerConfig small = config;
+  small.max_batch = 4;
+  small.max_batch_wait = from_ms(2);
+  decode_action(choice, small, controls);
+  EXPECT_EQ(controls[0], (ModelControl{4, from_ms(2), 1}));
+  choice[2] = 2;
+  try {
+    decode_action(choice, config, controls);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'lanes'"), std::string::npos) << e.what();
+  }
+}
+
+/// Decides over a window where model 0 is loaded and model 1 idle.
+std::vector<ModelControl> decide(Controller& c, std::vector<float>* features = nullptr) {
+  const std::vector<Model> models = two_models();
+  ModelWindow w;
+  w.arrived = 120;
+  w.answered = 100;
+  w.completed = 90;
+  w.missed = 10;
+  w.latency_mean = from_ms(4);
+  w.latency_p99 = from_ms(12);
+  w.slo = from_ms(15);
+  w.pending = 7;
+  w.mean_batch = 3;
+  const std::vector<ModelWindow> windows{w, ModelWindow{}};
+  std::vector<ModelControl> next{ModelControl{2, 0, 1}, ModelControl{1, 0, 2}};
+  const ControlObservation o{0, from_ms(100), 2, 0.6, windows, next};
+  if (features != nullptr) {
+    features->assign(21, 0.0f);
+    encode_observation(o, models, two_lanes(), *features);
+  }
+  std::vector<ModelControl> out = next;
+  c.decide(o, out);
+  return out;
+}
+
+TEST(SacController, BiasActorChoosesItsArgmax) {
+  const std::vector<Model> models = two_models();
+  auto c = make_controller("sac", models, two_lanes("actor_bias.onnx"));
+  EXPECT_EQ(c->name(), "sac");
+  const std::vector<ModelControl> next = decide(*c);
+  EXPECT_EQ(next[0], (ModelControl{4, from_ms(1), 2}));
+  EXPECT_EQ(next[1], (ModelControl{1, 0, 1}));
+}
+
+TEST(SacController, MlpActorMatchesTheReferenceFromItsWeights) {
+  const std::vector<Model> models = two_models();
+  auto c = make_controller("sac:" + kFixtures + "actor_mlp.onnx", models, two_lanes());
+  std::vector<float> x;
+  const std::vector<ModelControl> next = decide(*c, &x);
+  // relu(x W1 + b1) W2 + b2 in plain loops.
+  const nn::Tensor w1 = nn::read_npy(kFixtures + "actor_mlp.w1.npy"), b1 = nn::read_npy(kFixtures + "actor_mlp.b1.npy");
+  const nn::Tensor w2 = nn::read_npy(kFixtures + "actor_mlp.w2.npy"), b2 = nn::read_npy(kFixtures + "actor_mlp.b2.npy");
+  const std::size_t in = 21, hidden = 16, out = 22;
+  ASSERT_EQ(w1.size(), in * hidden);
+  ASSERT_EQ(w2.size(), hidden * out);
+  std::vector<float> h(hidden), logits(out);
+  for (std::size_t j = 0; j < hidden; ++j) {
+    float s = b1[j];
+    for (std::size_t i = 0; i < in; ++i) s += x[i] * w1[i * hidden + j];
+    h[j] = std::max(0.0f, s);
+  }
+  for (std::size_t k = 0; k < out; ++k) {
+    float s = b2[k];
+    for (std::size_t j = 0; j < hidden; ++j) s += h[j] * w2[j * out + k];
+    logits[k] = s;
+  }
+  std::vector<int> choice(6);
+  argmax_action(logits, two_lanes(), choice);
+  std::vector<ModelControl> expected(2);
+  decode_action(choice, two_lanes(), expected);
+  EXPECT_EQ(next, expected);
+}
+
+void expect_error_naming(const std::string& actor, const std::string& what) {
+  const std::vector<Model> models = two_models();
+  try {
+    make_controller("sac", models, two_lanes(actor));
+    FAIL() << actor << ": no error";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(actor), std::string::npos) << message;
+    EXPECT_NE(message.find(what), std::string::npos) << message;
+  }
+}
+
+TEST(SacController, BadActorsNameTheFile) {
+  expect_error_naming("actor_corrupt.onnx", "");
+  expect_error_naming("actor_wrong_shape.onnx", "[N, 21]");
+  expect_error_naming("no_such_actor.onnx", "");
+  // Right file, wrong host: three lanes change the action's size.
+  const std::vector<Model> models = two_models();
+  ControllerConfig three = two_lanes("actor_mlp.onnx");
+  three.lanes = 3;
+  EXPECT_THROW(make_controller("sac", models, three), Error);
+  EXPECT_THROW(make_controller("sac", models, two_lanes()), Error);  // no actor at all
+}
+
+}  // namespace
+}  // namespace imprecise
