@@ -12,6 +12,8 @@ batch branch {1, 2, 4, 8}, the wait branch {0, 0.5, 1, 2, 5 ms}, the lanes branc
                          so the test computes the reference logits itself
   actor_wrong_shape.onnx a Gemm over 7 features (not 21): rejected, naming the file
   actor_corrupt.onnx     actor_mlp.onnx cut in half: rejected, naming the file
+  actor_3x2.onnx         for 3 models over 2 lanes (31 -> 64 -> 64 -> 33, random): what the benchmark and the
+                         allocation test run, an actor of the size the training script exports
 Run from the repo root:
     /usr/bin/python3 scripts/make_control_fixtures.py
 """
@@ -73,6 +75,10 @@ def main():
     data = open(path, "rb").read()
     with open(os.path.join(OUT, "actor_corrupt.onnx"), "wb") as f:
         f.write(data[: len(data) // 2])
+    rng3 = np.random.default_rng(3)
+    obs3, act3 = 10 * 3 + 1, 3 * (4 + 5 + LANES)
+    save_gemms("actor_3x2", [(rng3.normal(0, 0.3, (obs3, 64)), np.zeros(64)), (rng3.normal(0, 0.2, (64, 64)), np.zeros(64)),
+                             (rng3.normal(0, 0.2, (64, act3)), np.zeros(act3))], inputs=obs3)
     print(f"wrote {sorted(os.listdir(OUT))}")
 
 
