@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <thread>
 #include <vector>
 
 #include "control_fixtures.hpp"
@@ -182,6 +183,33 @@ TEST_F(ControlLoopTest, ManyJobsAnsweredInAnyOrderLeaveNothingPending) {
     EXPECT_EQ(w.answered, 1000);
     EXPECT_EQ(w.pending, 0);
   }
+}
+
+TEST_F(ControlLoopTest, HooksFromOtherThreadsWhileTicking) {
+  // The Engine may deliver an outcome on a submitting thread while a pass runs: every job is counted
+  // once, in some window.
+  loop_->start(0, policy_);
+  const auto feed = [&](JobId first) {
+    for (JobId id = first; id < first + 2000; ++id) {
+      const JobInfo j = job(id, static_cast<ModelId>(id % 3), 0, 10);
+      observer_->on_admit(j, 0);
+      observer_->on_outcome(outcome(j, OutcomeStatus::completed, 1, 1, 0.9));
+    }
+  };
+  std::thread a(feed, 0), b(feed, 100000);
+  for (int t = 1; t <= 50; ++t) loop_->tick(from_ms(t), policy_);
+  a.join();
+  b.join();
+  loop_->tick(from_ms(51), policy_);
+  int arrived = 0, answered = 0;
+  for (const ControlRecord& r : loop_->history())
+    for (const ModelWindow& w : r.windows) {
+      arrived += w.arrived;
+      answered += w.answered;
+    }
+  EXPECT_EQ(arrived, 4000);
+  EXPECT_EQ(answered, 4000);
+  for (const ModelWindow& w : loop_->history().back().windows) EXPECT_EQ(w.pending, 0);
 }
 
 TEST(ControlLoop, RejectsABadConfig) {

@@ -16,6 +16,7 @@ namespace {
 /// from the smallest batch, wait and lanes up, and a larger setting that predicts no real gain would
 /// only hold jobs back or take lanes the other models could use.
 constexpr double kMargin = 1e-3;
+constexpr std::uint64_t kNoRevision = ~std::uint64_t{0};  // no profile's: the first refresh computes every span
 
 /// The prediction for one model and setting (batch b, wait w, lanes l), given the lanes' worth of
 /// busy time B the other models keep ("background"):
@@ -49,7 +50,7 @@ class ModelBasedController final : public Controller {
     }
     const std::size_t n = models.size();
     cost_.assign(n * static_cast<std::size_t>(lanes_) * batches_.size(), -1.0);
-    revisions_.assign(n * static_cast<std::size_t>(lanes_), 0);
+    revisions_.assign(n * static_cast<std::size_t>(lanes_), kNoRevision);
     slo_.assign(n, 0.0);
     rate_.assign(n, 0.0);
     demand_.assign(n, 0.0);
@@ -66,7 +67,7 @@ class ModelBasedController final : public Controller {
       const ModelWindow* w = m < observation.models.size() ? &observation.models[m] : nullptr;
       rate_[m] = (w != nullptr && interval > 0) ? w->arrived / interval : 0.0;  // jobs per ns
       if (w != nullptr && w->slo > 0) slo_[m] = static_cast<double>(w->slo);
-      demand_[m] = rate_[m] * cost(m, 1, 0);  // batch 1 alone until the first pass chose
+      demand_[m] = rate_[m] * std::max(0.0, cost(m, 1, 0));  // batch 1 alone until the first pass chose
     }
     double total = 0.0;
     for (std::size_t m = 0; m < n; ++m) total += demand_[m];
