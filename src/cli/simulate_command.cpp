@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_common.hpp"
+#include "control_options.hpp"
 #include "imprecise/error.hpp"
 #include "imprecise/sched/policy.hpp"
 #include "imprecise/core/profile.hpp"
@@ -17,6 +18,7 @@
 #include "imprecise/sim/metrics.hpp"
 #include "imprecise/sim/scenario.hpp"
 #include "imprecise/sim/simulator.hpp"
+#include "imprecise/sim/slo_report.hpp"
 
 namespace imprecise::cli {
 
@@ -105,6 +107,7 @@ void check_policy_for_scenario(const std::string& spec, const sim::Scenario& sce
   // Building it once up front rejects a bad parameter ("edf-fixed:x") before any run starts.
   PolicyConfig policy_config = config.policy;
   if (config.max_batch > 0) policy_config.max_batch = config.max_batch;
+  policy_config.lanes = config.lanes;
   try {
     (void)make_policy(spec, scenario.models, policy_config);
   } catch (const Error& e) {
@@ -122,6 +125,7 @@ struct SimulateOptions {
   std::string json_out;
   std::string trace_out;
   RunOptions run;
+  ControlOptions control;
 };
 
 void print_table(const sim::SimMetrics& metrics, const std::string& scenario_name) {
@@ -141,6 +145,16 @@ void print_table(const sim::SimMetrics& metrics, const std::string& scenario_nam
               static_cast<long long>(metrics.decisions), metrics.decision_p99_us);
 }
 
+void print_slo(const sim::SloReport& r) {
+  std::printf("lanes %d, controller %s: utility %.4f (accuracy-weighted %.4f), accuracy %.4f, SLO violations %.4f, "
+              "p99 latency %.3f ms, throughput %.1f/s",
+              r.lanes, r.controller.c_str(), r.utility, r.utility_accuracy, r.accuracy, r.slo_violations,
+              r.latency_p99_ms, r.throughput_per_s);
+  if (r.intervals > 0)
+    std::printf(", %d intervals, decision p50 %.2f us p99 %.2f us", r.intervals, r.decision_p50_us, r.decision_p99_us);
+  std::printf("\n");
+}
+
 int run_simulate(const SimulateOptions& options) {
   if (!(options.load > 0) || !std::isfinite(options.load))
     throw InputError(fmt::format("--load: '{}' must be > 0", format_number(options.load)));
@@ -149,6 +163,8 @@ int run_simulate(const SimulateOptions& options) {
   config.seed = options.seed;
   check_policy_spec(options.policy, "--policy");
   const sim::Scenario scenario = load_scenario_checked(options.scenario, options.run);
+  apply_control_options(options.control, scenario, config);
+  config.controller = make_run_controller(options.control, scenario, config);
   check_policy_for_scenario(options.policy, scenario, config, "--policy");
   if (!options.trace_out.empty()) {
     try {
@@ -160,6 +176,9 @@ int run_simulate(const SimulateOptions& options) {
 
   const sim::SimResult result = sim::simulate(scenario, options.policy, config);
   print_table(result.metrics, scenario.name);
+  const sim::SloReport slo =
+      sim::slo_report(result, config.control.utility, config.lanes, config.controller ? std::string(config.controller->name()) : "");
+  if (options.control.active()) print_slo(slo);
   if (result.metrics.coarsened_decisions > 0)
     std::fprintf(stderr,
                  "imprecise: warning: %lld of the plans coarsened the reward quantum to bound the DP's size (delta up "
@@ -173,6 +192,7 @@ int run_simulate(const SimulateOptions& options) {
     nlohmann::json out = sim::to_json(result.metrics);
     out["scenario"] = scenario.name;
     out["protocol_violations"] = result.protocol_violations;
+    if (options.control.active()) out["slo"] = sim::to_json(slo);  // plain runs keep the golden output
     std::ofstream file(options.json_out);
     if (!file) throw RuntimeFailure(fmt::format("{}: cannot open for writing", options.json_out));
     file << out.dump(2) << '\n';
@@ -202,6 +222,7 @@ void add_simulate_command(CLI::App& app, Action& action) {
   cmd->add_option("--trace", options->trace_out,
                   "Write a Chrome trace of the run here (simulated time; the runtime's TraceWriter: open it in Perfetto)");
   add_run_options(*cmd, options->run);
+  add_control_options(*cmd, options->control);
   cmd->callback([options, &action] { action = [options] { return run_simulate(*options); }; });
 }
 

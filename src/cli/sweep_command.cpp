@@ -20,9 +20,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_common.hpp"
+#include "control_options.hpp"
 #include "imprecise/sim/metrics.hpp"
 #include "imprecise/sim/scenario.hpp"
 #include "imprecise/sim/simulator.hpp"
+#include "imprecise/sim/slo_report.hpp"
 
 namespace imprecise::cli {
 namespace {
@@ -38,7 +40,15 @@ struct SweepOptions {
   int threads = 0;
   bool no_plot = false;
   RunOptions run;
+  ControlOptions control;
 };
+
+// With the control options, sweep.csv and summary.csv gain these columns (sim::SloReport).
+const char* const kSloColumns[] = {"utility", "utility_accuracy", "slo_violations", "throughput_per_s",
+                                   "control_decision_p50_us", "control_decision_p99_us"};
+std::vector<double> slo_values(const sim::SloReport& r) {
+  return {r.utility, r.utility_accuracy, r.slo_violations, r.throughput_per_s, r.decision_p50_us, r.decision_p99_us};
+}
 
 struct RunSpec {
   std::string policy;
@@ -148,9 +158,11 @@ int run_sweep(const SweepOptions& options) {
   const std::vector<double> loads = parse_number_list(options.loads, "--loads");
   if (options.seeds < 1) throw InputError("--seeds: must be >= 1");
   if (options.threads < 0) throw InputError("--threads: must be >= 0");
-  const sim::SimConfig base = make_sim_config(options.run);
+  sim::SimConfig base = make_sim_config(options.run);
   for (const auto& policy : policies) check_policy_spec(policy, "--policies");
   const sim::Scenario scenario = load_scenario_checked(options.scenario, options.run);
+  apply_control_options(options.control, scenario, base);
+  const bool slo = options.control.active();
   for (const auto& policy : policies) check_policy_for_scenario(policy, scenario, base, "--policies");
 
   const fs::path out_dir(options.out);
@@ -166,6 +178,7 @@ int run_sweep(const SweepOptions& options) {
     for (const double load : loads)
       for (int s = 1; s <= options.seeds; ++s) runs.push_back({policy, load, static_cast<std::uint64_t>(s)});
   std::vector<sim::SimMetrics> results(runs.size());
+  std::vector<sim::SloReport> reports(runs.size());
 
   const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
   const unsigned workers = static_cast<unsigned>(
@@ -183,7 +196,11 @@ int run_sweep(const SweepOptions& options) {
         sim::SimConfig config = base;
         config.load = runs[i].load;
         config.seed = runs[i].seed;
-        results[i] = sim::simulate(scenario, runs[i].policy, config).metrics;
+        config.controller = make_run_controller(options.control, scenario, config);  // fresh: controllers keep state
+        const sim::SimResult r = sim::simulate(scenario, runs[i].policy, config);
+        results[i] = r.metrics;
+        reports[i] = sim::slo_report(r, config.control.utility, config.lanes,
+                                     config.controller ? std::string(config.controller->name()) : "");
       } catch (...) {
         const std::lock_guard lock(error_mutex);
         if (!first_error) first_error = std::current_exception();
@@ -205,11 +222,15 @@ int run_sweep(const SweepOptions& options) {
     if (metric_columns[c] != "policy" && metric_columns[c] != "load" && metric_columns[c] != "seed") kept.push_back(c);
   std::string sweep_csv = "policy,load,seed";
   for (const auto c : kept) sweep_csv += "," + metric_columns[c];
+  if (slo)
+    for (const char* column : kSloColumns) sweep_csv += fmt::format(",{}", column);
   sweep_csv += "\n";
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const auto fields = split_csv_line(sim::to_csv_row(results[i]));
     sweep_csv += fmt::format("{},{},{}", runs[i].policy, format_number(runs[i].load), runs[i].seed);
     for (const auto c : kept) sweep_csv += "," + (c < fields.size() ? fields[c] : std::string());
+    if (slo)
+      for (const double v : slo_values(reports[i])) sweep_csv += fmt::format(",{}", format_number(v));
     sweep_csv += "\n";
   }
   write_file(out_dir / "sweep.csv", sweep_csv);
@@ -226,6 +247,8 @@ int run_sweep(const SweepOptions& options) {
   }
   std::string summary_csv = "scenario,policy,load,seeds";
   for (const auto& column : numeric) summary_csv += "," + column;
+  if (slo)
+    for (const char* column : kSloColumns) summary_csv += fmt::format(",{}", column);
   summary_csv += "\n";
   std::map<std::pair<std::string, double>, double> accuracy, miss, drop;
   const std::size_t seeds = static_cast<std::size_t>(options.seeds);
@@ -244,6 +267,14 @@ int run_sweep(const SweepOptions& options) {
       if (numeric[k] == "accuracy") accuracy[key] = mean;
       if (numeric[k] == "miss_ratio") miss[key] = mean;
       if (numeric[k] == "drop_ratio") drop[key] = mean;
+    }
+    if (slo) {
+      std::vector<double> sums_slo(std::size(kSloColumns), 0.0);
+      for (std::size_t i = first; i < first + seeds; ++i) {
+        const std::vector<double> v = slo_values(reports[i]);
+        for (std::size_t k = 0; k < v.size(); ++k) sums_slo[k] += v[k];
+      }
+      for (const double sum : sums_slo) summary_csv += fmt::format(",{:.8g}", sum / static_cast<double>(seeds));
     }
     summary_csv += "\n";
   }
@@ -282,6 +313,7 @@ void add_sweep_command(CLI::App& app, Action& action) {
   cmd->add_option("--threads", options->threads, "Worker threads (0: one per hardware thread)")->capture_default_str();
   cmd->add_flag("--no-plot", options->no_plot, "Skip the matplotlib plots");
   add_run_options(*cmd, options->run);
+  add_control_options(*cmd, options->control);
   cmd->callback([options, &action] { action = [options] { return run_sweep(*options); }; });
 }
 
