@@ -26,7 +26,10 @@ struct Instance {
   std::vector<Duration> full;     // remaining time to full depth, for the baseline
 };
 
-Instance make_instance(int jobs, int stages, std::uint32_t seed) {
+/// `lanes` > 1: the device runs that many executors (lane k busy for k ms more), and the deadlines shrink
+/// by the lanes so that the mandatory load still about fits while full depth still does not.
+/// `overload` > 1 shrinks them further, so that some jobs must be dropped.
+Instance make_instance(int jobs, int stages, std::uint32_t seed, int lanes = 1, int overload = 1) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> stage_ms(1.0, 4.0);
   std::uniform_real_distribution<double> jitter(-0.03, 0.03);
@@ -70,12 +73,14 @@ Instance make_instance(int jobs, int stages, std::uint32_t seed) {
 
   Instance instance;
   const Time now = imprecise::from_seconds(1.0);
-  instance.problem.reset(now);
+  std::vector<Time> lane_free;
+  for (int k = 0; k < lanes; ++k) lane_free.push_back(now + imprecise::from_ms(k));
+  instance.problem.reset(now, lane_free);
   for (int i = 0; i < jobs; ++i) {
     const auto k = static_cast<std::size_t>(i);
     // Halfway between the mandatory and the full-depth finish time of the EDF prefix: increasing in
     // i, mandatory always fits, full depth never does.
-    const Time deadline = now + mandatory_prefix[k] + (full_prefix[k] - mandatory_prefix[k]) / 2;
+    const Time deadline = now + (mandatory_prefix[k] + (full_prefix[k] - mandatory_prefix[k]) / 2) / (lanes * overload);
     const Row& r = rows[k];
     instance.problem.add(deadline, r.done, r.lo, stages, r.cost, r.reward);
     instance.deadlines.push_back(deadline);
@@ -172,6 +177,37 @@ void BM_DensityPlanner(benchmark::State& state) {
   report(state, *plan, jobs);
 }
 
+// Several executor lanes (issue 16) at the 32-job x 4-stage target: lanes = 1 is the one-lane path
+// (BM_DpPlanner / BM_DensityPlanner's instance), lanes = 2 the list-scheduling DP (LaneFronts) and the
+// re-simulating greedy.
+void BM_DpPlannerLanes(benchmark::State& state) {
+  const int lanes = static_cast<int>(state.range(0));
+  const Instance instance = make_instance(32, 4, 42, lanes, static_cast<int>(state.range(1)));
+  imprecise::DpPlanner planner;
+  const imprecise::Plan* plan = &planner.solve(instance.problem);
+  if (!plan->feasible || !instance.problem.feasible(plan->depths)) state.SkipWithError("infeasible plan");
+  for (auto _ : state) {
+    plan = &planner.solve(instance.problem);
+    benchmark::DoNotOptimize(plan->total_reward);
+  }
+  report(state, *plan, 32);
+  report_quantum(state, *plan);
+  state.counters["states"] = static_cast<double>(planner.states());
+}
+
+void BM_DensityPlannerLanes(benchmark::State& state) {
+  const int lanes = static_cast<int>(state.range(0));
+  const Instance instance = make_instance(32, 4, 42, lanes, static_cast<int>(state.range(1)));
+  imprecise::DensityPlanner planner;
+  const imprecise::Plan* plan = &planner.solve(instance.problem);
+  if (!plan->feasible || !instance.problem.feasible(plan->depths)) state.SkipWithError("infeasible plan");
+  for (auto _ : state) {
+    plan = &planner.solve(instance.problem);
+    benchmark::DoNotOptimize(plan->total_reward);
+  }
+  report(state, *plan, 32);
+}
+
 // Reference without the library: what a plain EDF scheduler does per decision on the same jobs —
 // sort by deadline and walk the queue at full depth, counting the jobs it would make late.
 void BM_Baseline_EdfSort(benchmark::State& state) {
@@ -216,5 +252,12 @@ void planner_args(benchmark::internal::Benchmark* b, int max_jobs) {
 BENCHMARK(BM_DpPlanner)->Apply([](benchmark::internal::Benchmark* b) { planner_args(b, 256); });
 BENCHMARK(BM_DpPlannerFixedDelta)->Apply([](benchmark::internal::Benchmark* b) { planner_args(b, 256); });
 BENCHMARK(BM_DpPlannerLatency)->Unit(benchmark::kMillisecond);
+void lanes_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"lanes", "overload"})->Unit(benchmark::kMicrosecond);
+  for (int overload : {1, 3})
+    for (int lanes : {1, 2}) b->Args({lanes, overload});
+}
+BENCHMARK(BM_DpPlannerLanes)->Apply(lanes_args);
+BENCHMARK(BM_DensityPlannerLanes)->Apply(lanes_args);
 BENCHMARK(BM_DensityPlanner)->Apply([](benchmark::internal::Benchmark* b) { planner_args(b, 1024); });
 BENCHMARK(BM_Baseline_EdfSort)->Apply([](benchmark::internal::Benchmark* b) { planner_args(b, 1024); });

@@ -5,7 +5,6 @@
 #include <cassert>
 #include <compare>
 #include <limits>
-#include <numeric>
 
 #include "imprecise/sched/lane_schedule.hpp"
 
@@ -77,39 +76,61 @@ void LaneFronts::collect_candidates(const PlanProblem& problem, int i, int k, co
   const Time deadline = problem.deadline(i);
   cand_.clear();
   cand_free_.clear();
+  blocks_.clear();
   auto add = [&](std::int32_t from, std::int32_t reward, std::int32_t depth) {
     cand_.push_back(State{reward, from, depth});
     const Time* f = free_.data() + static_cast<std::size_t>(from) * m;
     cand_free_.insert(cand_free_.end(), f, f + m);
   };
-  for (std::int32_t s = front_begin_[prev + k]; s < front_begin_[prev + k + 1]; ++s) {
-    const Time earliest = free_[static_cast<std::size_t>(s) * m];
-    for (int l = lo; l <= hi; ++l) {
-      const Duration c = problem.cost(i, l);
-      if (c > 0 && earliest + c > deadline) break;  // costs only grow with depth
-      const std::int32_t reward = states_[s].reward + (quant != nullptr ? (*quant)[(*quant_offset)[i] + l - lo] : 0);
-      if (reward < need) continue;
+  // One block per choice (each depth, then the drop), each in the previous front's order: most reward
+  // first. So a block stops at the first candidate below `need`, and the blocks merge by reward.
+  for (int l = lo; l <= hi; ++l) {
+    blocks_.push_back(static_cast<std::int32_t>(cand_.size()));
+    const Duration c = problem.cost(i, l);
+    const std::int32_t dq = quant != nullptr ? (*quant)[(*quant_offset)[i] + l - lo] : 0;
+    for (std::int32_t s = front_begin_[prev + k]; s < front_begin_[prev + k + 1]; ++s) {
+      const std::int32_t reward = states_[s].reward + dq;
+      if (reward < need) break;
+      if (c > 0 && free_[static_cast<std::size_t>(s) * m] + c > deadline) continue;
       add(s, reward, l);
       if (c > 0) run_on_sorted(std::span<Time>(cand_free_).last(m), c);
     }
   }
-  if (k > 0 && problem.droppable(i))
-    for (std::int32_t s = front_begin_[prev + k - 1]; s < front_begin_[prev + k]; ++s)
-      if (states_[s].reward >= need) add(s, states_[s].reward, 0);
+  if (k > 0 && problem.droppable(i)) {
+    blocks_.push_back(static_cast<std::int32_t>(cand_.size()));
+    for (std::int32_t s = front_begin_[prev + k - 1]; s < front_begin_[prev + k] && states_[s].reward >= need; ++s)
+      add(s, states_[s].reward, 0);
+  }
+  blocks_.push_back(static_cast<std::int32_t>(cand_.size()));
 }
 
 void LaneFronts::keep_non_dominated() {
   // By reward, most first, then free times lexicographically: whatever dominates a candidate comes
-  // before it (ties: the earlier candidate, so a run is deterministic).
+  // before it (ties: the earlier candidate, so a run is deterministic). The blocks are each sorted by
+  // reward already: merge them, then sort each run of equal reward (short: quanta are fine).
   const std::size_t m = static_cast<std::size_t>(lanes_);
   const Time* cf = cand_free_.data();
-  order_.resize(cand_.size());
-  std::iota(order_.begin(), order_.end(), 0);
-  std::sort(order_.begin(), order_.end(), [&](std::int32_t a, std::int32_t b) {
-    if (cand_[a].reward != cand_[b].reward) return cand_[a].reward > cand_[b].reward;
+  order_.clear();
+  heads_.assign(blocks_.begin(), blocks_.end() - 1);
+  for (;;) {
+    std::size_t best = heads_.size();
+    for (std::size_t b = 0; b < heads_.size(); ++b)
+      if (heads_[b] < blocks_[b + 1] && (best == heads_.size() || cand_[heads_[b]].reward > cand_[heads_[best]].reward))
+        best = b;
+    if (best == heads_.size()) break;
+    order_.push_back(heads_[best]++);
+  }
+  auto by_free = [&](std::int32_t a, std::int32_t b) {
     const auto order = std::lexicographical_compare_three_way(cf + a * m, cf + (a + 1) * m, cf + b * m, cf + (b + 1) * m);
     return order != 0 ? order < 0 : a < b;
-  });
+  };
+  for (auto run = order_.begin(); run != order_.end();) {
+    const std::int32_t reward = cand_[*run].reward;
+    auto end = run + 1;
+    while (end != order_.end() && cand_[*end].reward == reward) ++end;
+    if (end - run > 1) std::sort(run, end, by_free);
+    run = end;
+  }
   const std::size_t begin = states_.size();
   stair_.clear();
   for (const std::int32_t c : order_) {
@@ -123,10 +144,10 @@ void LaneFronts::keep_non_dominated() {
 bool LaneFronts::dominated_on_stair(Time a, Time b) {
   // stair_: the kept states' (free0, free1) that no other kept state dominates, free0 ascending and
   // free1 descending, so the last one with free0 <= a has the least free1 among them.
-  auto after = std::upper_bound(stair_.begin(), stair_.end(), a, [](Time t, const auto& p) { return t < p.first; });
-  if (after != stair_.begin() && std::prev(after)->second <= b) return true;
-  // Kept: it evicts the steps it dominates (free0 >= a, free1 >= b), a run right at its place.
   auto at = std::lower_bound(stair_.begin(), stair_.end(), a, [](const auto& p, Time t) { return p.first < t; });
+  if (at != stair_.end() && at->first == a && at->second <= b) return true;
+  if (at != stair_.begin() && std::prev(at)->second <= b) return true;
+  // Kept: it evicts the steps it dominates (free0 >= a, free1 >= b), a run right at its place.
   auto end = at;
   while (end != stair_.end() && end->second >= b) ++end;
   if (at != end) {

@@ -16,9 +16,10 @@ namespace imprecise::detail {
 /// less reward and every sorted free time no later: running a job on the earliest lane and re-sorting
 /// keeps componentwise order, so whatever the dominated state can still do, the other can too. Per
 /// (job prefix, drops) a front keeps the non-dominated states, in one flat buffer with parent indices
-/// for the backtrack; a front is built by sorting its candidates by (reward desc, free times
-/// lexicographic asc), so a candidate's dominators come before it, and filtering them (two lanes: a
-/// staircase, O(log) a query; more: a scan of the front). Buffers only grow.
+/// for the backtrack; a front is built by ordering its candidates by (reward desc, free times
+/// lexicographic asc), so a candidate's dominators come before it (a merge of the per-choice blocks,
+/// each already by reward), and filtering them (two lanes: a staircase, O(log) a query; more: a scan
+/// of the front). Buffers only grow.
 class LaneFronts {
  public:
   /// What prunes the search: states that cannot reach `bound_quanta` even if every later job earned its
@@ -64,6 +65,8 @@ class LaneFronts {
   std::vector<std::int32_t> front_begin_;  // [level * layers + k]: where front (level, k) starts in states_
   std::vector<State> cand_;              // one front's candidates, before the dominance filter
   std::vector<Time> cand_free_;
+  std::vector<std::int32_t> blocks_;  // where each choice's candidates start in cand_ (and the end)
+  std::vector<std::int32_t> heads_;   // the merge's position in each block
   std::vector<std::int32_t> order_;
   std::vector<std::pair<Time, Time>> stair_;  // two lanes: the kept states' non-dominated (free0, free1)
 };
