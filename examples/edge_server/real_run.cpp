@@ -97,7 +97,9 @@ RunResult run_real(const sim::Scenario& scenario, const ServedSet& set, const Ru
   m.total = sim::summarize_stream("total", result.jobs, result.outcomes);
   for (std::size_t s = 0; s < scenario.streams.size(); ++s)
     m.streams.push_back(sim::summarize_stream(scenario.streams[s].name, result.jobs, result.outcomes, static_cast<int>(s)));
-  m.utilization = static_cast<double>(result.engine.lane_busy) / static_cast<double>(config.horizon);
+  // Per lane, as the simulator counts it: busy time over (horizon x lanes).
+  m.utilization = static_cast<double>(result.engine.lane_busy) /
+                  (static_cast<double>(config.horizon) * static_cast<double>(config.lanes));
   m.decision_p50_us = static_cast<double>(result.engine.decision_p50) / 1e3;
   m.decision_p99_us = static_cast<double>(result.engine.decision_p99) / 1e3;
   m.decisions = result.engine.decisions;

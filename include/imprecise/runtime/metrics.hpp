@@ -37,7 +37,7 @@ struct MetricsSnapshot {
   std::int64_t stage_jobs = 0;       ///< sum of dispatched batch sizes
   std::int64_t completed_depth = 0;  ///< sum of the answering exit over completed jobs
   std::int64_t profile_updates = 0;
-  Duration lane_busy = 0;            ///< total time lanes ran stages
+  Duration lane_busy = 0;            ///< total time lanes ran stages, summed over lanes (up to lanes x wall time)
   Duration decision_p50 = 0, decision_p99 = 0;  ///< one Policy::next call
   Duration dispatch_p50 = 0, dispatch_p99 = 0;  ///< submit to first dispatch of a job
   Duration response_p50 = 0, response_p99 = 0;  ///< submit to outcome, completed jobs
