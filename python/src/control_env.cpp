@@ -35,8 +35,8 @@ class ControlEnv {
   ControlEnv(ScenarioPtr scenario, std::string policy, RunSettings settings, int episode_intervals)
       : scenario_(std::move(scenario)), policy_(std::move(policy)), settings_(settings), episode_(episode_intervals) {
     if (episode_ < 1) throw py::value_error("episode_intervals: must be >= 1");
-    // Arrivals span the episode unless told otherwise.
-    if (!settings_.duration_s) settings_.duration_s = settings_.interval_ms * episode_ / 1e3;
+    // Arrivals span the episode (its first interval, observed at reset, and one per step) unless told otherwise.
+    if (!settings_.duration_s) settings_.duration_s = settings_.interval_ms * (episode_ + 1) / 1e3;
     config_ = make_config(*scenario_, settings_);
     // The controls an episode starts from: each model's largest batch, no wait, every lane.
     config_.control.fixed = ModelControl{config_.control.max_batch, 0, 0};
@@ -225,7 +225,8 @@ void add_control_env(py::module_& m) {
            py::arg("max_batch_wait_ms") = 10.0, py::arg("seed") = 1, py::arg("latency_weight") = 0.5,
            py::arg("violation_weight") = 1.0)
       .def("reset", &ControlEnv::reset, py::arg("seed") = py::none(),
-           "Starts an episode (seed: default the constructor's) and runs its first interval under the starting "
+           "Starts an episode (seed: default the constructor's; arrivals over (episode_intervals + 1) intervals unless "
+           "duration_s) and runs its first interval under the starting "
            "controls (every model: the largest batch, no wait, every lane); returns that interval's observation.")
       .def("step", &ControlEnv::step, py::arg("action"),
            "Applies the action's controls at once and runs one interval; returns (obs, reward, done, info). "
