@@ -111,24 +111,53 @@ TEST(EngineLanes, StageSlicesOnTwoLanesOverlapInTime) {
   EngineConfig config = two_lanes("edf-full", 256);
   config.observers.push_back(slices);
   Engine engine(one_model("resnet_skip"), config);
-  // A backlog with generous deadlines keeps both lanes busy.
-  std::vector<std::future<Outcome>> futures;
-  for (std::size_t i = 0; i < 200; ++i) futures.push_back(engine.submit(0, xs[i % xs.size()], kGenerous));
-  for (auto& f : futures) EXPECT_EQ(f.get().status, OutcomeStatus::completed);
-  const auto all = slices->slices();
+  const auto overlapping = [&] {
+    const auto all = slices->slices();
+    for (const auto& a : all)
+      for (const auto& b : all)
+        if (a.lane == 0 && b.lane == 1 && a.start < b.end && b.start < a.end) return true;
+    return false;
+  };
+  // Backlogs with generous deadlines keep both lanes busy. Stages of tens of microseconds on a shared
+  // machine (the other core taken for a moment) may not overlap in one backlog: a few are allowed.
+  for (int round = 0; round < 20 && !overlapping(); ++round) {
+    std::vector<std::future<Outcome>> futures;
+    for (std::size_t i = 0; i < 200; ++i) futures.push_back(engine.submit(0, xs[i % xs.size()], kGenerous));
+    for (auto& f : futures) EXPECT_EQ(f.get().status, OutcomeStatus::completed);
+  }
   bool on[2] = {false, false};
-  bool overlap = false;
-  for (const auto& a : all) {
+  for (const auto& a : slices->slices()) {
     ASSERT_GE(a.lane, 0);
     ASSERT_LT(a.lane, 2);
     on[a.lane] = true;
-    if (a.lane != 0) continue;
-    for (const auto& b : all)
-      if (b.lane == 1 && a.start < b.end && b.start < a.end) overlap = true;
   }
   EXPECT_TRUE(on[0]);
   EXPECT_TRUE(on[1]);
-  EXPECT_TRUE(overlap) << "two lanes ran stages at the same time";
+  EXPECT_TRUE(overlapping()) << "two lanes ran stages at the same time";
+}
+
+TEST(EngineLanes, TheOnlineProfileRecordsIntoTheTablePlannedAtThatConcurrency) {
+  const auto xs = inputs("cnn3");
+  std::vector<ServedModel> models = one_model("cnn3");
+  // A 2-lane table 50x the alone one: the engine plans with it, and measured times replace it.
+  const Profile& alone = models[0].description.profile;
+  std::vector<std::vector<StageTiming>> slow = alone.table();
+  for (auto& row : slow)
+    for (StageTiming& t : row) t = StageTiming{t.mean * 50, t.p50 * 50, t.p99 * 50, t.max * 50};
+  models[0].description.concurrent.emplace_back(alone.batch_sizes(), slow, "slow 2-lane table");
+  const Duration planned_before = models[0].description.concurrent[0].timing(0, 1).p99;
+  const Duration planned_p50 = models[0].description.concurrent[0].timing(0, 1).p50;
+  EngineConfig config = two_lanes("fifo-full");
+  config.policy_config.max_batch = 1;  // every stage at batch 1: that column fills up
+  config.online_profile.min_samples = 4;
+  config.online_profile.every = 1;
+  Engine engine(std::move(models), config);
+  EXPECT_EQ(engine.profile(0).timing(0, 1).p99, planned_before) << "plans with profile_at(lanes)";
+  std::vector<std::future<Outcome>> futures;
+  for (std::size_t i = 0; i < 64; ++i) futures.push_back(engine.submit(0, xs[i % xs.size()], kGenerous));
+  for (auto& f : futures) EXPECT_EQ(f.get().status, OutcomeStatus::completed);
+  // (Measured cycles may be as slow as the made-up table on a loaded machine: only "replaced" is checked.)
+  EXPECT_NE(engine.profile(0).timing(0, 1).p50, planned_p50) << "measured times went into the 2-lane table";
 }
 
 TEST(EngineLanes, LanesBelowOneIsAnErrorNamingTheField) {
@@ -139,6 +168,14 @@ TEST(EngineLanes, LanesBelowOneIsAnErrorNamingTheField) {
     FAIL() << "lanes = 0 accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("lanes"), std::string::npos) << e.what();
+  }
+  std::vector<ServedModel> models = one_model("cnn3");
+  models[0].description.concurrent.push_back(Profile({1}, {{StageTiming{1, 1, 1, 1}}}, "one stage"));
+  try {
+    Engine engine(std::move(models), two_lanes("yao-dp"));
+    FAIL() << "a 2-lane table with the wrong stages accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("concurrent[0]"), std::string::npos) << e.what();
   }
 }
 
