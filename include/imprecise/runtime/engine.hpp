@@ -110,7 +110,8 @@ struct EngineConfig {
 /// wasted); jobs that a stage cannot help any more (it would end after their deadline) are answered
 /// early instead of run; errors on the real-time path are outcomes (`failed`, with a message), never
 /// exceptions. The dispatcher and the lanes allocate nothing while serving (the constructor sizes every
-/// buffer for max_pending jobs and drives the policy through that many synthetic jobs first), except the
+/// buffer for max_pending jobs, compiles each lane's model replicas and drives the policy through that
+/// many synthetic jobs first, on all lanes), except the
 /// message string of a rejected or failed outcome
 /// and, with EngineConfig::keep_logits, the outcome's logits.
 class Engine {
