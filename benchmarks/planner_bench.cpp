@@ -255,7 +255,7 @@ BENCHMARK(BM_DpPlannerLatency)->Unit(benchmark::kMillisecond);
 void lanes_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"lanes", "overload"})->Unit(benchmark::kMicrosecond);
   for (int overload : {1, 3})
-    for (int lanes : {1, 2}) b->Args({lanes, overload});
+    for (int lanes : {1, 2, 3, 4}) b->Args({lanes, overload});
 }
 BENCHMARK(BM_DpPlannerLanes)->Apply(lanes_args);
 BENCHMARK(BM_DensityPlannerLanes)->Apply(lanes_args);

@@ -1,4 +1,5 @@
-// Planners over several executor lanes (EDF list scheduling): yao-dp equals the exhaustive search, the
+// Planners over several executor lanes (EDF list scheduling; 2, 3 and 4 lanes: each a different dominance
+// test in the DP): yao-dp equals the exhaustive search, the
 // quantized DP keeps its bound, density stays feasible, hand-made cases, one lane is today's planning.
 #include <gtest/gtest.h>
 
@@ -313,7 +314,8 @@ INSTANTIATE_TEST_SUITE_P(
     Sizes, LanesSmall,
     ::testing::Values(LanesSpec{4, 2, 1.0, true}, LanesSpec{6, 2, 2.0, true}, LanesSpec{8, 2, 1.5, true},
                       LanesSpec{8, 2, 3.0, true}, LanesSpec{5, 3, 1.0, true}, LanesSpec{7, 3, 2.0, true},
-                      LanesSpec{8, 3, 3.0, true}, LanesSpec{8, 2, 1.5, false}, LanesSpec{8, 3, 2.5, false}));
+                      LanesSpec{8, 3, 3.0, true}, LanesSpec{6, 4, 1.0, true}, LanesSpec{8, 4, 2.0, true},
+                      LanesSpec{8, 2, 1.5, false}, LanesSpec{8, 3, 2.5, false}));
 
 TEST(PlannersLanes, TheStateCapCoarsensHonestlyWithLanes) {
   // A cap far below what a fine quantum needs: the quantum doubles, the plan says so, and the reward

@@ -40,6 +40,7 @@ bool LaneFronts::run_fronts(const PlanProblem& problem, const std::vector<int>* 
                             const std::vector<int>* quant_offset, int drops, std::int64_t cap, const Bound& bound) {
   const int n = problem.size();
   lanes_ = problem.lanes();
+  assert(lanes_ >= 2);  // one lane is DpPlanner's own fronts
   layers_ = drops + 1;
   states_.clear();
   free_.clear();
@@ -50,6 +51,9 @@ bool LaneFronts::run_fronts(const PlanProblem& problem, const std::vector<int>* 
   front_begin_[0] = 0;
   for (int k = 0; k < layers_; ++k) front_begin_[k + 1] = 1;  // the root is front (0, 0); the others are empty
   const bool bounded = bound.quanta > 0;
+  // Three lanes or more: the scans are what grows, so they get a budget of their own.
+  scan_cap_ = cap > std::numeric_limits<std::int64_t>::max() / kScanPerState ? cap : cap * kScanPerState;
+  scan_work_ = 0;
   for (int i = 0; i < n; ++i) {
     // A state whose reward plus every later job's best cannot reach the bound is cut.
     const std::int32_t need =
@@ -60,7 +64,7 @@ bool LaneFronts::run_fronts(const PlanProblem& problem, const std::vector<int>* 
       keep_non_dominated();
       if (bounded && bound.ceiling != nullptr && k == drops) cut_below_ceiling(i + 1, begin, bound);
       front_begin_[static_cast<std::size_t>(i + 1) * layers_ + k + 1] = static_cast<std::int32_t>(states_.size());
-      if (static_cast<std::int64_t>(states_.size()) > cap) return false;
+      if (static_cast<std::int64_t>(states_.size()) > cap || scan_work_ > scan_cap_) return false;
     }
   }
   return true;
@@ -132,36 +136,36 @@ void LaneFronts::keep_non_dominated() {
     run = end;
   }
   const std::size_t begin = states_.size();
-  stair_.clear();
+  // Two lanes: one staircase is the whole test; three: the staircase tree over (f0, f1, f2) is. More:
+  // a dominator must also dominate on (f0, f[m-2], f[m-1]), so the tree rules most out before a scan.
+  if (m == 2) {
+    stair_.clear();
+  } else {
+    first_free_.clear();
+    for (const std::int32_t c : order_) first_free_.push_back(cf[static_cast<std::size_t>(c) * m]);
+    std::sort(first_free_.begin(), first_free_.end());
+    tree_.reset(first_free_);
+  }
   for (const std::int32_t c : order_) {
     const Time* f = cf + static_cast<std::size_t>(c) * m;
-    if (m == 2 ? dominated_on_stair(f[0], f[1]) : dominated_by_front(begin, f)) continue;
+    if (m == 2) {
+      if (stair_.covers(f[0], f[1])) continue;
+      stair_.add(f[0], f[1]);
+    } else {
+      const bool covered = tree_.covers(f[0], f[m - 2], f[m - 1]);
+      if (covered && (m == 3 || dominated_by_front(begin, f))) continue;
+      if (scan_work_ > scan_cap_) return;  // over budget: run_fronts gives up on this quantum
+      if (!covered) tree_.add(f[0], f[m - 2], f[m - 1]);  // a covered point adds nothing to the tree
+    }
     states_.push_back(cand_[c]);
     free_.insert(free_.end(), f, f + m);
   }
 }
 
-bool LaneFronts::dominated_on_stair(Time a, Time b) {
-  // stair_: the kept states' (free0, free1) that no other kept state dominates, free0 ascending and
-  // free1 descending, so the last one with free0 <= a has the least free1 among them.
-  auto at = std::lower_bound(stair_.begin(), stair_.end(), a, [](const auto& p, Time t) { return p.first < t; });
-  if (at != stair_.end() && at->first == a && at->second <= b) return true;
-  if (at != stair_.begin() && std::prev(at)->second <= b) return true;
-  // Kept: it evicts the steps it dominates (free0 >= a, free1 >= b), a run right at its place.
-  auto end = at;
-  while (end != stair_.end() && end->second >= b) ++end;
-  if (at != end) {
-    *at = {a, b};
-    stair_.erase(at + 1, end);
-  } else {
-    stair_.insert(at, {a, b});
-  }
-  return false;
-}
-
-bool LaneFronts::dominated_by_front(std::size_t begin, const Time* f) const {
+bool LaneFronts::dominated_by_front(std::size_t begin, const Time* f) {
   const std::size_t m = static_cast<std::size_t>(lanes_);
   for (std::size_t s = begin; s < states_.size(); ++s) {
+    ++scan_work_;
     const Time* g = free_.data() + s * m;
     if (std::equal(g, g + m, f, [](Time kept, Time candidate) { return kept <= candidate; })) return true;
   }

@@ -8,6 +8,7 @@
 
 #include "imprecise/sched/plan_problem.hpp"
 #include "imprecise/sched/reward_ceiling.hpp"
+#include "imprecise/sched/staircase.hpp"
 
 namespace imprecise::detail {
 
@@ -18,8 +19,10 @@ namespace imprecise::detail {
 /// (job prefix, drops) a front keeps the non-dominated states, in one flat buffer with parent indices
 /// for the backtrack; a front is built by ordering its candidates by (reward desc, free times
 /// lexicographic asc), so a candidate's dominators come before it (a merge of the per-choice blocks,
-/// each already by reward), and filtering them (two lanes: a staircase, O(log) a query; more: a scan
-/// of the front). Buffers only grow.
+/// each already by reward), and filtering them (two lanes: a staircase, O(log) a query; three: a
+/// Fenwick tree of staircases, O(log^2); more: that tree on three of the free times, then a scan of
+/// the front where it cannot rule a dominator out). Fronts past `cap` states, or scans
+/// past kScanPerState * cap entries, end the run (the caller coarsens). Buffers only grow.
 class LaneFronts {
  public:
   /// What prunes the search: states that cannot reach `bound_quanta` even if every later job earned its
@@ -55,8 +58,8 @@ class LaneFronts {
                           const std::vector<int>* quant_offset, std::int32_t need);
   /// Appends the candidates no other dominates to states_ (one new front).
   void keep_non_dominated();
-  bool dominated_on_stair(Time a, Time b);
-  bool dominated_by_front(std::size_t begin, const Time* free) const;
+  /// Four lanes or more: scans the front built so far (from `begin`) for a dominator.
+  bool dominated_by_front(std::size_t begin, const Time* free);
   void cut_below_ceiling(int next, std::size_t begin, const Bound& bound);
 
   int lanes_ = 1, layers_ = 1;
@@ -68,7 +71,12 @@ class LaneFronts {
   std::vector<std::int32_t> blocks_;  // where each choice's candidates start in cand_ (and the end)
   std::vector<std::int32_t> heads_;   // the merge's position in each block
   std::vector<std::int32_t> order_;
-  std::vector<std::pair<Time, Time>> stair_;  // two lanes: the kept states' non-dominated (free0, free1)
+  Staircase stair_;                 // two lanes: the front's kept (free0, free1)
+  StaircaseTree tree_;              // more: the front's kept (free0, last two free times)
+  std::vector<Time> first_free_;    // the candidates' free0, sorted (the tree's keys)
+  /// Four lanes or more: front entries a run may scan per state it may keep, before it coarsens.
+  static constexpr std::int64_t kScanPerState = 4;
+  std::int64_t scan_work_ = 0, scan_cap_ = 0;
 };
 
 }  // namespace imprecise::detail
