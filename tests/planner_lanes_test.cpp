@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "counting_allocator.hpp"
 #include "imprecise/sched/planner.hpp"
 #include "planner_bounds.hpp"
 
@@ -337,6 +338,31 @@ TEST(PlannersLanes, TheStateCapCoarsensHonestlyWithLanes) {
     }
   }
   EXPECT_GT(coarsened, 10);
+}
+
+TEST(PlannersLanes, DecisionsAllocateNothingAfterWarmUp) {
+  // Buffers only grow: once every instance has been solved, solving them again allocates nothing.
+  std::mt19937_64 rng(2024);
+  std::vector<PlanProblem> problems;
+  for (int trial = 0; trial < 24; ++trial)
+    problems.push_back(make_lanes_problem(rng, LanesSpec{8, 2 + trial % 3, trial % 2 == 0 ? 1.0 : 2.5, trial % 4 < 2}));
+  DpPlanner dp;
+  DensityPlanner density;
+  auto solve_all = [&] {
+    double total = 0.0;
+    for (const PlanProblem& problem : problems) {
+      total += dp.solve(problem).total_reward + dp.solve(problem, 1.0).total_reward;
+      total += density.solve(problem).total_reward;
+      total += problem.feasible(density.solve(problem).depths) ? 1.0 : 0.0;
+    }
+    return total;
+  };
+  const long start = imprecise::testing::g_all_threads.news.load();
+  const double warm = solve_all();
+  ASSERT_GT(imprecise::testing::g_all_threads.news.load() - start, 0) << "the counter sees the warm-up's allocations";
+  const long before = imprecise::testing::g_all_threads.news.load();
+  EXPECT_EQ(solve_all(), warm);
+  EXPECT_EQ(imprecise::testing::g_all_threads.news.load() - before, 0);
 }
 
 }  // namespace

@@ -126,7 +126,8 @@ const Plan& DpPlanner::solve(const PlanProblem& problem, RewardQuantum quantum) 
       for (int i = 0; i < n; ++i)
         if (greedy->depths[i] > 0) bound_quanta_ += quant_[quant_offset_[i] + greedy->depths[i] - problem.lo(i)];
     if (bound_quanta_ > 0) ceiling_.build(problem, quant_, quant_offset_);
-    // Past rmax every quantum is 0 and a front holds one state: that run needs no cap to end.
+    // Past rmax every quantum is 0 and a front holds one state (several lanes: the free times' Pareto
+    // set, as in fewest_drops): that run needs no cap to end.
     const std::int64_t cap = delta <= rmax ? max_states_ : std::numeric_limits<std::int64_t>::max();
     const detail::LaneFronts::Bound bound{bound_quanta_, &reach_, &ceiling_};
     if (lanes ? lane_fronts_.run(problem, quant_, quant_offset_, drops, cap, bound) : run(problem, drops, cap)) break;
@@ -144,6 +145,12 @@ const Plan& DpPlanner::solve(const PlanProblem& problem, RewardQuantum quantum) 
     }
     detail::spend_leftover_slack(problem, plan_.depths, slack_);
     finish_plan(problem, plan_);
+    // The density plan has the same drops; where quantizing (a coarsened quantum, above all) cost more
+    // than the greedy lost, it is the better answer.
+    if (greedy_bounds && greedy->total_reward > plan_.total_reward) {
+      plan_.depths = greedy->depths;
+      finish_plan(problem, plan_);
+    }
     return plan_;
   }
   const int layers = drops + 1;

@@ -51,7 +51,7 @@ bool LaneFronts::run_fronts(const PlanProblem& problem, const std::vector<int>* 
   front_begin_[0] = 0;
   for (int k = 0; k < layers_; ++k) front_begin_[k + 1] = 1;  // the root is front (0, 0); the others are empty
   const bool bounded = bound.quanta > 0;
-  // Three lanes or more: the scans are what grows, so they get a budget of their own.
+  // Four lanes or more: the scans are what grows, so they get a budget of their own.
   scan_cap_ = cap > std::numeric_limits<std::int64_t>::max() / kScanPerState ? cap : cap * kScanPerState;
   scan_work_ = 0;
   for (int i = 0; i < n; ++i) {
