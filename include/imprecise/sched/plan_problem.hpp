@@ -53,7 +53,7 @@ class PlanProblem {
   double reward(int i, int depth) const { return depth <= 0 ? 0.0 : values_reward_[rows_[i].offset + depth]; }
 
   /// True if the list schedule of every job at `depths[i]` (0 = dropped, only where droppable(i))
-  /// meets every deadline.
+  /// meets every deadline. These checks reuse one scratch schedule: one problem, one thread at a time.
   bool feasible(std::span<const int> depths) const;
   /// True if every job fits at its lowest depth (no drop needed).
   bool mandatory_fits() const;
