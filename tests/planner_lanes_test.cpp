@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <ostream>
 #include <random>
 #include <vector>
 
@@ -22,6 +23,11 @@ struct LanesSpec {
   double overload;  // > 1 makes drops likely
   bool integer_rewards;
 };
+
+void PrintTo(const LanesSpec& spec, std::ostream* os) {
+  *os << spec.jobs << " jobs, " << spec.lanes << " lanes, overload " << spec.overload
+      << (spec.integer_rewards ? ", integer rewards" : ", real rewards");
+}
 
 /// A random decision point: jobs of 2-4 stages, mandatory depth 1 or 2, some partly run (into their
 /// mandatory part: still droppable; past it: never), lanes busy until various times (some given
