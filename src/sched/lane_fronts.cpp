@@ -115,14 +115,21 @@ void LaneFronts::keep_non_dominated() {
   const std::size_t m = static_cast<std::size_t>(lanes_);
   const Time* cf = cand_free_.data();
   order_.clear();
+  // Each block's head and its reward (kExhausted once the block is used up), so picking the next is a
+  // scan of a few integers.
+  constexpr std::int32_t kExhausted = std::numeric_limits<std::int32_t>::min();
+  const std::size_t block_count = blocks_.size() - 1;
   heads_.assign(blocks_.begin(), blocks_.end() - 1);
+  head_reward_.resize(block_count);
+  for (std::size_t b = 0; b < block_count; ++b)
+    head_reward_[b] = heads_[b] < blocks_[b + 1] ? cand_[heads_[b]].reward : kExhausted;
   for (;;) {
-    std::size_t best = heads_.size();
-    for (std::size_t b = 0; b < heads_.size(); ++b)
-      if (heads_[b] < blocks_[b + 1] && (best == heads_.size() || cand_[heads_[b]].reward > cand_[heads_[best]].reward))
-        best = b;
-    if (best == heads_.size()) break;
+    std::size_t best = 0;
+    for (std::size_t b = 1; b < block_count; ++b)
+      if (head_reward_[b] > head_reward_[best]) best = b;
+    if (block_count == 0 || head_reward_[best] == kExhausted) break;
     order_.push_back(heads_[best]++);
+    head_reward_[best] = heads_[best] < blocks_[best + 1] ? cand_[heads_[best]].reward : kExhausted;
   }
   auto by_free = [&](std::int32_t a, std::int32_t b) {
     const auto order = std::lexicographical_compare_three_way(cf + a * m, cf + (a + 1) * m, cf + b * m, cf + (b + 1) * m);

@@ -69,7 +69,7 @@ class LaneFronts {
   std::vector<State> cand_;              // one front's candidates, before the dominance filter
   std::vector<Time> cand_free_;
   std::vector<std::int32_t> blocks_;  // where each choice's candidates start in cand_ (and the end)
-  std::vector<std::int32_t> heads_;   // the merge's position in each block
+  std::vector<std::int32_t> heads_, head_reward_;  // the merge's position in each block, and its reward
   std::vector<std::int32_t> order_;
   Staircase stair_;                 // two lanes: the front's kept (free0, free1)
   StaircaseTree tree_;              // more: the front's kept (free0, last two free times)
