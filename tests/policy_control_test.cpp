@@ -103,6 +103,36 @@ TEST_P(PolicyControlTest, ABatchingWaitNeverMakesAJobLate) {
   else EXPECT_EQ(dispatch_of(d).jobs.size(), 1u);
 }
 
+TEST_P(PolicyControlTest, PlanningPoliciesPlanOverEveryLane) {
+  if (std::string(GetParam()) == "edf-full") GTEST_SKIP() << "a baseline does not plan";
+  // Two jobs due at 2.2 ms, two 1 ms stages each, no batching: one lane fits three stages at most
+  // (one job stops at its first exit); two lanes run both jobs to the end side by side.
+  for (const int lanes : {1, 2}) {
+    auto policy = make(lanes, /*max_batch=*/1);
+    policy->on_release(job(0, 0, from_us(2200)), 0);
+    policy->on_release(job(1, 0, from_us(2200)), 0);
+    const Dispatch a = dispatch_of(policy->next(0));
+    const JobId first = a.jobs[0];
+    if (lanes == 2) {
+      const Dispatch b = dispatch_of(policy->next(0));
+      EXPECT_EQ(b.lane, 1);
+      policy->on_stage_done(b.jobs[0], 1, 0.9, from_ms(1));
+      policy->on_lane_free(1, from_ms(1));
+    }
+    policy->on_stage_done(first, 1, 0.9, from_ms(1));
+    policy->on_lane_free(0, from_ms(1));
+    int deep = 0, finished = 0;
+    for (int i = 0; i < 4; ++i) {
+      const Decision d = policy->next(from_ms(1));
+      if (const auto* dispatch = std::get_if<Dispatch>(&d)) deep += dispatch->stage == 1 ? 1 : 0;
+      if (std::holds_alternative<Finish>(d)) ++finished;
+      if (std::holds_alternative<Idle>(d)) break;
+    }
+    if (lanes == 2) EXPECT_EQ(deep, 2) << "both jobs go to their second exit, one per lane";
+    else EXPECT_EQ(finished, 1) << "one lane: the first job stops at its first exit so the other fits";
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Policies, PolicyControlTest, ::testing::Values("yao-dp", "density", "edf-full"),
                          [](const auto& info) {
                            std::string name = info.param;

@@ -17,13 +17,19 @@ PlanningPolicy::PlanningPolicy(std::span<const Model> models, PolicyConfig confi
 }
 
 void PlanningPolicy::plan(Time now) {
-  problem_.reset(now);
+  if (config_.lanes > 1) problem_.reset(now, lane_free_times(now));
+  else problem_.reset(now);
+  // Several lanes share the mandatory work below: Moore-Hodgson and the deferred jobs' reserve see the
+  // device as one lane `lanes` times as fast (a relaxation: it never sheds a job the lanes could
+  // serve); the window's planner, exact for the lanes' list schedule, sheds whatever that still misses.
+  const Duration lanes = std::max(1, config_.lanes);
+  const auto shared = [lanes](Duration cost) { return (cost + lanes - 1) / lanes; };
   rows_.clear();
   window_.clear();
   // The first `planning_window` idle jobs (EDF order) are planned; the ones after are deferred: their
   // mandatory part stays reserved, run back to back after the window. The window must then finish by
   // `reserve_from`, the latest start that still lets every deferred mandatory part meet its deadline.
-  const std::size_t limit = config_.planning_window > 0 ? static_cast<std::size_t>(config_.planning_window) : jobs_.size();
+  const std::size_t limit = window() > 0 ? static_cast<std::size_t>(window()) : jobs_.size();
   std::size_t idle = 0;
   for (std::size_t i = 0; i < jobs_.size(); ++i) {
     PendingJob& p = jobs_[i];
@@ -47,7 +53,7 @@ void PlanningPolicy::plan(Time now) {
   auto job = [&](int k) -> PendingJob& { return jobs_[static_cast<std::size_t>(idle_[static_cast<std::size_t>(k)])]; };
   detail::moore_hodgson(
       static_cast<int>(idle_.size()), now,
-      [&](int k) { return remaining_cost(job(k), std::max(job(k).job.mandatory_depth, job(k).done)); },
+      [&](int k) { return shared(remaining_cost(job(k), std::max(job(k).job.mandatory_depth, job(k).done))); },
       [&](int k) { return job(k).job.deadline; }, [&](int k) { return job(k).done < job(k).job.mandatory_depth; },
       [&](int k) { return predicted_reward(job(k), std::max(job(k).job.mandatory_depth, job(k).done)); },
       [&](int k) { job(k).drop = true; }, drop_heap_);
@@ -64,7 +70,7 @@ void PlanningPolicy::plan(Time now) {
       const Duration cost = remaining_cost(p, p.target);
       // A job with nothing left to do cannot be late (it is answered from what it has): no reserve.
       if (p.drop || cost == 0) continue;
-      tail += cost;
+      tail += shared(cost);
       reserve_from = std::min(reserve_from, p.job.deadline - tail);
     }
   }

@@ -23,6 +23,8 @@ class PlanningPolicy : public PolicyBase {
  protected:
   void plan(Time now) final;
   virtual const Plan& solve(const PlanProblem& problem) = 0;
+  /// How many idle jobs (EDF order) a plan decides; 0: all.
+  virtual int window() const { return config_.planning_window; }
 
  private:
   RewardSource rewards_;

@@ -1,6 +1,8 @@
 // yao-dp (and oracle-utility): the EDF-ordered DP over quantized reward of Yao et al., re-planned per event.
 #pragma once
 
+#include <algorithm>
+
 #include "planning_policy.hpp"
 
 namespace imprecise {
@@ -14,6 +16,11 @@ class YaoDpPolicy final : public detail::PlanningPolicy {
 
  protected:
   const Plan& solve(const PlanProblem& problem) override { return planner_.solve(problem, config_.delta); }
+  int window() const override {
+    if (config_.lanes <= 1 || config_.lanes_dp_window <= 0) return config_.planning_window;
+    return config_.planning_window > 0 ? std::min(config_.planning_window, config_.lanes_dp_window)
+                                       : config_.lanes_dp_window;
+  }
 
  private:
   bool oracle_;
