@@ -74,13 +74,17 @@ TEST(Controllers, AimdStartsAtOneGrowsWhenCalmAndHalvesOnAViolation) {
   EXPECT_EQ(next[0].max_batch, 6);  // 1 + 7, capped at config.max_batch
   EXPECT_EQ(next[2].max_batch, 1);
 
-  h.windows[0].missed = 1;                  // a violation: halve
-  h.windows[1] = calm(9.5, 10);             // p99 in [0.9, 1) x slo: hold
+  h.windows[0].missed = 1;                  // 1 of 20 answered (5 %): halve
+  h.windows[1] = calm(10, 10);              // p99 at the SLO is how an anytime policy answers: still calm
   h.current = next;
   c->decide(h.observation(from_ms(100)), next);
   EXPECT_EQ(next[0], (ModelControl{3, 0, 0}));
   EXPECT_EQ(next[1].max_batch, 6);
-  h.windows[0] = calm(10, 10);              // p99 >= slo: halve, down to 1 at most
+  h.windows[0].answered = 1000;             // 1 of 1000 (0.1 %) is within the 0.5 % tolerance: grow
+  h.current = next;
+  c->decide(h.observation(from_ms(100)), next);
+  EXPECT_EQ(next[0].max_batch, 4);
+  h.windows[0].rejected = 9;                // 1 % violated: halve, down to 1 at most
   for (int i = 0; i < 3; ++i) {
     h.current = next;
     c->decide(h.observation(from_ms(100)), next);
@@ -91,9 +95,10 @@ TEST(Controllers, AimdStartsAtOneGrowsWhenCalmAndHalvesOnAViolation) {
 class ModelBasedTest : public ::testing::Test {
  protected:
   /// Model 0 at `rate` jobs per second over a 100 ms window with a 20 ms SLO; the others idle.
-  std::vector<ModelControl> decide(double rate, int lanes) {
+  std::vector<ModelControl> decide(double rate, int lanes, bool accuracy_weighted = false) {
     ControllerConfig config;
     config.lanes = lanes;
+    config.utility.accuracy_weighted = accuracy_weighted;
     auto c = make_controller("model-based", models_, config);
     ModelWindow w;
     w.arrived = static_cast<int>(rate / 10);
@@ -121,6 +126,16 @@ TEST_F(ModelBasedTest, LoadBeyondBatchOneCapacityBatches) {
   // 0.8 x: batch 1 on both lanes.
   EXPECT_EQ(decide(800, 2)[0], (ModelControl{1, 0, 2}));
   EXPECT_EQ(decide(2500, 2)[1], (ModelControl{1, 0, 1}));  // the idle ones stay light
+}
+
+TEST_F(ModelBasedTest, TheAccuracyWeightedObjectiveBuysDepthWithTheCapacityTheMandatoryStagesLeave) {
+  // 1500 jobs/s on one lane: batches of four carry every mandatory stage but only half of the optional
+  // ones. The plain objective (latency) takes the smallest batch that keeps up; the accuracy-weighted
+  // one the batch that leaves room for the optional stages too (their depth is its reward).
+  const ModelControl plain = decide(1500, 1)[0];
+  const ModelControl weighted = decide(1500, 1, /*accuracy_weighted=*/true)[0];
+  EXPECT_GT(weighted.max_batch, plain.max_batch);
+  EXPECT_EQ(weighted.batch_wait, 0) << "a wait only eats slack";
 }
 
 TEST_F(ModelBasedTest, ModelsShareTheLanes) {

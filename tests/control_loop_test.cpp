@@ -143,7 +143,7 @@ TEST_F(ControlLoopTest, TickClosesTheWindowFromObserverEvents) {
   EXPECT_EQ(r.windows[0].answered, 3);
   EXPECT_EQ(r.chosen, loop_->controls());
   EXPECT_GE(r.decision, 0);
-  EXPECT_NEAR(r.utility, slo_utility(std::span<const ModelWindow>(r.windows), SloUtilityWeights{}), 1e-12);
+  EXPECT_NEAR(r.utility, slo_utility(std::span<const ModelWindow>(r.windows), ControllerConfig{}.utility), 1e-12);
 
   // The next window starts empty but the pending job carries over; its outcome is no new arrival.
   observer_->on_outcome(outcome(d, OutcomeStatus::completed, 120, 2, 0.95));

@@ -205,7 +205,7 @@ void add_control_env(py::module_& m) {
       .def(py::init([](const py::object& scenario, const std::string& policy, double load,
                        std::optional<std::string> load_schedule, int lanes, double interval_ms, int episode_intervals,
                        std::optional<double> duration_s, std::optional<int> max_batch, double max_batch_wait_ms,
-                       std::uint64_t seed, double latency_weight, double violation_weight) {
+                       std::uint64_t seed, double latency_weight, double violation_weight, bool accuracy_weighted) {
              RunSettings s;
              s.load = load;
              s.load_schedule = load_schedule.value_or("");
@@ -217,13 +217,14 @@ void add_control_env(py::module_& m) {
              s.seed = seed;
              s.latency_weight = latency_weight;
              s.violation_weight = violation_weight;
+             s.accuracy_weighted = accuracy_weighted;
              return std::make_unique<ControlEnv>(scenario_arg(scenario), policy, s, episode_intervals);
            }),
            py::arg("scenario"), py::arg("policy") = "yao-dp", py::arg("load") = 1.0,
            py::arg("load_schedule") = py::none(), py::arg("lanes") = 1, py::arg("interval_ms") = 100.0,
            py::arg("episode_intervals") = 50, py::arg("duration_s") = py::none(), py::arg("max_batch") = py::none(),
            py::arg("max_batch_wait_ms") = 10.0, py::arg("seed") = 1, py::arg("latency_weight") = 0.5,
-           py::arg("violation_weight") = 1.0)
+           py::arg("violation_weight") = 1.0, py::arg("accuracy_weighted") = true)
       .def("reset", &ControlEnv::reset, py::arg("seed") = py::none(),
            "Starts an episode (seed: default the constructor's; arrivals over (episode_intervals + 1) intervals unless "
            "duration_s) and runs its first interval under the starting "

@@ -48,6 +48,7 @@ sim::SimConfig make_config(const sim::Scenario& scenario, const RunSettings& s) 
   cc.actor = s.actor;
   cc.utility.latency = s.latency_weight;
   cc.utility.violation = s.violation_weight;
+  cc.utility.accuracy_weighted = s.accuracy_weighted;
   if (!s.load_schedule.empty()) {
     try {
       c.load_schedule = sim::parse_load_schedule(s.load_schedule, c.duration > 0 ? c.duration : scenario.duration);

@@ -26,6 +26,7 @@ struct RunSettings {
   bool deterministic = false;
   double latency_weight = SloUtilityWeights{}.latency;
   double violation_weight = SloUtilityWeights{}.violation;
+  bool accuracy_weighted = ControllerConfig{}.utility.accuracy_weighted;  ///< the reward ControlEnv gives
 };
 
 /// Throws ValueError naming the argument for a bad value.

@@ -31,7 +31,11 @@ constexpr std::uint64_t kNoRevision = ~std::uint64_t{0};  // no profile's: the f
 ///   violations      v = 1 when S <= 0; else the loss of an M/M/1/K queue whose room is the jobs that
 ///                   can still wait and be on time, K = l' x b x S / C: v = (1 - rho) rho^K / (1 - rho^(K+1))
 ///                   (1 / (K + 1) at rho = 1; tends to the shed share 1 - 1/rho for rho > 1)
-///   utility         (1 - v) [x R(mandatory) with accuracy_weighted] - w_lat x latency / slo - w_viol x v
+///   utility         (1 - v) - w_lat x latency / slo - w_viol x v; accuracy_weighted (the default
+///                   objective): (1 - v) x (R(m) + f (R(L) - R(m))) - w_viol x v, R the model's prior per
+///                   exit, f = the share of each job's optional work (to full depth L, at batch b) that the
+///                   capacity left by the mandatory stages carries: clamp((l' b - lambda C) / (lambda (C_L - C)), 0, 1),
+///                   and the demand it puts on the lanes lambda (C + f (C_L - C)) / b
 /// Each model picks its best setting given the others' demand lambda x C / b, twice round (coordinate
 /// ascent): the lanes all models use together are shared through B, so their summed utilisation fits.
 /// A model with no SLO seen yet is scored against 1 s. Everything is sized at construction.
@@ -50,6 +54,7 @@ class ModelBasedController final : public Controller {
     }
     const std::size_t n = models.size();
     cost_.assign(n * static_cast<std::size_t>(lanes_) * batches_.size(), -1.0);
+    full_.assign(cost_.size(), -1.0);
     revisions_.assign(n * static_cast<std::size_t>(lanes_), kNoRevision);
     slo_.assign(n, 0.0);
     rate_.assign(n, 0.0);
@@ -78,7 +83,7 @@ class ModelBasedController final : public Controller {
         Best best;
         for (std::size_t bi = 0; bi < batches_.size(); ++bi)
           for (int l = 1; l <= lanes_; ++l) {
-            const int c = std::clamp(l + static_cast<int>(std::ceil(background - 1e-9)), 1, lanes_);
+            const int c = concurrency_of(l, background);
             const double service = cost(m, c, bi);
             if (service <= 0) continue;
             for (std::size_t wi = 0; wi < waits_.size(); ++wi) {
@@ -127,12 +132,33 @@ class ModelBasedController final : public Controller {
         violation = std::clamp((1.0 - rho) * rk / (1.0 - rk * rho), 0.0, 1.0);
       }
     }
+    if (config_.utility.accuracy_weighted) {
+      // An anytime policy turns the capacity the mandatory stages leave into depth: the share of each
+      // job's optional work (to full depth, at the same batch) that fits buys the prior's gain from the
+      // mandatory exit to the last. No latency term (slo_utility.hpp): an answer by its deadline counts.
+      const double full = full_cost(m, concurrency_of(l, background), b);
+      const double optional = std::max(0.0, full - service);
+      const double spare = lanes * b - lambda * service;
+      const double share = optional <= 0 ? 1.0 : (lambda <= 0 ? 1.0 : std::clamp(spare / (lambda * optional), 0.0, 1.0));
+      const UtilityModel& u = models_[m].utility;
+      const int stages = std::max(1, models_[m].profile.stages());
+      const double reward = u.prior(mandatory(m)) + share * (u.prior(stages) - u.prior(mandatory(m)));
+      const double utility = (1.0 - violation) * reward - config_.utility.violation * violation;
+      return {utility, lambda * (service + share * optional) / b};
+    }
     const double latency = fill + queueing + service;
-    const Model& model = models_[m];
-    const double reward = config_.utility.accuracy_weighted ? model.utility.prior(mandatory(m)) : 1.0;
-    const double utility = (1.0 - violation) * reward - config_.utility.latency * latency / slo -
-                           config_.utility.violation * violation;
+    const double utility = (1.0 - violation) - config_.utility.latency * latency / slo - config_.utility.violation * violation;
     return {utility, lambda * service / b};
+  }
+
+  int concurrency_of(int l, double background) const {
+    return std::clamp(l + static_cast<int>(std::ceil(background - 1e-9)), 1, lanes_);
+  }
+  /// Full-depth span (ns) of model m at concurrency c and batch b.
+  double full_cost(std::size_t m, int c, int b) const {
+    for (std::size_t bi = 0; bi < batches_.size(); ++bi)
+      if (batches_[bi] == b) return full_[(m * static_cast<std::size_t>(lanes_) + static_cast<std::size_t>(c - 1)) * batches_.size() + bi];
+    return 0.0;
   }
 
   int mandatory(std::size_t m) const {
@@ -151,12 +177,17 @@ class ModelBasedController final : public Controller {
         if (revisions_[row] == p.revision()) continue;
         revisions_[row] = p.revision();
         for (std::size_t bi = 0; bi < batches_.size(); ++bi) {
-          double span = -1.0;
+          double span = -1.0, full = -1.0;
           if (p.stages() > 0 && batches_[bi] <= p.max_batch()) {
-            span = 0.0;
-            for (int s = 0; s < mandatory(m); ++s) span += static_cast<double>(p.planned(s, batches_[bi], PlanningFigure::p50));
+            span = full = 0.0;
+            for (int s = 0; s < p.stages(); ++s) {
+              const double t = static_cast<double>(p.planned(s, batches_[bi], PlanningFigure::p50));
+              if (s < mandatory(m)) span += t;
+              full += t;
+            }
           }
           cost_[row * batches_.size() + bi] = span;
+          full_[row * batches_.size() + bi] = full;
         }
       }
   }
@@ -166,7 +197,7 @@ class ModelBasedController final : public Controller {
   int lanes_;
   std::vector<int> batches_;
   std::vector<Duration> waits_;
-  std::vector<double> cost_;
+  std::vector<double> cost_, full_;  // mandatory and full-depth spans per (model, concurrency, batch)
   std::vector<std::uint64_t> revisions_;
   std::vector<double> slo_;     // last SLO seen per model (ns)
   std::vector<double> rate_;    // arrivals per ns

@@ -8,7 +8,12 @@ double slo_utility(const ModelWindow& window, const SloUtilityWeights& weights) 
   const double answered = window.answered;
   const double served = (weights.accuracy_weighted ? window.expected_correct : window.completed) / answered;
   // A window that released nothing has no SLO to measure latency against: no latency term then.
-  const double latency = window.slo > 0 ? static_cast<double>(window.latency_mean) / static_cast<double>(window.slo) : 0.0;
+  // The accuracy-weighted score has no latency term: an anytime answer given by its deadline is on
+  // time, and what it is worth is its accuracy (the latency term would charge a policy for the depth
+  // it was built to add).
+  const double latency = window.slo > 0 && !weights.accuracy_weighted
+                             ? static_cast<double>(window.latency_mean) / static_cast<double>(window.slo)
+                             : 0.0;
   const double violations = (window.missed + window.rejected + window.failed) / answered;
   return served - weights.latency * latency - weights.violation * violations;
 }

@@ -44,7 +44,8 @@ struct ControllerConfig {
   Duration max_batch_wait = 10'000'000;  ///< the longest batching wait any setting may ask for (ns)
   /// static: the Triton-like setting it holds (max batch, max queue delay, instance count).
   ModelControl fixed{8, 0, 0};
-  SloUtilityWeights utility;        ///< what model-based maximises and every run is scored with
+  /// What model-based maximises (and the training environment rewards): accuracy-weighted by default.
+  SloUtilityWeights utility{0.5, 1.0, true};
   std::string actor;                ///< sac: the trained actor's ONNX file
 };
 

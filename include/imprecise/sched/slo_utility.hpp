@@ -26,9 +26,13 @@ struct ModelWindow {
   int pending = 0;             ///< jobs admitted and not answered at the window's end
 };
 
-/// U = served - latency x (latency_mean / slo) - violation x (missed + rejected + failed) / answered,
-/// where served = completed / answered (accuracy_weighted: expected_correct / answered). Both terms
-/// are fractions of the jobs answered, so the throughput a model gets is measured against what it was
+/// Plain (BCEdge-like, throughput against latency):
+///   U = completed / answered - latency x (latency_mean / slo) - violation x (missed + rejected + failed) / answered
+/// Accuracy-weighted (accuracy-weighted goodput; the controllers' default objective):
+///   U_acc = expected_correct / answered - violation x (missed + rejected + failed) / answered
+/// with no latency term: in the imprecise-computation model an answer by its deadline is on time and
+/// is worth its accuracy; charging latency would charge an anytime policy for the depth it adds. Every
+/// term is a fraction of the jobs answered, so a model's throughput is measured against what it was
 /// offered; 0 for a window that answered nothing.
 struct SloUtilityWeights {
   double latency = 0.5;
