@@ -113,9 +113,18 @@ Engine::Impl::Impl(std::vector<ServedModel> models, EngineConfig config)
   for (std::size_t m = 0; m < plan_models_.size(); ++m)
     host.max_batch.push_back(
         std::min({config_.policy_config.max_batch, planned(static_cast<ModelId>(m)).max_batch(), networks_[m].max_batch()}));
+  const int widest = *std::max_element(host.max_batch.begin(), host.max_batch.end());
   host_.emplace(*policy_, plan_models_, std::move(host), *this);
   warm_up_policy();
-  host_->set_observers(config_.observers);  // after the warm-up: observers see real jobs only
+  std::vector<std::shared_ptr<Observer>> observers = config_.observers;
+  if (config_.controller) {
+    ControllerConfig control = config_.control;
+    control.lanes = static_cast<int>(lanes_.size());
+    control.max_batch = widest;
+    control_.emplace(share_controller(config_.controller), plan_models_, std::move(control));
+    observers.push_back(control_->observer());
+  }
+  host_->set_observers(std::move(observers));  // after the warm-up: observers see real jobs only
 }
 
 Profile& Engine::Impl::planned(ModelId model) {
@@ -140,12 +149,18 @@ Engine::Engine(std::vector<ServedModel> models, EngineConfig config)
   Impl& im = *impl_;
   const HostInfo info{im.plan_models_, static_cast<int>(im.lanes_.size()), im.policy_name_, im.config_.max_pending};
   im.host_->notify([&](Observer& ob) { ob.on_start(info); });
+  if (im.control_) im.next_control_ = im.control_->start(im.now(), *im.policy_);  // no thread runs yet
   for (std::size_t l = 0; l < im.lanes_.size(); ++l)
     im.lanes_[l].thread = std::thread([&im, l] { im.lane_main(static_cast<int>(l)); });
   im.dispatcher_ = std::thread([&im] { im.dispatcher_main(); });
 }
 
 Engine::~Engine() { stop(impl_->config_.stop); }
+
+std::vector<ControlRecord> Engine::control_history() const {
+  std::lock_guard sched(impl_->sched_mu_);
+  return impl_->control_ ? impl_->control_->history() : std::vector<ControlRecord>{};
+}
 
 void Engine::stop() { stop(impl_->config_.stop); }
 

@@ -101,6 +101,8 @@ struct Engine::Impl final : HostClient {
   // hand-off in between). Lock order: sched_mu_, then mu_.
   std::mutex sched_mu_;
   std::optional<PolicyHost> host_;
+  std::optional<ControlLoop> control_;  // EngineConfig::controller
+  Time next_control_ = kNever;          // when the current control interval ends
   std::vector<std::uint32_t> arrivals_;
   std::vector<std::uint32_t> freeing_;
   std::vector<double> confidence_;

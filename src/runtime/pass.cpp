@@ -33,6 +33,8 @@ void Engine::Impl::service() {
   expire_due(t);
   for (const std::uint32_t index : arrivals_) release(index, t);
   arrivals_.clear();
+  // A control interval that ended: the controller's settings apply from this pass's decisions on.
+  if (control_ && t >= next_control_) next_control_ = control_->tick(t, *policy_);
   Time idle_until = kNever;
   if (stopping && mode == StopMode::cancel)
     cancel_all(t);
@@ -40,7 +42,7 @@ void Engine::Impl::service() {
     idle_until = host_->decide(t);
 
   const bool lanes_idle = !host_->any_lane_busy();
-  const Time wake = std::min(deadlines_.empty() ? kNever : deadlines_.top_key(), idle_until);
+  const Time wake = std::min({deadlines_.empty() ? kNever : deadlines_.top_key(), idle_until, next_control_});
   bool wake_dispatcher = false;
   int poke_lane = -1;
   {

@@ -248,6 +248,25 @@ struct ControlLoop::State {
   }
 };
 
+namespace {
+
+class SharedController final : public Controller {
+ public:
+  explicit SharedController(std::shared_ptr<Controller> c) : c_(std::move(c)) {}
+  std::string_view name() const override { return c_->name(); }
+  void decide(const ControlObservation& o, std::span<ModelControl> next) override { c_->decide(o, next); }
+
+ private:
+  std::shared_ptr<Controller> c_;
+};
+
+}  // namespace
+
+std::unique_ptr<Controller> share_controller(std::shared_ptr<Controller> controller) {
+  if (controller == nullptr) throw Error("control loop: no controller");
+  return std::make_unique<SharedController>(std::move(controller));
+}
+
 ControlLoop::ControlLoop(std::unique_ptr<Controller> controller, std::span<const Model> models, ControllerConfig config)
     : state_(std::make_unique<State>()) {
   if (controller == nullptr) throw Error("control loop: no controller");

@@ -54,17 +54,6 @@ class DecisionTimes final : public Observer {
   std::vector<std::int64_t> ns;
 };
 
-/// SimConfig holds a shared controller; the ControlLoop owns its own: this forwards to it.
-class SharedController final : public Controller {
- public:
-  explicit SharedController(std::shared_ptr<Controller> c) : c_(std::move(c)) {}
-  std::string_view name() const override { return c_->name(); }
-  void decide(const ControlObservation& o, std::span<ModelControl> next) override { c_->decide(o, next); }
-
- private:
-  std::shared_ptr<Controller> c_;
-};
-
 /// External control: keeps what the interval showed and answers with the settings apply() set.
 class HeldController final : public Controller {
  public:
@@ -300,7 +289,7 @@ class Run final : public HostClient {
       in_force_ = held_->held;
       controller = std::move(held);
     } else if (cfg_.controller) {
-      controller = std::make_unique<SharedController>(cfg_.controller);
+      controller = share_controller(cfg_.controller);
     } else {
       return;
     }

@@ -16,6 +16,7 @@
 #include "imprecise/nn/multi_exit_model.hpp"
 #include "imprecise/graph/tensor.hpp"
 #include "imprecise/core/outcome.hpp"
+#include "imprecise/sched/control_loop.hpp"
 #include "imprecise/sched/policy.hpp"
 #include "imprecise/core/profile.hpp"
 #include "imprecise/sched/observer.hpp"
@@ -100,6 +101,11 @@ struct EngineConfig {
   bool keep_logits = false;
   OnlineProfileConfig online_profile;
   std::vector<std::shared_ptr<Observer>> observers;
+  /// Sets each model's max batch, batching wait and lanes every `control.interval` (a ControlLoop run
+  /// inside the scheduling passes, as in the simulator); null: the policy's own settings throughout.
+  /// E.g. control::make_controller("model-based", models, control) from imprecise::control.
+  std::shared_ptr<Controller> controller;
+  ControllerConfig control;  ///< its interval, limits and objective; lanes and max_batch are set by the engine
 };
 
 /// Serves multi-exit models under deadlines. Thread-safe: submit() from any number of threads.
@@ -155,6 +161,8 @@ class Engine {
   /// The profile the policy plans the model with (Model::profile_at(lanes()), online updates included), copied.
   Profile profile(ModelId model) const;
   const std::string& policy_name() const;
+  /// Every control interval so far (EngineConfig::controller; empty without one), copied.
+  std::vector<ControlRecord> control_history() const;
   std::size_t max_pending() const;
   int lanes() const;
   /// Decisions of the policy that broke the protocol so far (each offending job failed with a message).

@@ -49,6 +49,10 @@ struct ControllerConfig {
   std::string actor;                ///< sac: the trained actor's ONNX file
 };
 
+/// A Controller that forwards to one shared with its owner (a host's config holds a shared_ptr; the
+/// ControlLoop owns the one it runs).
+std::unique_ptr<Controller> share_controller(std::shared_ptr<Controller> controller);
+
 // The controllers themselves (static, aimd, model-based, sac) and make_controller live in
 // imprecise::control (include/imprecise/control/controllers.hpp): sac runs its actor on our engine.
 

@@ -1,0 +1,121 @@
+// Engine with a controller (EngineConfig::controller): its settings reach every dispatch, each interval is
+// recorded, and under overload with lanes and settings changing every interval each job still gets
+// exactly one outcome.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "imprecise/runtime/engine.hpp"
+#include "runtime_fixtures.hpp"
+
+namespace imprecise::runtime {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace testing;  // runtime_fixtures.hpp
+
+/// Alternates every interval between {batch 1, one lane} and {batch 4, every lane}, counting its calls.
+class Alternating final : public Controller {
+ public:
+  std::string_view name() const override { return "alternating"; }
+  void decide(const ControlObservation&, std::span<ModelControl> next) override {
+    const bool small = calls_++ % 2 == 0;
+    for (ModelControl& c : next) c = small ? ModelControl{1, 0, 1} : ModelControl{4, 0, 0};
+  }
+  int calls() const { return calls_.load(); }
+
+ private:
+  std::atomic<int> calls_{0};
+};
+
+/// The largest batch dispatched.
+class LargestBatch final : public Observer {
+ public:
+  void on_dispatch(int, ModelId, int, std::span<const JobInfo> jobs, Time) override {
+    std::lock_guard lock(mu_);
+    largest_ = std::max(largest_, jobs.size());
+  }
+  std::size_t largest() const {
+    std::lock_guard lock(mu_);
+    return largest_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::size_t largest_ = 0;
+};
+
+/// Holds {batch 2}: a Triton-like static setting.
+class HoldsBatchTwo final : public Controller {
+ public:
+  std::string_view name() const override { return "batch-two"; }
+  void decide(const ControlObservation&, std::span<ModelControl> next) override {
+    for (ModelControl& c : next) c = ModelControl{2, 0, 0};
+  }
+};
+
+TEST(EngineControl, TheControllersSettingBoundsEveryDispatchAndEveryIntervalIsRecorded) {
+  const auto xs = inputs("cnn3");
+  auto largest = std::make_shared<LargestBatch>();
+  EngineConfig config = config_with("edf-full", 128);
+  config.observers.push_back(largest);
+  config.controller = std::make_shared<HoldsBatchTwo>();
+  config.control.interval = from_ms(10);
+  Engine engine(one_model("cnn3"), config);
+  std::vector<std::future<Outcome>> futures;
+  for (std::size_t i = 0; i < 100; ++i) futures.push_back(engine.submit(0, xs[i % xs.size()], kGenerous));
+  for (auto& f : futures) EXPECT_EQ(f.get().status, OutcomeStatus::completed);
+  std::this_thread::sleep_for(50ms);  // a few intervals end on the dispatcher's timer alone
+  EXPECT_GE(largest->largest(), 2u) << "a backlog of 100 forms batches";
+  EXPECT_LE(largest->largest(), 2u) << "never above the controller's max batch";
+  const std::vector<ControlRecord> history = engine.control_history();
+  ASSERT_GE(history.size(), 3u);
+  std::size_t answered = 0;
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    if (i > 0) EXPECT_GT(history[i].at, history[i - 1].at);
+    ASSERT_EQ(history[i].chosen.size(), 1u);
+    EXPECT_EQ(history[i].chosen[0], (ModelControl{2, 0, 0}));
+    answered += static_cast<std::size_t>(history[i].windows[0].answered);
+  }
+  EXPECT_LE(answered, 100u) << "each outcome counted in one window at most";
+}
+
+TEST(EngineControl, UnderTenTimesOverloadWithSettingsChangingEveryIntervalEachJobGetsOneOutcome) {
+  const auto xs = inputs("cnn3");
+  auto controller = std::make_shared<Alternating>();
+  EngineConfig config = config_with("yao-dp", 64);
+  config.lanes = 2;
+  config.controller = controller;
+  config.control.interval = from_ms(2);
+  Engine engine(one_model("cnn3"), config);
+  const auto t0 = Clock::now();
+  for (std::size_t i = 0; i < 50; ++i) ASSERT_EQ(engine.submit(0, xs[i % xs.size()], kGenerous).get().exit, 3);
+  const auto per_job = (Clock::now() - t0) / 50;
+  constexpr std::size_t kJobs = 2000;
+  Collector got(kJobs);
+  auto next = Clock::now();
+  for (std::size_t i = 0; i < kJobs; ++i) {
+    std::this_thread::sleep_until(next);
+    next += per_job / 20;
+    engine.submit(0, xs[i % xs.size()], std::max<Clock::duration>(5 * per_job, 1ms), got.callback(i));
+  }
+  ASSERT_TRUE(got.wait_for(kJobs));
+  std::this_thread::sleep_for(10ms);  // intervals go on ending on the dispatcher's timer
+  engine.stop(StopMode::drain);
+  std::size_t completed = 0;
+  for (const auto& outcomes : got.per_job()) {
+    ASSERT_EQ(outcomes.size(), 1u) << "exactly one outcome per job";
+    completed += outcomes[0].status == OutcomeStatus::completed ? 1 : 0;
+    EXPECT_NE(outcomes[0].status, OutcomeStatus::failed) << outcomes[0].message;
+  }
+  EXPECT_GT(completed, 0u);
+  EXPECT_GE(controller->calls(), 2) << "the settings changed while the jobs ran";
+  EXPECT_EQ(engine.protocol_violations(), 0);
+}
+
+}  // namespace
+}  // namespace imprecise::runtime
