@@ -18,6 +18,11 @@ void add_control_options(CLI::App& cmd, ControlOptions& o) {
   cmd.add_option("--controller", o.controller,
                  "Controller of batch size, batching wait and lanes per model: static, aimd, model-based, sac "
                  "(default: none)");
+  add_controller_settings(cmd, o);
+  add_load_schedule_option(cmd, o);
+}
+
+void add_controller_settings(CLI::App& cmd, ControlOptions& o) {
   cmd.add_option("--control-interval-ms", o.interval_ms, "Control interval (ms)")->capture_default_str();
   cmd.add_option("--max-batch-wait-ms", o.max_batch_wait_ms, "Longest batching wait a controller may set (ms)")
       ->capture_default_str();
@@ -25,6 +30,9 @@ void add_control_options(CLI::App& cmd, ControlOptions& o) {
   cmd.add_option("--static-wait-ms", o.static_wait_ms, "static: the batching wait it holds (ms)")->capture_default_str();
   cmd.add_option("--static-lanes", o.static_lanes, "static: the lanes each model may use (0: all)")->capture_default_str();
   cmd.add_option("--actor", o.actor, "sac: the trained actor (ONNX)");
+}
+
+void add_load_schedule_option(CLI::App& cmd, ControlOptions& o) {
   cmd.add_option("--load-schedule", o.load_schedule,
                  "Multiply every stream's rate over time: ramp:FROM:TO, bursts:BASE:PEAK:PERIOD_S:DUTY or "
                  "points:T_S=L,T_S=L,...");

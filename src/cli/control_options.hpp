@@ -1,4 +1,5 @@
-// The CLI's concurrency and control options (issue 16), shared by `simulate` and `sweep`: lanes, a
+// The CLI's concurrency and control options (issue 16), shared by `simulate`, `sweep` and
+// examples/edge_server (which compiles this file with format_number.cpp): lanes, a
 // controller and its settings, a time-varying load.
 #pragma once
 
@@ -27,7 +28,12 @@ struct ControlOptions {
   bool active() const { return lanes != 1 || !controller.empty() || !load_schedule.empty(); }
 };
 
+/// All of them: --lanes, --controller, the settings below and --load-schedule.
 void add_control_options(CLI::App& cmd, ControlOptions& options);
+/// The controller's settings alone (--control-interval-ms, --max-batch-wait-ms, --static-*, --actor),
+/// for a program with its own --lanes and controller list (examples/edge_server).
+void add_controller_settings(CLI::App& cmd, ControlOptions& options);
+void add_load_schedule_option(CLI::App& cmd, ControlOptions& options);
 /// Validates the options (InputError naming the option) and fills config.lanes, config.control and
 /// config.load_schedule; config.duration and config.max_batch must be final. Builds the controller
 /// once, so that a bad name or actor fails before any run.

@@ -93,12 +93,6 @@ void check_policy_spec(const std::string& spec, const std::string& option) {
   throw InputError(fmt::format("{}: unknown policy '{}' (known: {})", option, spec, known));
 }
 
-std::string format_number(double value) {
-  char buffer[64];
-  const auto [ptr, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return ec == std::errc() ? std::string(buffer, ptr) : fmt::format("{}", value);
-}
-
 }  // namespace imprecise::cli
 
 int main(int argc, char** argv) {
