@@ -1,5 +1,6 @@
-// edge_server: the vision, LIDAR and voice models served together on one device in real time, per policy
-// and load, next to the simulator on the very same jobs. Prints the table; writes JSON, CSV and a trace.
+// edge_server: the vision, LIDAR and voice models served together on one device in real time, per policy,
+// controller and load, next to the simulator on the very same jobs. Prints the table; writes JSON, CSV
+// and a trace.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +18,10 @@
 #include "imprecise/nn/backend.hpp"
 #include "imprecise/sim/scenario.hpp"
 #include "imprecise/sim/simulator.hpp"
+#include "imprecise/sim/slo_report.hpp"
+#include "cli/cli_common.hpp"
+#include "cli/control_options.hpp"
+#include "job_list.hpp"
 #include "real_run.hpp"
 #include "report.hpp"
 #include "served_models.hpp"
@@ -35,6 +40,23 @@ std::vector<std::string> split(const std::string& text) {
     start = comma + 1;
   }
   return items;
+}
+
+/// `options` for one run under `controller` (empty: none): the CLI's own validation and setup of
+/// lanes, control settings and load schedule (control_options.cpp), its errors named by our options.
+imprecise::cli::ControlOptions run_control(imprecise::cli::ControlOptions options, const std::string& controller,
+                                           int lanes, const imprecise::sim::Scenario& scenario,
+                                           imprecise::sim::SimConfig& config) {
+  options.controller = controller;
+  options.lanes = lanes;
+  try {
+    imprecise::cli::apply_control_options(options, scenario, config);
+  } catch (const imprecise::cli::InputError& e) {
+    const std::string what = e.what();
+    if (what.rfind("--controller:", 0) == 0) throw imprecise::cli::InputError("--controllers" + what.substr(12));
+    throw;
+  }
+  return options;
 }
 
 }  // namespace
@@ -61,6 +83,8 @@ int main(int argc, char** argv) {
   bool batch_aware = imprecise::PolicyConfig{}.batch_aware;
   int shed_pending_limit = imprecise::PolicyConfig{}.shed_pending_limit;
   std::string figure = imprecise::to_string(imprecise::PolicyConfig{}.figure);
+  std::string controllers;
+  imprecise::cli::ControlOptions control;  // the settings imprecise simulate takes; --lanes is ours
   app.add_option("--scenario", scenario_path, "scenario JSON (models = pipelines, measured profiles and replay sets)")
       ->capture_default_str();
   app.add_option("--policies", policies, "comma-separated policies")->capture_default_str();
@@ -85,6 +109,11 @@ int main(int argc, char** argv) {
   app.add_option("--lanes", lanes, "executor lanes of the engine: stages of up to this many batches run at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
+  app.add_option("--controllers", controllers,
+                 "comma-separated controllers, each a run per policy and load: static, aimd, model-based, sac "
+                 "(default: none). One static setting per invocation (--static-batch/-wait-ms/-lanes)");
+  imprecise::cli::add_controller_settings(app, control);
+  imprecise::cli::add_load_schedule_option(app, control);
   app.add_flag("--pin-lanes", pin_lanes, "pin lane i's thread to CPU i (mod the CPUs this process may use)");
   app.add_flag("--skip-missing-data", skip_missing_data,
                "exit 77 (ctest: skipped) when a generated data set is missing instead of failing");
@@ -92,6 +121,17 @@ int main(int argc, char** argv) {
 
   try {
     const imprecise::sim::Scenario scenario = imprecise::sim::load_scenario(scenario_path);
+    // Controllers or a load schedule: the outputs gain each run's SloReport (plain runs stay as they were).
+    const bool slo = !controllers.empty() || !control.load_schedule.empty();
+    const std::vector<std::string> controller_list = controllers.empty() ? std::vector<std::string>{""} : split(controllers);
+    if (slo) {
+      for (const std::string& c : controller_list) {  // a bad name, setting or schedule fails before any run
+        imprecise::sim::SimConfig check;
+        check.duration = imprecise::from_seconds(duration_s);
+        check.max_batch = scenario.max_batch;
+        (void)run_control(control, c, lanes, scenario, check);
+      }
+    }
     ServedSet set;
     try {
       set = load_served_set(scenario, data_dir);
@@ -118,55 +158,93 @@ int main(int argc, char** argv) {
     int violations = 0;
     for (double load : load_values) {
       for (const std::string& policy : split(policies)) {
-        RunConfig config;
-        config.policy = policy;
-        config.load = load;
-        config.seed = seed;
-        config.horizon = horizon;
-        config.backend = backend;
-        config.lanes = lanes;
-        config.pin_lanes = pin_lanes;
-        config.policy_config.batch_aware = batch_aware;
-        config.policy_config.shed_pending_limit = shed_pending_limit;
-        config.policy_config.figure = planning_figure;
-        if (!no_trace && policy == trace_policy && load == trace_load)
-          config.trace_path = out_dir + "/trace_" + policy + "_load" + fmt::format("{}", load) + ".json";
-        std::fprintf(stderr, "real run: %-18s load %.2f (%.0f s) ...\n", policy.c_str(), load, duration_s);
-        RunResult real = run_real(scenario, set, config);
-        violations += real.outcome_violations;
-        imprecise::sim::SimConfig sim_config;
-        sim_config.load = load;
-        sim_config.seed = seed;
-        sim_config.duration = horizon;
-        sim_config.max_batch = scenario.max_batch;
-        sim_config.lanes = lanes;
-        sim_config.policy.batch_aware = batch_aware;
-        sim_config.policy.shed_pending_limit = shed_pending_limit;
-        sim_config.policy.figure = planning_figure;
-        const imprecise::sim::SimResult offline = imprecise::sim::simulate(scenario, policy, sim_config);
-        // The same jobs (same rate scale) on the profiles the engine measured while serving them.
-        imprecise::sim::Scenario served = scenario;
-        for (std::size_t m = 0; m < served.models.size(); ++m) {
-          imprecise::Model& model = served.models[m];
-          // The table the engine planned (and measured) at its concurrency: Model::profile_at(lanes).
-          const bool concurrent = lanes > 1 && !model.concurrent.empty();
-          const std::size_t c = std::min(static_cast<std::size_t>(std::max(lanes - 2, 0)), model.concurrent.size() - 1);
-          (concurrent ? model.concurrent[c] : model.profile) = real.served_profiles[m];
+        for (const std::string& controller : controller_list) {
+          imprecise::sim::SimConfig sim_config;
+          sim_config.load = load;
+          sim_config.seed = seed;
+          sim_config.duration = horizon;
+          sim_config.max_batch = scenario.max_batch;
+          sim_config.lanes = lanes;
+          sim_config.policy.batch_aware = batch_aware;
+          sim_config.policy.shed_pending_limit = shed_pending_limit;
+          sim_config.policy.figure = planning_figure;
+          imprecise::cli::ControlOptions options;
+          if (slo) options = run_control(control, controller, lanes, scenario, sim_config);
+          // Controllers keep state: every run (real, simulated twice) gets a fresh one.
+          const auto fresh = [&] { return slo ? imprecise::cli::make_run_controller(options, scenario, sim_config) : nullptr; };
+          sim_config.controller = fresh();
+          const imprecise::sim::SimResult offline = imprecise::sim::simulate(scenario, policy, sim_config);
+
+          RunConfig config;
+          config.policy = policy;
+          config.load = load;
+          config.seed = seed;
+          config.horizon = horizon;
+          config.backend = backend;
+          config.lanes = lanes;
+          config.pin_lanes = pin_lanes;
+          config.policy_config.batch_aware = batch_aware;
+          config.policy_config.shed_pending_limit = shed_pending_limit;
+          config.policy_config.figure = planning_figure;
+          config.controller = fresh();
+          config.control = sim_config.control;
+          if (!no_trace && policy == trace_policy && load == trace_load)
+            config.trace_path = out_dir + "/trace_" + policy + (controller.empty() ? "" : "_" + controller) + "_load" +
+                                fmt::format("{}", load) + ".json";
+          std::fprintf(stderr, "real run: %-18s %s%sload %.2f (%.0f s) ...\n", policy.c_str(), controller.c_str(),
+                       controller.empty() ? "" : " ", load, duration_s);
+          // The simulator's jobs: plan_jobs, or under a load schedule the ones simulate() kept by thinning.
+          const imprecise::sim::JobPlan plan = sim_config.load_schedule.empty()
+                                                   ? imprecise::sim::plan_jobs(scenario, load, seed, horizon)
+                                                   : released_jobs(scenario, offline);
+          RunResult real = run_real(scenario, set, config, plan);
+          violations += real.outcome_violations;
+          // The same jobs (same rate scale) on the profiles the engine measured while serving them.
+          imprecise::sim::Scenario served = scenario;
+          for (std::size_t m = 0; m < served.models.size(); ++m) {
+            imprecise::Model& model = served.models[m];
+            // The table the engine planned (and measured) at its concurrency: Model::profile_at(lanes).
+            const bool concurrent = lanes > 1 && !model.concurrent.empty();
+            const std::size_t c = std::min(static_cast<std::size_t>(std::max(lanes - 2, 0)), model.concurrent.size() - 1);
+            (concurrent ? model.concurrent[c] : model.profile) = real.served_profiles[m];
+          }
+          sim_config.rate_scale = imprecise::sim::rate_scale_for_load(scenario, load);
+          const auto offline_controller = sim_config.controller;
+          sim_config.controller = fresh();
+          const imprecise::sim::SimResult simulated = imprecise::sim::simulate(served, policy, sim_config);
+          Comparison run;
+          run.real = real.metrics;
+          run.simulated = simulated.metrics;
+          run.simulated_offline = offline.metrics;
+          for (const auto& m : served.models) run.served_profiles.emplace_back(m.name, m.profile_at(lanes));
+          if (slo) {
+            run.controller = controller;
+            const auto report = [&](const imprecise::sim::SimResult& r, const auto& c) {
+              return imprecise::sim::slo_report(r, sim_config.control.utility, lanes, c ? std::string(c->name()) : "");
+            };
+            run.real_slo = real.slo;
+            run.simulated_slo = report(simulated, sim_config.controller);
+            run.simulated_offline_slo = report(offline, offline_controller);
+          }
+          runs.push_back(std::move(run));
         }
-        sim_config.rate_scale = imprecise::sim::rate_scale_for_load(scenario, load);
-        const imprecise::sim::SimResult simulated = imprecise::sim::simulate(served, policy, sim_config);
-        Comparison run{real.metrics, simulated.metrics, offline.metrics, {}};
-        for (const auto& m : served.models) run.served_profiles.emplace_back(m.name, m.profile_at(lanes));
-        runs.push_back(std::move(run));
       }
     }
     std::fputs(format_table(runs).c_str(), stdout);
     for (double load : load_values) std::printf("\n%s", format_streams(runs, load).c_str());
+    if (slo) std::printf("\n%s", format_slo_table(runs).c_str());
     const Agreement a = agreement(runs);
     std::printf("\nsimulator vs real: largest difference %.1f points of accuracy, %.1f points of miss ratio\n",
                 a.accuracy_points, a.miss_points);
-    const nlohmann::json setup = {{"scenario", scenario_path}, {"duration_s", duration_s}, {"seed", seed},
-                                  {"backend", backend}, {"lanes", lanes}, {"loads", load_values}, {"policies", split(policies)}};
+    nlohmann::json setup = {{"scenario", scenario_path}, {"duration_s", duration_s}, {"seed", seed},
+                            {"backend", backend}, {"lanes", lanes}, {"loads", load_values}, {"policies", split(policies)}};
+    if (slo) {
+      setup["controllers"] = controllers.empty() ? std::vector<std::string>{} : split(controllers);
+      setup["load_schedule"] = control.load_schedule;
+      setup["control"] = {{"interval_ms", control.interval_ms}, {"max_batch_wait_ms", control.max_batch_wait_ms},
+                          {"static_batch", control.static_batch}, {"static_wait_ms", control.static_wait_ms},
+                          {"static_lanes", control.static_lanes}, {"actor", control.actor}};
+    }
     write_json(out_dir + "/results.json", runs, setup);
     write_csv(out_dir + "/results.csv", runs);
     std::printf("wrote %s/results.json and results.csv\n", out_dir.c_str());

@@ -11,6 +11,7 @@
 #include "imprecise/error.hpp"
 #include "imprecise/sched/trace_writer.hpp"
 #include "imprecise/sim/jobs.hpp"
+#include "run_slo.hpp"
 #include "served_profile.hpp"
 
 namespace edge_server {
@@ -18,8 +19,8 @@ namespace edge_server {
 using namespace imprecise;
 using runtime::Clock;
 
-RunResult run_real(const sim::Scenario& scenario, const ServedSet& set, const RunConfig& config) {
-  const sim::JobPlan plan = sim::plan_jobs(scenario, config.load, config.seed, config.horizon);
+RunResult run_real(const sim::Scenario& scenario, const ServedSet& set, const RunConfig& config,
+                   const sim::JobPlan& plan) {
   const std::size_t n = plan.jobs.size();
 
   runtime::EngineConfig engine_config;
@@ -33,6 +34,10 @@ RunResult run_real(const sim::Scenario& scenario, const ServedSet& set, const Ru
   auto costs = std::make_shared<ServedProfileAverager>();
   engine_config.observers.push_back(metrics);
   engine_config.observers.push_back(costs);
+  auto dispatches = std::make_shared<DispatchCounter>(scenario.models.size());
+  engine_config.observers.push_back(dispatches);
+  engine_config.controller = config.controller;  // made on scenario.models, the engine's plan models
+  engine_config.control = config.control;
   if (!config.trace_path.empty()) engine_config.observers.push_back(std::make_shared<TraceWriter>(config.trace_path));
   runtime::Engine engine(make_served_models(scenario, set, config.backend), engine_config);
 
@@ -103,6 +108,10 @@ RunResult run_real(const sim::Scenario& scenario, const ServedSet& set, const Ru
   m.decision_p50_us = static_cast<double>(result.engine.decision_p50) / 1e3;
   m.decision_p99_us = static_cast<double>(result.engine.decision_p99) / 1e3;
   m.decisions = result.engine.decisions;
+  RealRunRecord record{&result.metrics, &result.jobs, &result.outcomes, dispatches->counts(),
+                       engine.control_history(), config.horizon};
+  result.slo = real_slo_report(scenario, record, config.control.utility, config.lanes,
+                               config.controller ? std::string(config.controller->name()) : "");
   return result;
 }
 

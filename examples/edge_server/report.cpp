@@ -12,7 +12,12 @@
 
 namespace edge_server {
 
+using imprecise::sim::SloReport;
 using imprecise::sim::StreamMetrics;
+
+std::string run_label(const Comparison& c) {
+  return c.controller.empty() ? c.real.policy : c.real.policy + "/" + c.controller;
+}
 
 std::string format_table(const std::vector<Comparison>& runs) {
   std::string out = fmt::format("{:<18} {:>5} | {:>8} {:>8} {:>6} {:>6} {:>7} | {:>8} {:>8} | {:>8} {:>8}\n", "policy",
@@ -24,7 +29,7 @@ std::string format_table(const std::vector<Comparison>& runs) {
     const StreamMetrics& s = c.simulated.total;
     const StreamMetrics& o = c.simulated_offline.total;
     out += fmt::format("{:<18} {:>5.2f} | {:>8.3f} {:>8.3f} {:>6.3f} {:>6.2f} {:>7.1f} | {:>8.3f} {:>8.3f} | {:>8.3f} {:>8.3f}\n",
-                       c.real.policy, c.real.load, r.accuracy, r.miss_ratio, r.drop_ratio, r.mean_depth, r.latency_p99_ms,
+                       run_label(c), c.real.load, r.accuracy, r.miss_ratio, r.drop_ratio, r.mean_depth, r.latency_p99_ms,
                        s.accuracy, s.miss_ratio, o.accuracy, o.miss_ratio);
   }
   return out;
@@ -41,12 +46,28 @@ std::string format_streams(const std::vector<Comparison>& runs, double load) {
       for (std::size_t i = 0; i < c.real.streams.size(); ++i) out += fmt::format(" | {:>6} {:>6} {:>8}", "acc", "miss", "p99 ms");
       out += "\n";
     }
-    out += fmt::format("{:<18}", c.real.policy);
+    out += fmt::format("{:<18}", run_label(c));
     for (const StreamMetrics& s : c.real.streams)
       out += fmt::format(" | {:>6.3f} {:>6.3f} {:>8.1f}", s.accuracy, s.miss_ratio, s.latency_p99_ms);
     out += "\n";
   }
   return out;
+}
+
+std::string format_slo_table(const std::vector<Comparison>& runs) {
+  std::string out = fmt::format("{:<24} {:>5} | {:>8} {:>7} {:>6} {:>7} {:>7} {:>8} {:>8} | {:>8} {:>8}\n", "policy/controller",
+                                "load", "util acc", "util", "viol", "p99 ms", "thr/s", "ctl p50", "ctl p99", "sim uacc",
+                                "sim viol");
+  out += std::string(out.size() - 1, '-') + "\n";
+  for (const Comparison& c : runs) {
+    if (!c.real_slo || !c.simulated_slo) continue;
+    const SloReport& r = *c.real_slo;
+    const SloReport& s = *c.simulated_slo;
+    out += fmt::format("{:<24} {:>5.2f} | {:>8.4f} {:>7.4f} {:>6.3f} {:>7.1f} {:>7.1f} {:>8.1f} {:>8.1f} | {:>8.4f} {:>8.3f}\n",
+                       run_label(c), c.real.load, r.utility_accuracy, r.utility, r.slo_violations, r.latency_p99_ms,
+                       r.throughput_per_s, r.decision_p50_us, r.decision_p99_us, s.utility_accuracy, s.slo_violations);
+  }
+  return out + "(ctl p50/p99: the controller's decision time, us; utility: SloUtility over the whole run)\n";
 }
 
 Agreement agreement(const std::vector<Comparison>& runs) {
@@ -67,6 +88,12 @@ void write_json(const std::string& path, const std::vector<Comparison>& runs, co
                     {"simulated", imprecise::sim::to_json(c.simulated)},
                     {"simulated_offline_profile", imprecise::sim::to_json(c.simulated_offline)},
                     {"served_profiles", served}});
+    if (c.real_slo) {  // only with --controllers / --load-schedule: plain runs keep their output
+      list.back()["controller"] = c.controller.empty() ? "none" : c.controller;
+      list.back()["slo"] = {{"real", imprecise::sim::to_json(*c.real_slo)},
+                            {"simulated", imprecise::sim::to_json(*c.simulated_slo)},
+                            {"simulated_offline_profile", imprecise::sim::to_json(*c.simulated_offline_slo)}};
+    }
   }
   const Agreement a = agreement(runs);
   std::ofstream out(path);
@@ -80,16 +107,34 @@ void write_json(const std::string& path, const std::vector<Comparison>& runs, co
 
 void write_csv(const std::string& path, const std::vector<Comparison>& runs) {
   std::ofstream out(path);
-  out << "policy,load,source,stream,jobs,accuracy,miss_ratio,drop_ratio,mean_depth,latency_p99_ms\n";
-  const auto row = [&](const imprecise::sim::SimMetrics& m, const char* source, const StreamMetrics& s) {
-    out << fmt::format("{},{},{},{},{},{:.6f},{:.6f},{:.6f},{:.4f},{:.3f}\n", m.policy, m.load, source, s.name, s.jobs,
+  const bool slo = std::any_of(runs.begin(), runs.end(), [](const Comparison& c) { return c.real_slo.has_value(); });
+  out << "policy,load,source,stream,jobs,accuracy,miss_ratio,drop_ratio,mean_depth,latency_p99_ms";
+  if (slo) out << ",controller,utility_accuracy,utility,slo_violations,throughput_per_s,decision_p50_us,decision_p99_us";
+  out << "\n";
+  // `report`: the run's SloReport on its total row; null on the per-stream rows (run-wide figures).
+  const auto row = [&](const imprecise::sim::SimMetrics& m, const char* source, const StreamMetrics& s,
+                       const Comparison& c, const std::optional<SloReport>* report) {
+    out << fmt::format("{},{},{},{},{},{:.6f},{:.6f},{:.6f},{:.4f},{:.3f}", m.policy, m.load, source, s.name, s.jobs,
                        s.accuracy, s.miss_ratio, s.drop_ratio, s.mean_depth, s.latency_p99_ms);
+    if (slo) {
+      out << "," << (c.controller.empty() ? "none" : c.controller);
+      if (report != nullptr && report->has_value()) {
+        const SloReport& r = **report;
+        out << fmt::format(",{:.6f},{:.6f},{:.6f},{:.3f},{:.3f},{:.3f}", r.utility_accuracy, r.utility, r.slo_violations,
+                           r.throughput_per_s, r.decision_p50_us, r.decision_p99_us);
+      } else {
+        out << ",,,,,,";
+      }
+    }
+    out << "\n";
   };
   for (const Comparison& c : runs) {
     for (const auto* m : {&c.real, &c.simulated, &c.simulated_offline}) {
       const char* source = m == &c.real ? "real" : m == &c.simulated ? "simulated" : "simulated_offline";
-      row(*m, source, m->total);
-      for (const StreamMetrics& s : m->streams) row(*m, source, s);
+      const std::optional<SloReport>* report =
+          m == &c.real ? &c.real_slo : m == &c.simulated ? &c.simulated_slo : &c.simulated_offline_slo;
+      row(*m, source, m->total, c, report);
+      for (const StreamMetrics& s : m->streams) row(*m, source, s, c, nullptr);
     }
   }
   if (!out) throw imprecise::Error(fmt::format("{}: cannot write", path));
