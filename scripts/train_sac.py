@@ -43,18 +43,18 @@ def parse_args():
     p.add_argument("--lanes", type=int, default=2)
     p.add_argument("--interval-ms", type=float, default=100.0)
     p.add_argument("--episode-intervals", type=int, default=50)
-    p.add_argument("--loads", default="0.5,1,1.5,2,2.5,3", help="constant loads an episode may draw")
-    p.add_argument("--schedules", default="ramp:0.5:3,ramp:3:0.5,bursts:0.5:3:2:0.5",
+    p.add_argument("--loads", default="0.5,1,2,3,4,5", help="constant loads an episode may draw")
+    p.add_argument("--schedules", default="ramp:0.5:4,ramp:4:0.5,bursts:1:4:2:0.5",
                    help="load schedules an episode may draw (as `imprecise simulate --load-schedule`)")
-    p.add_argument("--steps", type=int, default=12000)
+    p.add_argument("--steps", type=int, default=30000)
     p.add_argument("--warmup-steps", type=int, default=1000, help="uniformly random actions first")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--hidden", type=int, default=64)
     p.add_argument("--gamma", type=float, default=0.9)
     p.add_argument("--tau", type=float, default=0.01)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--entropy-fraction", type=float, default=0.3)
-    p.add_argument("--eval-every", type=int, default=1000)
+    p.add_argument("--entropy-fraction", type=float, default=0.2)
+    p.add_argument("--eval-every", type=int, default=3000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out-dir", default="models/controllers")
     return p.parse_args()
@@ -243,7 +243,7 @@ def main():
                     tp.mul_(1 - args.tau).add_(args.tau * p)
         return float(critic_loss), float(actor_loss)
 
-    eval_settings = [{"load": 1.0}, {"load": 2.0}, {"load": 3.0}, {"load_schedule": "ramp:0.5:3"}]
+    eval_settings = [{"load": 2.0}, {"load": 4.0}, {"load_schedule": "ramp:0.5:4"}, {"load_schedule": "bursts:1:4:2:0.5"}]
     os.makedirs(args.out_dir, exist_ok=True)
     curve_path = os.path.join(args.out_dir, "sac_training_curve.csv")
     curve = open(curve_path, "w", newline="")
