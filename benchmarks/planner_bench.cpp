@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -180,10 +181,11 @@ void BM_DensityPlanner(benchmark::State& state) {
 // Several executor lanes (issue 16) at the 32-job x 4-stage target: lanes = 1 is the one-lane path
 // (BM_DpPlanner / BM_DensityPlanner's instance), lanes = 2 the list-scheduling DP (LaneFronts) and the
 // re-simulating greedy.
-void BM_DpPlannerLanes(benchmark::State& state) {
+template <class Planner>
+void BM_PlannerLanes(benchmark::State& state) {
   const int lanes = static_cast<int>(state.range(0));
   const Instance instance = make_instance(32, 4, 42, lanes, static_cast<int>(state.range(1)));
-  imprecise::DpPlanner planner;
+  Planner planner;
   const imprecise::Plan* plan = &planner.solve(instance.problem);
   if (!plan->feasible || !instance.problem.feasible(plan->depths)) state.SkipWithError("infeasible plan");
   for (auto _ : state) {
@@ -191,21 +193,10 @@ void BM_DpPlannerLanes(benchmark::State& state) {
     benchmark::DoNotOptimize(plan->total_reward);
   }
   report(state, *plan, 32);
-  report_quantum(state, *plan);
-  state.counters["states"] = static_cast<double>(planner.states());
-}
-
-void BM_DensityPlannerLanes(benchmark::State& state) {
-  const int lanes = static_cast<int>(state.range(0));
-  const Instance instance = make_instance(32, 4, 42, lanes, static_cast<int>(state.range(1)));
-  imprecise::DensityPlanner planner;
-  const imprecise::Plan* plan = &planner.solve(instance.problem);
-  if (!plan->feasible || !instance.problem.feasible(plan->depths)) state.SkipWithError("infeasible plan");
-  for (auto _ : state) {
-    plan = &planner.solve(instance.problem);
-    benchmark::DoNotOptimize(plan->total_reward);
+  if constexpr (std::is_same_v<Planner, imprecise::DpPlanner>) {
+    report_quantum(state, *plan);
+    state.counters["states"] = static_cast<double>(planner.states());
   }
-  report(state, *plan, 32);
 }
 
 // Reference without the library: what a plain EDF scheduler does per decision on the same jobs —
@@ -257,7 +248,7 @@ void lanes_args(benchmark::internal::Benchmark* b) {
   for (int overload : {1, 3})
     for (int lanes : {1, 2, 3, 4}) b->Args({lanes, overload});
 }
-BENCHMARK(BM_DpPlannerLanes)->Apply(lanes_args);
-BENCHMARK(BM_DensityPlannerLanes)->Apply(lanes_args);
+BENCHMARK(BM_PlannerLanes<imprecise::DpPlanner>)->Name("BM_DpPlannerLanes")->Apply(lanes_args);
+BENCHMARK(BM_PlannerLanes<imprecise::DensityPlanner>)->Name("BM_DensityPlannerLanes")->Apply(lanes_args);
 BENCHMARK(BM_DensityPlanner)->Apply([](benchmark::internal::Benchmark* b) { planner_args(b, 1024); });
 BENCHMARK(BM_Baseline_EdfSort)->Apply([](benchmark::internal::Benchmark* b) { planner_args(b, 1024); });

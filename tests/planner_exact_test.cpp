@@ -9,6 +9,7 @@
 
 #include "imprecise/sched/planner.hpp"
 #include "planner_bounds.hpp"
+#include "planner_instances.hpp"
 
 namespace imprecise {
 namespace {
@@ -23,44 +24,24 @@ struct PartlyRun {
 /// A random decision point in EDF order where some jobs have already run stages: some partly into a
 /// mandatory part of depth >= 2 (still droppable), some past it (never droppable, nothing required).
 PlanProblem make_partly_run(std::mt19937_64& rng, const PartlyRun& spec) {
-  std::uniform_int_distribution<int> stage_time(1, 6), stages(2, spec.max_stages), reward_step(0, 5);
-  std::uniform_real_distribution<double> real_step(0.0, 0.3), coin(0.0, 1.0);
-  struct Row {
-    int done, lo, hi;
-    std::vector<Duration> cost;
-    std::vector<double> reward;
-    Time deadline = 0;
-  };
-  std::vector<Row> rows;
-  Duration mandatory_total = 0;
-  for (int i = 0; i < spec.jobs; ++i) {
-    Row row;
-    const int L = stages(rng);
-    const int m = std::uniform_int_distribution<int>(coin(rng) < 0.6 ? 2 : 1, L)(rng);
-    const double u = coin(rng);
-    row.done = u < 0.5 ? 0 : (u < 0.85 ? std::uniform_int_distribution<int>(1, m - 1 > 0 ? m - 1 : 1)(rng)
-                                       : std::uniform_int_distribution<int>(m, L)(rng));
-    if (row.done >= L) row.done = L - 1;
-    row.lo = std::max(m, row.done);
-    row.hi = L;
-    row.cost.assign(L + 1, 0);
-    row.reward.assign(L + 1, 0.0);
-    for (int l = 1; l <= L; ++l) {
-      row.cost[l] = l <= row.done ? 0 : row.cost[l - 1] + stage_time(rng);
-      row.reward[l] = row.reward[l - 1] + (spec.integer_rewards ? reward_step(rng) + (l == 1 ? 1 : 0) : real_step(rng));
-    }
-    mandatory_total += row.cost[row.lo];
-    rows.push_back(row);
-  }
+  std::uniform_real_distribution<double> coin(0.0, 1.0);
+  testing::RandomJobs drawn =
+      testing::random_jobs(rng, spec.jobs, spec.max_stages, spec.integer_rewards, [&](std::mt19937_64& r, int L) {
+        const int m = std::uniform_int_distribution<int>(coin(r) < 0.6 ? 2 : 1, L)(r);
+        const double u = coin(r);
+        int done = u < 0.5 ? 0 : (u < 0.85 ? std::uniform_int_distribution<int>(1, m - 1 > 0 ? m - 1 : 1)(r)
+                                           : std::uniform_int_distribution<int>(m, L)(r));
+        if (done >= L) done = L - 1;
+        return std::pair{m, done};
+      });
   std::uniform_real_distribution<double> spread(0.3, 1.6);
-  for (Row& row : rows)
-    row.deadline = static_cast<Time>(spread(rng) * static_cast<double>(mandatory_total) / spec.overload) + 1;
-  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.deadline < b.deadline; });
+  for (testing::RandomJob& job : drawn.jobs)
+    job.deadline = static_cast<Time>(spread(rng) * static_cast<double>(drawn.mandatory_total) / spec.overload) + 1;
+  testing::sort_by_deadline(drawn.jobs);
   PlanProblem problem;
   problem.reset(0);
   // The caller's flag is what the planning policy passes: droppable while mandatory work remains.
-  for (const Row& row : rows)
-    problem.add(row.deadline, row.done, row.lo, row.hi, row.cost, row.reward, /*droppable=*/row.done < row.lo);
+  testing::add_jobs(problem, drawn.jobs);
   return problem;
 }
 

@@ -11,6 +11,7 @@
 #include "counting_allocator.hpp"
 #include "imprecise/sched/planner.hpp"
 #include "planner_bounds.hpp"
+#include "planner_instances.hpp"
 
 namespace imprecise {
 namespace {
@@ -33,34 +34,17 @@ void PrintTo(const LanesSpec& spec, std::ostream* os) {
 /// mandatory part: still droppable; past it: never), lanes busy until various times (some given
 /// before `now`, which counts as `now`), deadlines scaled to the lanes' joint capacity.
 PlanProblem make_lanes_problem(std::mt19937_64& rng, const LanesSpec& spec) {
-  std::uniform_int_distribution<int> stage_time(1, 6), stages(2, 4), reward_step(0, 5);
-  std::uniform_real_distribution<double> real_step(0.0, 0.3), coin(0.0, 1.0);
-  struct Row {
-    int done, lo, hi;
-    std::vector<Duration> cost;
-    std::vector<double> reward;
-    Time deadline = 0;
-  };
+  std::uniform_int_distribution<int> stage_time(1, 6);
+  std::uniform_real_distribution<double> coin(0.0, 1.0);
   constexpr Time kNow = 100;
-  std::vector<Row> rows;
-  Duration mandatory_total = 0;
-  for (int i = 0; i < spec.jobs; ++i) {
-    Row row;
-    const int L = stages(rng);
-    const int m = coin(rng) < 0.6 ? 2 : 1;
-    const double u = coin(rng);
-    row.done = u < 0.55 ? 0 : (u < 0.85 || m == L ? (m == 2 ? 1 : 0) : std::uniform_int_distribution<int>(m, L - 1)(rng));
-    row.lo = std::max(m, row.done);
-    row.hi = L;
-    row.cost.assign(L + 1, 0);
-    row.reward.assign(L + 1, 0.0);
-    for (int l = 1; l <= L; ++l) {
-      row.cost[l] = l <= row.done ? 0 : row.cost[l - 1] + stage_time(rng);
-      row.reward[l] = row.reward[l - 1] + (spec.integer_rewards ? reward_step(rng) + (l == 1 ? 1 : 0) : real_step(rng));
-    }
-    mandatory_total += row.cost[row.lo];
-    rows.push_back(row);
-  }
+  testing::RandomJobs drawn =
+      testing::random_jobs(rng, spec.jobs, /*max_stages=*/4, spec.integer_rewards, [&](std::mt19937_64& r, int L) {
+        const int m = coin(r) < 0.6 ? 2 : 1;
+        const double u = coin(r);
+        const int done =
+            u < 0.55 ? 0 : (u < 0.85 || m == L ? (m == 2 ? 1 : 0) : std::uniform_int_distribution<int>(m, L - 1)(r));
+        return std::pair{m, done};
+      });
   std::vector<Time> lane_free(spec.lanes);
   for (Time& f : lane_free) f = coin(rng) < 0.4 ? kNow - 5 : kNow + std::uniform_int_distribution<int>(0, 12)(rng);
   // Deadlines from the lanes' mean busy time plus a spread of the mandatory load per lane (over
@@ -68,15 +52,14 @@ PlanProblem make_lanes_problem(std::mt19937_64& rng, const LanesSpec& spec) {
   Duration busy = 0;
   for (const Time f : lane_free) busy += std::max<Time>(f, kNow) - kNow;
   std::uniform_real_distribution<double> spread(0.4, 2.0);
-  const double load = static_cast<double>(mandatory_total) / spec.lanes / spec.overload;
-  for (Row& row : rows) row.deadline = kNow + busy / spec.lanes + static_cast<Time>(spread(rng) * load) + stage_time(rng);
+  const double load = static_cast<double>(drawn.mandatory_total) / spec.lanes / spec.overload;
+  for (testing::RandomJob& job : drawn.jobs)
+    job.deadline = kNow + busy / spec.lanes + static_cast<Time>(spread(rng) * load) + stage_time(rng);
   // Mostly EDF order, as the policies hand it; sometimes not (the semantics do not assume it).
-  if (coin(rng) < 0.8)
-    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.deadline < b.deadline; });
+  if (coin(rng) < 0.8) testing::sort_by_deadline(drawn.jobs);
   PlanProblem problem;
   problem.reset(kNow, lane_free);
-  for (const Row& row : rows)
-    problem.add(row.deadline, row.done, row.lo, row.hi, row.cost, row.reward, /*droppable=*/row.done < row.lo);
+  testing::add_jobs(problem, drawn.jobs);
   return problem;
 }
 
@@ -223,16 +206,8 @@ TEST(PlannersLanes, OneLaneIsTodaysPlanning) {
     a.reset(src.lane_free(0) + busy);
     const std::vector<Time> lane{src.lane_free(0) + busy};
     b.reset(trial % 2 == 0 ? lane[0] : src.lane_free(0), lane);
-    for (int i = 0; i < src.size(); ++i) {
-      std::vector<Duration> cost(src.hi(i) + 1);
-      std::vector<double> reward(src.hi(i) + 1);
-      for (int l = 0; l <= src.hi(i); ++l) {
-        cost[l] = src.cost(i, l);
-        reward[l] = src.reward(i, l);
-      }
-      a.add(src.deadline(i), src.done(i), src.lo(i), src.hi(i), cost, reward, src.droppable(i));
-      b.add(src.deadline(i), src.done(i), src.lo(i), src.hi(i), cost, reward, src.droppable(i));
-    }
+    testing::add_jobs_of(a, src);
+    testing::add_jobs_of(b, src);
     const Plan& pa = dp_a.solve(a);
     const Plan& pb = dp_b.solve(b);
     EXPECT_EQ(pa.depths, pb.depths) << "trial " << trial;
@@ -274,15 +249,7 @@ TEST_P(LanesSmall, YaoDpEqualsExhaustiveAndDensityIsFeasibleAndNeverBetter) {
     {
       PlanProblem one = problem;
       one.reset(problem.now(), problem.sorted_lane_free().first(1));
-      for (int i = 0; i < problem.size(); ++i) {
-        std::vector<Duration> cost(problem.hi(i) + 1);
-        std::vector<double> reward(problem.hi(i) + 1);
-        for (int l = 0; l <= problem.hi(i); ++l) {
-          cost[l] = problem.cost(i, l);
-          reward[l] = problem.reward(i, l);
-        }
-        one.add(problem.deadline(i), problem.done(i), problem.lo(i), problem.hi(i), cost, reward, problem.droppable(i));
-      }
+      testing::add_jobs_of(one, problem);
       const Plan single = solve_exhaustive(one);
       lanes_matter += single.dropped != expected.dropped || single.total_reward != expected.total_reward;
     }

@@ -18,19 +18,8 @@ Model model_named(const std::string& name, double stage_ms = 1.0) {
   return testing::make_test_model(spec);
 }
 
-Job job(JobId id, Time release, Duration relative_deadline, ModelId model = 0) {
-  Job j;
-  j.id = id;
-  j.model = model;
-  j.release = release;
-  j.deadline = release + relative_deadline;
-  return j;
-}
-
-const Dispatch& dispatch_of(const Decision& d) {
-  EXPECT_TRUE(std::holds_alternative<Dispatch>(d)) << "decision index " << d.index();
-  return std::get<Dispatch>(d);
-}
+using testing::as;  // tests/policy_fixtures.hpp
+using testing::make_job;
 
 class PolicyControlTest : public ::testing::TestWithParam<const char*> {
  protected:
@@ -45,19 +34,19 @@ class PolicyControlTest : public ::testing::TestWithParam<const char*> {
 
 TEST_P(PolicyControlTest, AControlsMaxBatchBoundsEveryDispatchOfItsModel) {
   auto policy = make();
-  for (JobId i = 0; i < 6; ++i) policy->on_release(job(i, 0, from_ms(100)), 0);
+  for (JobId i = 0; i < 6; ++i) policy->on_release(make_job(i, 0, from_ms(100)), 0);
   policy->set_control(0, ModelControl{2, 0, 0});
-  EXPECT_EQ(dispatch_of(policy->next(0)).jobs.size(), 2u);
+  EXPECT_EQ(as<Dispatch>(policy->next(0)).jobs.size(), 2u);
   policy->set_control(0, ModelControl{});  // back to the policy's own limit
-  EXPECT_EQ(dispatch_of(policy->next(0)).jobs.size(), 4u) << "the four still waiting at stage 0 go together";
+  EXPECT_EQ(as<Dispatch>(policy->next(0)).jobs.size(), 4u) << "the four still waiting at stage 0 go together";
 }
 
 TEST_P(PolicyControlTest, DispatchesNameAFreeLaneAndALaneFreedIsUsedAgain) {
   auto policy = make(/*lanes=*/2);
-  for (JobId i = 0; i < 3; ++i) policy->on_release(job(i, 0, from_ms(100), static_cast<ModelId>(i % 2)), 0);
-  const Dispatch first = dispatch_of(policy->next(0));
+  for (JobId i = 0; i < 3; ++i) policy->on_release(make_job(i, 0, from_ms(100), static_cast<ModelId>(i % 2)), 0);
+  const Dispatch first = as<Dispatch>(policy->next(0));
   EXPECT_EQ(first.lane, 0);
-  const Dispatch second = dispatch_of(policy->next(0));
+  const Dispatch second = as<Dispatch>(policy->next(0));
   EXPECT_EQ(second.lane, 1);
   EXPECT_NE(first.model, second.model);
   policy->on_stage_done(first.jobs[0], 1, 0.5, from_ms(1));
@@ -70,12 +59,12 @@ TEST_P(PolicyControlTest, DispatchesNameAFreeLaneAndALaneFreedIsUsedAgain) {
 TEST_P(PolicyControlTest, AModelAtItsLaneLimitWaitsWhileAnotherModelTakesTheFreeLane) {
   auto policy = make(/*lanes=*/2);
   policy->set_control(0, ModelControl{1, 0, 1});  // model a: one lane, batches of one
-  policy->on_release(job(0, 0, from_ms(50), 0), 0);
-  policy->on_release(job(1, 0, from_ms(60), 0), 0);
-  policy->on_release(job(2, 0, from_ms(90), 1), 0);
-  const Dispatch first = dispatch_of(policy->next(0));
+  policy->on_release(make_job(0, 0, from_ms(50), 0), 0);
+  policy->on_release(make_job(1, 0, from_ms(60), 0), 0);
+  policy->on_release(make_job(2, 0, from_ms(90), 1), 0);
+  const Dispatch first = as<Dispatch>(policy->next(0));
   EXPECT_EQ(first.model, 0);
-  const Dispatch second = dispatch_of(policy->next(0));
+  const Dispatch second = as<Dispatch>(policy->next(0));
   EXPECT_EQ(second.model, 1) << "job 1 (model a) comes first in EDF order but a holds its one lane";
   policy->set_control(1, ModelControl{0, 0, 0});
 }
@@ -83,24 +72,24 @@ TEST_P(PolicyControlTest, AModelAtItsLaneLimitWaitsWhileAnotherModelTakesTheFree
 TEST_P(PolicyControlTest, ABatchingWaitHoldsASmallBatchUntilItFillsOrItsWaitEnds) {
   auto policy = make(/*lanes=*/1, /*max_batch=*/4);
   policy->set_control(0, ModelControl{4, from_ms(2), 0});
-  policy->on_release(job(0, 0, from_ms(100)), 0);
+  policy->on_release(make_job(0, 0, from_ms(100)), 0);
   const Decision held = policy->next(0);
   ASSERT_TRUE(std::holds_alternative<Idle>(held));
   EXPECT_EQ(std::get<Idle>(held).until, from_ms(2)) << "the oldest member's release plus the wait";
-  for (JobId i = 1; i < 4; ++i) policy->on_release(job(i, from_ms(1), from_ms(100)), from_ms(1));
-  EXPECT_EQ(dispatch_of(policy->next(from_ms(1))).jobs.size(), 4u) << "a full batch goes at once";
-  policy->on_release(job(4, from_ms(1), from_ms(100)), from_ms(1));
-  EXPECT_EQ(dispatch_of(policy->next(from_ms(3))).jobs.size(), 1u) << "its wait is over: it goes alone";
+  for (JobId i = 1; i < 4; ++i) policy->on_release(make_job(i, from_ms(1), from_ms(100)), from_ms(1));
+  EXPECT_EQ(as<Dispatch>(policy->next(from_ms(1))).jobs.size(), 4u) << "a full batch goes at once";
+  policy->on_release(make_job(4, from_ms(1), from_ms(100)), from_ms(1));
+  EXPECT_EQ(as<Dispatch>(policy->next(from_ms(3))).jobs.size(), 1u) << "its wait is over: it goes alone";
 }
 
 TEST_P(PolicyControlTest, ABatchingWaitNeverMakesAJobLate) {
   auto policy = make(/*lanes=*/1, /*max_batch=*/4);
   policy->set_control(0, ModelControl{4, from_ms(5), 0});
   // Two stages of 1 ms to full depth and a deadline 2.5 ms away: 0.5 ms of slack at most.
-  policy->on_release(job(0, 0, from_us(2500)), 0);
+  policy->on_release(make_job(0, 0, from_us(2500)), 0);
   const Decision d = policy->next(0);
   if (std::holds_alternative<Idle>(d)) EXPECT_LE(std::get<Idle>(d).until, from_us(500)) << "two 1 ms stages by 2.5 ms";
-  else EXPECT_EQ(dispatch_of(d).jobs.size(), 1u);
+  else EXPECT_EQ(as<Dispatch>(d).jobs.size(), 1u);
 }
 
 TEST_P(PolicyControlTest, PlanningPoliciesPlanOverEveryLane) {
@@ -109,12 +98,12 @@ TEST_P(PolicyControlTest, PlanningPoliciesPlanOverEveryLane) {
   // (one job stops at its first exit); two lanes run both jobs to the end side by side.
   for (const int lanes : {1, 2}) {
     auto policy = make(lanes, /*max_batch=*/1);
-    policy->on_release(job(0, 0, from_us(2200)), 0);
-    policy->on_release(job(1, 0, from_us(2200)), 0);
-    const Dispatch a = dispatch_of(policy->next(0));
+    policy->on_release(make_job(0, 0, from_us(2200)), 0);
+    policy->on_release(make_job(1, 0, from_us(2200)), 0);
+    const Dispatch a = as<Dispatch>(policy->next(0));
     const JobId first = a.jobs[0];
     if (lanes == 2) {
-      const Dispatch b = dispatch_of(policy->next(0));
+      const Dispatch b = as<Dispatch>(policy->next(0));
       EXPECT_EQ(b.lane, 1);
       policy->on_stage_done(b.jobs[0], 1, 0.9, from_ms(1));
       policy->on_lane_free(1, from_ms(1));

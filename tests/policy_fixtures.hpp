@@ -1,9 +1,13 @@
 // A test model for the policy tests: deterministic stages (a batch of b costs 1 + 0.25 (b - 1) times a stage)
-// and a two-bin utility where a low-confidence exit gains 0.1 per deeper stage and a confident one 0.01.
+// and a two-bin utility where a low-confidence exit gains 0.1 per deeper stage and a confident one 0.01;
+// a job maker and a typed view of a policy's decision.
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "imprecise/sched/policy.hpp"
@@ -43,6 +47,23 @@ inline Model make_test_model(const TestModelSpec& spec) {
   m.profile = Profile(spec.batches, timing);
   m.utility = UtilityModel(stages, bins, prior, table);
   return m;
+}
+
+/// A job of `model` released at `release`, due `relative_deadline` later.
+inline Job make_job(JobId id, Time release, Duration relative_deadline, ModelId model = 0) {
+  Job j;
+  j.id = id;
+  j.model = model;
+  j.release = release;
+  j.deadline = release + relative_deadline;
+  return j;
+}
+
+/// The decision as a T (Dispatch, Finish, Drop, Idle); a test failure where it is another kind.
+template <class T>
+const T& as(const Decision& d) {
+  EXPECT_TRUE(std::holds_alternative<T>(d)) << "decision index " << d.index();
+  return std::get<T>(d);
 }
 
 }  // namespace imprecise::testing

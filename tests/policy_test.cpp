@@ -20,20 +20,8 @@ Model make_model(int stages, double stage_ms, int mandatory = 1) {
   return testing::make_test_model(spec);
 }
 
-Job make_job(JobId id, Time release, Duration relative_deadline, ModelId model = 0) {
-  Job j;
-  j.id = id;
-  j.model = model;
-  j.release = release;
-  j.deadline = release + relative_deadline;
-  return j;
-}
-
-template <class T>
-const T& as(const Decision& d) {
-  EXPECT_TRUE(std::holds_alternative<T>(d)) << "decision index " << d.index();
-  return std::get<T>(d);
-}
+using testing::as;  // tests/policy_fixtures.hpp
+using testing::make_job;
 
 TEST(PolicyRegistry, BuildsEveryNamedPolicy) {
   std::vector<Model> models{make_model(3, 1.0)};

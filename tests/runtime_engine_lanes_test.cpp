@@ -48,39 +48,13 @@ EngineConfig two_lanes(const std::string& policy, std::size_t max_pending = 64) 
   return c;
 }
 
-/// Submits `jobs` at `interval` with `deadline` each; returns after the last submit.
-void submit_paced(Engine& engine, const std::vector<nn::Tensor>& xs, Collector& got, std::size_t first, std::size_t jobs,
-                  Clock::duration interval, Clock::duration deadline) {
-  auto next = Clock::now();
-  for (std::size_t i = first; i < first + jobs; ++i) {
-    std::this_thread::sleep_until(next);  // catches up after an oversleep: the mean rate holds
-    next += interval;
-    engine.submit(0, xs[i % xs.size()], deadline, got.callback(i));
-  }
-}
-
 TEST(EngineLanes, AtTenTimesTheSustainableRateEveryJobGetsExactlyOneOutcome) {
   const auto xs = inputs("cnn3");
   Engine engine(one_model("cnn3"), two_lanes("yao-dp"));
   EXPECT_EQ(engine.lanes(), 2);
-  const auto t0 = Clock::now();
-  for (std::size_t i = 0; i < 100; ++i) ASSERT_EQ(engine.submit(0, xs[i % xs.size()], kGenerous).get().exit, 3);
-  const auto per_job = (Clock::now() - t0) / 100;
-  const auto interval = per_job / 20;  // two lanes: 10x of twice one job at a time
-  const auto deadline = std::max<Clock::duration>(5 * per_job, 1ms);
-  constexpr std::size_t kJobs = 3000;
-  Collector got(kJobs + 1);
-  submit_paced(engine, xs, got, 0, kJobs, interval, deadline);
-  ASSERT_TRUE(got.wait_for(kJobs));
-  const Outcome after = engine.submit(0, xs[0], kGenerous).get();
-  EXPECT_EQ(after.status, OutcomeStatus::completed) << after.message;
-  engine.submit(0, xs[1], kGenerous, got.callback(kJobs));
-  engine.stop(StopMode::drain);
-  std::size_t by_status[4] = {0, 0, 0, 0};
-  for (const auto& outcomes : got.per_job()) {
-    ASSERT_EQ(outcomes.size(), 1u) << "exactly one outcome per job";
-    ++by_status[static_cast<int>(outcomes[0].status)];
-  }
+  Overload run;
+  ASSERT_NO_FATAL_FAILURE(run_overload(engine, xs, /*factor=*/20, run));  // two lanes: 10x of twice one job at a time
+  const auto& by_status = run.by_status;
   std::printf("2 lanes, overload: %zu completed, %zu missed, %zu rejected, %zu failed\n", by_status[0], by_status[1],
               by_status[2], by_status[3]);
   EXPECT_EQ(by_status[static_cast<int>(OutcomeStatus::failed)], 0u);

@@ -37,34 +37,15 @@ TEST(Engine, AtTenTimesTheSustainableRateEveryJobGetsExactlyOneOutcome) {
   config.observers.push_back(metrics);
   Engine engine(one_model("cnn3"), config);
   // The sustainable rate of this engine on this machine, dispatcher overheads included: one job at a
-  // time to full depth.
-  const auto t0 = Clock::now();
-  for (std::size_t i = 0; i < 100; ++i) ASSERT_EQ(engine.submit(0, xs[i % xs.size()], kGenerous).get().exit, 3);
-  const auto per_job = (Clock::now() - t0) / 100;
-  const auto interval = per_job / 10;
-  const auto deadline = std::max<Clock::duration>(5 * per_job, 1ms);
-  constexpr std::size_t kJobs = 3000;
-  Collector got(kJobs + 1);
-  auto next = Clock::now();
-  for (std::size_t i = 0; i < kJobs; ++i) {
-    std::this_thread::sleep_until(next);  // catches up after an oversleep: the mean rate holds
-    next += interval;
-    engine.submit(0, xs[i % xs.size()], deadline, got.callback(i));
-  }
-  // Still serving once the overload has passed (every overload job ends by its deadline).
-  ASSERT_TRUE(got.wait_for(kJobs));
-  const Outcome after = engine.submit(0, xs[0], kGenerous).get();
-  EXPECT_EQ(after.status, OutcomeStatus::completed) << after.message;
-  engine.submit(0, xs[1], kGenerous, got.callback(kJobs));
-  engine.stop(StopMode::drain);
-  std::size_t by_status[4] = {0, 0, 0, 0};
-  for (const auto& outcomes : got.per_job()) {
-    ASSERT_EQ(outcomes.size(), 1u) << "exactly one outcome per job";
-    ++by_status[static_cast<int>(outcomes[0].status)];
-  }
+  // time to full depth; 10 times it.
+  Overload run;
+  ASSERT_NO_FATAL_FAILURE(run_overload(engine, xs, /*factor=*/10, run));
+  const auto& by_status = run.by_status;
+  const std::size_t kJobs = run.jobs;
   EXPECT_EQ(by_status[0] + by_status[1] + by_status[2] + by_status[3], kJobs + 1);
   std::printf("overload: %.1f us per job alone, %zu jobs every %.2f us: %zu completed, %zu missed, %zu rejected\n",
-              to_us(std::chrono::nanoseconds(per_job).count()), kJobs, to_us(std::chrono::nanoseconds(interval).count()),
+              to_us(std::chrono::nanoseconds(run.per_job).count()), kJobs,
+              to_us(std::chrono::nanoseconds(run.interval).count()),
               by_status[0], by_status[1], by_status[2]);
   EXPECT_EQ(by_status[static_cast<int>(OutcomeStatus::failed)], 0u);
   EXPECT_GT(by_status[static_cast<int>(OutcomeStatus::completed)], 0u);

@@ -3,12 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <future>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -110,6 +112,51 @@ class Collector {
   std::vector<std::size_t> order_;
   std::size_t total_ = 0;
 };
+
+/// Submits jobs first .. first + jobs - 1 (input i % xs.size(), outcome to got.callback(i)) to model 0, one every
+/// `interval` with `deadline` each; returns after the last submit.
+inline void submit_paced(Engine& engine, const std::vector<nn::Tensor>& xs, Collector& got, std::size_t first,
+                         std::size_t jobs, Clock::duration interval, Clock::duration deadline) {
+  auto next = Clock::now();
+  for (std::size_t i = first; i < first + jobs; ++i) {
+    std::this_thread::sleep_until(next);  // catches up after an oversleep: the mean rate holds
+    next += interval;
+    engine.submit(0, xs[i % xs.size()], deadline, got.callback(i));
+  }
+}
+
+/// What run_overload measured and counted.
+struct Overload {
+  Clock::duration per_job{};                ///< one job alone to full depth (mean of 100)
+  Clock::duration interval{};               ///< between the paced submits
+  std::size_t jobs = 0;                     ///< paced jobs; one more goes after them
+  std::size_t by_status[4] = {0, 0, 0, 0};  ///< outcomes per OutcomeStatus, of all jobs + 1
+};
+
+/// `factor` times the rate of one job at a time: measures a job alone to full depth, paces 3000 jobs at
+/// per_job / factor with a deadline of 5 per_job (at least 1 ms) each, checks that the engine still completes one
+/// once the overload has passed, submits one more, drains, and counts each job's one outcome. Run it under
+/// ASSERT_NO_FATAL_FAILURE.
+inline void run_overload(Engine& engine, const std::vector<nn::Tensor>& xs, int factor, Overload& out) {
+  const auto t0 = Clock::now();
+  for (std::size_t i = 0; i < 100; ++i) ASSERT_EQ(engine.submit(0, xs[i % xs.size()], kGenerous).get().exit, 3);
+  out.per_job = (Clock::now() - t0) / 100;
+  out.interval = out.per_job / factor;
+  const auto deadline = std::max<Clock::duration>(5 * out.per_job, std::chrono::milliseconds(1));
+  out.jobs = 3000;
+  Collector got(out.jobs + 1);
+  submit_paced(engine, xs, got, 0, out.jobs, out.interval, deadline);
+  // Still serving once the overload has passed (every overload job ends by its deadline).
+  ASSERT_TRUE(got.wait_for(out.jobs));
+  const Outcome after = engine.submit(0, xs[0], kGenerous).get();
+  EXPECT_EQ(after.status, OutcomeStatus::completed) << after.message;
+  engine.submit(0, xs[1], kGenerous, got.callback(out.jobs));
+  engine.stop(StopMode::drain);
+  for (const auto& outcomes : got.per_job()) {
+    ASSERT_EQ(outcomes.size(), 1u) << "exactly one outcome per job";
+    ++out.by_status[static_cast<int>(outcomes[0].status)];
+  }
+}
 
 inline EngineConfig config_with(const std::string& policy, std::size_t max_pending = 256, int max_batch = 8) {
   EngineConfig c;
