@@ -123,11 +123,11 @@ TEST_P(PolicyControlTest, PlanningPoliciesPlanOverEveryLane) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Policies, PolicyControlTest, ::testing::Values("yao-dp", "density", "edf-full"),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           for (char& c : name)
+                         [](const auto& test_param) {
+                           std::string label = test_param.param;
+                           for (char& c : label)
                              if (c == '-') c = '_';
-                           return name;
+                           return label;
                          });
 
 }  // namespace
