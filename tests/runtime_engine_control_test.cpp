@@ -76,7 +76,9 @@ TEST(EngineControl, TheControllersSettingBoundsEveryDispatchAndEveryIntervalIsRe
   ASSERT_GE(history.size(), 3u);
   std::size_t answered = 0;
   for (std::size_t i = 0; i < history.size(); ++i) {
-    if (i > 0) EXPECT_GT(history[i].at, history[i - 1].at);
+    if (i > 0) {
+      EXPECT_GT(history[i].at, history[i - 1].at);
+    }
     ASSERT_EQ(history[i].chosen.size(), 1u);
     EXPECT_EQ(history[i].chosen[0], (ModelControl{2, 0, 0}));
     answered += static_cast<std::size_t>(history[i].windows[0].answered);
