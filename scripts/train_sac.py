@@ -60,28 +60,11 @@ def parse_args():
     return p.parse_args()
 
 
-class Actor(nn.Module):
-    """Observation -> every branch's logits, concatenated (what the C++ sac controller reads)."""
-
-    def __init__(self, obs, logits, hidden):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(obs, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, logits))
-
-    def forward(self, x):
-        return self.net(x)
-
-
-class Critic(nn.Module):
-    """Observation -> Q_b(s, a) for every branch b and choice a, laid out like the actor's logits."""
-
-    def __init__(self, obs, logits, hidden):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(obs, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, logits))
-
-    def forward(self, x):
-        return self.net(x)
+def mlp(inputs, outputs, hidden):
+    """Two hidden ReLU layers. The actor maps an observation to every branch's logits, concatenated (what the
+    C++ sac controller reads); a critic maps it to Q_b(s, a) for every branch b and choice a, in the same layout."""
+    return nn.Sequential(nn.Linear(inputs, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                         nn.Linear(hidden, outputs))
 
 
 class Branches:
@@ -187,9 +170,9 @@ def main():
     obs_size = probe.observation_size
     branches = Branches(probe.branch_sizes)
     logits = sum(branches.sizes)
-    actor = Actor(obs_size, logits, args.hidden)
-    critics = [Critic(obs_size, logits, args.hidden) for _ in range(2)]
-    targets = [Critic(obs_size, logits, args.hidden) for _ in range(2)]
+    actor = mlp(obs_size, logits, args.hidden)
+    critics = [mlp(obs_size, logits, args.hidden) for _ in range(2)]
+    targets = [mlp(obs_size, logits, args.hidden) for _ in range(2)]
     for c, t in zip(critics, targets):
         t.load_state_dict(c.state_dict())
     log_alpha = torch.zeros(len(branches), requires_grad=True)
