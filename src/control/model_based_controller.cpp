@@ -88,7 +88,7 @@ class ModelBasedController final : public Controller {
             if (service <= 0) continue;
             for (std::size_t wi = 0; wi < waits_.size(); ++wi) {
               if (batches_[bi] == 1 && wi > 0) break;  // a batch of one never waits
-              const Scored s = predict(m, batches_[bi], static_cast<double>(waits_[wi]), l, background, service);
+              const Scored s = predict(m, bi, c, static_cast<double>(waits_[wi]), l, background, service);
               if (s.utility > best.utility + kMargin) best = Best{s.utility, s.demand, batches_[bi], waits_[wi], l};
             }
           }
@@ -111,7 +111,8 @@ class ModelBasedController final : public Controller {
     int lanes = 1;
   };
 
-  Scored predict(std::size_t m, int b, double wait, int l, double background, double service) const {
+  Scored predict(std::size_t m, std::size_t bi, int c, double wait, int l, double background, double service) const {
+    const int b = batches_[bi];
     const double lambda = rate_[m];
     const double slo = slo_[m] > 0 ? slo_[m] : 1e9;
     const double lanes = std::max(0.1, std::min(static_cast<double>(l), lanes_ - background));
@@ -136,7 +137,7 @@ class ModelBasedController final : public Controller {
       // An anytime policy turns the capacity the mandatory stages leave into depth: the share of each
       // job's optional work (to full depth, at the same batch) that fits buys the prior's gain from the
       // mandatory exit to the last. No latency term (slo_utility.hpp): an answer by its deadline counts.
-      const double full = full_cost(m, concurrency_of(l, background), b);
+      const double full = full_cost(m, c, bi);
       const double optional = std::max(0.0, full - service);
       const double spare = lanes * b - lambda * service;
       const double share = optional <= 0 ? 1.0 : (lambda <= 0 ? 1.0 : std::clamp(spare / (lambda * optional), 0.0, 1.0));
@@ -154,11 +155,9 @@ class ModelBasedController final : public Controller {
   int concurrency_of(int l, double background) const {
     return std::clamp(l + static_cast<int>(std::ceil(background - 1e-9)), 1, lanes_);
   }
-  /// Full-depth span (ns) of model m at concurrency c and batch b.
-  double full_cost(std::size_t m, int c, int b) const {
-    for (std::size_t bi = 0; bi < batches_.size(); ++bi)
-      if (batches_[bi] == b) return full_[(m * static_cast<std::size_t>(lanes_) + static_cast<std::size_t>(c - 1)) * batches_.size() + bi];
-    return 0.0;
+  /// Full-depth span (ns) of model m at concurrency c and batch batches_[bi]; < 0 when not measured.
+  double full_cost(std::size_t m, int c, std::size_t bi) const {
+    return full_[span_index(m, c, bi)];
   }
 
   int mandatory(std::size_t m) const {
@@ -166,7 +165,10 @@ class ModelBasedController final : public Controller {
   }
   /// Mandatory span (ns) of model m at concurrency c and batch batches_[bi]; < 0 when not measured.
   double cost(std::size_t m, int c, std::size_t bi) const {
-    return cost_[(m * static_cast<std::size_t>(lanes_) + static_cast<std::size_t>(c - 1)) * batches_.size() + bi];
+    return cost_[span_index(m, c, bi)];
+  }
+  std::size_t span_index(std::size_t m, int c, std::size_t bi) const {
+    return (m * static_cast<std::size_t>(lanes_) + static_cast<std::size_t>(c - 1)) * batches_.size() + bi;
   }
   /// Recomputes the spans of a profile that changed since (online re-profiling bumps its revision).
   void refresh() {
