@@ -213,11 +213,11 @@ TEST_F(CliTest, SimulateReportsTheDpQuantum) {
   EXPECT_EQ(metrics.at("coarsened_decisions").get<int>(), 0);
   EXPECT_GT(metrics.at("delta_used_max").get<double>(), 0.0);
   EXPECT_LE(metrics.at("delta_used_max").get<double>(), 0.01);
-  const RunResult coarse = run("simulate --scenario " + quote(scenario) + " --policy yao-dp --load 0.5 --duration 2 --eps 0.2 --json " +
+  const RunResult coarse = run("simulate --scenario " + quote(scenario) + " --policy yao-dp --load 3 --duration 2 --eps 0.2 --json " +
                                quote(out.string()));
   ASSERT_EQ(coarse.status, 0) << coarse.err;
   EXPECT_GT(json::parse(slurp(out)).at("delta_used_max").get<double>(), 0.01);
-  const RunResult fixed = run("simulate --scenario " + quote(scenario) + " --policy yao-dp --load 0.5 --duration 2 --delta 0.03 --json " +
+  const RunResult fixed = run("simulate --scenario " + quote(scenario) + " --policy yao-dp --load 3 --duration 2 --delta 0.03 --json " +
                               quote(out.string()));
   ASSERT_EQ(fixed.status, 0) << fixed.err;
   EXPECT_EQ(json::parse(slurp(out)).at("delta_used_max").get<double>(), 0.03);

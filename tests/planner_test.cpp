@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <span>
 #include <vector>
 
 #include "imprecise/error.hpp"
@@ -105,7 +106,10 @@ TEST_P(RealRewards, DpWithinEpsilonOfOptimumForCoarseDelta) {
       // floor loses < delta).
       const Plan& got = dp.solve(problem, RewardQuantum{.eps = eps});
       ASSERT_FALSE(got.coarsened);
-      if (max_reward > 0) {
+      if (problem.deepest_fits()) {  // no search, no quantum: the exact optimum
+        EXPECT_EQ(got.delta_used, 0.0);
+        EXPECT_DOUBLE_EQ(got.total_reward, expected.total_reward);
+      } else if (max_reward > 0) {
         EXPECT_DOUBLE_EQ(got.delta_used, eps * max_reward / problem.size());
       }
       ASSERT_TRUE(problem.feasible(got.depths));
@@ -240,6 +244,41 @@ TEST(DensityPlanner, PrefersTheBestMarginalRewardPerTime) {
   const Plan& t = density.solve(tight);
   EXPECT_EQ(t.depths, (std::vector<int>{1, 2}));  // only one extension fits: the dense one
   EXPECT_TRUE(tight.feasible(t.depths));
+}
+
+TEST(Planners, WhenEveryJobFitsAtFullDepthEachTakesItsBestDepthTiesDeeper) {
+  // Deadlines far away: no choice of depths can miss, so the optimum is each job's best reward alone,
+  // even where reward dips with depth (job 0 peaks at depth 2; job 1 ties at 2 and 4 and goes deeper;
+  // job 2 is past its mandatory depth). Running everything to full depth would lose reward on job 0.
+  for (const int lanes : {1, 2}) {
+    PlanProblem p;
+    const Time free_at[] = {0, 3};
+    p.reset(0, std::span<const Time>(free_at, static_cast<std::size_t>(lanes)));
+    add_job(p, 1000, {2, 4, 6}, {0.5, 0.9, 0.7}, 1);
+    add_job(p, 1000, {2, 4, 6, 8}, {0.4, 0.8, 0.6, 0.8}, 1);
+    std::vector<Duration> cost{0, 0, 3, 5};
+    std::vector<double> reward{0, 0.6, 0.65, 0.62};
+    p.add(1000, 1, 1, 3, cost, reward, /*droppable=*/false);
+    ASSERT_TRUE(p.deepest_fits());
+    const std::vector<int> best{2, 4, 2};
+    DpPlanner dp;
+    DensityPlanner density;
+    EXPECT_EQ(dp.solve(p, 0.01).depths, best) << lanes << " lanes";
+    EXPECT_EQ(dp.states(), 0) << "no DP ran";
+    EXPECT_EQ(density.solve(p).depths, best) << lanes << " lanes";
+    const Plan exact = solve_exhaustive(p);
+    EXPECT_DOUBLE_EQ(dp.solve(p, 0.01).total_reward, exact.total_reward);
+    // One deadline too tight for full depth: the planners search again, and still match the optimum.
+    PlanProblem tight;
+    tight.reset(0, std::span<const Time>(free_at, static_cast<std::size_t>(lanes)));
+    add_job(tight, 5, {2, 4, 6}, {0.5, 0.9, 0.95}, 1);
+    add_job(tight, 1000, {2, 4, 6, 8}, {0.4, 0.8, 0.6, 0.8}, 1);
+    ASSERT_FALSE(tight.deepest_fits());
+    const Plan searched = dp.solve(tight, 0.01);
+    EXPECT_GT(dp.states(), 0);
+    EXPECT_EQ(searched.depths, (std::vector<int>{2, 4})) << lanes << " lanes";  // job 1's tie goes deeper
+    EXPECT_DOUBLE_EQ(searched.total_reward, solve_exhaustive(tight).total_reward) << lanes << " lanes";
+  }
 }
 
 }  // namespace

@@ -288,7 +288,7 @@ TEST_F(SimulatorTest, MetricsRenderings) {
 }
 
 TEST_F(SimulatorTest, ReportsTheDeltaThePlansUsed) {
-  // yao-dp quantizes each decision by eps * Rmax / n of its own jobs: the largest quantum is that of
+  // yao-dp quantizes each decision that searches by eps * Rmax / n of its own jobs: the largest quantum is that of
   // a one-job decision, at most eps times the largest reward (weights here are <= 1). The sparse DP
   // stays under its state cap even at load 5: nothing is coarsened. Density quantizes nothing.
   SimConfig cfg;
@@ -300,9 +300,13 @@ TEST_F(SimulatorTest, ReportsTheDeltaThePlansUsed) {
   const nlohmann::json j = to_json(heavy.metrics);
   EXPECT_EQ(j.at("coarsened_decisions").get<std::int64_t>(), heavy.metrics.coarsened_decisions);
   EXPECT_EQ(j.at("delta_used_max").get<double>(), heavy.metrics.delta_used_max);
+  // At load 0.5 every job fits at full depth at every decision: no search, no quantum (the exact plan).
   cfg.load = 0.5;
   cfg.duration = from_seconds(5);
-  cfg.policy.delta.absolute = 0.02;  // a fixed quantum is used as is
+  cfg.policy.delta.absolute = 0.02;
+  EXPECT_EQ(simulate(*edge_, "yao-dp", cfg).metrics.delta_used_max, 0.0);
+  cfg.load = 3.0;  // decisions that search use a fixed quantum as is
+  cfg.duration = from_seconds(2);
   const SimResult light = simulate(*edge_, "yao-dp", cfg);
   EXPECT_EQ(light.metrics.coarsened_decisions, 0);
   EXPECT_EQ(light.metrics.delta_used_max, 0.02);

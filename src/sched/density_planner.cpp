@@ -20,6 +20,7 @@ using detail::lowest_depth_plan;
 const Plan& DensityPlanner::solve(const PlanProblem& problem) {
   const int n = problem.size();
   if (begin_plan(problem, plan_)) return plan_;
+  if (detail::best_depths_plan_if_all_fit(problem, plan_)) return plan_;  // where the greedy would end
   if (problem.lanes() > 1) return solve_lanes(problem);
   std::vector<int>& depth = plan_.depths;
   for (int i = 0; i < n; ++i) depth[i] = problem.lo(i);

@@ -94,6 +94,10 @@ const Plan& DpPlanner::solve(const PlanProblem& problem, RewardQuantum quantum) 
   assert(quantum.absolute > 0.0 || quantum.eps > 0.0);
   const int n = problem.size();
   if (begin_plan(problem, plan_)) return plan_;
+  if (detail::best_depths_plan_if_all_fit(problem, plan_)) {  // the exact optimum: no DP needed
+    last_states_ = 0;
+    return plan_;
+  }
   const bool lanes = problem.lanes() > 1;  // then LaneFronts runs the DP (one lane: the fronts below)
   int drops = 0;
   if (!problem.mandatory_fits()) {

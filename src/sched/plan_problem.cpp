@@ -67,6 +67,10 @@ bool PlanProblem::mandatory_fits() const {
   return first_miss_at([&](int i) { return lo(i); }) < 0;
 }
 
+bool PlanProblem::deepest_fits() const {
+  return first_miss_at([&](int i) { return hi(i); }) < 0;
+}
+
 namespace detail {
 
 namespace {

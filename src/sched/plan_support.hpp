@@ -31,6 +31,22 @@ inline bool begin_plan(const PlanProblem& problem, Plan& plan) {
   return true;
 }
 
+/// When every job fits at its highest depth, the exact optimum needs no search: each job at its best
+/// reward in [lo, hi], ties deeper (what any planner's leftover-slack pass would end with). Returns
+/// false, leaving `plan` as it was, when some job does not fit at its highest depth.
+inline bool best_depths_plan_if_all_fit(const PlanProblem& problem, Plan& plan) {
+  if (!problem.deepest_fits()) return false;
+  plan.depths.resize(problem.size());
+  for (int i = 0; i < problem.size(); ++i) {
+    int best = problem.lo(i);
+    for (int l = best + 1; l <= problem.hi(i); ++l)
+      if (problem.reward(i, l) >= problem.reward(i, best)) best = l;
+    plan.depths[i] = best;
+  }
+  finish_plan(problem, plan);
+  return true;
+}
+
 /// Fallback when nothing can make the problem feasible: everyone at the lowest depth.
 inline void lowest_depth_plan(const PlanProblem& problem, Plan& plan) {
   plan.depths.resize(problem.size());

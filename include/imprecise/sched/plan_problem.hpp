@@ -57,6 +57,9 @@ class PlanProblem {
   bool feasible(std::span<const int> depths) const;
   /// True if every job fits at its lowest depth (no drop needed).
   bool mandatory_fits() const;
+  /// True if every job fits at its highest depth: then no choice of depths can miss (a list schedule's
+  /// finishes never fall when a job gets longer), and the best plan takes each job's best depth alone.
+  bool deepest_fits() const;
   /// The first job (in order) whose list-scheduled finish at `depths` passes its deadline, or -1.
   /// Depths out of range count as misses there; a dropped job (depth 0, droppable) does not run.
   int first_miss(std::span<const int> depths) const;
@@ -99,7 +102,8 @@ struct Plan {
   double total_reward = 0.0;  ///< sum of reward(i, depths[i]), unquantized
   int dropped = 0;
   bool feasible = true;       ///< false only when not even dropping every droppable job helps
-  /// The reward quantum the planner really used (yao-dp; 0 for planners that do not quantize). It is
+  /// The reward quantum the planner really used (yao-dp; 0 for planners that do not quantize, and for a
+  /// plan that needed no search because every job fits at full depth: that plan is exact). It is
   /// larger than the one asked for when `coarsened`: the DP's state cap relaxed the (1 - eps) bound.
   double delta_used = 0.0;
   bool coarsened = false;
