@@ -16,8 +16,13 @@ using detail::kInfinity;
 }  // namespace
 
 void PlanProblem::reset(Time now) {
-  const Time lane[] = {now};
-  reset(now, lane);
+  // The common case (one lane, every decision): no sort, no reallocation.
+  now_ = now;
+  lane_free_.assign(1, now);
+  sorted_lane_free_.assign(1, now);
+  rows_.clear();
+  values_cost_.clear();
+  values_reward_.clear();
 }
 
 void PlanProblem::reset(Time now, std::span<const Time> lane_free) {

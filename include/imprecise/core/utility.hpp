@@ -52,10 +52,14 @@ class UtilityModel {
   /// R(depth | observed_exit, confidence); falls back to the prior when nothing was observed.
   double expected(int depth, int observed_exit, double confidence) const {
     if (depth <= 0) return 0.0;
-    if (observed_exit <= 0) return prior_[depth - 1];
-    if (depth < observed_exit) depth = observed_exit;
-    return table_[(static_cast<std::size_t>(observed_exit - 1) * bins_ + bin_of(confidence, observed_exit)) * exits_ +
-                  depth - 1];
+    return row(observed_exit, confidence)[static_cast<std::size_t>(std::max(depth, observed_exit) - 1)];
+  }
+  /// R(. | observed_exit, confidence) for every depth at once (entry depth - 1; the prior when nothing
+  /// was observed): one bin lookup for a whole row. Depths below observed_exit read as observed_exit.
+  std::span<const double> row(int observed_exit, double confidence) const {
+    if (observed_exit <= 0) return prior_;
+    const std::size_t at = (static_cast<std::size_t>(observed_exit - 1) * bins_ + bin_of(confidence, observed_exit)) * exits_;
+    return std::span<const double>(table_).subspan(at, static_cast<std::size_t>(exits_));
   }
   /// Confidence bin of `confidence` seen at exit `exit` (the model's edges, else equal widths on
   /// [0, 1]). Out-of-range values are clamped: below 0 is the lowest bin, above 1 the highest. NaN (a

@@ -23,7 +23,7 @@ void PlanningPolicy::plan(Time now) {
   // device as one lane `lanes` times as fast (a relaxation: it never sheds a job the lanes could
   // serve); the window's planner, exact for the lanes' list schedule, sheds whatever that still misses.
   const Duration lanes = std::max(1, config_.lanes);
-  const auto shared = [lanes](Duration cost) { return (cost + lanes - 1) / lanes; };
+  const auto shared = [lanes](Duration cost) { return lanes == 1 ? cost : (cost + lanes - 1) / lanes; };
   rows_.clear();
   window_.clear();
   // The first `planning_window` idle jobs (EDF order) are planned; the ones after are deferred: their
@@ -90,11 +90,13 @@ void PlanningPolicy::plan(Time now) {
     double* reward = reward_row(p, current);
     if (!current) {
       std::fill(reward, reward + stages + 1, 0.0);
-      for (int l = std::max(1, p.done); l <= stages; ++l) {
-        if (rewards_ == RewardSource::oracle && p.job.oracle.size() >= static_cast<std::size_t>(l))
-          reward[l] = p.job.oracle[l - 1].correct ? p.job.weight : 0.0;
-        else
-          reward[l] = predicted_reward(p, l);
+      const int from = std::max(1, p.done);
+      if (rewards_ == RewardSource::oracle) {
+        for (int l = from; l <= stages; ++l)
+          reward[l] = p.job.oracle.size() >= static_cast<std::size_t>(l) ? (p.job.oracle[l - 1].correct ? p.job.weight : 0.0)
+                                                                         : predicted_reward(p, l);
+      } else {
+        predicted_rewards(p, from, stages, reward);
       }
     }
     const int lo = std::max(p.job.mandatory_depth, p.done);

@@ -257,6 +257,12 @@ double PolicyBase::predicted_reward(const PendingJob& job, int depth) const {
   return job.job.weight * model_of(job).utility.expected(depth, job.done, job.confidence);
 }
 
+void PolicyBase::predicted_rewards(const PendingJob& job, int from, int to, double* reward) const {
+  // predicted_reward() for each depth in [from, to], with one confidence-bin lookup.
+  const std::span<const double> row = model_of(job).utility.row(job.done, job.confidence);
+  for (int l = from; l <= to; ++l) reward[l] = l <= 0 ? 0.0 : job.job.weight * row[static_cast<std::size_t>(std::max(l, job.done) - 1)];
+}
+
 int PolicyBase::pick_head() const {
   for (std::size_t i = 0; i < jobs_.size(); ++i)
     if (needs_stage(jobs_[i])) return static_cast<int>(i);

@@ -77,6 +77,8 @@ class PolicyBase : public Policy {
   }
   /// weight x R(depth | exit done, confidence).
   double predicted_reward(const PendingJob& job, int depth) const;
+  /// reward[l] = predicted_reward(job, l) for l in [from, to].
+  void predicted_rewards(const PendingJob& job, int from, int to, double* reward) const;
   bool needs_stage(const PendingJob& job) const { return !job.in_flight && !job.drop && job.target > job.done; }
   /// The row of planned rewards per depth (index = depth, max_stages + 1 entries) kept for `job`,
   /// and whether it still holds them: a job's rewards change only at its stage completions
