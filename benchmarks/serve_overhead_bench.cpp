@@ -6,6 +6,8 @@
 //
 //   serve_overhead_bench [--rates 1000,5000] [--seconds 3] [--model vision] [--policy edf-mandatory] [--out F]
 //
+// A last row times an empty RPC (ServerLive) the same way: gRPC's own floor per call.
+//
 // edf-mandatory runs every job to its mandatory exit only, so both paths do the same work per request
 // whatever the deadline; the deadline (50 ms) is far from binding.
 #include <algorithm>
@@ -177,6 +179,20 @@ int main(int argc, char** argv) {
       }
       std::printf("%8.0f %-11s %9s %9s %9.0f %9.0f\n", rate, "added", "", "", b.p50_us - a.p50_us, b.p99_us - a.p99_us);
       rows.push_back({{"rate", rate}, {"path", "added"}, {"p50_us", b.p50_us - a.p50_us}, {"p99_us", b.p99_us - a.p99_us}});
+    }
+    // The floor: an empty unary RPC (ServerLive) through the same client and server, paced at 1,000/s:
+    // what gRPC itself costs per call on this machine, before any tensor is encoded or any engine runs.
+    {
+      const std::size_t n = static_cast<std::size_t>(1000.0 * seconds);
+      Latencies empty;
+      paced(n, 1000.0, empty, [&](std::size_t i, Steady::time_point sent) {
+        const bool live = client.live();
+        empty.record(i, us_since(sent), live);
+      });
+      const Figures f = figures(empty, n / 10);
+      std::printf("%8.0f %-11s %9zu %9zu %9.0f %9.0f\n", 1000.0, "empty_rpc", f.requests, f.completed, f.p50_us, f.p99_us);
+      rows.push_back({{"rate", 1000.0}, {"path", "empty_rpc"}, {"requests", f.requests}, {"completed", f.completed},
+                      {"p50_us", f.p50_us}, {"p99_us", f.p99_us}});
     }
     service.shutdown();
     if (!out_path.empty()) {
