@@ -36,7 +36,7 @@ void PolicyBase::grow_batch(int model, int stage, Time now, bool riders) {
   // deadline. Slack and its suffix minimum are computed once; candidates are tried in order, folding
   // the slack of the positions passed into a running minimum: O(n) for the whole batch.
   const Profile& profile = planning_profile(model);
-  const int limit = effective_max_batch(models_[model]);
+  const int limit = effective_max_batch(model);
   if (static_cast<int>(batch_.size()) >= limit) return;
   const Duration base_cost = profile.planned(stage, static_cast<int>(batch_.size()), config_.figure);
   const std::size_t n = jobs_.size();

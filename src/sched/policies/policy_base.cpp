@@ -36,10 +36,11 @@ int PolicyBase::max_stages(std::span<const Model> models) {
   return most;
 }
 
-int PolicyBase::effective_max_batch(const Model& model) const {
-  const ModelControl& control = controls_.empty() ? ModelControl{} : controls_[static_cast<std::size_t>(&model - models_.data())];
+int PolicyBase::effective_max_batch(ModelId model) const {
+  const auto m = static_cast<std::size_t>(model);
+  const ModelControl control = m < controls_.size() ? controls_[m] : ModelControl{};  // none yet while constructing
   const int asked = control.max_batch > 0 ? std::min(control.max_batch, config_.max_batch) : config_.max_batch;
-  return std::max(1, std::min(asked, planning_profile(model).max_batch()));
+  return std::max(1, std::min(asked, planning_profile(models_[m]).max_batch()));
 }
 
 void PolicyBase::set_control(ModelId model, const ModelControl& control) {
@@ -97,7 +98,7 @@ void PolicyBase::refresh_model_costs() {
     if (costed_revision_[m] != profile.revision()) {
       costed_revision_[m] = profile.revision();
       std::vector<Duration>& prefix = alone_prefix_[m];
-      const int batch = effective_max_batch(model);
+      const int batch = effective_max_batch(static_cast<ModelId>(m));
       Duration longest = 0;
       for (int s = 0; s < model.stages(); ++s) {
         prefix[s + 1] = prefix[s] + profile.planned(s, 1, config_.figure);
@@ -129,7 +130,7 @@ void PolicyBase::refresh_job_costs() {
     Duration* cost = stage_costs_.row(p.cost_slot);
     const std::vector<Duration>& prefix = alone_prefix_[p.job.model];
     for (int s = 0; s < model.stages(); ++s) cost[s] = prefix[s + 1] - prefix[s];
-    const int limit = effective_max_batch(model);
+    const int limit = effective_max_batch(p.job.model);
     if (limit <= 1 || !waits_at_mandatory_stage(p)) continue;
     const int s = p.done;
     const int rank = rank_[p.job.model][s]++;
@@ -311,7 +312,7 @@ Decision PolicyBase::next(Time now) {
     PendingJob& h = jobs_[head];
     batch_.push_back(h.job.id);
     h.in_batch = true;
-    if (effective_max_batch(model_of(h)) > 1) form_batch(head, now);
+    if (effective_max_batch(h.job.model) > 1) form_batch(head, now);
   }
   // Due drops go first (the lane is then busy until the batch ends), except those the batch carries.
   Time drop_wake = kNever;
@@ -350,7 +351,7 @@ int PolicyBase::first_dispatchable() const {
 Time PolicyBase::hold_until(int head, Time now) const {
   const PendingJob& lead = jobs_[static_cast<std::size_t>(head)];
   const Duration wait = controls_[static_cast<std::size_t>(lead.job.model)].batch_wait;
-  if (wait <= 0 || static_cast<int>(batch_.size()) >= effective_max_batch(model_of(lead))) return now;
+  if (wait <= 0 || static_cast<int>(batch_.size()) >= effective_max_batch(lead.job.model)) return now;
   Time oldest = kNever;
   for (const PendingJob& p : jobs_)
     if (p.in_batch) oldest = std::min(oldest, p.job.release);

@@ -103,7 +103,7 @@ class PolicyBase : public Policy {
  private:
   int find(JobId id) const;
   void erase_job(std::size_t index);
-  int effective_max_batch(const Model& model) const;
+  int effective_max_batch(ModelId model) const;
   /// The first lane this policy has not dispatched to (or -1), and whether `model` may take one more
   /// lane under its ModelControl::lanes.
   int free_lane() const;
