@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "imprecise/core/nearest_rank.hpp"
 #include "imprecise/error.hpp"
 
 namespace imprecise {
@@ -18,15 +19,6 @@ namespace {
 
 /// The id the runtime gives an outcome answered inside submit (runtime::kNotAdmitted): never admitted.
 constexpr JobId kRefusedAtSubmit = std::numeric_limits<JobId>::max();
-
-/// Nearest-rank q-quantile of `v` (reorders it; 0 when empty): the rule sim::nearest_rank_percentile uses.
-Duration nearest_rank(std::vector<Duration>& v, double q) {
-  if (v.empty()) return 0;
-  const auto n = static_cast<double>(v.size());
-  const auto rank = static_cast<std::size_t>(std::max(1.0, std::ceil(q * n))) - 1;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(rank), v.end());
-  return v[rank];
-}
 
 /// The admitted jobs not yet answered, with their model: an open-addressing set (linear probing,
 /// backward-shift deletion) sized once from the host's job slots, so the hooks do not allocate. It

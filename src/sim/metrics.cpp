@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "imprecise/core/nearest_rank.hpp"
+
 namespace imprecise::sim {
 namespace {
 
@@ -13,12 +15,7 @@ double ratio(double num, double den) { return den > 0.0 ? num / den : 0.0; }
 
 }  // namespace
 
-double nearest_rank_percentile(std::vector<double>& v, double q) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const auto k = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
-  return v[std::min(k == 0 ? 0 : k - 1, v.size() - 1)];
-}
+double nearest_rank_percentile(std::vector<double>& v, double q) { return nearest_rank(v, q); }
 
 StreamMetrics summarize_stream(const std::string& name, std::span<const Job> jobs, std::span<const Outcome> outcomes,
                                int stream) {

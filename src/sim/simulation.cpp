@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "imprecise/core/nearest_rank.hpp"
 #include "imprecise/error.hpp"
 #include "imprecise/sched/control_loop.hpp"
 #include "imprecise/sched/policy_host.hpp"
@@ -82,13 +83,7 @@ std::size_t profile_index(const Model& m, int lanes) {
 }
 const Profile& profile_by_index(const Model& m, std::size_t i) { return i == 0 ? m.profile : m.concurrent[i - 1]; }
 
-double percentile_us(std::vector<std::int64_t>& v, double q) {
-  if (v.empty()) return 0.0;
-  const auto k = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size()))) - 1;
-  const auto idx = std::min(k, v.size() - 1);
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(idx), v.end());
-  return static_cast<double>(v[idx]) / 1e3;
-}
+double percentile_us(std::vector<std::int64_t>& v, double q) { return static_cast<double>(nearest_rank(v, q)) / 1e3; }
 
 }  // namespace
 

@@ -13,8 +13,8 @@
 
 namespace imprecise::sim {
 
-/// The q-quantile of `v` by nearest rank (0 when empty); sorts `v`. The one percentile rule of every
-/// report (simulator, real runs, loadgen), so their latency figures compare.
+/// The q-quantile of `v` by nearest rank (0 when empty; reorders `v`): imprecise::nearest_rank, the one
+/// percentile rule of every report (simulator, real runs, loadgen), so their latency figures compare.
 double nearest_rank_percentile(std::vector<double>& v, double q);
 
 struct StreamMetrics {
