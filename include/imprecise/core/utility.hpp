@@ -51,8 +51,12 @@ class UtilityModel {
   double prior(int depth) const { return depth <= 0 ? 0.0 : prior_[depth - 1]; }
   /// R(depth | observed_exit, confidence); falls back to the prior when nothing was observed.
   double expected(int depth, int observed_exit, double confidence) const {
-    if (depth <= 0) return 0.0;
-    return row(observed_exit, confidence)[static_cast<std::size_t>(std::max(depth, observed_exit) - 1)];
+    return at(row(observed_exit, confidence), depth, observed_exit);
+  }
+  /// R(depth | ...) read from a row() taken for `observed_exit`: 0 at depth 0; depths below the
+  /// observed exit read as the observed exit (its answer is already there).
+  static double at(std::span<const double> row, int depth, int observed_exit) {
+    return depth <= 0 ? 0.0 : row[static_cast<std::size_t>(std::max(depth, observed_exit) - 1)];
   }
   /// R(. | observed_exit, confidence) for every depth at once (entry depth - 1; the prior when nothing
   /// was observed): one bin lookup for a whole row. Depths below observed_exit read as observed_exit.

@@ -261,7 +261,7 @@ double PolicyBase::predicted_reward(const PendingJob& job, int depth) const {
 void PolicyBase::predicted_rewards(const PendingJob& job, int from, int to, double* reward) const {
   // predicted_reward() for each depth in [from, to], with one confidence-bin lookup.
   const std::span<const double> row = model_of(job).utility.row(job.done, job.confidence);
-  for (int l = from; l <= to; ++l) reward[l] = l <= 0 ? 0.0 : job.job.weight * row[static_cast<std::size_t>(std::max(l, job.done) - 1)];
+  for (int l = from; l <= to; ++l) reward[l] = job.job.weight * UtilityModel::at(row, l, job.done);
 }
 
 int PolicyBase::pick_head() const {
