@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "imprecise/control/controllers.hpp"
+#include "imprecise/core/nearest_rank.hpp"
 #include "imprecise/imprecise.hpp"
 
 namespace {
@@ -84,13 +85,8 @@ void BM_Decide(benchmark::State& state, const std::string& name) {
     if (samples.size() < samples.capacity()) samples.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
     state.SetIterationTime(std::chrono::duration<double>(t1 - t0).count());
   }
-  std::sort(samples.begin(), samples.end());
-  const auto rank = [&](double q) {
-    if (samples.empty()) return 0.0;
-    return samples[static_cast<std::size_t>(std::max(1.0, std::ceil(q * static_cast<double>(samples.size())))) - 1];
-  };
-  state.counters["p50_us"] = rank(0.50);
-  state.counters["p99_us"] = rank(0.99);
+  state.counters["p50_us"] = imprecise::nearest_rank(samples, 0.50);
+  state.counters["p99_us"] = imprecise::nearest_rank(samples, 0.99);
 }
 
 BENCHMARK_CAPTURE(BM_Decide, static, std::string("static"))->UseManualTime()->Unit(benchmark::kMicrosecond);

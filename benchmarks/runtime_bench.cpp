@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "imprecise/core/nearest_rank.hpp"
 #include "imprecise/nn/multi_exit_model.hpp"
 #include "imprecise/graph/npy.hpp"
 #include "imprecise/nn/profiler.hpp"
@@ -36,12 +37,7 @@ using runtime::Clock;
 
 std::string fixture(const std::string& suffix) { return std::string(IMPRECISE_SOURCE_DIR) + "/tests/fixtures/nn/cnn3" + suffix; }
 
-double percentile_us(std::vector<Duration> v, double q) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const auto k = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
-  return to_us(v[std::min(v.size() - 1, k == 0 ? 0 : k - 1)]);
-}
+double percentile_us(std::vector<Duration> v, double q) { return v.empty() ? 0.0 : to_us(imprecise::nearest_rank(v, q)); }
 
 /// Records, on the dispatcher thread, each job's submit-to-first-dispatch time and each decision's time.
 class Recorder final : public Observer {

@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "imprecise/client/client.hpp"
+#include "imprecise/core/nearest_rank.hpp"
 #include "imprecise/data/pipeline.hpp"
 #include "imprecise/loadgen/inputs.hpp"
 #include "imprecise/runtime/engine.hpp"
@@ -84,13 +85,8 @@ Figures figures(const Latencies& l, std::size_t warmup) {
   f.requests = l.us.size() - warmup;
   f.completed = v.size();
   if (v.empty()) return f;
-  std::sort(v.begin(), v.end());
-  const auto at = [&](double q) {
-    const auto k = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
-    return static_cast<double>(v[std::min(k == 0 ? 0 : k - 1, v.size() - 1)]);
-  };
-  f.p50_us = at(0.50);
-  f.p99_us = at(0.99);
+  f.p50_us = static_cast<double>(nearest_rank(v, 0.50));
+  f.p99_us = static_cast<double>(nearest_rank(v, 0.99));
   return f;
 }
 

@@ -183,9 +183,7 @@ int main(int argc, char** argv) {
           config.backend = backend;
           config.lanes = lanes;
           config.pin_lanes = pin_lanes;
-          config.policy_config.batch_aware = batch_aware;
-          config.policy_config.shed_pending_limit = shed_pending_limit;
-          config.policy_config.figure = planning_figure;
+          config.policy_config = sim_config.policy;  // the real run plans exactly as its simulation did
           config.controller = fresh();
           config.control = sim_config.control;
           if (!no_trace && policy == trace_policy && load == trace_load)

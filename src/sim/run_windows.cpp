@@ -2,20 +2,10 @@
 #include "run_windows.hpp"
 
 #include <algorithm>
-#include <cmath>
+
+#include "imprecise/core/nearest_rank.hpp"
 
 namespace imprecise::sim::detail {
-namespace {
-
-Duration nearest_rank(std::vector<Duration>& v, double q) {
-  if (v.empty()) return 0;
-  const auto k = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
-  const std::size_t idx = std::min(k == 0 ? 0 : k - 1, v.size() - 1);
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(idx), v.end());
-  return v[idx];
-}
-
-}  // namespace
 
 std::vector<ModelWindow> run_windows(const Scenario& scenario, std::span<const Job> jobs,
                                      std::span<const Outcome> outcomes, std::span<const DispatchCount> dispatches) {
