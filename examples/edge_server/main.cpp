@@ -83,6 +83,8 @@ int main(int argc, char** argv) {
   bool batch_aware = imprecise::PolicyConfig{}.batch_aware;
   int shed_pending_limit = imprecise::PolicyConfig{}.shed_pending_limit;
   std::string figure = imprecise::to_string(imprecise::PolicyConfig{}.figure);
+  std::string mandatory_figure = imprecise::to_string(imprecise::PolicyConfig{}.mandatory_figure);
+  bool mandatory_first = imprecise::PolicyConfig{}.mandatory_first;
   std::string controllers;
   imprecise::cli::ControlOptions control;  // the settings imprecise simulate takes; --lanes is ours
   app.add_option("--scenario", scenario_path, "scenario JSON (models = pipelines, measured profiles and replay sets)")
@@ -102,7 +104,13 @@ int main(int argc, char** argv) {
   app.add_option("--batch-aware-planning", batch_aware,
                  "plan mandatory stages at the cost of the batches waiting jobs form (true) or at batch 1 (false)")
       ->capture_default_str();
-  app.add_option("--figure", figure, "stage-time figure planned with: mean, p50, p99 or max")->capture_default_str();
+  app.add_option("--figure", figure, "stage-time figure optional stages are planned with: mean, p50, p99 or max")
+      ->capture_default_str();
+  app.add_option("--mandatory-figure", mandatory_figure, "stage-time figure the planners budget mandatory stages with")
+      ->capture_default_str();
+  app.add_option("--mandatory-first", mandatory_first,
+                 "planners: run a mandatory stage ahead of planned optional ones when the plan's slack allows")
+      ->capture_default_str();
   app.add_option("--shed-pending-limit", shed_pending_limit,
                  "jobs the plan sheds kept pending until their deadline proves the drop (0: drop at once)")
       ->capture_default_str();
@@ -152,6 +160,7 @@ int main(int argc, char** argv) {
     std::vector<double> load_values;
     for (const auto& l : split(loads)) load_values.push_back(std::stod(l));
     const imprecise::PlanningFigure planning_figure = imprecise::parse_planning_figure(figure);  // checked once
+    const imprecise::PlanningFigure mandatory_planning_figure = imprecise::parse_planning_figure(mandatory_figure);
     const auto horizon = imprecise::from_seconds(duration_s);
 
     std::vector<Comparison> runs;
@@ -168,6 +177,8 @@ int main(int argc, char** argv) {
           sim_config.policy.batch_aware = batch_aware;
           sim_config.policy.shed_pending_limit = shed_pending_limit;
           sim_config.policy.figure = planning_figure;
+          sim_config.policy.mandatory_figure = mandatory_planning_figure;
+          sim_config.policy.mandatory_first = mandatory_first;
           imprecise::cli::ControlOptions options;
           if (slo) options = run_control(control, controller, lanes, scenario, sim_config);
           // Controllers keep state: every run (real, simulated twice) gets a fresh one.

@@ -58,12 +58,14 @@ struct RunOptions {
   std::optional<double> delta;     ///< unset: eps * Rmax / n per decision
   double eps = RewardQuantum{}.eps;
   std::string figure = to_string(PolicyConfig{}.figure);
+  std::string mandatory_figure = to_string(PolicyConfig{}.mandatory_figure);
   std::optional<int> max_batch;      ///< unset: the scenario's
   bool deterministic = false;
   std::string batch_guard = "planned";
   int planning_window = PolicyConfig{}.planning_window;
   bool batch_aware = PolicyConfig{}.batch_aware;
   int shed_pending_limit = PolicyConfig{}.shed_pending_limit;
+  bool mandatory_first = PolicyConfig{}.mandatory_first;
   std::string jobs_from = "test";  ///< the split the jobs' content comes from: test or calibration
 };
 void add_run_options(CLI::App& cmd, RunOptions& options);

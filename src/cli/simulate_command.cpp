@@ -29,7 +29,10 @@ void add_run_options(CLI::App& cmd, RunOptions& options) {
                  "the (1 - eps) bound")
       ->capture_default_str();
   cmd.add_option("--delta", options.delta, "A fixed reward quantum for yao-dp / oracle-utility instead of eps * Rmax / n");
-  cmd.add_option("--figure", options.figure, "Stage-time figure planned with: mean, p50, p99 or max")
+  cmd.add_option("--figure", options.figure, "Stage-time figure optional stages are planned with: mean, p50, p99 or max")
+      ->capture_default_str();
+  cmd.add_option("--mandatory-figure", options.mandatory_figure,
+                 "Stage-time figure mandatory stages are planned with: mean, p50, p99 or max")
       ->capture_default_str();
   cmd.add_option("--max-batch", options.max_batch, "Largest batch a dispatch may carry (default: the scenario's)");
   cmd.add_option("--batch-guard", options.batch_guard,
@@ -47,6 +50,10 @@ void add_run_options(CLI::App& cmd, RunOptions& options) {
   cmd.add_option("--shed-pending-limit", options.shed_pending_limit,
                  "Jobs the plan sheds that stay pending until their deadline proves the drop (0: drop at "
                  "once; negative: no limit)")
+      ->capture_default_str();
+  cmd.add_option("--mandatory-first", options.mandatory_first,
+                 "yao-dp, density (one lane): run a job's mandatory stage ahead of planned optional stages "
+                 "whenever the plan's slack allows it")
       ->capture_default_str();
   cmd.add_option("--jobs-from", options.jobs_from,
                  "Split the jobs' content is drawn from: test (results) or calibration (to tune a baseline's "
@@ -75,6 +82,11 @@ sim::SimConfig make_sim_config(const RunOptions& options) {
   } catch (const Error& e) {
     throw InputError(fmt::format("--figure: {}", e.what()));
   }
+  try {
+    config.policy.mandatory_figure = parse_planning_figure(options.mandatory_figure);
+  } catch (const Error& e) {
+    throw InputError(fmt::format("--mandatory-figure: {}", e.what()));
+  }
   if (options.max_batch) {
     if (*options.max_batch < 1) throw InputError("--max-batch: must be >= 1");
     config.max_batch = *options.max_batch;
@@ -84,6 +96,7 @@ sim::SimConfig make_sim_config(const RunOptions& options) {
   config.policy.planning_window = options.planning_window;
   config.policy.batch_aware = options.batch_aware;
   config.policy.shed_pending_limit = options.shed_pending_limit;
+  config.policy.mandatory_first = options.mandatory_first;
   if (options.batch_guard == "mandatory") config.policy.batch_guard = BatchGuard::mandatory;
   else if (options.batch_guard == "planned") config.policy.batch_guard = BatchGuard::planned_depth;
   else throw InputError(fmt::format("--batch-guard: '{}' is not mandatory or planned", options.batch_guard));

@@ -29,8 +29,8 @@ void BaselinePolicy::plan(Time) {
   }
 }
 
-int BaselinePolicy::pick_head() const {
-  if (!breadth_first_) return PolicyBase::pick_head();
+int BaselinePolicy::pick_head(Time now) const {
+  if (!breadth_first_) return PolicyBase::pick_head(now);
   int best = -1;
   for (std::size_t i = 0; i < jobs_.size(); ++i) {
     if (!needs_stage(jobs_[i])) continue;

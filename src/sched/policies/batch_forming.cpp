@@ -35,10 +35,9 @@ void PolicyBase::grow_batch(int model, int stage, Time now, bool riders) {
   // members at or before it saved, covers c(b) - c(1); and every member must still end by its
   // deadline. Slack and its suffix minimum are computed once; candidates are tried in order, folding
   // the slack of the positions passed into a running minimum: O(n) for the whole batch.
-  const Profile& profile = planning_profile(model);
-  const int limit = effective_max_batch(model);
+  const int limit = max_batch_of(model);
   if (static_cast<int>(batch_.size()) >= limit) return;
-  const Duration base_cost = profile.planned(stage, static_cast<int>(batch_.size()), config_.figure);
+  const Duration base_cost = planned_time(model, stage, static_cast<int>(batch_.size()));
   const std::size_t n = jobs_.size();
 
   slack_.assign(n, kNoLimit);
@@ -72,7 +71,7 @@ void PolicyBase::grow_batch(int model, int stage, Time now, bool riders) {
     if (riders ? !rides_along : !needs_stage(c)) continue;
     for (; folded < i; ++folded) passed_min = std::min(passed_min, plus(slack_[folded], saved));
     const int size = static_cast<int>(batch_.size()) + 1;
-    const Duration batch_cost = profile.planned(stage, size, config_.figure);
+    const Duration batch_cost = planned_time(model, stage, size);
     const Duration shift = batch_cost - base_cost;
     const int guarded = guarded_depth(c);
     // A rider was not in the batch-1 plan: it saves the others nothing and has no work after the batch.

@@ -25,6 +25,9 @@ class PlanningPolicy : public PolicyBase {
   virtual const Plan& solve(const PlanProblem& problem) = 0;
   /// How many idle jobs (EDF order) a plan decides; 0: all.
   virtual int window() const { return config_.planning_window; }
+  /// The plan's EDF head, or with PolicyConfig::mandatory_first the first job waiting at a mandatory
+  /// stage when running that stage first keeps on time every job the plan has on time.
+  int pick_head(Time now) const override;
 
  private:
   RewardSource rewards_;

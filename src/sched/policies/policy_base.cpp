@@ -36,11 +36,25 @@ int PolicyBase::max_stages(std::span<const Model> models) {
   return most;
 }
 
-int PolicyBase::effective_max_batch(ModelId model) const {
+int PolicyBase::max_batch_of(ModelId model) const {
   const auto m = static_cast<std::size_t>(model);
   const ModelControl control = m < controls_.size() ? controls_[m] : ModelControl{};  // none yet while constructing
   const int asked = control.max_batch > 0 ? std::min(control.max_batch, config_.max_batch) : config_.max_batch;
   return std::max(1, std::min(asked, planning_profile(models_[m]).max_batch()));
+}
+
+int PolicyBase::waiting_at(ModelId model, int stage) const {
+  int waiting = 0;
+  for (const PendingJob& p : jobs_) waiting += needs_stage(p) && p.job.model == model && p.done == stage ? 1 : 0;
+  return waiting;
+}
+
+PlanningFigure PolicyBase::figure_of(ModelId model, int stage) const {
+  return stage < models_[static_cast<std::size_t>(model)].mandatory_depth ? config_.mandatory_figure : config_.figure;
+}
+
+Duration PolicyBase::planned_time(ModelId model, int stage, int batch) const {
+  return planning_profile(model).planned(stage, batch, figure_of(model, stage));
 }
 
 void PolicyBase::set_control(ModelId model, const ModelControl& control) {
@@ -68,7 +82,7 @@ void PolicyBase::take_lane(int lane, ModelId model, int stage, Time now) {
   for (const ModelId m : lane_model_) busy += m >= 0 ? 1 : 0;
   lane_model_[static_cast<std::size_t>(lane)] = model;
   lane_until_[static_cast<std::size_t>(lane)] =
-      now + models_[model].profile_at(busy).planned(stage, static_cast<int>(batch_.size()), config_.figure);
+      now + models_[model].profile_at(busy).planned(stage, static_cast<int>(batch_.size()), figure_of(model, stage));
   ++lanes_in_use_[static_cast<std::size_t>(model)];
 }
 
@@ -98,11 +112,11 @@ void PolicyBase::refresh_model_costs() {
     if (costed_revision_[m] != profile.revision()) {
       costed_revision_[m] = profile.revision();
       std::vector<Duration>& prefix = alone_prefix_[m];
-      const int batch = effective_max_batch(static_cast<ModelId>(m));
+      const int batch = max_batch_of(static_cast<ModelId>(m));
       Duration longest = 0;
       for (int s = 0; s < model.stages(); ++s) {
-        prefix[s + 1] = prefix[s] + profile.planned(s, 1, config_.figure);
-        longest = std::max(longest, profile.planned(s, batch, config_.figure));
+        prefix[s + 1] = prefix[s] + planned_time(static_cast<ModelId>(m), s, 1);
+        longest = std::max(longest, planned_time(static_cast<ModelId>(m), s, batch));
       }
       model_longest_dispatch_[m] = longest;
     }
@@ -126,17 +140,16 @@ void PolicyBase::refresh_job_costs() {
     if (waits_at_mandatory_stage(p)) ++runs_[p.job.model][p.done];
   for (PendingJob& p : jobs_) {
     const Model& model = model_of(p);
-    const Profile& profile = planning_profile(model);
     Duration* cost = stage_costs_.row(p.cost_slot);
     const std::vector<Duration>& prefix = alone_prefix_[p.job.model];
     for (int s = 0; s < model.stages(); ++s) cost[s] = prefix[s + 1] - prefix[s];
-    const int limit = effective_max_batch(p.job.model);
+    const int limit = max_batch_of(p.job.model);
     if (limit <= 1 || !waits_at_mandatory_stage(p)) continue;
     const int s = p.done;
     const int rank = rank_[p.job.model][s]++;
     const int first = rank - rank % limit;
     const int size = std::min(limit, runs_[p.job.model][s] - first);
-    if (size > 1) cost[s] = rank == first ? profile.planned(s, size, config_.figure) : 0;
+    if (size > 1) cost[s] = rank == first ? planned_time(p.job.model, s, size) : 0;
   }
 }
 
@@ -206,7 +219,7 @@ void PolicyBase::refresh_shed() {
   for (const PendingJob& p : jobs_) {
     if (p.in_flight || !p.drop || p.in_batch) continue;
     ++shed_;
-    next_due_ = std::min(next_due_, due_time(p));
+    next_due_ = std::min(next_due_, latest_start(p) - longest_dispatch_);
   }
   const int limit = config_.shed_pending_limit;
   over_limit_ = limit >= 0 && shed_ > limit ? shed_ - limit : 0;
@@ -227,31 +240,34 @@ int PolicyBase::over_limit_drop() {
   return -1;
 }
 
-int PolicyBase::due_drop(Time now, Time& wake) {
+int PolicyBase::due_drop(Time now, Duration next_dispatch, Time& wake) {
   if (!shed_known_) refresh_shed();
   if (now < next_due_) {
     wake = next_due_;
     return -1;
   }
-  // One falls due: find it (rare, so a scan), and the next due time.
+  // One may fall due: find it (rare, so a scan), and the next due time.
   wake = kNever;
+  Time earliest = kNever;
   int found = -1;
   for (std::size_t i = 0; i < jobs_.size(); ++i) {
     const PendingJob& p = jobs_[i];
     if (p.in_flight || !p.drop || p.in_batch) continue;
-    const Time due = due_time(p);
-    if (now >= due && found < 0) found = static_cast<int>(i);
-    else wake = std::min(wake, due);
+    const Time start_by = latest_start(p);
+    if (now >= start_by - next_dispatch && found < 0) {
+      found = static_cast<int>(i);
+      continue;
+    }
+    wake = std::min(wake, start_by - next_dispatch);
+    earliest = std::min(earliest, start_by - longest_dispatch_);
   }
-  next_due_ = wake;
+  next_due_ = earliest;
   if (found >= 0) --shed_;
   return found;
 }
 
-Time PolicyBase::due_time(const PendingJob& job) const {
-  // The latest decision at which the job could still start alone and meet its deadline; the next
-  // decision may come one dispatch later, so the Drop is due one longest dispatch before that.
-  return job.job.deadline - alone_cost(job, std::max(job.job.mandatory_depth, job.done)) - longest_dispatch_;
+Time PolicyBase::latest_start(const PendingJob& job) const {
+  return job.job.deadline - alone_cost(job, std::max(job.job.mandatory_depth, job.done));
 }
 
 double PolicyBase::predicted_reward(const PendingJob& job, int depth) const {
@@ -264,7 +280,7 @@ void PolicyBase::predicted_rewards(const PendingJob& job, int from, int to, doub
   for (int l = from; l <= to; ++l) reward[l] = job.job.weight * UtilityModel::at(row, l, job.done);
 }
 
-int PolicyBase::pick_head() const {
+int PolicyBase::pick_head(Time) const {
   for (std::size_t i = 0; i < jobs_.size(); ++i)
     if (needs_stage(jobs_[i])) return static_cast<int>(i);
   return -1;
@@ -290,7 +306,7 @@ Decision PolicyBase::next(Time now) {
       return Finish{id};
     }
   }
-  const int head = first_dispatchable();
+  const int head = first_dispatchable(now);
   if (head < 0 && replan_on_leave_ && !plan_current_) {
     // Jobs left the window since it was planned and nothing planned is left to run: plan the
     // deferred jobs that moved up (re-planning at every Finish instead would cost a DP per answer).
@@ -312,11 +328,13 @@ Decision PolicyBase::next(Time now) {
     PendingJob& h = jobs_[head];
     batch_.push_back(h.job.id);
     h.in_batch = true;
-    if (effective_max_batch(h.job.model) > 1) form_batch(head, now);
+    if (max_batch_of(h.job.model) > 1) form_batch(head, now);
   }
   // Due drops go first (the lane is then busy until the batch ends), except those the batch carries.
   Time drop_wake = kNever;
-  if (const int due = due_drop(now, drop_wake); due >= 0) {
+  const Duration dispatch =
+      head < 0 ? 0 : planned_time(jobs_[head].job.model, jobs_[head].done, static_cast<int>(batch_.size()));
+  if (const int due = due_drop(now, dispatch, drop_wake); due >= 0) {
     for (PendingJob& p : jobs_) p.in_batch = false;
     const JobId id = jobs_[static_cast<std::size_t>(due)].job.id;
     erase_job(static_cast<std::size_t>(due));
@@ -339,8 +357,8 @@ Decision PolicyBase::next(Time now) {
   return Dispatch{model, stage, std::span<const JobId>(batch_), lane};
 }
 
-int PolicyBase::first_dispatchable() const {
-  const int head = pick_head();
+int PolicyBase::first_dispatchable(Time now) const {
+  const int head = pick_head(now);
   if (head < 0 || under_lane_limit(jobs_[static_cast<std::size_t>(head)].job.model)) return head;
   // The head's model holds every lane it may: the first job (in order) of a model that may take one.
   for (std::size_t i = 0; i < jobs_.size(); ++i)
@@ -351,7 +369,7 @@ int PolicyBase::first_dispatchable() const {
 Time PolicyBase::hold_until(int head, Time now) const {
   const PendingJob& lead = jobs_[static_cast<std::size_t>(head)];
   const Duration wait = controls_[static_cast<std::size_t>(lead.job.model)].batch_wait;
-  if (wait <= 0 || static_cast<int>(batch_.size()) >= effective_max_batch(lead.job.model)) return now;
+  if (wait <= 0 || static_cast<int>(batch_.size()) >= max_batch_of(lead.job.model)) return now;
   Time oldest = kNever;
   for (const PendingJob& p : jobs_)
     if (p.in_batch) oldest = std::min(oldest, p.job.release);
@@ -359,7 +377,7 @@ Time PolicyBase::hold_until(int head, Time now) const {
   // Never past what keeps the plan on time: the batch runs first, then every job's remaining planned
   // work back to back in order (as batch forming checks it); the wait may use the least slack left.
   Duration room = oldest + wait - now;
-  Time t = now + planning_profile(model_of(lead)).planned(lead.done, static_cast<int>(batch_.size()), config_.figure);
+  Time t = now + planned_time(lead.job.model, lead.done, static_cast<int>(batch_.size()));
   for (const PendingJob& p : jobs_) {
     if (p.in_flight || p.drop) continue;
     const Duration rest = alone_cost(p, p.done + (p.in_batch ? 1 : 0), guarded_depth(p));

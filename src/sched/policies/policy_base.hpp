@@ -47,7 +47,7 @@ class PolicyBase : public Policy {
   virtual void plan(Time now) = 0;
   /// Index in jobs_ of the job whose next stage runs now, or -1. Default: the first job in order
   /// that still needs a stage.
-  virtual int pick_head() const;
+  virtual int pick_head(Time now) const;
 
   const Model& model_of(const PendingJob& job) const { return models_[job.job.model]; }
   /// The stage times plans budget with: measured with every lane busy (Model::profile_at), since
@@ -58,6 +58,14 @@ class PolicyBase : public Policy {
   /// start plus its planned time (never before `now`). One entry per lane.
   std::span<const Time> lane_free_times(Time now);
   int stages_of(const PendingJob& job) const { return model_of(job).stages(); }
+  /// The largest batch `model` may dispatch now (PolicyConfig::max_batch, its control, its profile).
+  int max_batch_of(ModelId model) const;
+  /// Jobs that need `stage` of `model` next and could join a batch of it now.
+  int waiting_at(ModelId model, int stage) const;
+  /// Planned time of `stage` of `model` at `batch`: PolicyConfig::mandatory_figure for a mandatory
+  /// stage, PolicyConfig::figure for an optional one. The one rule every plan and check budgets with.
+  Duration planned_time(ModelId model, int stage, int batch) const;
+  PlanningFigure figure_of(ModelId model, int stage) const;
   /// Planned time to take `job` from its current depth to `depth`, each stage at its per-job cost
   /// in this decision's batches (job_cost).
   Duration remaining_cost(const PendingJob& job, int depth) const;
@@ -103,13 +111,12 @@ class PolicyBase : public Policy {
  private:
   int find(JobId id) const;
   void erase_job(std::size_t index);
-  int effective_max_batch(ModelId model) const;
   /// The first lane this policy has not dispatched to (or -1), and whether `model` may take one more
   /// lane under its ModelControl::lanes.
   int free_lane() const;
   bool under_lane_limit(ModelId model) const;
   /// Index of the first job (in order) that needs a stage and whose model may take a lane, or -1.
-  int first_dispatchable() const;
+  int first_dispatchable(Time now) const;
   /// With a batching wait: when the batch in batch_ (led by jobs_[head]) may go at the latest while
   /// it is smaller than its max batch (its oldest member's release plus the wait, never past what
   /// keeps every job of the plan on time); `now` or earlier: go now.
@@ -122,12 +129,12 @@ class PolicyBase : public Policy {
   void refresh_model_costs();
   /// Emits the Drop of a job the plan sheds once waiting longer would make its mandatory part
   /// impossible; returns its index or -1. `wake` gets the earliest time another one becomes due.
-  int due_drop(Time now, Time& wake);
+  int due_drop(Time now, Duration next_dispatch, Time& wake);
   /// A job the plan sheds beyond PolicyConfig::shed_pending_limit (the earliest first), or -1.
   int over_limit_drop();
   void refresh_shed();
-  /// When the Drop of a job the plan sheds falls due.
-  Time due_time(const PendingJob& job) const;
+  /// The latest time `job` could start its mandatory part alone and still meet its deadline.
+  Time latest_start(const PendingJob& job) const;
   /// Adds to the batch led by jobs_[head] (already in batch_) the jobs at its (model, stage) that keep
   /// every job the batch-1 plan had on time on time (batch_forming.cpp).
   void form_batch(int head, Time now);
