@@ -65,9 +65,11 @@ const std::vector<Model>& models() {
 }
 
 /// N jobs released at time 0, alternating models, deadlines halfway between the EDF prefix's
-/// mandatory and full-depth finish times (so planning has real choices to make).
+/// mandatory and full-depth finish times as the planners budget them (mandatory stages at their
+/// p99, optional ones at the median: PolicyConfig), so planning has real choices to make.
 std::vector<Job> make_jobs(int n) {
   const auto& ms = models();
+  const PolicyConfig config;
   std::vector<Job> jobs;
   Duration mandatory = 0, full = 0;
   for (int i = 0; i < n; ++i) {
@@ -76,8 +78,9 @@ std::vector<Job> make_jobs(int n) {
     job.model = i % 2;
     const Model& model = ms[static_cast<std::size_t>(job.model)];
     job.mandatory_depth = model.mandatory_depth;
-    mandatory += model.profile.planned_span(0, job.mandatory_depth, PlanningFigure::p99);
-    full += model.profile.planned_span(0, model.stages(), PlanningFigure::p99);
+    const Duration mandatory_part = model.profile.planned_span(0, job.mandatory_depth, config.mandatory_figure);
+    mandatory += mandatory_part;
+    full += mandatory_part + model.profile.planned_span(job.mandatory_depth, model.stages(), config.figure);
     job.release = 0;
     job.deadline = mandatory + (full - mandatory) / 2;
     jobs.push_back(job);
