@@ -103,17 +103,20 @@ TEST(MandatoryFirst, NotAtASmallerBatchNorWhenItWouldMakeAPlannedJobLate) {
 }
 
 TEST(ShedWhileOverloaded, NoJobIsGivenOptionalWorkWhileAnotherIsShed) {
-  // Y and Z (two stages of 1 ms, deadline 3 ms) and X (one stage of 18 ms, deadline 19.5 ms): the
-  // mandatory parts need 20 ms, so Moore-Hodgson sheds X, which stays pending (started alone by
-  // 1.5 ms it could still make it). While X is shed, Y is answered at its mandatory exit instead of
-  // taking the optional stage the time would allow.
+  // Y and Z (two stages of 1 ms, deadline 3 ms; Z of weight 0.4) and X (one stage of 18 ms, deadline
+  // 19.5 ms): the mandatory parts need 20 ms, so Moore-Hodgson sheds X, which stays pending (started
+  // alone by 1.5 ms it could still make it). At 1 ms Y has run its mandatory stage unsure of its answer:
+  // its second stage (+0.1) is worth more than Z's (+0.4 x 0.2), and there is time for one of them.
+  // While X is shed neither is planned, so Y is answered at its mandatory exit.
   const std::vector<Model> models{deterministic_model(2, 1.0, "short"), deterministic_model(1, 18.0, "long")};
   for (const char* spec : {"yao-dp", "density"}) {
     PolicyConfig config;
     config.max_batch = 1;
     auto p = make_policy(spec, models, config);
     p->on_release(testing::make_job(0, 0, from_ms(3), 0), 0);      // Y
-    p->on_release(testing::make_job(1, 0, from_ms(3), 0), 0);      // Z
+    Job z = testing::make_job(1, 0, from_ms(3), 0);
+    z.weight = 0.4;
+    p->on_release(z, 0);                                            // Z
     p->on_release(testing::make_job(2, 0, from_ms(19.5), 1), 0);   // X
     const Dispatch y = as<Dispatch>(p->next(0));
     ASSERT_EQ(y.jobs.size(), 1u) << spec;
@@ -124,7 +127,7 @@ TEST(ShedWhileOverloaded, NoJobIsGivenOptionalWorkWhileAnotherIsShed) {
 }
 
 TEST(ShedWhileOverloaded, AShedJobIsDroppedOnlyWhenTheDispatchAboutToStartLeavesItNoTime) {
-  // The same jobs, Y confident this time. X's latest start is 1.5 ms. At 0 the dispatch about to
+  // Y, Z and X as above (Z of weight 1), Y confident this time. X's latest start is 1.5 ms. At 0 the dispatch about to
   // start (Y, 1 ms) leaves X that time, so X stays pending (counting the longest dispatch any model
   // has, 18 ms, would have dropped it at once). At 1 ms the next dispatch (Z) would end at 2 ms,
   // past X's latest start: X goes before it.
