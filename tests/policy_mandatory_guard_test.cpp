@@ -127,10 +127,10 @@ TEST(ShedWhileOverloaded, NoJobIsGivenOptionalWorkWhileAnotherIsShed) {
 }
 
 TEST(ShedWhileOverloaded, AShedJobIsDroppedOnlyWhenTheDispatchAboutToStartLeavesItNoTime) {
-  // Y, Z and X as above (Z of weight 1), Y confident this time. X's latest start is 1.5 ms. At 0 the dispatch about to
-  // start (Y, 1 ms) leaves X that time, so X stays pending (counting the longest dispatch any model
-  // has, 18 ms, would have dropped it at once). At 1 ms the next dispatch (Z) would end at 2 ms,
-  // past X's latest start: X goes before it.
+  // Y, Z and X as above (Z of weight 1), Y confident this time. X's latest start is 1.5 ms. At 0
+  // the dispatch about to start (Y, 1 ms) leaves X that time, so X stays pending (counting the
+  // longest dispatch any model has, 18 ms, would have dropped it at once). At 1 ms the next dispatch
+  // (Z) would end at 2 ms, past X's latest start: X goes before it.
   const std::vector<Model> models{deterministic_model(2, 1.0, "short"), deterministic_model(1, 18.0, "long")};
   for (const char* spec : {"yao-dp", "density"}) {
     PolicyConfig config;
