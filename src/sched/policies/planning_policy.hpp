@@ -30,6 +30,11 @@ class PlanningPolicy : public PolicyBase {
   int pick_head(Time now) const override;
 
  private:
+  /// Whether every idle job's mandatory part fits, in order, when the jobs waiting at a mandatory stage
+  /// run as the batches they form (shed ones included); `shared` spreads a cost over the lanes.
+  template <class Shared>
+  bool mandatory_parts_fit_batched(Time now, Shared shared);
+
   RewardSource rewards_;
   PlanningStats stats_;
   PlanProblem problem_;

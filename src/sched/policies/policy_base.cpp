@@ -127,35 +127,47 @@ void PolicyBase::refresh_model_costs() {
 void PolicyBase::refresh_job_costs() {
   refresh_model_costs();
   if (!config_.batch_aware) return;  // every stage at batch 1: the per-model prefix sums say it all
-  // Jobs waiting now at their mandatory stage s of one model run, in order, as batches of the largest
-  // size allowed (the last one smaller). The first member of each batch is planned at the whole
-  // batch's measured cost and the others at nothing: the first finishes exactly when the batch does,
-  // and the others (later deadlines) no later than planned, so the plan stays conservative. Sharing
-  // the cost equally instead made early members look done before their batch was: in the simulated
-  // sweep that produced misses at loads 3 and 5. Optional stages, and jobs that are not waiting at
-  // the stage yet, are planned at batch 1.
-  for (auto& row : runs_) std::fill(row.begin(), row.end(), 0);
-  for (auto& row : rank_) std::fill(row.begin(), row.end(), 0);
-  for (const PendingJob& p : jobs_)
-    if (waits_at_mandatory_stage(p)) ++runs_[p.job.model][p.done];
+  // Jobs waiting now at their mandatory stage are planned as the batches they form (batched_stage_cost);
+  // optional stages, and jobs that are not waiting at the stage yet, at batch 1.
+  rank_batch_groups(/*with_shed=*/false);
   for (PendingJob& p : jobs_) {
     const Model& model = model_of(p);
     Duration* cost = stage_costs_.row(p.cost_slot);
     const std::vector<Duration>& prefix = alone_prefix_[p.job.model];
     for (int s = 0; s < model.stages(); ++s) cost[s] = prefix[s + 1] - prefix[s];
-    const int limit = max_batch_of(p.job.model);
-    if (limit <= 1 || !waits_at_mandatory_stage(p)) continue;
-    const int s = p.done;
-    const int rank = rank_[p.job.model][s]++;
-    const int first = rank - rank % limit;
-    const int size = std::min(limit, runs_[p.job.model][s] - first);
-    if (size > 1) cost[s] = rank == first ? planned_time(p.job.model, s, size) : 0;
+    if (waits_at_mandatory_stage(p)) cost[p.done] = batched_stage_cost(p);
   }
 }
 
-bool PolicyBase::waits_at_mandatory_stage(const PendingJob& job) const {
-  return !job.in_flight && !job.drop && job.done < std::min(job.job.mandatory_depth, stages_of(job));
+bool PolicyBase::in_batch_group(const PendingJob& job, bool with_shed) const {
+  return !job.in_flight && (with_shed || !job.drop) && job.done < std::min(job.job.mandatory_depth, stages_of(job));
 }
+
+void PolicyBase::rank_batch_groups(bool with_shed) {
+  batch_groups_with_shed_ = with_shed;
+  for (auto& row : runs_) std::fill(row.begin(), row.end(), 0);
+  for (auto& row : rank_) std::fill(row.begin(), row.end(), 0);
+  for (const PendingJob& p : jobs_)
+    if (in_batch_group(p, with_shed)) ++runs_[p.job.model][p.done];
+}
+
+Duration PolicyBase::batched_stage_cost(const PendingJob& job) {
+  // The jobs waiting at one (model, mandatory stage) run, in order, as batches of the largest size
+  // allowed (the last one smaller). The first member of each batch is planned at the whole batch's
+  // measured cost and the others at nothing: the first finishes exactly when the batch does, and the
+  // others (later deadlines) no later than planned, so the plan stays conservative. Sharing the cost
+  // equally instead made early members look done before their batch was: in the simulated sweep that
+  // produced misses at loads 3 and 5.
+  assert(in_batch_group(job, batch_groups_with_shed_));
+  const int s = job.done;
+  const int rank = rank_[job.job.model][s]++;
+  const int limit = max_batch_of(job.job.model);
+  const int first = rank - rank % limit;
+  const int size = std::min(limit, runs_[job.job.model][s] - first);
+  return rank == first ? planned_time(job.job.model, s, size) : 0;
+}
+
+bool PolicyBase::waits_at_mandatory_stage(const PendingJob& job) const { return in_batch_group(job, false); }
 
 void PolicyBase::erase_job(std::size_t index) {
   if (index < scan_from_) --scan_from_;  // keeps due_drop's cursor on the same job
