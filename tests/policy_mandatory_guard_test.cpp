@@ -3,6 +3,7 @@
 // and a shed job dropped only when the dispatch about to start leaves it no time.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <variant>
 #include <vector>
 
@@ -102,47 +103,42 @@ TEST(MandatoryFirst, NotAtASmallerBatchNorWhenItWouldMakeAPlannedJobLate) {
   }
 }
 
+/// Y and Z (two stages of 1 ms, deadline 3 ms; Z of weight `z_weight`) and X (one stage of 18 ms,
+/// deadline 19.5 ms), no batching: the mandatory parts need 20 ms, so Moore-Hodgson sheds X, which
+/// stays pending (started alone by 1.5 ms it could still make it). Y's stage runs first; returns the
+/// policy at 1 ms, when Y has answered its first exit with `y_confidence`.
+std::unique_ptr<Policy> after_y_first_stage(const char* spec, double z_weight, double y_confidence) {
+  static const std::vector<Model> models{deterministic_model(2, 1.0, "short"), deterministic_model(1, 18.0, "long")};
+  PolicyConfig config;
+  config.max_batch = 1;
+  auto p = make_policy(spec, models, config);
+  p->on_release(testing::make_job(0, 0, from_ms(3), 0), 0);  // Y
+  Job z = testing::make_job(1, 0, from_ms(3), 0);
+  z.weight = z_weight;
+  p->on_release(z, 0);
+  p->on_release(testing::make_job(2, 0, from_ms(19.5), 1), 0);  // X
+  const Dispatch y = as<Dispatch>(p->next(0));
+  EXPECT_EQ(y.jobs.size(), 1u) << spec;
+  EXPECT_EQ(y.jobs.empty() ? JobId{99} : y.jobs[0], 0u) << spec;
+  p->on_stage_done(0, 1, y_confidence, from_ms(1));
+  return p;
+}
+
 TEST(ShedWhileOverloaded, NoJobIsGivenOptionalWorkWhileAnotherIsShed) {
-  // Y and Z (two stages of 1 ms, deadline 3 ms; Z of weight 0.4) and X (one stage of 18 ms, deadline
-  // 19.5 ms): the mandatory parts need 20 ms, so Moore-Hodgson sheds X, which stays pending (started
-  // alone by 1.5 ms it could still make it). At 1 ms Y has run its mandatory stage unsure of its answer:
-  // its second stage (+0.1) is worth more than Z's (+0.4 x 0.2), and there is time for one of them.
-  // While X is shed neither is planned, so Y is answered at its mandatory exit.
-  const std::vector<Model> models{deterministic_model(2, 1.0, "short"), deterministic_model(1, 18.0, "long")};
+  // Y is unsure of its first answer: its second stage (+0.1) is worth more than Z's (+0.4 x 0.2), and
+  // there is time for one of them. While X is shed neither is planned: Y is answered at its first exit.
   for (const char* spec : {"yao-dp", "density"}) {
-    PolicyConfig config;
-    config.max_batch = 1;
-    auto p = make_policy(spec, models, config);
-    p->on_release(testing::make_job(0, 0, from_ms(3), 0), 0);      // Y
-    Job z = testing::make_job(1, 0, from_ms(3), 0);
-    z.weight = 0.4;
-    p->on_release(z, 0);                                            // Z
-    p->on_release(testing::make_job(2, 0, from_ms(19.5), 1), 0);   // X
-    const Dispatch y = as<Dispatch>(p->next(0));
-    ASSERT_EQ(y.jobs.size(), 1u) << spec;
-    EXPECT_EQ(y.jobs[0], 0u) << spec;
-    p->on_stage_done(0, 1, 0.15, from_ms(1));
+    auto p = after_y_first_stage(spec, 0.4, 0.15);
     EXPECT_EQ(as<Finish>(p->next(from_ms(1))).job, 0u) << spec << ": Y answered at exit 1";
   }
 }
 
 TEST(ShedWhileOverloaded, AShedJobIsDroppedOnlyWhenTheDispatchAboutToStartLeavesItNoTime) {
-  // Y, Z and X as above (Z of weight 1), Y confident this time. X's latest start is 1.5 ms. At 0
-  // the dispatch about to start (Y, 1 ms) leaves X that time, so X stays pending (counting the
-  // longest dispatch any model has, 18 ms, would have dropped it at once). At 1 ms the next dispatch
-  // (Z) would end at 2 ms, past X's latest start: X goes before it.
-  const std::vector<Model> models{deterministic_model(2, 1.0, "short"), deterministic_model(1, 18.0, "long")};
+  // X's latest start is 1.5 ms. At 0 the dispatch about to start (Y, 1 ms) left X that time, so X
+  // stayed pending (counting the longest dispatch any model has, 18 ms, would have dropped it at
+  // once). At 1 ms the next dispatch (Z) would end at 2 ms, past X's latest start: X goes before it.
   for (const char* spec : {"yao-dp", "density"}) {
-    PolicyConfig config;
-    config.max_batch = 1;
-    auto p = make_policy(spec, models, config);
-    p->on_release(testing::make_job(0, 0, from_ms(3), 0), 0);      // Y
-    p->on_release(testing::make_job(1, 0, from_ms(3), 0), 0);      // Z
-    p->on_release(testing::make_job(2, 0, from_ms(19.5), 1), 0);   // X
-    const Dispatch y = as<Dispatch>(p->next(0));
-    ASSERT_EQ(y.jobs.size(), 1u) << spec;
-    EXPECT_EQ(y.jobs[0], 0u) << spec;
-    p->on_stage_done(0, 1, 0.95, from_ms(1));
+    auto p = after_y_first_stage(spec, 1.0, 0.95);
     EXPECT_EQ(as<Finish>(p->next(from_ms(1))).job, 0u) << spec;
     EXPECT_EQ(as<Drop>(p->next(from_ms(1))).job, 2u) << spec;
     const Dispatch z = as<Dispatch>(p->next(from_ms(1)));
