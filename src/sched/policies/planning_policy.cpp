@@ -19,11 +19,6 @@ PlanningPolicy::PlanningPolicy(std::span<const Model> models, PolicyConfig confi
 void PlanningPolicy::plan(Time now) {
   if (config_.lanes > 1) problem_.reset(now, lane_free_times(now));
   else problem_.reset(now);
-  // Several lanes share the mandatory work below: Moore-Hodgson and the deferred jobs' reserve see the
-  // device as one lane `lanes` times as fast (a relaxation: it never sheds a job the lanes could
-  // serve); the window's planner, exact for the lanes' list schedule, sheds whatever that still misses.
-  const Duration lanes = std::max(1, config_.lanes);
-  const auto shared = [lanes](Duration cost) { return lanes == 1 ? cost : (cost + lanes - 1) / lanes; };
   rows_.clear();
   window_.clear();
   // The first `planning_window` idle jobs (EDF order) are planned; the ones after are deferred: their
@@ -50,13 +45,18 @@ void PlanningPolicy::plan(Time now) {
       jobs_[i].drop = false;
       idle_.push_back(static_cast<int>(i));
     }
+  bool sheds = false;
   auto job = [&](int k) -> PendingJob& { return jobs_[static_cast<std::size_t>(idle_[static_cast<std::size_t>(k)])]; };
   detail::moore_hodgson(
       static_cast<int>(idle_.size()), now,
       [&](int k) { return shared(remaining_cost(job(k), std::max(job(k).job.mandatory_depth, job(k).done))); },
       [&](int k) { return job(k).job.deadline; }, [&](int k) { return job(k).done < job(k).job.mandatory_depth; },
       [&](int k) { return predicted_reward(job(k), std::max(job(k).job.mandatory_depth, job(k).done)); },
-      [&](int k) { job(k).drop = true; }, drop_heap_);
+      [&](int k) {
+        job(k).drop = true;
+        sheds = true;
+      },
+      drop_heap_);
   // Deferred jobs kept run their mandatory parts back to back after the window's, in EDF order;
   // `reserve_from` is the latest the window may end for all of them to meet their deadlines.
   Time reserve_from = kNever;
@@ -79,13 +79,11 @@ void PlanningPolicy::plan(Time now) {
   // whole answer, an optional stage adds a few points, and the time it would take is what batching
   // may still need to serve the shed ones (simulated edge sweep, load 5: 18 jobs shed per run, 32 with
   // optional work planned around them).
-  bool sheds = false;
-  for (const int k : idle_) sheds = sheds || jobs_[static_cast<std::size_t>(k)].drop;
   // Moore-Hodgson counts every stage at batch 1. When the mandatory parts all fit as the batches the
   // waiting jobs form, batching proves the capacity: nobody is shed, every job is planned at its
   // mandatory depth, and batch forming serves them (simulated edge sweep, loads 3-5: 0 / 0.2 / 0 jobs
   // shed per run instead of 0.4 / 0.8 / 6.4, no miss either way).
-  if (sheds && mandatory_parts_fit_batched(now, shared)) {
+  if (sheds && mandatory_parts_fit_batched(now)) {
     for (const int k : idle_) {
       PendingJob& p = jobs_[static_cast<std::size_t>(k)];
       p.drop = false;
@@ -137,13 +135,17 @@ void PlanningPolicy::plan(Time now) {
   }
 }
 
-template <class Shared>
-bool PlanningPolicy::mandatory_parts_fit_batched(Time now, Shared shared) {
+Duration PlanningPolicy::shared(Duration cost) const {
+  const Duration lanes = std::max(1, config_.lanes);
+  return lanes == 1 ? cost : (cost + lanes - 1) / lanes;
+}
+
+bool PlanningPolicy::mandatory_parts_fit_batched(Time now) {
   rank_batch_groups(/*with_shed=*/true);
   Time t = now;
   for (const int k : idle_) {
     const PendingJob& p = jobs_[static_cast<std::size_t>(k)];
-    if (p.done >= std::min(p.job.mandatory_depth, stages_of(p))) continue;
+    if (!in_batch_group(p, /*with_shed=*/true)) continue;
     const Duration cost = shared(batched_stage_cost(p) + alone_cost(p, p.done + 1, p.job.mandatory_depth));
     t += cost;
     // A later member of a batch (cost 0) ends with its batch, at or before its own deadline.
@@ -155,8 +157,7 @@ bool PlanningPolicy::mandatory_parts_fit_batched(Time now, Shared shared) {
 int PlanningPolicy::pick_head(Time now) const {
   const int head = PolicyBase::pick_head(now);
   if (head < 0 || !config_.mandatory_first || config_.lanes > 1) return head;
-  const auto mandatory_next = [](const PendingJob& p) { return p.done < p.job.mandatory_depth; };
-  if (mandatory_next(jobs_[static_cast<std::size_t>(head)])) return head;
+  if (waits_at_mandatory_stage(jobs_[static_cast<std::size_t>(head)])) return head;
   // The plan runs its jobs back to back in EDF order. Running the next stage (cost c) of a later job M
   // first delays every job before M by c and none after it: allowed while every planned finish before
   // M keeps c of slack. One lane only: over several, the list schedule's finishes do not shift by c.
@@ -165,7 +166,7 @@ int PlanningPolicy::pick_head(Time now) const {
   for (std::size_t i = static_cast<std::size_t>(head); i < jobs_.size(); ++i) {
     const PendingJob& p = jobs_[i];
     if (p.in_flight || p.drop) continue;
-    if (needs_stage(p) && mandatory_next(p)) {
+    if (waits_at_mandatory_stage(p)) {
       // Only a full batch goes early: one pulled ahead at a smaller batch than it would have formed
       // in its turn spends the device's batching (simulated edge sweep, load 5: -1.4 points).
       if (least_slack < job_cost(p, p.done) || waiting_at(p.job.model, p.done) < max_batch_of(p.job.model)) return head;

@@ -31,9 +31,12 @@ class PlanningPolicy : public PolicyBase {
 
  private:
   /// Whether every idle job's mandatory part fits, in order, when the jobs waiting at a mandatory stage
-  /// run as the batches they form (shed ones included); `shared` spreads a cost over the lanes.
-  template <class Shared>
-  bool mandatory_parts_fit_batched(Time now, Shared shared);
+  /// run as the batches they form (shed ones included), on the lanes seen as one (shared()).
+  bool mandatory_parts_fit_batched(Time now);
+  /// Several lanes share the mandatory work: Moore-Hodgson, the deferred jobs' reserve and the batched
+  /// check see the device as one lane `lanes` times as fast (a relaxation: it never sheds a job the
+  /// lanes could serve); the window's planner, exact for the lanes' list schedule, sheds what that misses.
+  Duration shared(Duration cost) const;
 
   RewardSource rewards_;
   PlanningStats stats_;

@@ -144,7 +144,6 @@ bool PolicyBase::in_batch_group(const PendingJob& job, bool with_shed) const {
 }
 
 void PolicyBase::rank_batch_groups(bool with_shed) {
-  batch_groups_with_shed_ = with_shed;
   for (auto& row : runs_) std::fill(row.begin(), row.end(), 0);
   for (auto& row : rank_) std::fill(row.begin(), row.end(), 0);
   for (const PendingJob& p : jobs_)
@@ -158,7 +157,6 @@ Duration PolicyBase::batched_stage_cost(const PendingJob& job) {
   // others (later deadlines) no later than planned, so the plan stays conservative. Sharing the cost
   // equally instead made early members look done before their batch was: in the simulated sweep that
   // produced misses at loads 3 and 5.
-  assert(in_batch_group(job, batch_groups_with_shed_));
   const int s = job.done;
   const int rank = rank_[job.job.model][s]++;
   const int limit = max_batch_of(job.job.model);
@@ -166,8 +164,6 @@ Duration PolicyBase::batched_stage_cost(const PendingJob& job) {
   const int size = std::min(limit, runs_[job.job.model][s] - first);
   return rank == first ? planned_time(job.job.model, s, size) : 0;
 }
-
-bool PolicyBase::waits_at_mandatory_stage(const PendingJob& job) const { return in_batch_group(job, false); }
 
 void PolicyBase::erase_job(std::size_t index) {
   if (index < scan_from_) --scan_from_;  // keeps due_drop's cursor on the same job

@@ -103,10 +103,16 @@ class PolicyBase : public Policy {
   }
   /// Batch groups at mandatory stages: every idle job waiting at a mandatory stage (and the jobs the
   /// plan sheds, with `with_shed`) is ranked in order within its (model, stage). rank_batch_groups()
-  /// starts a pass; batched_stage_cost() then gives each such job, called in order, its share: the
-  /// first of every max_batch_of(model) pays its whole batch's planned time, the others nothing.
+  /// starts a pass; batched_stage_cost() then gives each such job (and only those), called in order,
+  /// its share: the first of every max_batch_of(model) pays its whole batch's planned time, the others
+  /// nothing.
   void rank_batch_groups(bool with_shed);
   Duration batched_stage_cost(const PendingJob& job);
+  /// Not in flight, its next stage is mandatory, and (unless `with_shed`) not shed by the last plan:
+  /// a member of the batch groups.
+  bool in_batch_group(const PendingJob& job, bool with_shed) const;
+  /// in_batch_group without the shed ones: the job waits at a mandatory stage the plan serves.
+  bool waits_at_mandatory_stage(const PendingJob& job) const { return in_batch_group(job, false); }
   /// A plan that defers jobs must be redone once jobs left the window and nothing planned remains to run.
   void set_replan_on_leave(bool value) { replan_on_leave_ = value; }
 
@@ -129,10 +135,6 @@ class PolicyBase : public Policy {
   Time hold_until(int head, Time now) const;
   void take_lane(int lane, ModelId model, int stage, Time now);
   static int max_stages(std::span<const Model> models);
-  /// Not in flight, not shed by the last plan, and its next stage is mandatory.
-  bool waits_at_mandatory_stage(const PendingJob& job) const;
-  /// Not in flight, its next stage is mandatory, and (unless `with_shed`) not shed by the last plan.
-  bool in_batch_group(const PendingJob& job, bool with_shed) const;
   void refresh_job_costs();
   void refresh_model_costs();
   /// Emits the Drop of a job the plan sheds once waiting longer would make its mandatory part
@@ -159,7 +161,6 @@ class PolicyBase : public Policy {
   bool keeps_reward_rows_ = false;
   JobRows<double> reward_rows_;
   std::vector<std::vector<int>> runs_, rank_;  // [model][stage] scratch: jobs waiting there, ranked
-  bool batch_groups_with_shed_ = false;         // what the last rank_batch_groups() counted
   std::vector<std::vector<Duration>> alone_prefix_;  // [model][depth]: batch-1 time of stages [0, depth)
   // Longest planned dispatch of any stage: the most time that can pass before the next decision.
   Duration longest_dispatch_ = 0;
