@@ -1,6 +1,7 @@
 // How the planning policies protect mandatory work: mandatory stages budgeted at their p99, a full
 // batch of mandatory stages run ahead of planned optional work, no optional work while a job is shed,
-// and a shed job dropped only when the dispatch about to start leaves it no time.
+// a shed job dropped only when the dispatch about to start leaves it no time, and an optional stage
+// started only when, overrunning to its p99, it leaves every mandatory part its time.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -144,6 +145,41 @@ TEST(ShedWhileOverloaded, AShedJobIsDroppedOnlyWhenTheDispatchAboutToStartLeaves
     const Dispatch z = as<Dispatch>(p->next(from_ms(1)));
     ASSERT_EQ(z.jobs.size(), 1u) << spec;
     EXPECT_EQ(z.jobs[0], 1u) << spec;
+  }
+}
+
+/// A (two stages; the optional one has median 1 ms and p99 3 ms) has answered its first exit unsure
+/// at 1 ms, deadline 3 ms: the plan gives it its optional stage. B (one stage of 1 ms, deadline
+/// `b_deadline`) waits at its mandatory stage. Returns the decision at 1 ms (mandatory-first off, so
+/// that only the overrun check can put B first).
+Decision decide_with_a_spread_optional_stage(const char* spec, Duration b_deadline) {
+  static const std::vector<Model> models = [] {
+    Model a = deterministic_model(2, 1.0, "spread-optional");
+    const StageTiming fixed{from_ms(1), from_ms(1), from_ms(1), from_ms(1)};
+    const StageTiming spread{from_ms(1.2), from_ms(1), from_ms(3), from_ms(3)};
+    a.profile = Profile({1, 2}, {{fixed, fixed}, {spread, spread}});
+    return std::vector<Model>{a, deterministic_model(1, 1.0, "one")};
+  }();
+  PolicyConfig config;
+  config.mandatory_first = false;
+  auto p = make_policy(spec, models, config);
+  p->on_release(testing::make_job(0, 0, from_ms(3), 0), 0);
+  EXPECT_EQ(as<Dispatch>(p->next(0)).model, 0) << spec;
+  p->on_release(testing::make_job(1, from_ms(0.5), b_deadline, 1), from_ms(0.5));
+  p->on_stage_done(0, 1, 0.15, from_ms(1));
+  return p->next(from_ms(1));
+}
+
+TEST(OptionalOverrun, AnOptionalStageThatCouldOverrunGivesWayToAMandatoryOne) {
+  for (const char* spec : {"yao-dp", "density"}) {
+    // EDF and the plan (A's stage at its median, then B by 3 ms) put A first; at its p99 A's stage
+    // would end at 4 ms and leave B (deadline 3.5 ms) no time. B runs first, then A by 3 ms.
+    const Dispatch b_first = as<Dispatch>(decide_with_a_spread_optional_stage(spec, from_ms(3.5)));
+    EXPECT_EQ(b_first.model, 1) << spec;
+    // B's deadline 5.5 ms survives the overrun: the plan's order stands.
+    const Dispatch a_first = as<Dispatch>(decide_with_a_spread_optional_stage(spec, from_ms(5.5)));
+    EXPECT_EQ(a_first.model, 0) << spec;
+    EXPECT_EQ(a_first.stage, 1) << spec;
   }
 }
 

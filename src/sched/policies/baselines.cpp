@@ -29,7 +29,7 @@ void BaselinePolicy::plan(Time) {
   }
 }
 
-int BaselinePolicy::pick_head(Time now) const {
+int BaselinePolicy::pick_head(Time now) {
   if (!breadth_first_) return PolicyBase::pick_head(now);
   int best = -1;
   for (std::size_t i = 0; i < jobs_.size(); ++i) {

@@ -22,7 +22,7 @@ class BaselinePolicy final : public detail::PolicyBase {
 
  protected:
   void plan(Time now) override;
-  int pick_head(Time now) const override;
+  int pick_head(Time now) override;
 
  private:
   std::string name_;

@@ -26,13 +26,23 @@ class PlanningPolicy : public PolicyBase {
   /// How many idle jobs (EDF order) a plan decides; 0: all.
   virtual int window() const { return config_.planning_window; }
   /// The plan's EDF head, or with PolicyConfig::mandatory_first the first job waiting at a mandatory
-  /// stage when running that stage first keeps on time every job the plan has on time.
-  int pick_head(Time now) const override;
+  /// stage when running that stage first keeps on time every job the plan has on time. An optional
+  /// head gives way to that job too when the head's dispatch, run at the mandatory figure, would leave
+  /// some mandatory part no time (one lane).
+  int pick_head(Time now) override;
 
  private:
-  /// Whether every idle job's mandatory part fits, in order, when the jobs waiting at a mandatory stage
-  /// run as the batches they form (shed ones included), on the lanes seen as one (shared()).
-  bool mandatory_parts_fit_batched(Time now);
+  /// Whether every idle job's mandatory part fits, in order, from `from` on: at batch 1 or, with
+  /// `batched`, when the jobs waiting at a mandatory stage run as the batches they form; shed jobs
+  /// count with `with_shed`; on the lanes seen as one (shared()).
+  bool mandatory_parts_fit(Time from, bool with_shed, bool batched);
+  /// The plan's EDF head, or with mandatory_first a full batch's mandatory stage within its slack.
+  int mandatory_first_head(int head, Time now) const;
+  /// Whether dispatching the optional stage of jobs_[head], were it to take its mandatory figure
+  /// (p99) instead of its planned one, still leaves every mandatory part time, at batch 1 or batched.
+  bool optional_overrun_is_safe(int head, Time now);
+  /// The first job (in order) waiting at a mandatory stage the plan serves, or -1.
+  int first_at_mandatory_stage() const;
   /// Several lanes share the mandatory work: Moore-Hodgson, the deferred jobs' reserve and the batched
   /// check see the device as one lane `lanes` times as fast (a relaxation: it never sheds a job the
   /// lanes could serve); the window's planner, exact for the lanes' list schedule, sheds what that misses.

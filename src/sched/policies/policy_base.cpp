@@ -288,7 +288,7 @@ void PolicyBase::predicted_rewards(const PendingJob& job, int from, int to, doub
   for (int l = from; l <= to; ++l) reward[l] = job.job.weight * UtilityModel::at(row, l, job.done);
 }
 
-int PolicyBase::pick_head(Time) const {
+int PolicyBase::pick_head(Time) {
   for (std::size_t i = 0; i < jobs_.size(); ++i)
     if (needs_stage(jobs_[i])) return static_cast<int>(i);
   return -1;
@@ -365,7 +365,7 @@ Decision PolicyBase::next(Time now) {
   return Dispatch{model, stage, std::span<const JobId>(batch_), lane};
 }
 
-int PolicyBase::first_dispatchable(Time now) const {
+int PolicyBase::first_dispatchable(Time now) {
   const int head = pick_head(now);
   if (head < 0 || under_lane_limit(jobs_[static_cast<std::size_t>(head)].job.model)) return head;
   // The head's model holds every lane it may: the first job (in order) of a model that may take one.

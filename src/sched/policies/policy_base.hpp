@@ -47,7 +47,7 @@ class PolicyBase : public Policy {
   virtual void plan(Time now) = 0;
   /// Index in jobs_ of the job whose next stage runs now, or -1. Default: the first job in order
   /// that still needs a stage.
-  virtual int pick_head(Time now) const;
+  virtual int pick_head(Time now);
 
   const Model& model_of(const PendingJob& job) const { return models_[job.job.model]; }
   /// The stage times plans budget with: measured with every lane busy (Model::profile_at), since
@@ -128,7 +128,7 @@ class PolicyBase : public Policy {
   int free_lane() const;
   bool under_lane_limit(ModelId model) const;
   /// Index of the first job (in order) that needs a stage and whose model may take a lane, or -1.
-  int first_dispatchable(Time now) const;
+  int first_dispatchable(Time now);
   /// With a batching wait: when the batch in batch_ (led by jobs_[head]) may go at the latest while
   /// it is smaller than its max batch (its oldest member's release plus the wait, never past what
   /// keeps every job of the plan on time); `now` or earlier: go now.
