@@ -1,10 +1,12 @@
 // How the planning policies protect mandatory work: mandatory stages budgeted at their p99, a full
 // batch of mandatory stages run ahead of planned optional work, no optional work while a job is shed,
 // a shed job dropped only when the dispatch about to start leaves it no time, and an optional stage
-// started only when, overrunning to its p99, it leaves every mandatory part its time.
+// started only when, overrunning to its p99, it leaves every mandatory part its time, and a queue of
+// mandatory parts budgeted at the p99 of its sum rather than the sum of its p99s.
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -180,6 +182,47 @@ TEST(OptionalOverrun, AnOptionalStageThatCouldOverrunGivesWayToAMandatoryOne) {
     const Dispatch a_first = as<Dispatch>(decide_with_a_spread_optional_stage(spec, from_ms(5.5)));
     EXPECT_EQ(a_first.model, 0) << spec;
     EXPECT_EQ(a_first.stage, 1) << spec;
+  }
+}
+
+/// Ten jobs of one stage (median 1 ms, p99 2 ms, no batching), all released at 0 with deadline
+/// `deadline`, run with every stage taking its median; a job the plan sheds is dropped at once (no
+/// pending shed jobs, which a fast run could still serve). Returns {answered, dropped}.
+std::pair<int, int> ten_jobs_at_their_median(const char* spec, Duration deadline) {
+  const std::vector<Model> models{one_stage_model(1.0, 2.0)};
+  PolicyConfig config;
+  config.max_batch = 1;
+  config.shed_pending_limit = 0;
+  auto p = make_policy(spec, models, config);
+  for (JobId id = 0; id < 10; ++id) p->on_release(testing::make_job(id, 0, deadline), 0);
+  Time now = 0;
+  int answered = 0, dropped = 0;
+  for (int step = 0; step < 100; ++step) {
+    const Decision d = p->next(now);
+    if (const auto* run = std::get_if<Dispatch>(&d)) {
+      now += from_ms(1);
+      for (const JobId id : run->jobs) p->on_stage_done(id, 1, 0.9, now);
+    } else if (std::holds_alternative<Finish>(d)) {
+      ++answered;
+      EXPECT_LE(now, deadline) << spec;
+    } else if (std::holds_alternative<Drop>(d)) {
+      ++dropped;
+    } else {
+      break;
+    }
+  }
+  return {answered, dropped};
+}
+
+TEST(PooledMargins, AQueueIsBudgetedAtThePercentileOfItsSumNotTheSumOfPercentiles) {
+  for (const char* spec : {"yao-dp", "density"}) {
+    // At p99 each, the ten need 20 ms; at the sum of medians plus the root-sum-square of the margins,
+    // the tenth ends by 10 + sqrt(10) = 13.2 ms. Deadline 13.5 ms: nobody is shed, all ten answer.
+    EXPECT_EQ(ten_jobs_at_their_median(spec, from_ms(13.5)), std::make_pair(10, 0)) << spec;
+    // Deadline 11 ms: the pooled budget does not fit either, and Moore-Hodgson sheds.
+    const auto [answered, dropped] = ten_jobs_at_their_median(spec, from_ms(11));
+    EXPECT_GE(dropped, 1) << spec;
+    EXPECT_EQ(answered + dropped, 10) << spec;
   }
 }
 

@@ -2,6 +2,7 @@
 #include "planning_policy.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "../plan_support.hpp"
 
@@ -83,7 +84,7 @@ void PlanningPolicy::plan(Time now) {
   // waiting jobs form, batching proves the capacity: nobody is shed, every job is planned at its
   // mandatory depth, and batch forming serves them (simulated edge sweep, loads 3-5: 0 / 0.2 / 0 jobs
   // shed per run instead of 0.4 / 0.8 / 6.4, no miss either way).
-  if (sheds && mandatory_parts_fit(now, /*with_shed=*/true, /*batched=*/true)) {
+  if (sheds && mandatory_parts_fit_somehow(now, /*with_shed=*/true)) {
     for (const int k : idle_) {
       PendingJob& p = jobs_[static_cast<std::size_t>(k)];
       p.drop = false;
@@ -140,18 +141,38 @@ Duration PlanningPolicy::shared(Duration cost) const {
   return lanes == 1 ? cost : (cost + lanes - 1) / lanes;
 }
 
-bool PlanningPolicy::mandatory_parts_fit(Time from, bool with_shed, bool batched) {
-  if (batched) rank_batch_groups(with_shed);
+bool PlanningPolicy::mandatory_parts_fit(Time from, bool with_shed, QueueCosting costing) {
+  if (costing == QueueCosting::batched) rank_batch_groups(with_shed);
   Time t = from;
+  double margins_squared = 0.0;  // pooled: sum of the squared margins so far (ns^2)
   for (const PendingJob& p : jobs_) {
     if (!in_batch_group(p, with_shed)) continue;
-    const Duration stage = batched ? batched_stage_cost(p) : alone_cost(p, p.done, p.done + 1);
-    const Duration cost = shared(stage + alone_cost(p, p.done + 1, p.job.mandatory_depth));
+    Duration cost = 0;
+    if (costing == QueueCosting::pooled) {
+      const Profile& profile = planning_profile(p.job.model);
+      for (int s = p.done; s < p.job.mandatory_depth; ++s) {
+        const Duration median = profile.planned(s, 1, config_.figure);
+        const auto margin = static_cast<double>(std::max<Duration>(0, profile.planned(s, 1, config_.mandatory_figure) - median));
+        cost += median;
+        margins_squared += margin * margin;
+      }
+    } else {
+      const Duration stage = costing == QueueCosting::batched ? batched_stage_cost(p) : alone_cost(p, p.done, p.done + 1);
+      cost = stage + alone_cost(p, p.done + 1, p.job.mandatory_depth);
+    }
+    cost = shared(cost);
     t += cost;
+    const Time finish = costing == QueueCosting::pooled ? t + shared(static_cast<Duration>(std::sqrt(margins_squared))) : t;
     // A later member of a batch (cost 0) ends with its batch, at or before its own deadline.
-    if (cost > 0 && t > p.job.deadline) return false;
+    if (cost > 0 && finish > p.job.deadline) return false;
   }
   return true;
+}
+
+bool PlanningPolicy::mandatory_parts_fit_somehow(Time from, bool with_shed) {
+  return mandatory_parts_fit(from, with_shed, QueueCosting::alone) ||
+         mandatory_parts_fit(from, with_shed, QueueCosting::batched) ||
+         mandatory_parts_fit(from, with_shed, QueueCosting::pooled);
 }
 
 int PlanningPolicy::first_at_mandatory_stage() const {
@@ -179,8 +200,7 @@ bool PlanningPolicy::optional_overrun_is_safe(int head, Time now) {
   const PendingJob& h = jobs_[static_cast<std::size_t>(head)];
   const int batch = std::max(1, std::min(waiting_at(h.job.model, h.done), max_batch_of(h.job.model)));
   const Time from = now + planning_profile(h.job.model).planned(h.done, batch, config_.mandatory_figure);
-  return mandatory_parts_fit(from, /*with_shed=*/false, /*batched=*/false) ||
-         mandatory_parts_fit(from, /*with_shed=*/false, /*batched=*/true);
+  return mandatory_parts_fit_somehow(from, /*with_shed=*/false);
 }
 
 int PlanningPolicy::mandatory_first_head(int head, Time now) const {

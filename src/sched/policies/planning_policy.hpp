@@ -32,10 +32,18 @@ class PlanningPolicy : public PolicyBase {
   int pick_head(Time now) override;
 
  private:
-  /// Whether every idle job's mandatory part fits, in order, from `from` on: at batch 1 or, with
-  /// `batched`, when the jobs waiting at a mandatory stage run as the batches they form; shed jobs
-  /// count with `with_shed`; on the lanes seen as one (shared()).
-  bool mandatory_parts_fit(Time from, bool with_shed, bool batched);
+  /// How mandatory_parts_fit costs the queue of mandatory parts.
+  enum class QueueCosting {
+    alone,    ///< every stage at batch 1 at its mandatory figure
+    batched,  ///< jobs waiting at a mandatory stage as the batches they form (batched_stage_cost)
+    pooled,   ///< batch 1; each finish at the sum of the medians ahead plus the root-sum-square of
+              ///< their margins (mandatory figure - figure): independent stage times' p99 over a queue
+  };
+  /// Whether every idle job's mandatory part fits, in order, from `from` on, costed one way; shed
+  /// jobs count with `with_shed`; on the lanes seen as one (shared()).
+  bool mandatory_parts_fit(Time from, bool with_shed, QueueCosting costing);
+  /// Whether they fit costed any of the three ways (each is a schedule the device can keep).
+  bool mandatory_parts_fit_somehow(Time from, bool with_shed);
   /// The plan's EDF head, or with mandatory_first a full batch's mandatory stage within its slack.
   int mandatory_first_head(int head, Time now) const;
   /// Whether dispatching the optional stage of jobs_[head], were it to take its mandatory figure
