@@ -47,7 +47,7 @@ class PlanningPolicy : public PolicyBase {
   /// The plan's EDF head, or with mandatory_first a full batch's mandatory stage within its slack.
   int mandatory_first_head(int head, Time now) const;
   /// Whether dispatching the optional stage of jobs_[head], were it to take its mandatory figure
-  /// (p99) instead of its planned one, still leaves every mandatory part time, at batch 1 or batched.
+  /// (p99) instead of its planned one, still leaves every mandatory part time (costed any way).
   bool optional_overrun_is_safe(int head, Time now);
   /// The first job (in order) waiting at a mandatory stage the plan serves, or -1.
   int first_at_mandatory_stage() const;
