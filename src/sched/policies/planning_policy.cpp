@@ -150,12 +150,10 @@ bool PlanningPolicy::mandatory_parts_fit(Time from, bool with_shed, QueueCosting
     if (!in_batch_group(p, with_shed)) continue;
     Duration cost = 0;
     if (costing == QueueCosting::pooled) {
-      const Profile& profile = planning_profile(p.job.model);
       for (int s = p.done; s < p.job.mandatory_depth; ++s) {
-        const Duration median = profile.planned(s, 1, config_.figure);
-        const auto margin = static_cast<double>(std::max<Duration>(0, profile.planned(s, 1, config_.mandatory_figure) - median));
-        cost += median;
-        margins_squared += margin * margin;
+        const PooledStage& stage = pooled_stage(p.job.model, s);
+        cost += stage.median;
+        margins_squared += stage.margin_squared;
       }
     } else {
       const Duration stage = costing == QueueCosting::batched ? batched_stage_cost(p) : alone_cost(p, p.done, p.done + 1);

@@ -20,6 +20,7 @@ PolicyBase::PolicyBase(std::span<const Model> models, PolicyConfig config, JobOr
     runs_.emplace_back(model.stages(), 0);
     rank_.emplace_back(model.stages(), 0);
     alone_prefix_.emplace_back(model.stages() + 1, 0);
+    pooled_stages_.emplace_back(static_cast<std::size_t>(model.stages()));
   }
   refresh_model_costs();
   const std::size_t lanes = static_cast<std::size_t>(std::max(1, config_.lanes));
@@ -117,6 +118,9 @@ void PolicyBase::refresh_model_costs() {
       for (int s = 0; s < model.stages(); ++s) {
         prefix[s + 1] = prefix[s] + planned_time(static_cast<ModelId>(m), s, 1);
         longest = std::max(longest, planned_time(static_cast<ModelId>(m), s, batch));
+        const Duration median = profile.planned(s, 1, config_.figure);
+        const auto margin = static_cast<double>(std::max<Duration>(0, profile.planned(s, 1, config_.mandatory_figure) - median));
+        pooled_stages_[m][static_cast<std::size_t>(s)] = PooledStage{median, margin * margin};
       }
       model_longest_dispatch_[m] = longest;
     }

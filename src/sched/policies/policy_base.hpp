@@ -83,6 +83,15 @@ class PolicyBase : public Policy {
     const std::vector<Duration>& prefix = alone_prefix_[job.job.model];
     return prefix[std::min<std::size_t>(static_cast<std::size_t>(depth), prefix.size() - 1)] - prefix[from];
   }
+  /// A stage at batch 1 as a queue budgeted at the p99 of its sum sees it: its median
+  /// (PolicyConfig::figure) and its squared margin (mandatory figure - median, ns^2).
+  struct PooledStage {
+    Duration median = 0;
+    double margin_squared = 0.0;
+  };
+  const PooledStage& pooled_stage(ModelId model, int stage) const {
+    return pooled_stages_[static_cast<std::size_t>(model)][static_cast<std::size_t>(stage)];
+  }
   /// weight x R(depth | exit done, confidence).
   double predicted_reward(const PendingJob& job, int depth) const;
   /// reward[l] = predicted_reward(job, l) for l in [from, to].
@@ -162,6 +171,7 @@ class PolicyBase : public Policy {
   JobRows<double> reward_rows_;
   std::vector<std::vector<int>> runs_, rank_;  // [model][stage] scratch: jobs waiting there, ranked
   std::vector<std::vector<Duration>> alone_prefix_;  // [model][depth]: batch-1 time of stages [0, depth)
+  std::vector<std::vector<PooledStage>> pooled_stages_;  // [model][stage]
   // Longest planned dispatch of any stage: the most time that can pass before the next decision.
   Duration longest_dispatch_ = 0;
   std::vector<std::uint64_t> costed_revision_;  // [model]: the profile revision alone_prefix_ was taken from
