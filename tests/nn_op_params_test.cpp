@@ -222,5 +222,27 @@ TEST(OpParamErrors, ALeftOutFirstInputIsAnErrorNotACrash) {
   EXPECT_TRUE(names(prepare_error(g), "Add", "no activation input"));
 }
 
+TEST(ModelSize, ActivationsThatAddUpPastTheLimitAreRefusedAtTheNodeThatCrossesIt) {
+  // Each tensor of 2^25 values is allowed; the input and four Relu outputs make 5 x 2^25 > 2^27 per
+  // sample, so the fourth Relu is refused, by name. Three of them (2^27 in all) still load.
+  auto chain = [](int relus) {
+    Graph g = one_node("Relu", {1, std::int64_t{1} << 25});
+    for (int k = 1; k < relus; ++k) {
+      Node relu = g.nodes.back();
+      relu.name = "n" + std::to_string(k);
+      relu.inputs = {relu.outputs[0]};
+      relu.outputs = {"y" + std::to_string(k)};
+      g.nodes.push_back(relu);
+    }
+    g.outputs = {{g.nodes.back().outputs[0], {}}};
+    return g;
+  };
+  const std::string message = prepare_error(chain(4));
+  EXPECT_NE(message.find("node 'n3' (Relu)"), std::string::npos) << message;
+  EXPECT_NE(message.find("activations"), std::string::npos) << message;
+  Graph fits = chain(3);
+  EXPECT_NO_THROW(prepare(fits));
+}
+
 }  // namespace
 }  // namespace imprecise::nn

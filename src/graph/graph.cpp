@@ -19,6 +19,11 @@ using detail::fail;
 using detail::kBatchValue;
 
 constexpr std::size_t kMaxSampleElements = std::size_t{1} << 28;
+// All of a model's activations together (its input and every node's output, per sample): each tensor
+// under the bound above could still add up to more than a host has (the ONNX loader's fuzzer found
+// 2 GiB in a model of eleven ~50 M-value tensors). 2^27 values is 512 MiB, about five times what
+// ResNet-50 at 224x224 produces per sample.
+constexpr std::size_t kMaxSampleActivations = std::size_t{1} << 27;
 
 Tensor Constant::as_tensor() const {
   if (type == ElementType::float32) return Tensor(shape, floats);
@@ -390,6 +395,8 @@ void prepare(Graph& graph) {
       throw Error(fmt::format("{}: output '{}' is listed twice", where, output.name));
   }
 
+  std::size_t activations = element_count(Shape(in_shape.begin() + 1, in_shape.end()));
+
   // Fold constants and infer shapes in one pass (Shape needs the shapes seen so far).
   std::vector<Node> kept;
   std::map<std::string, std::size_t> producer;  // tensor -> index in kept
@@ -439,6 +446,10 @@ void prepare(Graph& graph) {
     // Bounds what a corrupt file can make us allocate (per sample; buffers hold max_batch samples).
     if (element_count(s2) / 2 > kMaxSampleElements)
       fail(where, node, fmt::format("output shape {} is too large", to_string(s2)));
+    activations += element_count(s2) / 2;
+    if (activations > kMaxSampleActivations)
+      fail(where, node, fmt::format("the model's activations reach {} values per sample here, more than the {} allowed",
+                                    activations, kMaxSampleActivations));
     Shape symbolic = s2;
     symbolic[0] = -1;
     graph.shapes[node.outputs[0]] = symbolic;
