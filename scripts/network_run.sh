@@ -8,7 +8,7 @@
 # out/network/loadgen_load<L>.json (tens of thousands of requests at load 2). About 3 minutes at the
 # defaults. Settings (environment):
 #   IMPRECISE_DURATION=10  IMPRECISE_LOADS="0.5 1 2"  IMPRECISE_POLICY=yao-dp  IMPRECISE_CLIENT_PROCESSES=2
-#   IMPRECISE_NETWORK_MARGIN_US=2000  IMPRECISE_OUT=docs/results/network  IMPRECISE_RAW_OUT=out/network  IMPRECISE_START_LEAD_MS=10000  IMPRECISE_BACKEND=(the fastest cpu backend)
+#   IMPRECISE_CLIENT_NICE=10  IMPRECISE_IO_NICE=5  IMPRECISE_NETWORK_MARGIN_US=2000  IMPRECISE_OUT=docs/results/network  IMPRECISE_RAW_OUT=out/network  IMPRECISE_START_LEAD_MS=10000  IMPRECISE_BACKEND=(the fastest cpu backend)
 # Needs the build (cmake --build --preset default --target imprecise_cli edge_server) and the voice and
 # LIDAR test sets (scripts/make_test_sets.sh).
 set -euo pipefail
@@ -21,6 +21,11 @@ out=${IMPRECISE_OUT:-docs/results/network}
 raw=${IMPRECISE_RAW_OUT:-out/network}
 backend=${IMPRECISE_BACKEND:-}
 margin=${IMPRECISE_NETWORK_MARGIN_US:-2000}  # taken off each deadline by the server for the answer's way back
+# The clients stand in for devices that, deployed, run on their own CPUs. Here they share the server's
+# cores, so they run below its threads (the server's endpoints at +io_nice, its lanes at 0): they take
+# only what is left, as remote devices would take none, yet still get the CPU they need to send on time.
+client_nice=${IMPRECISE_CLIENT_NICE:-10}
+io_nice=${IMPRECISE_IO_NICE:-5}
 bin=build/default/bin
 scenario=scenarios/edge_server.json
 mkdir -p "$out" "$raw"
@@ -41,7 +46,7 @@ for load in $loads; do
   port=$(free_port)
   # Same engine settings as the in-process run: the policy, 2048 pending jobs, max batch 8 (the models' configs).
   "$bin/imprecise" serve --model-repository model_repository --grpc-port "$port" --http-port -1 --metrics-port -1 \
-    --policy "$policy" --max-pending 2048 --network-margin-us "$margin" ${backend:+--backend "$backend"} >"$raw/serve_load$load.log" 2>&1 &
+    --policy "$policy" --max-pending 2048 --network-margin-us "$margin" --io-nice "$io_nice" ${backend:+--backend "$backend"} >"$raw/serve_load$load.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 200); do  # the models load in a few seconds
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
@@ -53,7 +58,7 @@ for load in $loads; do
   start_at=$(( $(date +%s%3N) + ${IMPRECISE_START_LEAD_MS:-10000} ))
   pids=()
   for k in $(seq 0 $((processes - 1))); do
-    "$bin/imprecise" loadgen --target "127.0.0.1:$port" --scenario "$scenario" --load "$load" --duration-s "$duration" \
+    nice -n "$client_nice" "$bin/imprecise" loadgen --target "127.0.0.1:$port" --scenario "$scenario" --load "$load" --duration-s "$duration" \
       --clients 2 --shard "$k/$processes" --start-at-ms "$start_at" --out "$raw/loadgen_load${load}_part$k.json" \
       >/dev/null &
     pids+=($!)

@@ -1,9 +1,11 @@
 // `imprecise serve` as a process: it prints where it listens, answers over HTTP (httplib::Client), exits 0
 // on SIGTERM after answering what is in flight, and exits non-zero naming a bad repository.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -61,6 +63,7 @@ class ServeProcess {
     return -1;
   }
   void signal(int number) const { kill(pid_, number); }
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;
@@ -119,6 +122,26 @@ TEST_F(CliServe, ServesHttpAndMetricsThenExitsZeroOnSigterm) {
   ASSERT_TRUE(metrics);
   EXPECT_NE(metrics->body.find("imprecise_requests_total{model=\"voice\"} 1"), std::string::npos) << metrics->body;
 
+  // --io-nice (default 5): the engine's threads keep the process's priority; every other thread (main,
+  // the responder, gRPC's, httplib's) runs 5 nice levels below them.
+  const int base = getpriority(PRIO_PROCESS, 0);
+  int engine_threads = 0, lowered = 0;
+  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(server.pid()) + "/task")) {
+    std::string name = slurp(task.path() / "comm");
+    name = name.substr(0, name.find('\n'));
+    const std::string stat = slurp(task.path() / "stat");
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));  // from field 3 on: the name may hold spaces
+    std::string skip;
+    for (int i = 3; i < 19; ++i) fields >> skip;
+    int nice = 0;
+    fields >> nice;  // field 19
+    const bool engine = name.rfind("imp-lane", 0) == 0 || name == "imp-dispatch";
+    EXPECT_EQ(nice, engine ? base : std::min(19, base + 5)) << name;
+    ++(engine ? engine_threads : lowered);
+  }
+  EXPECT_EQ(engine_threads, 2);  // one lane and the dispatcher
+  EXPECT_GE(lowered, 18);        // main, the responder and 16 HTTP workers at least
+
   // A request in flight when SIGTERM arrives is still answered, then the process exits 0.
   int in_flight = 0;  // 0: no response
   std::thread late([&] {
@@ -162,6 +185,7 @@ TEST_F(CliServe, BadOptionsAreNamed) {
   expect_input_error(run("serve --model-repository x --http-port 70000"), {"--http-port", "70000"});
   expect_input_error(run("serve --model-repository x --policy nope"), {"--policy", "nope"});
   expect_input_error(run("serve --model-repository x --network-margin-us -1"), {"--network-margin-us"});
+  expect_input_error(run("serve --model-repository x --io-nice 20"), {"--io-nice", "20", "0 to 19"});
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // the deadline rule, exactly one response per request under overload and at shutdown, metrics.
 #include <gtest/gtest.h>
 
+#include <pthread.h>
+
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -105,6 +107,23 @@ TEST(ServeService, AnswersWithTheLogitsOfTheExitThatAnswered) {
   EXPECT_GT(r.confidence, 0.0);
   EXPECT_GT(r.run_us, 0);
   EXPECT_GE(r.total_us, r.queue_us);
+}
+
+// A gRPC Finish writes to the socket inline: run on a lane it would take the lane's time from the stages.
+TEST(ServeService, AnswersAreSentFromTheRespondersThreadNotAnEngineThread) {
+  std::promise<std::string> thread_name;
+  shared_service().infer(vision_request(), [&thread_name](InferResponse) {
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    thread_name.set_value(name);
+  });
+  EXPECT_EQ(thread_name.get_future().get(), "imp-responder");
+}
+
+TEST(ServeService, AnIoNiceOutsideZeroToNineteenIsRefused) {
+  ServiceConfig config;
+  config.io_nice = 20;
+  test_support::expect_error([&] { InferenceService s(repository(), config); }, {"io nice: 20 is not 0 to 19"});
 }
 
 TEST(ServeService, TheSampleShapeWithoutTheBatchAxisIsAccepted) {

@@ -15,6 +15,7 @@
 
 #include "imprecise/config.hpp"
 #include "imprecise/serve/inference_service.hpp"
+#include "imprecise/serve/thread_priority.hpp"
 #include "nn_commands.hpp"
 #if IMPRECISE_HAS_GRPC_SERVER
 #include "imprecise/serve/grpc_server.hpp"
@@ -37,6 +38,7 @@ struct ServeOptions {
   bool pin_lanes = false;
   std::string backend;
   std::int64_t network_margin_us = 2000;
+  int io_nice = 5;
   std::int64_t max_deadline_us = 60'000'000;
   std::size_t max_message_bytes = 16u << 20;
   int http_threads = 16;
@@ -56,6 +58,7 @@ void check_options(const ServeOptions& o) {
   check_policy_spec(o.policy, "--policy");
   if (o.max_pending < 1) throw InputError("--max-pending: must be >= 1");
   if (o.network_margin_us < 0) throw InputError(fmt::format("--network-margin-us: {} must be >= 0", o.network_margin_us));
+  if (o.io_nice < 0 || o.io_nice > 19) throw InputError(fmt::format("--io-nice: {} is not 0 to 19", o.io_nice));
   if (o.max_deadline_us <= 0) throw InputError(fmt::format("--max-deadline-us: {} must be > 0", o.max_deadline_us));
   if (o.max_message_bytes < 1024) throw InputError("--max-message-bytes: must be >= 1024");
   if (o.http_threads < 1) throw InputError(fmt::format("--http-threads: {} must be >= 1", o.http_threads));
@@ -89,8 +92,13 @@ int serve(const ServeOptions& o) {
   config.backend = o.backend;
   config.network_margin = std::chrono::microseconds(o.network_margin_us);
   config.max_deadline = std::chrono::microseconds(o.max_deadline_us);
+  config.io_nice = o.io_nice;
   serve::InferenceService service(o.repository, config);
   std::fprintf(stderr, "imprecise serve: %zu model(s) from %s\n", service.models().size(), o.repository.c_str());
+  // The engine's lanes are started: every thread from here on (gRPC, HTTP, metrics) inherits the lower
+  // priority, so on a contended CPU the deadline-bound stages win over moving requests and answers.
+  if (o.io_nice > 0 && !serve::lower_this_thread_priority(o.io_nice))
+    std::fprintf(stderr, "imprecise serve: --io-nice %d refused by the system, endpoints at the lanes' priority\n", o.io_nice);
 
 #if IMPRECISE_HAS_GRPC_SERVER
   std::unique_ptr<serve::GrpcServer> grpc;
@@ -179,6 +187,9 @@ void add_serve_command(CLI::App& app, Action& action) {
   cmd->add_flag("--pin-lanes", o->pin_lanes, "pin lane i's thread to CPU i (mod the CPUs this process may use)");
   cmd->add_option("--backend", o->backend, "inference backend (cpu, onednn, cuda); default: the fastest cpu backend");
   cmd->add_option("--network-margin-us", o->network_margin_us, "taken off every client deadline for the way back")->capture_default_str();
+  cmd->add_option("--io-nice", o->io_nice,
+                  "nice levels the endpoints' and responder's threads run below the engine's lanes (0-19; 0: same)")
+      ->capture_default_str();
   cmd->add_option("--max-deadline-us", o->max_deadline_us, "a deadline parameter beyond this is refused")->capture_default_str();
   cmd->add_option("--max-message-bytes", o->max_message_bytes, "largest request (gRPC message, HTTP body)")->capture_default_str();
   cmd->add_option("--http-threads", o->http_threads, "HTTP worker threads (one per connection being served)")->capture_default_str();

@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <string>
+
 #include <exception>
 
 #include <fmt/format.h>
@@ -13,8 +15,14 @@ namespace imprecise::runtime {
 
 thread_local const void* serving_engine = nullptr;
 
+namespace {
+// Names show in top -H, perf and /proc/<pid>/task/*/comm (at most 15 characters).
+void name_this_thread(const std::string& name) { (void)pthread_setname_np(pthread_self(), name.substr(0, 15).c_str()); }
+}  // namespace
+
 void Engine::Impl::dispatcher_main() {
   serving_engine = this;
+  name_this_thread("imp-dispatch");
   host_->notify([](Observer& ob) { ob.on_thread_start(ThreadRole::dispatcher, 0); });
   std::unique_lock lock(mu_);
   while (!finished_) {
@@ -48,6 +56,7 @@ void Engine::Impl::dispatcher_main() {
 
 void Engine::Impl::lane_main(int index) {
   serving_engine = this;
+  name_this_thread(fmt::format("imp-lane{}", index));
   if (config_.pin_lanes) pin_lane(index);
   host_->notify([&](Observer& ob) { ob.on_thread_start(ThreadRole::lane, index); });
   Lane& lane = lanes_[static_cast<std::size_t>(index)];

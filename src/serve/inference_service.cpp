@@ -10,6 +10,7 @@
 
 #include "imprecise/config.hpp"
 #include "imprecise/error.hpp"
+#include "responder.hpp"
 #include "service_metrics.hpp"
 
 namespace imprecise::serve {
@@ -63,6 +64,7 @@ struct InferenceService::Impl {
   std::vector<ModelInfo> infos;
   std::shared_ptr<runtime::MetricsObserver> engine_metrics = std::make_shared<runtime::MetricsObserver>();
   std::unique_ptr<ServiceMetrics> metrics;
+  std::unique_ptr<Responder> responder;  // made before the engine, whose callbacks post to it, and outlives it
   std::unique_ptr<runtime::Engine> engine;
   std::atomic<bool> accepting{true};
   std::once_flag stopped;
@@ -162,6 +164,7 @@ InferenceService::InferenceService(const std::filesystem::path& repository, Serv
   im.config = std::move(config);
   if (im.config.network_margin.count() < 0) throw Error("network margin: must be >= 0 microseconds");
   if (im.config.max_deadline.count() <= 0) throw Error("max deadline: must be > 0 microseconds");
+  if (im.config.io_nice < 0 || im.config.io_nice > 19) throw Error(fmt::format("io nice: {} is not 0 to 19", im.config.io_nice));
   im.configs = read_repository(repository);
   std::vector<runtime::ServedModel> served;
   std::vector<std::string> names;
@@ -177,6 +180,7 @@ InferenceService::InferenceService(const std::filesystem::path& repository, Serv
   engine.keep_logits = true;
   engine.stop = runtime::StopMode::drain;
   engine.observers.push_back(im.engine_metrics);
+  im.responder = std::make_unique<Responder>(im.config.io_nice);
   im.engine = std::make_unique<runtime::Engine>(std::move(served), std::move(engine));
 }
 
@@ -231,15 +235,16 @@ void InferenceService::infer(InferRequest request, Done done) {
   Clock::time_point deadline;
   if (Status s = im.deadline_of(request, m, arrival, deadline); !s.ok()) return refuse(std::move(s));
 
-  // The callback owns what the response needs; it runs once, on an engine thread (or inside submit).
+  // The callback owns what the response needs; it runs once (or inside submit when refused there).
   // The response names the version that served it (the spec's model_version), asked for or not.
-  auto on_outcome = [&im, m, arrival, model = std::move(request.model), version = info.versions.front(),
-                     id = std::move(request.id), done = std::move(done)](Outcome o) mutable {
+  // The engine thread only posts it; the response is built and sent on the responder's thread.
+  auto answer = [&im, m, arrival, model = std::move(request.model), version = info.versions.front(),
+                 id = std::move(request.id), done = std::move(done)](Outcome o, bool accepting) mutable {
     InferResponse r;
     r.model = std::move(model);
     r.version = std::move(version);
     r.id = std::move(id);
-    r.status.code = status_of(o, im.accepting.load());
+    r.status.code = status_of(o, accepting);
     if (r.status.code != StatusCode::ok)
       r.status.message = o.status == OutcomeStatus::missed
                              ? "missed: the mandatory part did not finish by the deadline"
@@ -262,13 +267,22 @@ void InferenceService::infer(InferRequest request, Done done) {
     im.metrics->on_response(m, r);
     done(std::move(r));
   };
-  im.engine->submit(m, input, deadline, std::move(on_outcome));
+  // Whether the service still accepted is read when the outcome arrives, not when it is sent: a job
+  // refused for a full queue just before a shutdown is still "resource exhausted".
+  im.engine->submit(m, input, deadline, [&im, answer = std::move(answer)](Outcome o) mutable {
+    im.responder->post([answer = std::move(answer), o = std::move(o), accepting = im.accepting.load()]() mutable {
+      answer(std::move(o), accepting);
+    });
+  });
 }
 
 void InferenceService::shutdown() {
   Impl& im = *impl_;
   im.accepting.store(false);
-  std::call_once(im.stopped, [&] { im.engine->stop(runtime::StopMode::drain); });
+  std::call_once(im.stopped, [&] {
+    im.engine->stop(runtime::StopMode::drain);
+    im.responder->close();  // sends what the engine answered last
+  });
 }
 
 std::string InferenceService::prometheus_text() const { return impl_->metrics->text(*impl_->engine_metrics); }

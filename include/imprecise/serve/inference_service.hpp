@@ -25,6 +25,9 @@ struct ServiceConfig {
   /// A deadline further away than this is refused (invalid_argument) when given as a parameter, and
   /// treated as "no deadline" (the model's default) when it is a transport timeout.
   std::chrono::microseconds max_deadline{std::chrono::seconds(60)};
+  /// Nice levels the service's responder thread (which sends the answers) runs below the engine's
+  /// lanes; 0: the same priority. `imprecise serve --io-nice` also lowers its endpoints' threads.
+  int io_nice = 0;
 };
 
 /// What ModelMetadata reports.
@@ -65,9 +68,10 @@ class InferenceService {
   std::string server_version() const;
   std::vector<std::string> extensions() const { return {}; }
 
-  /// Decodes, validates and submits. `done` runs exactly once: inline for a request refused at once
-  /// (bad input, unknown model, shutting down, queue full), else on an engine thread when the job's
-  /// outcome is known (by its deadline at the latest). Keep `done` short.
+  /// Decodes, validates and submits. `done` runs exactly once: inline for a request refused before the
+  /// engine (bad input, unknown model, shutting down), else on the service's responder thread
+  /// when the job's outcome is known (by its deadline at the latest), never on an engine thread.
+  /// `done` calls run one at a time: keep each short.
   void infer(InferRequest request, Done done);
 
   /// Counts a request a front end's decoder refused before it could be an InferRequest (malformed
