@@ -64,21 +64,24 @@ def comparison(runs, in_process, policy, out):
         "In-process: `edge_server` (Engine::submit) on the same jobs.",
         "",
         "| load | accuracy in-process | accuracy network | difference (points) | miss in-process | miss network "
-        "| of which in transit | shed in-process | shed network | p99 ms in-process | p99 ms network |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| of which in transit | shed in-process | shed network | p99 ms in-process | p99 ms network "
+        "| wire p50 / p99 ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for load in loads:
         n = net[load]
         i = in_process.get(load)
         transit = n.get("missed_in_transit", 0) / max(n["requests"], 1)
+        # The way there and back (client latency less send lag less the server's time); older files lack it.
+        wire = f"{n['wire_p50_ms']:.2f} / {n['wire_p99_ms']:.2f}" if "wire_p99_ms" in n else "-"
         if i is None:
             lines.append(f"| {load:g} | - | {n['accuracy']:.4f} | - | - | {n['miss_ratio']:.4f} | {transit:.4f} | - "
-                         f"| {n['shed_ratio']:.4f} | - | {n['latency_p99_ms']:.1f} |")
+                         f"| {n['shed_ratio']:.4f} | - | {n['latency_p99_ms']:.1f} | {wire} |")
             continue
         diff = 100.0 * (n["accuracy"] - i["accuracy"])
         lines.append(f"| {load:g} | {i['accuracy']:.4f} | {n['accuracy']:.4f} | {diff:+.1f} | {i['miss_ratio']:.4f} "
                      f"| {n['miss_ratio']:.4f} | {transit:.4f} | {i['drop_ratio']:.4f} | {n['shed_ratio']:.4f} "
-                     f"| {i['latency_p99_ms']:.1f} | {n['latency_p99_ms']:.1f} |")
+                     f"| {i['latency_p99_ms']:.1f} | {n['latency_p99_ms']:.1f} | {wire} |")
     lines += ["", "Per stream (accuracy / miss ratio):", "",
               "| load | stream | in-process | network | difference (points) |", "|---:|---|---:|---:|---:|"]
     for load in loads:

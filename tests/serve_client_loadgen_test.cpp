@@ -3,6 +3,8 @@
 // exactly once; bad options and unknown models fail with errors naming them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -68,8 +70,21 @@ void expect_report(const nlohmann::json& report, std::size_t requests) {
   const auto& total = report.at("total");
   EXPECT_EQ(total.at("requests").get<std::size_t>(), requests);
   for (const char* key : {"accuracy", "miss_ratio", "missed_in_transit", "shed_ratio", "latency_p50_ms", "latency_p99_ms", "throughput_rps",
-                          "mean_depth", "send_lag_p99_ms"})
+                          "mean_depth", "send_lag_p99_ms", "wire_p50_ms", "wire_p99_ms"})
     EXPECT_TRUE(total.contains(key)) << key;
+  // The server's own time for a request lies inside the client's: what is left is the way there and back.
+  const auto columns = report.at("request_columns");
+  const auto column = [&](const std::string& name) {
+    return static_cast<std::size_t>(std::find(columns.begin(), columns.end(), name) - columns.begin());
+  };
+  for (const auto& row : report.at("requests")) {
+    if (row.at(column("outcome")).get<std::string>().empty()) continue;
+    const auto server_us = row.at(column("server_us")).get<std::int64_t>();
+    EXPECT_GE(server_us, 0);
+    EXPECT_LE(server_us, row.at(column("latency_us")).get<std::int64_t>() - row.at(column("send_lag_us")).get<std::int64_t>());
+  }
+  EXPECT_GT(total.at("wire_p50_ms").get<double>(), 0.0);
+  EXPECT_GE(total.at("wire_p99_ms").get<double>(), total.at("wire_p50_ms").get<double>());
   EXPECT_GT(total.at("accuracy").get<double>(), 0.0);
   EXPECT_GT(total.at("latency_p99_ms").get<double>(), 0.0);
   EXPECT_GE(total.at("latency_p99_ms").get<double>(), total.at("latency_p50_ms").get<double>());
@@ -149,6 +164,22 @@ TEST(Loadgen, AnOkAnswerThatArrivesAfterItsDeadlineIsAMissInTransit) {
   EXPECT_EQ(s.missed, 3);
   EXPECT_EQ(s.missed_in_transit, 2);
   EXPECT_EQ(s.shed, 1);
+}
+
+TEST(Loadgen, TheWireTimeIsTheLatencyLessTheSendLagAndTheServersTime) {
+  std::vector<RequestRecord> records(3);
+  for (RequestRecord& r : records) {
+    r.code = 0;
+    r.deadline_us = 50'000;
+    r.answers = 1;
+    r.outcome = "completed";
+  }
+  records[0].latency_us = 9'000, records[0].send_lag_us = 500, records[0].server_us = 7'000;  // 1.5 ms
+  records[1].latency_us = 4'000, records[1].send_lag_us = 0, records[1].server_us = 3'500;    // 0.5 ms
+  records[2].code = 4, records[2].outcome.clear(), records[2].latency_us = 50'100;            // no answer: none
+  const Summary s = summarize("all", records, 1.0);
+  EXPECT_DOUBLE_EQ(s.wire_p50_ms, 0.5);
+  EXPECT_DOUBLE_EQ(s.wire_p99_ms, 1.5);
 }
 
 TEST(Loadgen, BadOptionsAreNamed) {

@@ -23,16 +23,18 @@ nlohmann::json summary_json(const Summary& s) {
           {"correct", s.correct},     {"accuracy", s.accuracy},          {"miss_ratio", s.miss_ratio},
           {"shed_ratio", s.shed_ratio}, {"mean_depth", s.mean_depth},    {"latency_p50_ms", s.latency_p50_ms},
           {"latency_p99_ms", s.latency_p99_ms}, {"throughput_rps", s.throughput_rps},
-          {"send_lag_p99_ms", s.send_lag_p99_ms}};
+          {"send_lag_p99_ms", s.send_lag_p99_ms}, {"wire_p50_ms", s.wire_p50_ms}, {"wire_p99_ms", s.wire_p99_ms}};
 }
 
 // One request per row: compact arrays, so a merge can recompute every figure.
 constexpr const char* kColumns[] = {"model", "stream", "sample", "label", "scheduled_ns", "send_lag_us", "latency_us",
-                                    "deadline_us", "code", "outcome", "exit", "depth", "prediction", "correct", "answers"};
+                                    "deadline_us", "code", "outcome", "exit", "depth", "prediction", "correct", "answers",
+                                    "server_us"};
 
 nlohmann::json record_row(const RequestRecord& r) {
   return nlohmann::json::array({r.model, r.stream, r.sample, r.label, r.scheduled_ns, r.send_lag_us, r.latency_us,
-                                r.deadline_us, r.code, r.outcome, r.exit, r.depth, r.prediction, r.correct, r.answers});
+                                r.deadline_us, r.code, r.outcome, r.exit, r.depth, r.prediction, r.correct, r.answers,
+                                r.server_us});
 }
 
 RequestRecord record_of(const nlohmann::json& row) {
@@ -52,6 +54,7 @@ RequestRecord record_of(const nlohmann::json& row) {
   r.prediction = row.at(12).get<int>();
   r.correct = row.at(13).get<bool>();
   r.answers = row.at(14).get<int>();
+  if (row.size() > 15) r.server_us = row.at(15).get<std::int64_t>();  // absent in files from before it was recorded
   return r;
 }
 
@@ -84,11 +87,13 @@ Summary summarize(const std::string& name, const std::vector<RequestRecord>& rec
   Summary s;
   s.name = name;
   double depth_sum = 0.0;
-  std::vector<double> latencies, lags;
+  std::vector<double> latencies, lags, wire;
   for (const RequestRecord& r : records) {
     if (stream >= 0 && r.stream != stream) continue;
     ++s.requests;
     lags.push_back(static_cast<double>(r.send_lag_us) / 1e3);
+    if (r.server_us >= 0 && r.latency_us >= 0)
+      wire.push_back(static_cast<double>(r.latency_us - r.send_lag_us - r.server_us) / 1e3);
     // gRPC answers OK when the server finished in time, but the answer may still reach the client after
     // its deadline (the way back): for the client that is a miss, in transit.
     const bool late = r.code == kOk && r.latency_us > r.deadline_us;
@@ -115,6 +120,8 @@ Summary summarize(const std::string& name, const std::vector<RequestRecord>& rec
   s.latency_p99_ms = sim::nearest_rank_percentile(latencies, 0.99);
   s.throughput_rps = ratio(static_cast<double>(s.completed), seconds);
   s.send_lag_p99_ms = sim::nearest_rank_percentile(lags, 0.99);
+  s.wire_p50_ms = sim::nearest_rank_percentile(wire, 0.50);
+  s.wire_p99_ms = sim::nearest_rank_percentile(wire, 0.99);
   return s;
 }
 

@@ -127,6 +127,7 @@ RunResult run_schedule(const Schedule& schedule, const std::vector<ModelInputs>&
                                  rec.exit = answer.exit;
                                  rec.depth = answer.depth;
                                  rec.prediction = answer.prediction;
+                                 if (!rec.outcome.empty()) rec.server_us = answer.total_us;  // an answer came
                                  rec.correct = answer.code == 0 && answer.prediction == rec.label;
                                }
                                std::lock_guard lock(tally.mu);

@@ -24,6 +24,9 @@ struct Summary {
   double latency_p50_ms = 0.0, latency_p99_ms = 0.0;  ///< arrival to answer, completed requests
   double throughput_rps = 0.0;  ///< completed requests per second of the run
   double send_lag_p99_ms = 0.0; ///< how late the client sent (a loaded client shows here)
+  /// The way there and back of answered requests (latency less send lag less the server's own time):
+  /// what a network margin has to cover.
+  double wire_p50_ms = 0.0, wire_p99_ms = 0.0;
 };
 
 /// `stream` < 0: every request.

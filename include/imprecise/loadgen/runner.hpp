@@ -22,6 +22,9 @@ struct RequestRecord {
   int code = -1;                  ///< gRPC status code (0 OK, 4 DEADLINE_EXCEEDED, 8, 14, ...)
   std::string outcome;            ///< the server's: completed, missed, rejected, failed (empty: none came)
   int exit = 0, depth = 0, prediction = -1;
+  /// Receipt to answer as the server measured it (its total_us; -1: no answer came). latency_us less
+  /// send_lag_us less this is the time on the way there and back: the wire and both gRPC stacks.
+  std::int64_t server_us = -1;
   bool correct = false;           ///< completed (OK) and prediction == label, as the in-process run counts
   int answers = 0;                ///< callbacks received: exactly 1 when all is well
 };
