@@ -244,5 +244,26 @@ TEST(ModelSize, ActivationsThatAddUpPastTheLimitAreRefusedAtTheNodeThatCrossesIt
   EXPECT_NO_THROW(prepare(fits));
 }
 
+// Legal pads and strides can make a convolution's workspace huge while its output stays small: the
+// padded input, or the im2col matrix of a large kernel. Both are refused by name; a normal one loads.
+TEST(ModelSize, AConvolutionWhoseWorkspaceIsTooLargeIsRefusedByName) {
+  auto conv = [](Shape input, std::int64_t kernel, std::int64_t pad, std::int64_t stride) {
+    Graph g = one_node("Conv", std::move(input), {"w"});
+    Constant w;
+    w.shape = {1, 1, kernel, kernel};
+    w.floats.assign(static_cast<std::size_t>(kernel * kernel), 0.5f);
+    g.initializers["w"] = std::move(w);
+    g.nodes[0].attributes["pads"] = std::vector<std::int64_t>{pad, pad, pad, pad};
+    g.nodes[0].attributes["strides"] = std::vector<std::int64_t>{stride, stride};
+    return g;
+  };
+  // 1 x 200,008 x 200,008 padded values for an output of 3 x 3.
+  EXPECT_TRUE(names(prepare_error(conv({1, 1, 8, 8}, 3, 100'000, 100'000)), "Conv", "padded input"));
+  // A 64 x 64 kernel over 2,048 x 2,048 at stride 2: 4,096 taps x 993 x 993 positions.
+  EXPECT_TRUE(names(prepare_error(conv({1, 1, 2048, 2048}, 64, 0, 2)), "Conv", "im2col matrix"));
+  Graph fits = conv({1, 1, 32, 32}, 3, 1, 2);
+  EXPECT_NO_THROW(prepare(fits));
+}
+
 }  // namespace
 }  // namespace imprecise::nn

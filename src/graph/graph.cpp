@@ -17,8 +17,7 @@ namespace imprecise::nn {
 
 using detail::fail;
 using detail::kBatchValue;
-
-constexpr std::size_t kMaxSampleElements = std::size_t{1} << 28;
+using detail::kMaxSampleElements;
 // All of a model's activations together (its input and every node's output, per sample): each tensor
 // under the bound above could still add up to more than a host has (the ONNX loader's fuzzer found
 // 2 GiB in a model of eleven ~50 M-value tensors). 2^27 values is 512 MiB, about five times what

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <utility>
 
 #include <fmt/core.h>
 
@@ -201,6 +202,22 @@ Shape reshape_target(const Node& node, const Shape& in, std::vector<std::int64_t
   return target;
 }
 
+
+// A convolution's workspace per sample, as large as any backend makes it: the input copied into a
+// zero-padded buffer, and the im2col matrix (every kernel tap of every input channel for every output
+// position). Pads and a stride that are each legal can make either huge while the output stays small.
+void check_conv_workspace(const Node& node, const Window& w, const std::string& source) {
+  const auto add = [&](std::int64_t a, std::int64_t b) { return checked_add(a, b, source, node); };
+  const auto mul = [&](std::int64_t a, std::int64_t b) { return checked_mul(a, b, source, node); };
+  const std::int64_t padded =
+      mul(w.channels, mul(add(w.height, add(w.pad_top, w.pad_bottom)), add(w.width, add(w.pad_left, w.pad_right))));
+  const std::int64_t columns = mul(mul(w.channels, mul(w.kernel_h, w.kernel_w)), mul(w.out_height, w.out_width));
+  for (const auto& [values, what] : {std::pair{padded, "padded input"}, std::pair{columns, "im2col matrix"}})
+    if (static_cast<std::uint64_t>(values) > kMaxSampleElements)
+      fail(source, node, fmt::format("its {} would hold {} values per sample, more than the {} allowed", what, values,
+                                     kMaxSampleElements));
+}
+
 }  // namespace
 
 std::vector<SliceAxis> slice_axes(const Node& node, const Shape& x, const std::vector<const Constant*>& constants,
@@ -314,7 +331,9 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& inputs, const std:
       float_constant_input(node, constants, 2, source);
       if (inputs[2] != Shape{w[0]}) fail(source, node, fmt::format("bias shape {} is not [{}]", to_string(inputs[2]), w[0]));
     }
-    return window_output(window(node, x, kernel, false, source), x[0], w[0]);
+    const Window win = window(node, x, kernel, false, source);
+    check_conv_workspace(node, win, source);
+    return window_output(win, x[0], w[0]);
   }
   if (op == "MaxPool" || op == "AveragePool") {
     expect_inputs(node, inputs, 1, 1, source);

@@ -11,6 +11,9 @@
 namespace imprecise::nn::detail {
 
 inline constexpr std::size_t kMaxRank = 8;
+/// Values one tensor may hold per sample (2^28: 1 GiB of floats): bounds what a corrupt file can make a
+/// backend allocate for an activation or a node's workspace (buffers hold max_batch samples).
+inline constexpr std::size_t kMaxSampleElements = std::size_t{1} << 28;
 
 /// Throws Error "<source>: <node>: <what>".
 [[noreturn]] void fail(const std::string& source, const Node& node, const std::string& what);
