@@ -152,7 +152,7 @@ grpc::ServerUnaryReactor* GrpcInferenceService::ModelInfer(grpc::CallbackServerC
   decoded.deadline = transport_deadline(context->deadline());
 
   auto* reactor = new InferReactor(*this);
-  // Runs once: inline for a refusal, else on an engine thread. `context` and `response` live until
+  // Runs once: inline for a refusal, else on the service's responder thread. `context` and `response` live until
   // OnDone, which cannot come before this Finish.
   service_.infer(std::move(decoded), [context, response, reactor](InferResponse answer) {
     if (answer.status.ok()) {

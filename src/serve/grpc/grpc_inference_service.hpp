@@ -33,7 +33,7 @@ class GrpcInferenceService final : public inference::GRPCInferenceService::Callb
                                        inference::ModelInferResponse* response) override;
 
   /// Blocks until every ModelInfer call has finished and been released (OnDone): the server shuts down
-  /// only then, so no engine thread finishes a call of a server that is gone.
+  /// only then, so the service's responder never finishes a call of a server that is gone.
   void wait_until_idle();
 
  private:
