@@ -3,9 +3,8 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include <string>
-
 #include <exception>
+#include <string>
 
 #include <fmt/format.h>
 

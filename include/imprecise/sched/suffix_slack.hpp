@@ -21,14 +21,14 @@ class SuffixSlack {
     n_ = static_cast<int>(slack.size());
     shift_ = 2;  // blocks of at least 4
     while ((1 << (2 * shift_)) < n_) ++shift_;
-    block_ = 1 << shift_;
-    const auto blocks = static_cast<std::size_t>((n_ + block_ - 1) / block_);
+    const int block = 1 << shift_;
+    const auto blocks = static_cast<std::size_t>((n_ + block - 1) / block);
     value_.assign(slack.begin(), slack.end());
     suffix_.resize(value_.size());
     lazy_.assign(blocks, 0);
     block_suffix_.resize(blocks + 1);
     for (int j = n_ - 1; j >= 0; --j)  // in-block suffix minima, from scratch
-      suffix_[idx(j)] = (j + 1) % block_ != 0 && j + 1 < n_ ? std::min(value_[idx(j)], suffix_[idx(j + 1)]) : value_[idx(j)];
+      suffix_[idx(j)] = (j + 1) % block != 0 && j + 1 < n_ ? std::min(value_[idx(j)], suffix_[idx(j + 1)]) : value_[idx(j)];
     rebuild_block_suffix();
   }
 
@@ -86,7 +86,7 @@ class SuffixSlack {
   }
 
   int n_ = 0;
-  int shift_ = 2, block_ = 4;           // block_ = 2^shift_ prefixes per block
+  int shift_ = 2;                       // 2^shift_ prefixes per block
   std::vector<Duration> value_;         // per prefix, without its block's lazy add
   std::vector<Duration> suffix_;        // min of value_ from here to the end of the block
   std::vector<Duration> lazy_;          // per block: added to every prefix in it
