@@ -182,6 +182,18 @@ TEST(Loadgen, TheWireTimeIsTheLatencyLessTheSendLagAndTheServersTime) {
   EXPECT_DOUBLE_EQ(s.wire_p99_ms, 1.5);
 }
 
+// Files written before the server's time was recorded have 15 columns: they still merge, with no wire time.
+TEST(Loadgen, RowsWithoutTheServersTimeStillMergeWithNoWireTime) {
+  const nlohmann::json old_row = {0, 0, 3, 1, 0, 100, 9'000, 50'000, 0, "completed", 1, 1, 1, true, 1};
+  const nlohmann::json part = {{"setup", {{"load", 1.0}}}, {"models", {"vision"}}, {"stream_names", {"camera"}},
+                               {"sent", 1}, {"seconds", 1.0}, {"requests", {old_row}}};
+  const nlohmann::json merged = merge_json({part}, {"old.json"});
+  EXPECT_EQ(merged.at("total").at("requests").get<int>(), 1);
+  EXPECT_EQ(merged.at("total").at("completed").get<int>(), 1);
+  EXPECT_EQ(merged.at("total").at("wire_p99_ms").get<double>(), 0.0);
+  EXPECT_EQ(merged.at("requests").at(0).at(15).get<std::int64_t>(), -1);  // written back as "none came"
+}
+
 TEST(Loadgen, BadOptionsAreNamed) {
   expect_error([] { parse_pattern("sawtooth"); }, {"--pattern", "sawtooth", "periodic"});
   PatternOptions o = low_rate(Pattern::periodic);
