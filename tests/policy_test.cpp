@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <variant>
+#include <vector>
 
 #include "imprecise/error.hpp"
 #include "imprecise/sched/policy.hpp"
@@ -341,6 +342,42 @@ TEST(Oracle, NeverGoesOnToAnExitThatIsTrulyWrong) {
     p->on_stage_done(1, s + 1, truth[s].confidence, s + 1);
   }
   EXPECT_EQ(as<Finish>(p->next(3)).job, 1u);
+}
+
+TEST(PlanningAtLightLoad, StopsAtTheBestExitWhenPredictedUtilityFallsWithDepth) {
+  // A model that "overthinks": exit 2 is predicted right more often than exit 3, before any stage
+  // ran and after each exit, at every confidence. With time for every stage, the planners take each
+  // job to its best exit (2), not to its deepest; a plan that took the deepest exit whenever
+  // everything fits would go on to 3.
+  Model model = make_model(3, 1.0);
+  const int bins = model.utility.bins();
+  std::vector<double> table;
+  for (int k = 1; k <= 3; ++k)
+    for (int b = 0; b < bins; ++b) table.insert(table.end(), {0.5, 0.8, 0.6});
+  model.utility = UtilityModel(3, bins, {0.5, 0.8, 0.6}, table);
+  std::vector<Model> models{model};
+  for (const char* spec : {"yao-dp", "density"}) {
+    auto p = make_policy(spec, models);
+    p->on_release(make_job(1, 0, from_ms(100)), 0);
+    p->on_release(make_job(2, 0, from_ms(100)), 0);
+    std::vector<int> jobs_at_stage(3, 0);
+    int finished = 0;
+    Time now = 0;
+    for (int decisions = 0; decisions < 20; ++decisions) {
+      const Decision d = p->next(now);
+      if (const auto* dispatch = std::get_if<Dispatch>(&d)) {
+        jobs_at_stage[static_cast<std::size_t>(dispatch->stage)] += static_cast<int>(dispatch->jobs.size());
+        now += from_ms(1);
+        for (const JobId id : dispatch->jobs) p->on_stage_done(id, dispatch->stage + 1, 0.5, now);
+      } else if (std::holds_alternative<Finish>(d)) {
+        ++finished;
+      } else {
+        break;
+      }
+    }
+    EXPECT_EQ(jobs_at_stage, (std::vector<int>{2, 2, 0})) << spec;
+    EXPECT_EQ(finished, 2) << spec;
+  }
 }
 
 }  // namespace

@@ -46,6 +46,11 @@ void PlanningPolicy::plan(Time now) {
       jobs_[i].drop = false;
       idle_.push_back(static_cast<int>(i));
     }
+  set_replan_on_leave(defers);
+  if (!defers && config_.lanes <= 1 && plan_best_depths_if_all_fit(now)) {
+    ++stats_.plans;
+    return;
+  }
   bool sheds = false;
   auto job = [&](int k) -> PendingJob& { return jobs_[static_cast<std::size_t>(idle_[static_cast<std::size_t>(k)])]; };
   detail::moore_hodgson(
@@ -75,7 +80,6 @@ void PlanningPolicy::plan(Time now) {
       reserve_from = std::min(reserve_from, p.job.deadline - tail);
     }
   }
-  set_replan_on_leave(defers);
   // While Moore-Hodgson sheds a job, no job gets optional work at this decision: a shed job loses its
   // whole answer, an optional stage adds a few points, and the time it would take is what batching
   // may still need to serve the shed ones (simulated edge sweep, load 5: 18 jobs shed per run, 32 with
@@ -105,19 +109,7 @@ void PlanningPolicy::plan(Time now) {
       running += job_cost(p, l - 1);
       cost_[l] = running;
     }
-    bool current = false;
-    double* reward = reward_row(p, current);
-    if (!current) {
-      std::fill(reward, reward + stages + 1, 0.0);
-      const int from = std::max(1, p.done);
-      if (rewards_ == RewardSource::oracle) {
-        for (int l = from; l <= stages; ++l)
-          reward[l] = p.job.oracle.size() >= static_cast<std::size_t>(l) ? (p.job.oracle[l - 1].correct ? p.job.weight : 0.0)
-                                                                         : predicted_reward(p, l);
-      } else {
-        predicted_rewards(p, from, stages, reward);
-      }
-    }
+    const double* reward = planned_rewards(p);
     const int lo = std::max(p.job.mandatory_depth, p.done);
     const int hi = sheds ? std::min(lo, stages) : stages;
     problem_.add(std::min(p.job.deadline, reserve_from), p.done, std::min(lo, stages), hi, cost_,
@@ -135,6 +127,47 @@ void PlanningPolicy::plan(Time now) {
     p.drop = depth == 0 && p.done < p.job.mandatory_depth;
     p.target = std::max(depth, p.done);
   }
+}
+
+const double* PlanningPolicy::planned_rewards(PendingJob& p) {
+  bool current = false;
+  double* reward = reward_row(p, current);
+  if (current) return reward;
+  const int stages = stages_of(p);
+  std::fill(reward, reward + stages + 1, 0.0);
+  const int from = std::max(1, p.done);
+  if (rewards_ == RewardSource::oracle) {
+    for (int l = from; l <= stages; ++l)
+      reward[l] = p.job.oracle.size() >= static_cast<std::size_t>(l) ? (p.job.oracle[l - 1].correct ? p.job.weight : 0.0)
+                                                                     : predicted_reward(p, l);
+  } else {
+    predicted_rewards(p, from, stages, reward);
+  }
+  return reward;
+}
+
+bool PlanningPolicy::plan_best_depths_if_all_fit(Time now) {
+  // Every planned job, run back to back in order at its deepest exit, meets its deadline: then no
+  // choice of depths can miss, Moore-Hodgson sheds nobody (the mandatory parts are shorter), and
+  // every planner answers each job's best depth alone, ties deeper (best_depths_plan_if_all_fit).
+  // Decided here without building the problem: at light load that is nearly every decision
+  // (simulated edge sweep at load 1: 98 % of the plans).
+  Time t = now;
+  for (const int i : window_) {
+    const PendingJob& p = jobs_[static_cast<std::size_t>(i)];
+    const Duration cost = remaining_cost(p, stages_of(p));
+    if (cost > 0 && (t += cost) > p.job.deadline) return false;
+  }
+  for (const int i : window_) {
+    PendingJob& p = jobs_[static_cast<std::size_t>(i)];
+    const double* reward = planned_rewards(p);
+    const int stages = stages_of(p);
+    int best = std::min(std::max(p.job.mandatory_depth, p.done), stages);
+    for (int l = best + 1; l <= stages; ++l)
+      if (reward[l] >= reward[best]) best = l;
+    p.target = std::max(best, p.done);
+  }
+  return true;
 }
 
 Duration PlanningPolicy::shared(Duration cost) const {

@@ -39,6 +39,12 @@ class PlanningPolicy : public PolicyBase {
     pooled,   ///< batch 1; each finish at the sum of the medians ahead plus the root-sum-square of
               ///< their margins (mandatory figure - figure): independent stage times' p99 over a queue
   };
+  /// The job's planned reward per depth (index = depth, 0 below max(1, done)), refreshed only when its
+  /// (done, confidence) changed.
+  const double* planned_rewards(PendingJob& p);
+  /// One lane, nothing deferred: when every window job fits at its deepest exit, sets each job's
+  /// target to its best depth (the plan any planner would give) and returns true.
+  bool plan_best_depths_if_all_fit(Time now);
   /// Whether every idle job's mandatory part fits, in order, from `from` on, costed one way; shed
   /// jobs count with `with_shed`; on the lanes seen as one (shared()).
   bool mandatory_parts_fit(Time from, bool with_shed, QueueCosting costing);
