@@ -31,18 +31,23 @@ inline bool begin_plan(const PlanProblem& problem, Plan& plan) {
   return true;
 }
 
+/// A job's depth in [lo, hi] with the most reward, ties deeper: its plan when nothing binds.
+template <class Reward>
+int best_depth_alone(int lo, int hi, Reward reward) {
+  int best = lo;
+  for (int l = lo + 1; l <= hi; ++l)
+    if (reward(l) >= reward(best)) best = l;
+  return best;
+}
+
 /// When every job fits at its highest depth, the exact optimum needs no search: each job at its best
 /// reward in [lo, hi], ties deeper (what any planner's leftover-slack pass would end with). Returns
 /// false, leaving `plan` as it was, when some job does not fit at its highest depth.
 inline bool best_depths_plan_if_all_fit(const PlanProblem& problem, Plan& plan) {
   if (!problem.deepest_fits()) return false;
   plan.depths.resize(problem.size());
-  for (int i = 0; i < problem.size(); ++i) {
-    int best = problem.lo(i);
-    for (int l = best + 1; l <= problem.hi(i); ++l)
-      if (problem.reward(i, l) >= problem.reward(i, best)) best = l;
-    plan.depths[i] = best;
-  }
+  for (int i = 0; i < problem.size(); ++i)
+    plan.depths[i] = best_depth_alone(problem.lo(i), problem.hi(i), [&](int l) { return problem.reward(i, l); });
   finish_plan(problem, plan);
   return true;
 }

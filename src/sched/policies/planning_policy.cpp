@@ -162,10 +162,8 @@ bool PlanningPolicy::plan_best_depths_if_all_fit(Time now) {
     PendingJob& p = jobs_[static_cast<std::size_t>(i)];
     const double* reward = planned_rewards(p);
     const int stages = stages_of(p);
-    int best = std::min(std::max(p.job.mandatory_depth, p.done), stages);
-    for (int l = best + 1; l <= stages; ++l)
-      if (reward[l] >= reward[best]) best = l;
-    p.target = std::max(best, p.done);
+    const int lo = std::min(std::max(p.job.mandatory_depth, p.done), stages);
+    p.target = std::max(detail::best_depth_alone(lo, stages, [&](int l) { return reward[l]; }), p.done);
   }
   return true;
 }
