@@ -25,8 +25,25 @@ const Plan& DensityPlanner::solve(const PlanProblem& problem) {
   std::vector<int>& depth = plan_.depths;
   for (int i = 0; i < n; ++i) depth[i] = problem.lo(i);
 
+  // Slack of every prefix at the current depths. Jobs with no work yet carry a large offset so they
+  // never bind until they get work (then the offset is removed from their own leaf). Negative where a
+  // job with work misses at its lowest depth: the mandatory parts do not all fit.
+  constexpr Duration kIdleOffset = Duration{1} << 61;
+  base_slack_.resize(n);
+  auto take_base_slack = [&] {
+    Time t = problem.lane_free(0);
+    Duration least = kIdleOffset;
+    for (int i = 0; i < n; ++i) {
+      const Duration c = depth[i] == 0 ? 0 : problem.cost(i, depth[i]);
+      t += c;
+      base_slack_[i] = problem.deadline(i) - t + (c > 0 ? 0 : kIdleOffset);
+      least = std::min(least, base_slack_[i]);
+    }
+    return least;
+  };
+
   // Overload: Moore-Hodgson gives the fewest drops; among equal-cost victims shed the least reward.
-  if (!problem.mandatory_fits()) {
+  if (take_base_slack() < 0) {
     const bool ok = detail::moore_hodgson(
         n, problem.lane_free(0), [&](int i) { return problem.cost(i, problem.lo(i)); },
         [&](int i) { return problem.deadline(i); }, [&](int i) { return problem.droppable(i); },
@@ -35,21 +52,14 @@ const Plan& DensityPlanner::solve(const PlanProblem& problem) {
       lowest_depth_plan(problem, plan_);
       return plan_;
     }
-  }
-
-  // Slack of every prefix at the lowest depths. Jobs with no work yet carry a large offset so they
-  // never bind until they get work (then the offset is removed from their own leaf).
-  constexpr Duration kIdleOffset = Duration{1} << 61;
-  base_slack_.resize(n);
-  Time t = problem.lane_free(0);
-  for (int i = 0; i < n; ++i) {
-    const Duration c = depth[i] == 0 ? 0 : problem.cost(i, depth[i]);
-    t += c;
-    base_slack_[i] = problem.deadline(i) - t + (c > 0 ? 0 : kIdleOffset);
+    take_base_slack();
   }
   prefix_slack_.reset(base_slack_);
 
   auto has_work = [&](int i) { return depth[i] > 0 && problem.cost(i, depth[i]) > 0; };
+  // Whether some job could deepen at no gain. Only such a job can take leftover slack at the end:
+  // every gaining extension that fits is offered here, and room only shrinks.
+  bool flat_fit_seen = false;
   // Best extension of job i that fits in `room`, by marginal reward per unit of planned time.
   auto best_extension = [&](int i, Duration room, Candidate& out) {
     const int cur = depth[i];
@@ -60,7 +70,10 @@ const Plan& DensityPlanner::solve(const PlanProblem& problem) {
       const Duration dc = problem.cost(i, l) - c0;
       if (dc > room) break;
       const double dr = problem.reward(i, l) - r0;
-      if (dr <= 0.0) continue;
+      if (dr <= 0.0) {
+        flat_fit_seen = true;
+        continue;
+      }
       const double density = dc <= 0 ? 1e300 : dr / static_cast<double>(dc);
       if (!found || density > out.density) {
         out = Candidate{density, i, l};
@@ -103,7 +116,7 @@ const Plan& DensityPlanner::solve(const PlanProblem& problem) {
       std::push_heap(heap_.begin(), heap_.end(), by_density);
     }
   }
-  detail::spend_leftover_slack(problem, plan_.depths, slack_);
+  if (flat_fit_seen) detail::spend_leftover_slack(problem, plan_.depths, slack_);
   finish_plan(problem, plan_);
   return plan_;
 }

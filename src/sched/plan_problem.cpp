@@ -21,8 +21,7 @@ void PlanProblem::reset(Time now) {
   lane_free_.assign(1, now);
   sorted_lane_free_.assign(1, now);
   rows_.clear();
-  values_cost_.clear();
-  values_reward_.clear();
+  values_used_ = 0;
 }
 
 void PlanProblem::reset(Time now, std::span<const Time> lane_free) {
@@ -33,20 +32,21 @@ void PlanProblem::reset(Time now, std::span<const Time> lane_free) {
   sorted_lane_free_.assign(lane_free_.begin(), lane_free_.end());
   std::sort(sorted_lane_free_.begin(), sorted_lane_free_.end());
   rows_.clear();
-  values_cost_.clear();
-  values_reward_.clear();
+  values_used_ = 0;
 }
 
 void PlanProblem::add(Time deadline, int done, int lo, int hi, std::span<const Duration> cost,
                       std::span<const double> reward, bool droppable) {
-  assert(done >= 0 && lo >= done && hi >= lo);
   assert(cost.size() > static_cast<std::size_t>(hi) && reward.size() > static_cast<std::size_t>(hi));
-  const int offset = static_cast<int>(values_cost_.size());
-  rows_.push_back(Row{deadline, done, lo, hi, offset, droppable && lo > done});
-  values_cost_.insert(values_cost_.end(), cost.begin(), cost.begin() + hi + 1);
-  values_reward_.insert(values_reward_.end(), reward.begin(), reward.begin() + hi + 1);
+  const RowValues row = add_row(deadline, done, lo, hi, droppable);
   // Depths below `done` are already paid for.
-  std::fill(values_cost_.begin() + offset, values_cost_.begin() + offset + done, 0);
+  for (int l = 0; l <= hi; ++l) row.cost[static_cast<std::size_t>(l)] = l < done ? 0 : cost[static_cast<std::size_t>(l)];
+  std::copy(reward.begin(), reward.begin() + hi + 1, row.reward.begin());
+}
+
+void PlanProblem::grow_values() {
+  values_cost_.resize(std::max(values_used_, 2 * values_cost_.size()));
+  values_reward_.resize(values_cost_.size());
 }
 
 template <class DepthOf>

@@ -1,6 +1,8 @@
 // PlanProblem and Plan: one decision point for a planner (jobs in run order, costs and rewards per depth) and its answer.
 #pragma once
 
+#include <cassert>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -33,6 +35,23 @@ class PlanProblem {
   /// indexed by depth and must hold hi+1 entries (entries below `done` are ignored).
   void add(Time deadline, int done, int lo, int hi, std::span<const Duration> cost,
            std::span<const double> reward, bool droppable = true);
+  /// add() for a caller that builds its rows anyway: the job's hi+1 cost and reward entries, to be
+  /// filled in place (every one of them; costs below `done` with 0). Saves add()'s copies.
+  struct RowValues {
+    std::span<Duration> cost;
+    std::span<double> reward;
+  };
+  RowValues add_row(Time deadline, int done, int lo, int hi, bool droppable = true) {
+    assert(done >= 0 && lo >= done && hi >= lo);
+    const std::size_t offset = values_used_;
+    const auto width = static_cast<std::size_t>(hi) + 1;
+    rows_.push_back(Row{deadline, done, lo, hi, static_cast<int>(offset), droppable && lo > done});
+    // The value buffers keep their size between decisions: rows take their entries as they come.
+    values_used_ += width;
+    if (values_cost_.size() < values_used_) grow_values();
+    return RowValues{std::span<Duration>(values_cost_).subspan(offset, width),
+                     std::span<double>(values_reward_).subspan(offset, width)};
+  }
 
   int size() const { return static_cast<int>(rows_.size()); }
   Time now() const { return now_; }
@@ -74,12 +93,14 @@ class PlanProblem {
   };
   template <class DepthOf>
   int first_miss_at(DepthOf depth_of) const;
+  void grow_values();
   Time now_ = 0;
   std::vector<Time> lane_free_{0}, sorted_lane_free_{0};
   mutable LaneSchedule schedule_;  // scratch for first_miss(): a const check allocates nothing
   std::vector<Row> rows_;
-  std::vector<Duration> values_cost_;
+  std::vector<Duration> values_cost_;  // entries [0, values_used_) belong to this decision's rows
   std::vector<double> values_reward_;
+  std::size_t values_used_ = 0;
 };
 
 /// Buffers a planner keeps between decisions for handing out leftover slack, so a decision allocates nothing.

@@ -103,18 +103,18 @@ void PlanningPolicy::plan(Time now) {
     PendingJob& p = jobs_[static_cast<std::size_t>(i)];
     if (p.drop) continue;
     const int stages = stages_of(p);
-    cost_.assign(stages + 1, 0);
-    Duration running = 0;
-    for (int l = p.done + 1; l <= stages; ++l) {
-      running += job_cost(p, l - 1);
-      cost_[l] = running;
-    }
-    const double* reward = planned_rewards(p);
     const int lo = std::max(p.job.mandatory_depth, p.done);
     const int hi = sheds ? std::min(lo, stages) : stages;
-    problem_.add(std::min(p.job.deadline, reserve_from), p.done, std::min(lo, stages), hi, cost_,
-                 std::span<const double>(reward, static_cast<std::size_t>(stages) + 1),
-                 /*droppable=*/p.done < p.job.mandatory_depth);
+    const PlanProblem::RowValues row = problem_.add_row(std::min(p.job.deadline, reserve_from), p.done,
+                                                        std::min(lo, stages), hi,
+                                                        /*droppable=*/p.done < p.job.mandatory_depth);
+    const double* reward = planned_rewards(p);
+    Duration running = 0;  // 0 up to its current depth
+    for (int l = 0; l <= hi; ++l) {
+      if (l > p.done) running += job_cost(p, l - 1);
+      row.cost[static_cast<std::size_t>(l)] = running;
+      row.reward[static_cast<std::size_t>(l)] = reward[l];
+    }
     rows_.push_back(i);
   }
   const Plan& plan = solve(problem_);
@@ -166,11 +166,6 @@ bool PlanningPolicy::plan_best_depths_if_all_fit(Time now) {
     p.target = std::max(detail::best_depth_alone(lo, stages, [&](int l) { return reward[l]; }), p.done);
   }
   return true;
-}
-
-Duration PlanningPolicy::shared(Duration cost) const {
-  const Duration lanes = std::max(1, config_.lanes);
-  return lanes == 1 ? cost : (cost + lanes - 1) / lanes;
 }
 
 bool PlanningPolicy::mandatory_parts_fit(Time from, bool with_shed, QueueCosting costing) {

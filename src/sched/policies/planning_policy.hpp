@@ -60,7 +60,10 @@ class PlanningPolicy : public PolicyBase {
   /// Several lanes share the mandatory work: Moore-Hodgson, the deferred jobs' reserve and the batched
   /// check see the device as one lane `lanes` times as fast (a relaxation: it never sheds a job the
   /// lanes could serve); the window's planner, exact for the lanes' list schedule, sheds what that misses.
-  Duration shared(Duration cost) const;
+  Duration shared(Duration cost) const {
+    const Duration lanes = std::max(1, config_.lanes);
+    return lanes == 1 ? cost : (cost + lanes - 1) / lanes;
+  }
 
   RewardSource rewards_;
   PlanningStats stats_;
@@ -69,7 +72,6 @@ class PlanningPolicy : public PolicyBase {
   std::vector<int> window_;  // indices in jobs_ of the jobs planned this time
   std::vector<int> idle_;    // indices in jobs_ of every job not in flight (EDF order)
   std::vector<DropCandidate> drop_heap_;
-  std::vector<Duration> cost_;
 };
 
 }  // namespace imprecise::detail

@@ -143,10 +143,6 @@ void PolicyBase::refresh_job_costs() {
   }
 }
 
-bool PolicyBase::in_batch_group(const PendingJob& job, bool with_shed) const {
-  return !job.in_flight && (with_shed || !job.drop) && job.done < std::min(job.job.mandatory_depth, stages_of(job));
-}
-
 void PolicyBase::rank_batch_groups(bool with_shed) {
   for (auto& row : runs_) std::fill(row.begin(), row.end(), 0);
   for (auto& row : rank_) std::fill(row.begin(), row.end(), 0);
@@ -213,14 +209,6 @@ void PolicyBase::on_expire(JobId id, Time) {
   if (i < 0) return;
   erase_job(static_cast<std::size_t>(i));
   dirty_ = true;
-}
-
-Duration PolicyBase::remaining_cost(const PendingJob& job, int depth) const {
-  if (!config_.batch_aware) return alone_cost(job, depth);
-  const Duration* cost = stage_costs_.row(job.cost_slot);
-  Duration total = 0;
-  for (int s = job.done; s < depth; ++s) total += cost[s];
-  return total;
 }
 
 void PolicyBase::refresh_shed() {

@@ -68,7 +68,13 @@ class PolicyBase : public Policy {
   PlanningFigure figure_of(ModelId model, int stage) const;
   /// Planned time to take `job` from its current depth to `depth`, each stage at its per-job cost
   /// in this decision's batches (job_cost).
-  Duration remaining_cost(const PendingJob& job, int depth) const;
+  Duration remaining_cost(const PendingJob& job, int depth) const {
+    if (!config_.batch_aware) return alone_cost(job, depth);
+    const Duration* cost = stage_costs_.row(job.cost_slot);
+    Duration total = 0;
+    for (int s = job.done; s < depth; ++s) total += cost[s];
+    return total;
+  }
   /// Planned time of `stage` for `job` in this decision: batch 1, or with batch_aware planning, for
   /// jobs waiting at a mandatory stage, the cost of the batches they form (refresh_job_costs).
   Duration job_cost(const PendingJob& job, int stage) const {
@@ -119,7 +125,9 @@ class PolicyBase : public Policy {
   Duration batched_stage_cost(const PendingJob& job);
   /// Not in flight, its next stage is mandatory, and (unless `with_shed`) not shed by the last plan:
   /// a member of the batch groups.
-  bool in_batch_group(const PendingJob& job, bool with_shed) const;
+  bool in_batch_group(const PendingJob& job, bool with_shed) const {
+    return !job.in_flight && (with_shed || !job.drop) && job.done < std::min(job.job.mandatory_depth, stages_of(job));
+  }
   /// in_batch_group without the shed ones: the job waits at a mandatory stage the plan serves.
   bool waits_at_mandatory_stage(const PendingJob& job) const { return in_batch_group(job, false); }
   /// A plan that defers jobs must be redone once jobs left the window and nothing planned remains to run.
