@@ -47,20 +47,25 @@ class SuffixSlack {
     if (i >= n_) return;
     const int b = i >> shift_;
     // Within the block, every suffix minimum from i on moves by delta; those before i are re-taken.
-    for (int j = i; j < block_end(b); ++j) {
+    const int end = block_end(b);
+    for (int j = i; j < end; ++j) {
       value_[idx(j)] += delta;
       suffix_[idx(j)] += delta;
     }
     rebuild_block_from(b, i - 1);
-    for (std::size_t c = idx(b) + 1; c < lazy_.size(); ++c) lazy_[c] += delta;
-    rebuild_block_suffix();
+    // Later blocks move as a whole: their lazy add and their summaries shift by exactly delta.
+    for (std::size_t c = idx(b) + 1; c < lazy_.size(); ++c) {
+      lazy_[c] += delta;
+      block_suffix_[c] += delta;
+    }
+    rebuild_block_suffix_from(b);
   }
 
   /// Adds `delta` to the slack of prefix i alone.
   void add_at(int i, Duration delta) {
     value_[idx(i)] += delta;
     rebuild_block_from(i >> shift_, i);
-    rebuild_block_suffix();
+    rebuild_block_suffix_from(i >> shift_);
   }
 
  private:
@@ -70,9 +75,9 @@ class SuffixSlack {
   /// Re-takes the block's suffix minima from position `from` down to the block's start, stopping
   /// where one is unchanged (those before it depend only on it and on unchanged values).
   void rebuild_block_from(int b, int from) {
-    const int begin = b << shift_;
+    const int begin = b << shift_, end = block_end(b);
     for (int k = from; k >= begin; --k) {
-      const Duration next = k + 1 < block_end(b) ? suffix_[idx(k + 1)] : kNever;
+      const Duration next = k + 1 < end ? suffix_[idx(k + 1)] : kNever;
       const Duration m = std::min(value_[idx(k)], next);
       if (k != from && m == suffix_[idx(k)]) break;
       suffix_[idx(k)] = m;
@@ -83,6 +88,16 @@ class SuffixSlack {
     block_suffix_.back() = kNever;
     for (std::size_t c = lazy_.size(); c-- > 0;)
       block_suffix_[c] = std::min(suffix_[c << shift_] + lazy_[c], block_suffix_[c + 1]);
+  }
+
+  /// Re-takes the block summaries from block b down, after blocks b.. changed and later summaries are
+  /// already right; stops where one is unchanged, as rebuild_block_from does.
+  void rebuild_block_suffix_from(int b) {
+    for (std::size_t c = idx(b) + 1; c-- > 0;) {
+      const Duration m = std::min(suffix_[c << shift_] + lazy_[c], block_suffix_[c + 1]);
+      if (c != idx(b) && m == block_suffix_[c]) break;
+      block_suffix_[c] = m;
+    }
   }
 
   int n_ = 0;
