@@ -246,6 +246,21 @@ TEST(DensityPlanner, PrefersTheBestMarginalRewardPerTime) {
   EXPECT_TRUE(tight.feasible(t.depths));
 }
 
+TEST(DensityPlanner, GivesTimeLeftOverToAStageThatAddsNothingButNotToOneThatDoesNotFit) {
+  // Job 0 cannot reach depth 3 by its deadline (6 > 5), so the greedy searches. Its depth 2 adds no
+  // reward: the greedy never offers it, and only the leftover pass takes it (ties go deeper, the
+  // time is free). Job 1's extension gains and is taken by the greedy itself.
+  PlanProblem p;
+  p.reset(0);
+  add_job(p, 5, {2, 4, 6}, {0.5, 0.5, 0.9}, 1);
+  add_job(p, 100, {2, 4}, {0.4, 0.8}, 1);
+  ASSERT_FALSE(p.deepest_fits());
+  DensityPlanner density;
+  const Plan& plan = density.solve(p);
+  EXPECT_EQ(plan.depths, (std::vector<int>{2, 2}));
+  EXPECT_TRUE(p.feasible(plan.depths));
+}
+
 TEST(Planners, WhenEveryJobFitsAtFullDepthEachTakesItsBestDepthTiesDeeper) {
   // Deadlines far away: no choice of depths can miss, so the optimum is each job's best reward alone,
   // even where reward dips with depth (job 0 peaks at depth 2; job 1 ties at 2 and 4 and goes deeper;
