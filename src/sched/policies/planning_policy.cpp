@@ -27,11 +27,14 @@ void PlanningPolicy::plan(Time now) {
   // `reserve_from`, the latest start that still lets every deferred mandatory part meet its deadline.
   const std::size_t limit = window() > 0 ? static_cast<std::size_t>(window()) : jobs_.size();
   std::size_t idle = 0;
+  idle_.clear();
   for (std::size_t i = 0; i < jobs_.size(); ++i) {
     PendingJob& p = jobs_[i];
     p.deferred = false;
-    if (p.in_flight || idle++ >= limit) continue;
-    window_.push_back(static_cast<int>(i));
+    if (p.in_flight) continue;
+    p.drop = false;
+    idle_.push_back(static_cast<int>(i));
+    if (idle++ < limit) window_.push_back(static_cast<int>(i));
   }
   // Fewest drops over every idle job, window and deferred alike: Moore-Hodgson on the mandatory
   // parts in EDF order (O(n log n)), which sheds the largest mandatory part first. Its choice is
@@ -40,12 +43,6 @@ void PlanningPolicy::plan(Time now) {
   // edge-server run at load 2, yao-dp then shed 9.7 % of the jobs where density, whose planner sheds
   // by Moore-Hodgson too, shed 6.5 %.
   const bool defers = idle > limit;
-  idle_.clear();
-  for (std::size_t i = 0; i < jobs_.size(); ++i)
-    if (!jobs_[i].in_flight) {
-      jobs_[i].drop = false;
-      idle_.push_back(static_cast<int>(i));
-    }
   set_replan_on_leave(defers);
   if (!defers && config_.lanes <= 1 && plan_best_depths_if_all_fit(now)) {
     ++stats_.plans;
@@ -168,7 +165,8 @@ bool PlanningPolicy::plan_best_depths_if_all_fit(Time now) {
   return true;
 }
 
-bool PlanningPolicy::mandatory_parts_fit(Time from, bool with_shed, QueueCosting costing) {
+template <PlanningPolicy::QueueCosting costing>
+bool PlanningPolicy::mandatory_parts_fit(Time from, bool with_shed) {
   if (costing == QueueCosting::batched) rank_batch_groups(with_shed);
   Time t = from;
   double margins_squared = 0.0;  // pooled: sum of the squared margins so far (ns^2)
@@ -181,9 +179,10 @@ bool PlanningPolicy::mandatory_parts_fit(Time from, bool with_shed, QueueCosting
         cost += stage.median;
         margins_squared += stage.margin_squared;
       }
+    } else if (costing == QueueCosting::batched) {
+      cost = batched_stage_cost(p) + alone_cost(p, p.done + 1, p.job.mandatory_depth);
     } else {
-      const Duration stage = costing == QueueCosting::batched ? batched_stage_cost(p) : alone_cost(p, p.done, p.done + 1);
-      cost = stage + alone_cost(p, p.done + 1, p.job.mandatory_depth);
+      cost = alone_cost(p, p.done, p.job.mandatory_depth);
     }
     cost = shared(cost);
     t += cost;
@@ -195,9 +194,9 @@ bool PlanningPolicy::mandatory_parts_fit(Time from, bool with_shed, QueueCosting
 }
 
 bool PlanningPolicy::mandatory_parts_fit_somehow(Time from, bool with_shed) {
-  return mandatory_parts_fit(from, with_shed, QueueCosting::alone) ||
-         mandatory_parts_fit(from, with_shed, QueueCosting::batched) ||
-         mandatory_parts_fit(from, with_shed, QueueCosting::pooled);
+  return mandatory_parts_fit<QueueCosting::alone>(from, with_shed) ||
+         mandatory_parts_fit<QueueCosting::batched>(from, with_shed) ||
+         mandatory_parts_fit<QueueCosting::pooled>(from, with_shed);
 }
 
 int PlanningPolicy::first_at_mandatory_stage() const {

@@ -47,7 +47,8 @@ class PlanningPolicy : public PolicyBase {
   bool plan_best_depths_if_all_fit(Time now);
   /// Whether every idle job's mandatory part fits, in order, from `from` on, costed one way; shed
   /// jobs count with `with_shed`; on the lanes seen as one (shared()).
-  bool mandatory_parts_fit(Time from, bool with_shed, QueueCosting costing);
+  template <QueueCosting costing>
+  bool mandatory_parts_fit(Time from, bool with_shed);
   /// Whether they fit costed any of the three ways (each is a schedule the device can keep).
   bool mandatory_parts_fit_somehow(Time from, bool with_shed);
   /// The plan's EDF head, or with mandatory_first a full batch's mandatory stage within its slack.
