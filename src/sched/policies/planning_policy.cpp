@@ -167,19 +167,19 @@ bool PlanningPolicy::plan_best_depths_if_all_fit(Time now) {
 
 template <PlanningPolicy::QueueCosting costing>
 bool PlanningPolicy::mandatory_parts_fit(Time from, bool with_shed) {
-  if (costing == QueueCosting::batched) rank_batch_groups(with_shed);
+  if constexpr (costing == QueueCosting::batched) rank_batch_groups(with_shed);
   Time t = from;
   double margins_squared = 0.0;  // pooled: sum of the squared margins so far (ns^2)
   for (const PendingJob& p : jobs_) {
     if (!in_batch_group(p, with_shed)) continue;
     Duration cost = 0;
-    if (costing == QueueCosting::pooled) {
+    if constexpr (costing == QueueCosting::pooled) {
       for (int s = p.done; s < p.job.mandatory_depth; ++s) {
         const PooledStage& stage = pooled_stage(p.job.model, s);
         cost += stage.median;
         margins_squared += stage.margin_squared;
       }
-    } else if (costing == QueueCosting::batched) {
+    } else if constexpr (costing == QueueCosting::batched) {
       cost = batched_stage_cost(p) + alone_cost(p, p.done + 1, p.job.mandatory_depth);
     } else {
       cost = alone_cost(p, p.done, p.job.mandatory_depth);
