@@ -125,6 +125,26 @@ TEST_P(NnAllocation, RunningEveryStageAllocatesNothingAfterWarmUp) {
   EXPECT_FLOAT_EQ(more, warm);
   ASSERT_EQ(results.size(), static_cast<std::size_t>(kBatch));
   for (const JobState& j : jobs) EXPECT_EQ(j.stages_done(), model.stages());
+
+  // A server reuses a finished job's tensors for its next job: restarting allocates nothing (on every
+  // backend: it is ours, not the backend's), and the reused tensors give the fresh jobs' answers.
+  const std::vector<JobState> fresh = start_jobs(model);
+  const Shape& want = model.input_shape();
+  Tensor input(Shape(want.begin() + 1, want.end()));
+  const Allocations restarts = count_allocations([&] {
+    for (std::size_t j = 0; j < jobs.size(); ++j) {
+      for (std::size_t i = 0; i < input.size(); ++i)  // start_jobs' input j again
+        input[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i) + static_cast<double>(j)));
+      model.restart(input, jobs[j]);
+    }
+  });
+  EXPECT_EQ(restarts.news, 0) << name << ": operator new calls restarting " << kBatch << " finished jobs";
+  EXPECT_EQ(restarts.mallocs, 0) << name << ": malloc calls restarting " << kBatch << " finished jobs";
+  for (const JobState& j : jobs) EXPECT_EQ(j.stages_done(), 0);
+  float reused = 0.0f;
+  const Allocations rerun = count_allocations([&] { reused = run_all(model, batch, results); });
+  expect_hot_path_clean(backend, name + ": running restarted jobs", rerun, second);
+  EXPECT_FLOAT_EQ(reused, warm);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, NnAllocation,

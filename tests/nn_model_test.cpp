@@ -324,6 +324,46 @@ TEST(MultiExitModel, RejectsMisuseWithErrors) {
   EXPECT_THROW(model.run(Tensor(Shape{1, 3, 16, 16}), 4), Error);
 }
 
+TEST(MultiExitModel, RestartReusesAJobForAnotherInputOrModel) {
+  MultiExitModel cnn3 = load("cnn3", 2);
+  MultiExitModel audio = load("audio1d", 2);
+  const Reference ref = reference("cnn3", 3);
+  const Reference audio_ref = reference("audio1d", 3);
+  // Every exit's logits of a fresh job for `input`.
+  const auto fresh_logits = [](MultiExitModel& model, const Tensor& input) {
+    JobState j = model.start(input);
+    std::vector<std::vector<float>> logits;
+    for (int k = 0; k < model.stages(); ++k) logits.push_back(model.run_stage(k, j).logits);
+    return logits;
+  };
+  const auto run_logits = [](MultiExitModel& model, JobState& j) {
+    std::vector<std::vector<float>> logits;
+    for (int k = 0; k < model.stages(); ++k) logits.push_back(model.run_stage(k, j).logits);
+    return logits;
+  };
+  // A job that ran cnn3 to its end, restarted for another input, answers as a fresh job would.
+  JobState job = cnn3.start(slice(ref.input, 0, 1));
+  const auto first = run_logits(cnn3, job);
+  cnn3.restart(slice(ref.input, 1, 1), job);
+  EXPECT_EQ(job.stages_done(), 0);
+  const auto second = run_logits(cnn3, job);
+  EXPECT_EQ(second, fresh_logits(cnn3, slice(ref.input, 1, 1)));
+  EXPECT_NE(second, first) << "the two inputs must answer differently for this check to mean anything";
+  // The same job may serve another model next: its tensors take that model's shapes.
+  audio.restart(slice(audio_ref.input, 0, 1), job);
+  EXPECT_EQ(run_logits(audio, job), fresh_logits(audio, slice(audio_ref.input, 0, 1)));
+  // A wrong shape names the input, and the job cannot run until it is restarted properly.
+  try {
+    cnn3.restart(Tensor(Shape{1, 3, 16, 15}), job);
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'input'"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(cnn3.run_stage(0, job), Error);
+  cnn3.restart(slice(ref.input, 1, 1), job);
+  EXPECT_EQ(run_logits(cnn3, job), second);
+}
+
 TEST(BackendRegistry, DefaultsToTheFastestHostBackend) {
   const auto hosts = testing::host_backends();
   EXPECT_EQ(default_backend(), hosts.back());  // onednn when built, else cpu

@@ -136,6 +136,44 @@ TEST_P(RuntimeAllocation, EngineThreadsAllocateNothingAfterWarmUp) {
   std::filesystem::remove(path);
 }
 
+// The submitting thread: a job slot keeps its job's tensors for the next job (MultiExitModel::restart),
+// so admitting allocates only while the slots are first filled, not per job (it used to allocate and
+// zero-fill every carried tensor of every job). Only this thread is marked here.
+TEST(SubmitAllocation, AdmittingAllocatesOnlyWhileTheSlotsFirstFill) {
+  const auto xs = testing::inputs("cnn3");
+  // What one fresh job's tensors take (a vector, and a shape and values per carried tensor).
+  const std::vector<ServedModel> probe = cnn3_on_cpu();
+  const long news_before = imprecise::testing::g_all_threads.news.load();
+  const long mallocs_before = imprecise::testing::g_all_threads.mallocs.load();
+  { const nn::JobState fresh = probe[0].network.start(xs[0]); }
+  const long news_per_fresh_job = imprecise::testing::g_all_threads.news.load() - news_before;
+  const long mallocs_per_fresh_job = imprecise::testing::g_all_threads.mallocs.load() - mallocs_before;
+  ASSERT_GT(news_per_fresh_job, 0);
+  EngineConfig config;
+  config.policy = "edf-full";
+  config.max_pending = 16;  // at most 16 slots ever hold tensors
+  Counter counter;
+  Engine engine(cnn3_on_cpu(), config);
+  constexpr int kBursts = 50, kBurst = 8;  // bursts of 8 after the last one's answers: never queue full
+  imprecise::testing::t_marked = true;
+  const long news = imprecise::testing::g_marked.news.load(), mallocs = imprecise::testing::g_marked.mallocs.load();
+  for (int b = 0; b < kBursts; ++b) {
+    for (int i = 0; i < kBurst; ++i)
+      engine.submit(0, xs[static_cast<std::size_t>(i) % xs.size()], 60s, [&counter](Outcome o) { counter.add(o); });
+    imprecise::testing::t_marked = false;  // waiting may allocate (the test's own condition variable)
+    counter.wait_for(static_cast<long>(b + 1) * kBurst);
+    imprecise::testing::t_marked = true;
+  }
+  imprecise::testing::t_marked = false;
+  const long submit_news = imprecise::testing::g_marked.news.load() - news;
+  const long submit_mallocs = imprecise::testing::g_marked.mallocs.load() - mallocs;
+  // At most each of the 16 slots filled once (how many of them a loaded machine fills varies), against
+  // 400 fresh jobs' worth before.
+  EXPECT_LE(submit_news, static_cast<long>(config.max_pending) * news_per_fresh_job) << "operator new calls on the submitting thread for " << kBursts * kBurst << " jobs";
+  EXPECT_LE(submit_mallocs, static_cast<long>(config.max_pending) * mallocs_per_fresh_job) << "malloc calls on the submitting thread";
+  EXPECT_EQ(counter.completed, kBursts * kBurst);
+}
+
 TEST(OnlineProfileAllocation, RecordingAndSummarisingAllocateNothing) {
   // The engine test above covers it only as far as its few hundred stages go; here through many
   // renormalisations (half-life 2: every 128 times) and a summary after every time.

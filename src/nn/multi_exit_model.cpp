@@ -224,20 +224,39 @@ std::int64_t MultiExitModel::classes(int exit) const {
 }
 
 JobState MultiExitModel::start(const Tensor& input) const {
+  JobState job;
+  restart(input, job);
+  return job;
+}
+
+namespace {
+
+/// `shape` is `carried` with batch 1 (the carried shape's batch axis is symbolic).
+bool is_job_shape(const Shape& shape, const Shape& carried) {
+  return shape.size() == carried.size() && !shape.empty() && shape[0] == 1 &&
+         std::equal(shape.begin() + 1, shape.end(), carried.begin() + 1);
+}
+
+}  // namespace
+
+void MultiExitModel::restart(const Tensor& input, JobState& job) const {
   const Shape& want = input_shape();
-  const Shape sample(want.begin() + 1, want.end());
   const Shape& have = input.shape();
-  const bool with_batch = have.size() == want.size() && have[0] == 1 && Shape(have.begin() + 1, have.end()) == sample;
-  if (!with_batch && have != sample)
+  const bool sample_only = have.size() + 1 == want.size() && std::equal(have.begin(), have.end(), want.begin() + 1);
+  if (!sample_only && !is_job_shape(have, want)) {
+    job.stages_done_ = -1;  // run_stage refuses it
     throw Error(fmt::format("{}: input '{}' has shape {}, expected {} (or [1, ...])", graph_.source,
                             graph_.inputs[0].name, to_string(have), to_string(want)));
-  JobState job;
-  for (Shape shape : carried_shapes_) {
+  }
+  job.slots_.resize(carried_shapes_.size());
+  for (std::size_t i = 0; i < carried_shapes_.size(); ++i) {
+    if (is_job_shape(job.slots_[i].shape(), carried_shapes_[i])) continue;  // kept from the last job: no allocation
+    Shape shape = carried_shapes_[i];
     shape[0] = 1;
-    job.slots_.emplace_back(std::move(shape));
+    job.slots_[i].resize(std::move(shape));
   }
   std::copy(input.values().begin(), input.values().end(), job.slots_[0].values().begin());
-  return job;
+  job.stages_done_ = 0;
 }
 
 void MultiExitModel::run_stage(int stage, std::span<JobState* const> jobs, std::vector<ExitResult>& results) {

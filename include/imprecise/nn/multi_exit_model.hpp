@@ -37,6 +37,7 @@ void post_process(std::span<const float> logits, ConfidenceMeasure measure, Exit
 
 /// The tensors one job carries between stages (its input and every tensor a later stage reads),
 /// allocated once by MultiExitModel::start, so running stages allocates nothing for it.
+/// MultiExitModel::restart reuses them for the next job.
 class JobState {
  public:
   int stages_done() const { return stages_done_; }
@@ -107,6 +108,11 @@ class MultiExitModel {
 
   /// A fresh job for one input of shape [1, ...] or the sample shape. Throws Error on a wrong shape.
   JobState start(const Tensor& input) const;
+  /// The same into `job`, reusing its tensors: nothing is allocated or zero-filled when `job` last held
+  /// a job of this model (a server's job slots do, once warm), since every carried tensor but the input
+  /// is written by the stage that produces it before a later one reads it. Throws Error on a wrong shape
+  /// and leaves `job` unstarted then.
+  void restart(const Tensor& input, JobState& job) const;
   /// Runs stage `stage` for `jobs` as one batch (at most max_batch(); each must have finished exactly
   /// `stage` stages), writes job j's exit into results[j] and advances the jobs. `results` is resized
   /// to jobs.size() and its elements are overwritten in place, reusing their storage: a caller that
