@@ -76,7 +76,7 @@ Engine::Impl::Impl(std::vector<ServedModel> models, EngineConfig config)
 
   const std::size_t n = config_.max_pending;
   slots_.resize(n);
-  free_.reserve(n);
+  free_.reset(n, networks_.size());
   inbox_.reserve(n);
   arrivals_.reserve(n);
   freeing_.reserve(n);
@@ -93,7 +93,6 @@ Engine::Impl::Impl(std::vector<ServedModel> models, EngineConfig config)
       slots_[i].logits.resize(static_cast<std::size_t>(max_stages_));
       for (auto& l : slots_[i].logits) l.reserve(max_classes);
     }
-    free_.push_back(static_cast<std::uint32_t>(n - 1 - i));  // hand out slot 0 first
   }
   confidence_.resize(static_cast<std::size_t>(max_batch));
   lanes_ = std::vector<Lane>(static_cast<std::size_t>(config_.lanes));

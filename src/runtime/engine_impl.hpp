@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "deadline_heap.hpp"
+#include "free_slots.hpp"
 #include "imprecise/runtime/engine.hpp"
 #include "imprecise/sched/policy_host.hpp"
 #include "online_profile.hpp"
@@ -31,6 +32,7 @@ struct ExitAnswer {
 struct Slot {
   Job job;
   nn::JobState state;
+  ModelId shaped_for = -1;  // the model whose tensors `state` holds (-1: none yet); set by the submitter
   std::optional<std::promise<Outcome>> promise;
   Engine::Callback callback;
   std::uint32_t generation = 0;
@@ -84,7 +86,7 @@ struct Engine::Impl final : HostClient {
   // --- shared, guarded by mu_ ---
   mutable std::mutex mu_;
   std::condition_variable cv_;  // wakes the dispatcher
-  std::vector<std::uint32_t> free_;
+  detail::FreeSlots free_;
   std::vector<std::uint32_t> inbox_;
   bool stop_requested_ = false;
   bool stop_seen_ = false;   // a pass ran after the stop request

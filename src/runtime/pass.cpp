@@ -47,7 +47,7 @@ void Engine::Impl::service() {
   int poke_lane = -1;
   {
     std::lock_guard lock(mu_);
-    for (const std::uint32_t index : freeing_) free_.push_back(index);
+    for (const std::uint32_t index : freeing_) free_.give_back(index, slots_[index].shaped_for);
     freeing_.clear();
     wake_dispatcher = wake < wake_at_;  // a timer the sleeping dispatcher does not know about yet
     wake_at_ = wake;

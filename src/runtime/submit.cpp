@@ -52,21 +52,22 @@ JobId Engine::Impl::submit(ModelId model, const nn::Tensor& input, Time deadline
   {
     std::lock_guard lock(mu_);
     if (stop_requested_) return refuse(OutcomeStatus::rejected, "engine is stopping");
-    if (free_.empty())
-      return refuse(OutcomeStatus::rejected, fmt::format("queue full: {} jobs pending (max_pending)", config_.max_pending));
-    index = free_.back();
-    free_.pop_back();
+    const std::optional<std::uint32_t> free = free_.take(model);
+    if (!free) return refuse(OutcomeStatus::rejected, fmt::format("queue full: {} jobs pending (max_pending)", config_.max_pending));
+    index = *free;
   }
   Slot& s = slots_[index];
   const auto give_back = [&] {
     std::lock_guard lock(mu_);
-    free_.push_back(index);
+    free_.give_back(index, s.shaped_for);
   };
   try {
-    // Copies the input into the slot's own tensors, kept from its last job: once the slots have served
-    // each model, admitting a job allocates nothing (before, every admission allocated and zero-filled
-    // the job's carried tensors: 64-259 KB on the edge models).
+    // Copies the input into the slot's own tensors, kept from its last job (FreeSlots hands out one
+    // that held this model when there is one): once warm, admitting a job allocates and zero-fills
+    // nothing (before, every admission allocated and zero-filled its carried tensors: 64-259 KB on the
+    // edge models).
     networks_[static_cast<std::size_t>(model)].restart(input, s.state);
+    s.shaped_for = model;
   } catch (const std::exception& e) {
     give_back();
     return refuse(OutcomeStatus::failed, e.what());
