@@ -86,9 +86,10 @@ class ModelBasedController final : public Controller {
             const int c = concurrency_of(l, background);
             const double service = cost(m, c, bi);
             if (service <= 0) continue;
+            const Setting setting = prepare(m, bi, c, l, background, service);
             for (std::size_t wi = 0; wi < waits_.size(); ++wi) {
               if (batches_[bi] == 1 && wi > 0) break;  // a batch of one never waits
-              const Scored s = predict(m, bi, c, static_cast<double>(waits_[wi]), l, background, service);
+              const Scored s = predict(setting, static_cast<double>(waits_[wi]));
               if (s.utility > best.utility + kMargin) best = Best{s.utility, s.demand, batches_[bi], waits_[wi], l};
             }
           }
@@ -111,45 +112,64 @@ class ModelBasedController final : public Controller {
     int lanes = 1;
   };
 
-  Scored predict(std::size_t m, std::size_t bi, int c, double wait, int l, double background, double service) const {
-    const int b = batches_[bi];
-    const double lambda = rate_[m];
-    const double slo = slo_[m] > 0 ? slo_[m] : 1e9;
-    const double lanes = std::max(0.1, std::min(static_cast<double>(l), lanes_ - background));
-    const double rho = lambda * service / (lanes * b);
-    const double fill = b > 1 ? (lambda > 0 ? std::min(wait, (b - 1) / lambda) : wait) : 0.0;
-    const double slack = slo - fill - service;
-    double violation = 1.0;
-    double queueing = std::max(0.0, slack);
-    if (slack > 0) {
-      if (rho < 1.0) queueing = std::min(queueing, rho / (2.0 * (1.0 - rho)) * service);
-      const double room = lanes * b * slack / service;
-      if (rho <= 0.0) {
-        violation = 0.0;
-      } else if (std::abs(rho - 1.0) < 1e-6) {
-        violation = 1.0 / (room + 1.0);
-      } else {
-        const double rk = std::pow(rho, room);
-        violation = std::clamp((1.0 - rho) * rk / (1.0 - rk * rho), 0.0, 1.0);
-      }
-    }
+  /// What a (batch, lanes) setting's predictions share whatever the wait: everything but the batch fill
+  /// and what follows from it. log(rho) is taken once here: rho^K = exp(K log rho) then costs an exp per
+  /// wait, where a pow per wait was half of a decision's time.
+  struct Setting {
+    int b;
+    double lambda, slo, lanes, service, rho, log_rho;
+    double reward = 0.0, demand = 0.0;  // accuracy_weighted: the depth the spare capacity buys, and its lanes
+  };
+  Setting prepare(std::size_t m, std::size_t bi, int c, int l, double background, double service) const {
+    Setting s{};
+    s.b = batches_[bi];
+    s.lambda = rate_[m];
+    s.slo = slo_[m] > 0 ? slo_[m] : 1e9;
+    s.lanes = std::max(0.1, std::min(static_cast<double>(l), lanes_ - background));
+    s.service = service;
+    s.rho = s.lambda * service / (s.lanes * s.b);
+    s.log_rho = s.rho > 0.0 ? std::log(s.rho) : 0.0;
     if (config_.utility.accuracy_weighted) {
       // An anytime policy turns the capacity the mandatory stages leave into depth: the share of each
       // job's optional work (to full depth, at the same batch) that fits buys the prior's gain from the
       // mandatory exit to the last. No latency term (slo_utility.hpp): an answer by its deadline counts.
       const double full = full_cost(m, c, bi);
       const double optional = std::max(0.0, full - service);
-      const double spare = lanes * b - lambda * service;
-      const double share = optional <= 0 ? 1.0 : (lambda <= 0 ? 1.0 : std::clamp(spare / (lambda * optional), 0.0, 1.0));
+      const double spare = s.lanes * s.b - s.lambda * service;
+      const double share =
+          optional <= 0 ? 1.0 : (s.lambda <= 0 ? 1.0 : std::clamp(spare / (s.lambda * optional), 0.0, 1.0));
       const UtilityModel& u = models_[m].utility;
       const int stages = std::max(1, models_[m].profile.stages());
-      const double reward = u.prior(mandatory(m)) + share * (u.prior(stages) - u.prior(mandatory(m)));
-      const double utility = (1.0 - violation) * reward - config_.utility.violation * violation;
-      return {utility, lambda * (service + share * optional) / b};
+      s.reward = u.prior(mandatory(m)) + share * (u.prior(stages) - u.prior(mandatory(m)));
+      s.demand = s.lambda * (service + share * optional) / s.b;
+    } else {
+      s.demand = s.lambda * service / s.b;
     }
-    const double latency = fill + queueing + service;
-    const double utility = (1.0 - violation) - config_.utility.latency * latency / slo - config_.utility.violation * violation;
-    return {utility, lambda * service / b};
+    return s;
+  }
+
+  Scored predict(const Setting& s, double wait) const {
+    const double fill = s.b > 1 ? (s.lambda > 0 ? std::min(wait, (s.b - 1) / s.lambda) : wait) : 0.0;
+    const double slack = s.slo - fill - s.service;
+    double violation = 1.0;
+    double queueing = std::max(0.0, slack);
+    if (slack > 0) {
+      if (s.rho < 1.0) queueing = std::min(queueing, s.rho / (2.0 * (1.0 - s.rho)) * s.service);
+      const double room = s.lanes * s.b * slack / s.service;
+      if (s.rho <= 0.0) {
+        violation = 0.0;
+      } else if (std::abs(s.rho - 1.0) < 1e-6) {
+        violation = 1.0 / (room + 1.0);
+      } else {
+        const double rk = std::exp(room * s.log_rho);  // rho^room
+        violation = std::clamp((1.0 - s.rho) * rk / (1.0 - rk * s.rho), 0.0, 1.0);
+      }
+    }
+    if (config_.utility.accuracy_weighted)
+      return {(1.0 - violation) * s.reward - config_.utility.violation * violation, s.demand};
+    const double latency = fill + queueing + s.service;
+    const double utility = (1.0 - violation) - config_.utility.latency * latency / s.slo - config_.utility.violation * violation;
+    return {utility, s.demand};
   }
 
   int concurrency_of(int l, double background) const {
