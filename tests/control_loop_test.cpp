@@ -1,9 +1,12 @@
 // ControlLoop: windows gathered from hand-fed observer events; start and tick apply the controller's settings.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <limits>
 #include <thread>
 #include <vector>
+
+#include <time.h>
 
 #include "control_fixtures.hpp"
 #include "imprecise/error.hpp"
@@ -210,6 +213,51 @@ TEST_F(ControlLoopTest, HooksFromOtherThreadsWhileTicking) {
   EXPECT_EQ(arrived, 4000);
   EXPECT_EQ(answered, 4000);
   for (const ModelWindow& w : loop_->history().back().windows) EXPECT_EQ(w.pending, 0);
+}
+
+/// Spends its decision either sleeping (as a preempted thread would: wall time, no CPU) or computing.
+class TimedController final : public Controller {
+ public:
+  explicit TimedController(bool sleep) : sleep_(sleep) {}
+  std::string_view name() const override { return "timed"; }
+  void decide(const ControlObservation&, std::span<ModelControl>) override {
+    if (sleep_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      return;
+    }
+    const auto cpu = [] {
+      timespec ts{};
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+      return static_cast<Duration>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+    };
+    const Duration until = cpu() + from_ms(3);
+    while (cpu() < until) {
+    }
+  }
+
+ private:
+  bool sleep_;
+};
+
+TEST(ControlLoop, RecordsEachDecisionsWallAndCpuTime) {
+  const std::vector<Model> models = testing::three_models();
+  ControllerConfig config;
+  config.interval = from_ms(100);
+  RecordingPolicy policy;
+  for (const bool sleep : {true, false}) {
+    ControlLoop loop(std::make_unique<TimedController>(sleep), models, config);
+    loop.start(0, policy);
+    loop.tick(from_ms(100), policy);
+    ASSERT_EQ(loop.history().size(), 1u);
+    const ControlRecord& r = loop.history()[0];
+    if (sleep) {
+      EXPECT_GE(r.decision, from_ms(20)) << "the wall clock counts the time the thread did not run";
+      EXPECT_LT(r.decision_cpu, from_ms(10)) << "the CPU clock does not";
+    } else {
+      EXPECT_GE(r.decision_cpu, from_ms(3));
+      EXPECT_GE(r.decision + from_ms(1), r.decision_cpu) << "CPU time within the wall time (less the clock reads)";
+    }
+  }
 }
 
 TEST(ControlLoop, RejectsABadConfig) {

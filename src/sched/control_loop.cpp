@@ -8,6 +8,8 @@
 #include <limits>
 #include <mutex>
 
+#include <time.h>
+
 #include <fmt/format.h>
 
 #include "imprecise/core/nearest_rank.hpp"
@@ -228,15 +230,28 @@ struct ControlLoop::State {
   std::vector<ModelControl> next;     // what decide() writes
   std::vector<ControlRecord> history;
 
-  /// Asks the controller over `windows` and applies what it chose; returns the wall time decide took.
-  Duration decide(const ControlObservation& observation, Policy& policy) {
+  struct Took {
+    Duration wall;
+    Duration cpu;
+  };
+  /// Asks the controller over `windows` and applies what it chose; returns how long decide took, on
+  /// the wall clock and on this thread's CPU clock (they differ by the time the thread was preempted:
+  /// in a real run, behind busy lanes, that can be most of a decision's wall time).
+  Took decide(const ControlObservation& observation, Policy& policy) {
     std::copy(current.begin(), current.end(), next.begin());
+    const Duration cpu0 = thread_cpu_now();
     const auto t0 = std::chrono::steady_clock::now();
     controller->decide(observation, next);
     const auto t1 = std::chrono::steady_clock::now();
+    const Duration cpu1 = thread_cpu_now();
     std::copy(next.begin(), next.end(), current.begin());
     for (std::size_t m = 0; m < current.size(); ++m) policy.set_control(static_cast<ModelId>(m), current[m]);
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count();
+    return {std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count(), std::max<Duration>(0, cpu1 - cpu0)};
+  }
+  static Duration thread_cpu_now() {
+    timespec ts{};
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+    return static_cast<Duration>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
   }
 };
 
@@ -296,8 +311,9 @@ Time ControlLoop::tick(Time now, Policy& policy) {
   State& s = *state_;
   const auto closed = s.gatherer->close(now, s.windows);
   const ControlObservation observation{now, closed.interval, closed.lanes, closed.busy_fraction, s.windows, s.current};
-  const Duration took = s.decide(observation, policy);
-  s.history.push_back(ControlRecord{now, s.windows, slo_utility(s.windows, s.config.utility), s.current, took});
+  const State::Took took = s.decide(observation, policy);
+  s.history.push_back(
+      ControlRecord{now, s.windows, slo_utility(s.windows, s.config.utility), s.current, took.wall, took.cpu});
   return now + s.config.interval;
 }
 

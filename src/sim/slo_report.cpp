@@ -27,6 +27,10 @@ SloReport slo_report(const SimResult& result, const SloUtilityWeights& weights, 
   for (const Duration d : result.control_decisions) us.push_back(to_us(d));
   r.decision_p50_us = nearest_rank_percentile(us, 0.50);
   r.decision_p99_us = nearest_rank_percentile(us, 0.99);
+  us.clear();
+  for (const ControlRecord& c : result.control) us.push_back(to_us(c.decision_cpu));
+  r.decision_cpu_p50_us = nearest_rank_percentile(us, 0.50);
+  r.decision_cpu_p99_us = nearest_rank_percentile(us, 0.99);
   return r;
 }
 
@@ -41,7 +45,9 @@ nlohmann::json to_json(const SloReport& r) {
           {"throughput_per_s", r.throughput_per_s},
           {"intervals", r.intervals},
           {"decision_p50_us", r.decision_p50_us},
-          {"decision_p99_us", r.decision_p99_us}};
+          {"decision_p99_us", r.decision_p99_us},
+          {"decision_cpu_p50_us", r.decision_cpu_p50_us},
+          {"decision_cpu_p99_us", r.decision_cpu_p99_us}};
 }
 
 }  // namespace imprecise::sim

@@ -21,7 +21,8 @@ struct ControlRecord {
   std::vector<ModelWindow> windows;
   double utility = 0.0;
   std::vector<ModelControl> chosen;
-  Duration decision = 0;  ///< wall time Controller::decide took
+  Duration decision = 0;      ///< wall time Controller::decide took
+  Duration decision_cpu = 0;  ///< the deciding thread's CPU time in it: the wall time less preemption
 };
 
 class ControlLoop {

@@ -22,6 +22,8 @@ struct SloReport {
   int intervals = 0;                ///< control intervals run
   double decision_p50_us = 0.0;     ///< wall time of one Controller::decide (0 without one)
   double decision_p99_us = 0.0;
+  double decision_cpu_p50_us = 0.0;  ///< the deciding thread's CPU time in it (the wall time less preemption)
+  double decision_cpu_p99_us = 0.0;
 };
 
 /// `weights` is what the run was scored with (SimConfig::control.utility); accuracy_weighted is set
@@ -30,7 +32,7 @@ SloReport slo_report(const SimResult& result, const SloUtilityWeights& weights, 
                      const std::string& controller);
 
 /// {controller, lanes, utility, utility_accuracy, accuracy, slo_violations, latency_p99_ms,
-///  throughput_per_s, intervals, decision_p50_us, decision_p99_us}
+///  throughput_per_s, intervals, decision_p50_us, decision_p99_us, decision_cpu_p50_us, decision_cpu_p99_us}
 nlohmann::json to_json(const SloReport& report);
 
 }  // namespace imprecise::sim
