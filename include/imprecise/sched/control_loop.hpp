@@ -22,7 +22,8 @@ struct ControlRecord {
   double utility = 0.0;
   std::vector<ModelControl> chosen;
   Duration decision = 0;      ///< wall time Controller::decide took
-  Duration decision_cpu = 0;  ///< the deciding thread's CPU time in it: the wall time less preemption
+  Duration decision_cpu = 0;  ///< the deciding thread's CPU time in it: the wall time less preemption, plus
+                              ///< the CPU clock's own two reads (system calls: about 1 us on the dev VM)
 };
 
 class ControlLoop {
