@@ -68,15 +68,23 @@ std::string backend_and_name(const ::testing::TestParamInfo<std::tuple<std::stri
   return std::get<0>(param.param) + "_" + std::get<1>(param.param);
 }
 
-/// kBatch fresh jobs with distinct, deterministic inputs (the values do not matter, only that the
-/// kernels run on real data).
-std::vector<JobState> start_jobs(const MultiExitModel& model) {
+/// Job j's input: distinct, deterministic values (they do not matter, only that the kernels run on real
+/// data). Written into `input`, which has the model's sample shape.
+void fill_input(Tensor& input, int j) {
+  for (std::size_t i = 0; i < input.size(); ++i) input[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i) + j));
+}
+
+Tensor sample_tensor(const MultiExitModel& model) {
   const Shape& want = model.input_shape();
-  const Shape sample(want.begin() + 1, want.end());
+  return Tensor(Shape(want.begin() + 1, want.end()));
+}
+
+/// kBatch fresh jobs, job j on fill_input's input j.
+std::vector<JobState> start_jobs(const MultiExitModel& model) {
   std::vector<JobState> jobs;
   for (int j = 0; j < kBatch; ++j) {
-    Tensor input(sample);
-    for (std::size_t i = 0; i < input.size(); ++i) input[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i) + j));
+    Tensor input = sample_tensor(model);
+    fill_input(input, j);
     jobs.push_back(model.start(input));
   }
   return jobs;
@@ -128,13 +136,10 @@ TEST_P(NnAllocation, RunningEveryStageAllocatesNothingAfterWarmUp) {
 
   // A server reuses a finished job's tensors for its next job: restarting allocates nothing (on every
   // backend: it is ours, not the backend's), and the reused tensors give the fresh jobs' answers.
-  const std::vector<JobState> fresh = start_jobs(model);
-  const Shape& want = model.input_shape();
-  Tensor input(Shape(want.begin() + 1, want.end()));
+  Tensor input = sample_tensor(model);
   const Allocations restarts = count_allocations([&] {
     for (std::size_t j = 0; j < jobs.size(); ++j) {
-      for (std::size_t i = 0; i < input.size(); ++i)  // start_jobs' input j again
-        input[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i) + static_cast<double>(j)));
+      fill_input(input, static_cast<int>(j));  // start_jobs' input j again
       model.restart(input, jobs[j]);
     }
   });
