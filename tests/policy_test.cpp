@@ -328,6 +328,47 @@ TEST(Protocol, ExpiredJobsAreForgottenEvenInFlight) {
   }
 }
 
+TEST(Protocol, JobsSettledTogetherFinishInOrderAndAnExpiryInBetweenCancelsAnOwedFinish) {
+  // Every settled job leaves the pending set at once and its Finish is owed (PolicyBase::next_settled):
+  // the Finishes come in order, one per next(), and a job the host ends in between gets no Finish.
+  std::vector<Model> models{make_model(1, 1.0)};
+  for (const std::string& spec : policy_names()) {
+    const std::string name = spec.substr(0, spec.find(':'));
+    for (const bool expire_one : {false, true}) {
+      auto p = make_policy(name, models);
+      for (JobId id = 1; id <= 3; ++id) p->on_release(make_job(id, 0, from_ms(10.0 * id)), 0);
+      int dispatched = 0;
+      Time now = 0;
+      for (int round = 0; round < 3 && dispatched < 3; ++round) {
+        const Decision d = p->next(now);
+        const auto& batch = as<Dispatch>(d);
+        const std::vector<JobId> jobs(batch.jobs.begin(), batch.jobs.end());
+        now += from_ms(1);
+        for (const JobId id : jobs) p->on_stage_done(id, 1, 0.9, now);
+        dispatched += static_cast<int>(jobs.size());
+        if (dispatched < 3) {  // a batch smaller than all three: its jobs finish before the next dispatch
+          for (std::size_t k = 0; k < jobs.size(); ++k) EXPECT_EQ(as<Finish>(p->next(now)).job, jobs[k]) << name;
+        }
+      }
+      ASSERT_EQ(dispatched, 3) << name;
+      std::vector<JobId> finished;
+      Decision d = p->next(now);
+      if (expire_one) {
+        finished.push_back(as<Finish>(d).job);
+        p->on_expire(3, now);  // owed a Finish, if it was settled with the first
+        d = p->next(now);
+      }
+      while (const auto* f = std::get_if<Finish>(&d)) {
+        finished.push_back(f->job);
+        d = p->next(now);
+      }
+      EXPECT_EQ(as<Idle>(d).until, kNever) << name;
+      EXPECT_TRUE(std::is_sorted(finished.begin(), finished.end())) << name;
+      EXPECT_EQ(std::count(finished.begin(), finished.end(), JobId{3}), expire_one ? 0 : 1) << name;
+    }
+  }
+}
+
 TEST(Oracle, NeverGoesOnToAnExitThatIsTrulyWrong) {
   std::vector<Model> models{make_model(3, 1.0)};
   auto p = make_policy("oracle-utility", models);

@@ -15,6 +15,7 @@ PolicyBase::PolicyBase(std::span<const Model> models, PolicyConfig config, JobOr
       reward_rows_(max_stages(models) + 1) {
   jobs_.reserve(256);
   batch_.reserve(64);
+  settled_.reserve(64);
   if (config_.batch_aware) stage_costs_.reserve(256);
   for (const Model& model : models_) {
     runs_.emplace_back(model.stages(), 0);
@@ -165,10 +166,51 @@ Duration PolicyBase::batched_stage_cost(const PendingJob& job) {
   return rank == first ? planned_time(job.job.model, s, size) : 0;
 }
 
+void PolicyBase::replan(Time now) {
+  refresh_job_costs();
+  plan(now);
+  shed_known_ = false;
+  plan_current_ = true;
+  settle_due_ = true;
+}
+
+const JobId* PolicyBase::next_settled() {
+  if (settled_next_ < settled_.size()) return &settled_[settled_next_++];
+  settled_.clear();
+  settled_next_ = 0;
+  // Only a plan sets targets, so after one scan no job becomes settled before the next plan: the
+  // scan is skipped on the decisions in between (a pass makes several).
+  if (!settle_due_) return nullptr;
+  settle_due_ = false;
+  // Every job the plan has settled leaves jobs_ in one compaction, and their Finishes follow in order:
+  // the same decisions as taking them one at a time, without a scan and an erase (a move of every
+  // later job) per Finish, which at a deep backlog was a large part of a pass.
+  const auto first = std::find_if(jobs_.begin(), jobs_.end(), [](const PendingJob& p) { return settled(p); });
+  if (first == jobs_.end()) return nullptr;
+  auto kept = first;
+  for (auto it = first; it != jobs_.end(); ++it) {
+    if (settled(*it)) {
+      settled_.push_back(it->job.id);
+      if (static_cast<std::size_t>(it - jobs_.begin()) < scan_from_) --scan_from_;  // due_drop's cursor
+      release_rows(*it);
+      continue;
+    }
+    if (kept != it) *kept = std::move(*it);
+    ++kept;
+  }
+  jobs_.erase(kept, jobs_.end());
+  plan_current_ = false;
+  return &settled_[settled_next_++];
+}
+
+void PolicyBase::release_rows(const PendingJob& job) {
+  if (job.cost_slot >= 0) stage_costs_.release(job.cost_slot);
+  if (job.reward_slot >= 0) reward_rows_.release(job.reward_slot);
+}
+
 void PolicyBase::erase_job(std::size_t index) {
   if (index < scan_from_) --scan_from_;  // keeps due_drop's cursor on the same job
-  if (jobs_[index].cost_slot >= 0) stage_costs_.release(jobs_[index].cost_slot);
-  if (jobs_[index].reward_slot >= 0) reward_rows_.release(jobs_[index].reward_slot);
+  release_rows(jobs_[index]);
   jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(index));
 }
 
@@ -205,6 +247,13 @@ void PolicyBase::on_stage_done(JobId id, int depth, double confidence, Time) {
 }
 
 void PolicyBase::on_expire(JobId id, Time) {
+  // A job settled but whose Finish is still owed (a host that ends jobs between two next() calls):
+  // its outcome is the host's now.
+  const auto owed = std::find(settled_.begin() + static_cast<std::ptrdiff_t>(settled_next_), settled_.end(), id);
+  if (owed != settled_.end()) {
+    settled_.erase(owed);
+    return;
+  }
   const int i = find(id);
   if (i < 0) return;
   erase_job(static_cast<std::size_t>(i));
@@ -288,32 +337,17 @@ int PolicyBase::pick_head(Time) {
 
 Decision PolicyBase::next(Time now) {
   if (dirty_) {
-    refresh_job_costs();
-    plan(now);
-    shed_known_ = false;
+    replan(now);
     dirty_ = false;
-    plan_current_ = true;
   }
   // Settle what the plan decided before dispatching anything. A job the plan sheds stays pending
   // (and is re-planned at every event) until its deadline proves the Drop.
-  for (std::size_t i = 0; i < jobs_.size(); ++i) {
-    PendingJob& p = jobs_[i];
-    if (p.in_flight || p.drop) continue;
-    if (!p.deferred && p.done >= p.target && p.done >= p.job.mandatory_depth) {
-      const JobId id = p.job.id;
-      erase_job(i);
-      plan_current_ = false;
-      return Finish{id};
-    }
-  }
+  if (const JobId* id = next_settled()) return Finish{*id};
   const int head = first_dispatchable(now);
   if (head < 0 && replan_on_leave_ && !plan_current_) {
     // Jobs left the window since it was planned and nothing planned is left to run: plan the
     // deferred jobs that moved up (re-planning at every Finish instead would cost a DP per answer).
-    refresh_job_costs();
-    plan(now);
-    shed_known_ = false;
-    plan_current_ = true;
+    replan(now);
     return next(now);
   }
   // Beyond the pending limit, jobs the plan sheds go at once (no batch is formed only to be undone).

@@ -40,7 +40,8 @@ class PolicyBase : public Policy {
   void on_lane_free(int lane, Time now) override;
   void set_control(ModelId model, const ModelControl& control) override;
 
-  std::size_t pending() const { return jobs_.size(); }
+  /// Jobs not answered yet (those whose Finish is owed included).
+  std::size_t pending() const { return jobs_.size() + (settled_.size() - settled_next_); }
 
  protected:
   /// Sets `target` (>= done) and `drop` of every job that is not in flight. Called once per event.
@@ -140,6 +141,16 @@ class PolicyBase : public Policy {
  private:
   int find(JobId id) const;
   void erase_job(std::size_t index);
+  void release_rows(const PendingJob& job);
+  /// Done with what the plan wants and answerable: its Finish is due.
+  static bool settled(const PendingJob& p) {
+    return !p.in_flight && !p.drop && !p.deferred && p.done >= p.target && p.done >= p.job.mandatory_depth;
+  }
+  /// The next job whose Finish is due (in order), or nullptr. When none is owed, takes every settled
+  /// job out of jobs_ at once and owes their Finishes (settled_).
+  const JobId* next_settled();
+  /// A fresh plan of every pending job (refresh_job_costs, plan) and what follows from it.
+  void replan(Time now);
   /// The first lane this policy has not dispatched to (or -1), and whether `model` may take one more
   /// lane under its ModelControl::lanes.
   int free_lane() const;
@@ -174,6 +185,9 @@ class PolicyBase : public Policy {
   bool replan_on_leave_ = false;
   bool plan_current_ = false;  // no job has left since the last plan
   std::vector<JobId> batch_;
+  std::vector<JobId> settled_;  // jobs out of jobs_ whose Finish next() owes, from settled_next_ on
+  std::size_t settled_next_ = 0;
+  bool settle_due_ = false;     // a plan ran since jobs_ was last scanned for settled jobs
   JobRows<Duration> stage_costs_;
   bool keeps_reward_rows_ = false;
   JobRows<double> reward_rows_;
