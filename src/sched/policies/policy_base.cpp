@@ -12,15 +12,16 @@ PolicyBase::PolicyBase(std::span<const Model> models, PolicyConfig config, JobOr
       config_(config),
       order_(order),
       stage_costs_(max_stages(models)),
-      reward_rows_(max_stages(models) + 1) {
+      reward_rows_(max_stages(models) + 1),
+      prefix_stride_(max_stages(models) + 1) {
   jobs_.reserve(256);
   batch_.reserve(64);
   settled_.reserve(64);
   if (config_.batch_aware) stage_costs_.reserve(256);
+  alone_prefix_.assign(models_.size() * static_cast<std::size_t>(prefix_stride_), 0);
   for (const Model& model : models_) {
     runs_.emplace_back(model.stages(), 0);
     rank_.emplace_back(model.stages(), 0);
-    alone_prefix_.emplace_back(model.stages() + 1, 0);
     pooled_stages_.emplace_back(static_cast<std::size_t>(model.stages()));
   }
   refresh_model_costs();
@@ -113,7 +114,7 @@ void PolicyBase::refresh_model_costs() {
     const Profile& profile = planning_profile(model);
     if (costed_revision_[m] != profile.revision()) {
       costed_revision_[m] = profile.revision();
-      std::vector<Duration>& prefix = alone_prefix_[m];
+      Duration* prefix = alone_prefix_.data() + m * static_cast<std::size_t>(prefix_stride_);
       const int batch = max_batch_of(static_cast<ModelId>(m));
       Duration longest = 0;
       for (int s = 0; s < model.stages(); ++s) {
@@ -123,6 +124,7 @@ void PolicyBase::refresh_model_costs() {
         const auto margin = static_cast<double>(std::max<Duration>(0, profile.planned(s, 1, config_.mandatory_figure) - median));
         pooled_stages_[m][static_cast<std::size_t>(s)] = PooledStage{median, margin * margin};
       }
+      std::fill(prefix + model.stages() + 1, prefix + prefix_stride_, prefix[model.stages()]);
       model_longest_dispatch_[m] = longest;
     }
     longest_dispatch_ = std::max(longest_dispatch_, model_longest_dispatch_[m]);
@@ -138,7 +140,7 @@ void PolicyBase::refresh_job_costs() {
   for (PendingJob& p : jobs_) {
     const Model& model = model_of(p);
     Duration* cost = stage_costs_.row(p.cost_slot);
-    const std::vector<Duration>& prefix = alone_prefix_[p.job.model];
+    const Duration* prefix = alone_prefix(p.job.model);
     for (int s = 0; s < model.stages(); ++s) cost[s] = prefix[s + 1] - prefix[s];
     if (waits_at_mandatory_stage(p)) cost[p.done] = batched_stage_cost(p);
   }

@@ -79,7 +79,7 @@ class PolicyBase : public Policy {
   /// Planned time of `stage` for `job` in this decision: batch 1, or with batch_aware planning, for
   /// jobs waiting at a mandatory stage, the cost of the batches they form (refresh_job_costs).
   Duration job_cost(const PendingJob& job, int stage) const {
-    if (!config_.batch_aware) return alone_prefix_[job.job.model][stage + 1] - alone_prefix_[job.job.model][stage];
+    if (!config_.batch_aware) return alone_prefix(job.job.model)[stage + 1] - alone_prefix(job.job.model)[stage];
     return stage_costs_.row(job.cost_slot)[stage];
   }
   /// Planned time to take `job` alone (batch 1) from depth `from` (default: its current depth) to
@@ -87,8 +87,13 @@ class PolicyBase : public Policy {
   Duration alone_cost(const PendingJob& job, int depth) const { return alone_cost(job, job.done, depth); }
   Duration alone_cost(const PendingJob& job, int from, int depth) const {
     if (depth <= from) return 0;
-    const std::vector<Duration>& prefix = alone_prefix_[job.job.model];
-    return prefix[std::min<std::size_t>(static_cast<std::size_t>(depth), prefix.size() - 1)] - prefix[from];
+    const Duration* prefix = alone_prefix(job.job.model);
+    return prefix[std::min(depth, prefix_stride_ - 1)] - prefix[from];
+  }
+  /// Batch-1 planned time of stages [0, depth) of `model`, for depth in [0, max stages] (constant past
+  /// the model's own stages). One flat table: the per-job cost lookups of a plan are its hottest loads.
+  const Duration* alone_prefix(ModelId model) const {
+    return alone_prefix_.data() + static_cast<std::ptrdiff_t>(model) * prefix_stride_;
   }
   /// A stage at batch 1 as a queue budgeted at the p99 of its sum sees it: its median
   /// (PolicyConfig::figure) and its squared margin (mandatory figure - median, ns^2).
@@ -192,7 +197,8 @@ class PolicyBase : public Policy {
   bool keeps_reward_rows_ = false;
   JobRows<double> reward_rows_;
   std::vector<std::vector<int>> runs_, rank_;  // [model][stage] scratch: jobs waiting there, ranked
-  std::vector<std::vector<Duration>> alone_prefix_;  // [model][depth]: batch-1 time of stages [0, depth)
+  int prefix_stride_;                   // max stages + 1
+  std::vector<Duration> alone_prefix_;  // [model * prefix_stride_ + depth]: batch-1 time of stages [0, depth)
   std::vector<std::vector<PooledStage>> pooled_stages_;  // [model][stage]
   // Longest planned dispatch of any stage: the most time that can pass before the next decision.
   Duration longest_dispatch_ = 0;
