@@ -329,7 +329,7 @@ TEST(Protocol, ExpiredJobsAreForgottenEvenInFlight) {
 }
 
 TEST(Protocol, JobsSettledTogetherFinishInOrderAndAnExpiryInBetweenCancelsAnOwedFinish) {
-  // Every settled job leaves the pending set at once and its Finish is owed (PolicyBase::next_settled):
+  // Every settled job leaves the pending set at once and its Finish is owed (PolicyBase::take_out_leaving):
   // the Finishes come in order, one per next(), and a job the host ends in between gets no Finish.
   std::vector<Model> models{make_model(1, 1.0)};
   for (const std::string& spec : policy_names()) {
@@ -365,6 +365,32 @@ TEST(Protocol, JobsSettledTogetherFinishInOrderAndAnExpiryInBetweenCancelsAnOwed
       EXPECT_EQ(as<Idle>(d).until, kNever) << name;
       EXPECT_TRUE(std::is_sorted(finished.begin(), finished.end())) << name;
       EXPECT_EQ(std::count(finished.begin(), finished.end(), JobId{3}), expire_one ? 0 : 1) << name;
+    }
+  }
+}
+
+TEST(Protocol, JobsShedTogetherDropInOrderAndAnExpiryInBetweenCancelsAnOwedDrop) {
+  // Ten 1 ms jobs due at 2.5 ms: two fit. With no shed job allowed to wait, the other eight are dropped
+  // together, one Drop per next(), in EDF order (ties: id); a job the host ends in between gets none.
+  std::vector<Model> models{make_model(1, 1.0)};
+  PolicyConfig config;
+  config.shed_pending_limit = 0;
+  config.max_batch = 1;
+  for (const std::string name : {"yao-dp", "density"}) {
+    for (const bool expire_one : {false, true}) {
+      auto p = make_policy(name, models, config);
+      for (JobId id = 1; id <= 10; ++id) p->on_release(make_job(id, 0, from_ms(2.5)), 0);
+      std::vector<JobId> dropped;
+      Decision d = p->next(0);
+      ASSERT_TRUE(std::holds_alternative<Drop>(d)) << name;
+      dropped.push_back(as<Drop>(d).job);
+      const JobId expired = dropped.front() + 3;  // still owed its Drop
+      if (expire_one) p->on_expire(expired, 0);
+      for (d = p->next(0); std::holds_alternative<Drop>(d); d = p->next(0)) dropped.push_back(as<Drop>(d).job);
+      EXPECT_EQ(as<Dispatch>(d).jobs.size(), 1u) << name;
+      EXPECT_TRUE(std::is_sorted(dropped.begin(), dropped.end())) << name;
+      EXPECT_EQ(dropped.size(), expire_one ? 7u : 8u) << name;
+      EXPECT_EQ(std::count(dropped.begin(), dropped.end(), expired), expire_one ? 0 : 1) << name;
     }
   }
 }

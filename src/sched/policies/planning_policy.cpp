@@ -2,6 +2,7 @@
 #include "planning_policy.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 
 #include "../plan_support.hpp"
@@ -95,7 +96,14 @@ void PlanningPolicy::plan(Time now) {
   // instead of 0.4 / 0.8 / 6.4), or with the queue budgeted at the p99 of its sum rather than the sum of
   // its p99s (trained models at load 2: 4 jobs shed in 3 runs instead of 65-151 per run), nobody is
   // shed, every job is planned at its mandatory depth, and batch forming serves them; no miss either way.
-  if (sheds && mandatory_parts_fit_somehow(now, /*with_shed=*/true)) {
+  // Moore-Hodgson sheds only after the batch-1 queue overflowed, which is the `alone` costing's very
+  // check (same costs, same order, same start) unless batch-aware costs stood in for batch 1: then
+  // only the other two can still fit, and the third O(N) pass is skipped.
+  const bool alone_overflowed = !config_.batch_aware;
+  assert(!sheds || !alone_overflowed || !mandatory_parts_fit<QueueCosting::alone>(now, true));
+  if (sheds && (alone_overflowed ? mandatory_parts_fit<QueueCosting::batched>(now, true) ||
+                                       mandatory_parts_fit<QueueCosting::pooled>(now, true)
+                                 : mandatory_parts_fit_somehow(now, /*with_shed=*/true))) {
     for (const int k : idle_) {
       PendingJob& p = jobs_[static_cast<std::size_t>(k)];
       p.drop = false;

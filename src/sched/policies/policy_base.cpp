@@ -16,7 +16,7 @@ PolicyBase::PolicyBase(std::span<const Model> models, PolicyConfig config, JobOr
       prefix_stride_(max_stages(models) + 1) {
   jobs_.reserve(256);
   batch_.reserve(64);
-  settled_.reserve(64);
+  owed_.reserve(64);
   if (config_.batch_aware) stage_costs_.reserve(256);
   alone_prefix_.assign(models_.size() * static_cast<std::size_t>(prefix_stride_), 0);
   for (const Model& model : models_) {
@@ -24,6 +24,7 @@ PolicyBase::PolicyBase(std::span<const Model> models, PolicyConfig config, JobOr
     rank_.emplace_back(model.stages(), 0);
     pooled_stages_.emplace_back(static_cast<std::size_t>(model.stages()));
   }
+  group_limit_.assign(models_.size(), 1);
   refresh_model_costs();
   const std::size_t lanes = static_cast<std::size_t>(std::max(1, config_.lanes));
   lane_model_.assign(lanes, -1);
@@ -149,6 +150,8 @@ void PolicyBase::refresh_job_costs() {
 void PolicyBase::rank_batch_groups(bool with_shed) {
   for (auto& row : runs_) std::fill(row.begin(), row.end(), 0);
   for (auto& row : rank_) std::fill(row.begin(), row.end(), 0);
+  // Taken once per ranking: batched_stage_cost asks it per job.
+  for (std::size_t m = 0; m < models_.size(); ++m) group_limit_[m] = max_batch_of(static_cast<ModelId>(m));
   for (const PendingJob& p : jobs_)
     if (in_batch_group(p, with_shed)) ++runs_[p.job.model][p.done];
 }
@@ -162,7 +165,7 @@ Duration PolicyBase::batched_stage_cost(const PendingJob& job) {
   // produced misses at loads 3 and 5.
   const int s = job.done;
   const int rank = rank_[job.job.model][s]++;
-  const int limit = max_batch_of(job.job.model);
+  const int limit = group_limit_[static_cast<std::size_t>(job.job.model)];
   const int first = rank - rank % limit;
   const int size = std::min(limit, runs_[job.job.model][s] - first);
   return rank == first ? planned_time(job.job.model, s, size) : 0;
@@ -176,24 +179,16 @@ void PolicyBase::replan(Time now) {
   settle_due_ = true;
 }
 
-const JobId* PolicyBase::next_settled() {
-  if (settled_next_ < settled_.size()) return &settled_[settled_next_++];
-  settled_.clear();
-  settled_next_ = 0;
-  // Only a plan sets targets, so after one scan no job becomes settled before the next plan: the
-  // scan is skipped on the decisions in between (a pass makes several).
-  if (!settle_due_) return nullptr;
-  settle_due_ = false;
-  // Every job the plan has settled leaves jobs_ in one compaction, and their Finishes follow in order:
-  // the same decisions as taking them one at a time, without a scan and an erase (a move of every
-  // later job) per Finish, which at a deep backlog was a large part of a pass.
-  const auto first = std::find_if(jobs_.begin(), jobs_.end(), [](const PendingJob& p) { return settled(p); });
-  if (first == jobs_.end()) return nullptr;
-  auto kept = first;
-  for (auto it = first; it != jobs_.end(); ++it) {
-    if (settled(*it)) {
-      settled_.push_back(it->job.id);
-      if (static_cast<std::size_t>(it - jobs_.begin()) < scan_from_) --scan_from_;  // due_drop's cursor
+Decision PolicyBase::take_out_leaving(bool as_drop) {
+  // One compaction for every job marked `leaving`, in order, instead of an erase (a move of every later
+  // job) per decision: at a deep backlog a pass settles or sheds several jobs, and those erases were a
+  // large part of it. scan_from_ keeps pointing at the same job.
+  const std::size_t scan_from = scan_from_;
+  auto kept = jobs_.begin();
+  for (auto it = jobs_.begin(); it != jobs_.end(); ++it) {
+    if (it->leaving) {
+      owed_.push_back(Owed{it->job.id, as_drop});
+      if (static_cast<std::size_t>(it - jobs_.begin()) < scan_from) --scan_from_;
       release_rows(*it);
       continue;
     }
@@ -202,7 +197,13 @@ const JobId* PolicyBase::next_settled() {
   }
   jobs_.erase(kept, jobs_.end());
   plan_current_ = false;
-  return &settled_[settled_next_++];
+  return owed_decision();
+}
+
+Decision PolicyBase::owed_decision() {
+  const Owed o = owed_[owed_next_++];
+  if (o.drop) return Drop{o.job};
+  return Finish{o.job};
 }
 
 void PolicyBase::release_rows(const PendingJob& job) {
@@ -249,11 +250,12 @@ void PolicyBase::on_stage_done(JobId id, int depth, double confidence, Time) {
 }
 
 void PolicyBase::on_expire(JobId id, Time) {
-  // A job settled but whose Finish is still owed (a host that ends jobs between two next() calls):
-  // its outcome is the host's now.
-  const auto owed = std::find(settled_.begin() + static_cast<std::ptrdiff_t>(settled_next_), settled_.end(), id);
-  if (owed != settled_.end()) {
-    settled_.erase(owed);
+  // A job whose Finish or Drop is still owed (a host that ends jobs between two next() calls): its
+  // outcome is the host's now.
+  const auto owed = std::find_if(owed_.begin() + static_cast<std::ptrdiff_t>(owed_next_), owed_.end(),
+                                 [id](const Owed& o) { return o.job == id; });
+  if (owed != owed_.end()) {
+    owed_.erase(owed);
     return;
   }
   const int i = find(id);
@@ -278,43 +280,48 @@ void PolicyBase::refresh_shed() {
   shed_known_ = true;
 }
 
-int PolicyBase::over_limit_drop() {
+int PolicyBase::mark_over_limit_drops(bool just_one) {
   if (!shed_known_) refresh_shed();
+  int marked = 0;
   for (; over_limit_ > 0 && scan_from_ < jobs_.size(); ++scan_from_) {
-    const PendingJob& p = jobs_[scan_from_];
+    PendingJob& p = jobs_[scan_from_];
     if (p.in_flight || !p.drop) continue;
+    p.leaving = true;
     --over_limit_;
     --shed_;
-    return static_cast<int>(scan_from_);  // the job after it moves into this index once it is erased
+    if (++marked == 1 && just_one) {
+      ++scan_from_;
+      return marked;
+    }
   }
   over_limit_ = 0;
-  return -1;
+  return marked;
 }
 
-int PolicyBase::due_drop(Time now, Duration next_dispatch, Time& wake) {
+int PolicyBase::mark_due_drops(Time now, Duration next_dispatch, Time& wake, bool just_one) {
   if (!shed_known_) refresh_shed();
   if (now < next_due_) {
     wake = next_due_;
-    return -1;
+    return 0;
   }
-  // One may fall due: find it (rare, so a scan), and the next due time.
+  // Some may be due: mark them (rare, so a scan), and find the next due time among the others.
   wake = kNever;
   Time earliest = kNever;
-  int found = -1;
-  for (std::size_t i = 0; i < jobs_.size(); ++i) {
-    const PendingJob& p = jobs_[i];
+  int marked = 0;
+  for (PendingJob& p : jobs_) {
     if (p.in_flight || !p.drop || p.in_batch) continue;
     const Time start_by = latest_start(p);
-    if (now >= start_by - next_dispatch && found < 0) {
-      found = static_cast<int>(i);
+    if (now >= start_by - next_dispatch && (marked == 0 || !just_one)) {
+      p.leaving = true;
+      ++marked;
       continue;
     }
     wake = std::min(wake, start_by - next_dispatch);
     earliest = std::min(earliest, start_by - longest_dispatch_);
   }
   next_due_ = earliest;
-  if (found >= 0) --shed_;
-  return found;
+  shed_ -= marked;
+  return marked;
 }
 
 Time PolicyBase::latest_start(const PendingJob& job) const {
@@ -342,9 +349,23 @@ Decision PolicyBase::next(Time now) {
     replan(now);
     dirty_ = false;
   }
+  // Jobs found leaving together (settled, or shed for good) are answered one per call, in order; nothing
+  // they leave behind changes in between, so these are the decisions taking them one at a time gives.
+  if (owed_next_ < owed_.size()) return owed_decision();
+  owed_.clear();
+  owed_next_ = 0;
   // Settle what the plan decided before dispatching anything. A job the plan sheds stays pending
-  // (and is re-planned at every event) until its deadline proves the Drop.
-  if (const JobId* id = next_settled()) return Finish{*id};
+  // (and is re-planned at every event) until its deadline proves the Drop. Only a plan sets targets,
+  // so jobs_ is scanned for settled jobs once per plan.
+  if (settle_due_) {
+    settle_due_ = false;
+    bool any = false;
+    for (PendingJob& p : jobs_) {
+      p.leaving = settled(p);
+      any = any || p.leaving;
+    }
+    if (any) return take_out_leaving(/*as_drop=*/false);
+  }
   const int head = first_dispatchable(now);
   if (head < 0 && replan_on_leave_ && !plan_current_) {
     // Jobs left the window since it was planned and nothing planned is left to run: plan the
@@ -352,13 +373,11 @@ Decision PolicyBase::next(Time now) {
     replan(now);
     return next(now);
   }
+  // With nothing to dispatch and a window to refill, the next call re-plans after a Drop: Drops then go
+  // one per call, as that re-plan must see them.
+  const bool one_drop = head < 0 && replan_on_leave_;
   // Beyond the pending limit, jobs the plan sheds go at once (no batch is formed only to be undone).
-  if (const int over = over_limit_drop(); over >= 0) {
-    const JobId id = jobs_[static_cast<std::size_t>(over)].job.id;
-    erase_job(static_cast<std::size_t>(over));
-    plan_current_ = false;
-    return Drop{id};
-  }
+  if (mark_over_limit_drops(one_drop) > 0) return take_out_leaving(/*as_drop=*/true);
   batch_.clear();
   if (head >= 0) {
     PendingJob& h = jobs_[head];
@@ -370,13 +389,10 @@ Decision PolicyBase::next(Time now) {
   Time drop_wake = kNever;
   const Duration dispatch =
       head < 0 ? 0 : planned_time(jobs_[head].job.model, jobs_[head].done, static_cast<int>(batch_.size()));
-  if (const int due = due_drop(now, dispatch, drop_wake); due >= 0) {
+  if (mark_due_drops(now, dispatch, drop_wake, one_drop) > 0) {
     for (PendingJob& p : jobs_) p.in_batch = false;
-    const JobId id = jobs_[static_cast<std::size_t>(due)].job.id;
-    erase_job(static_cast<std::size_t>(due));
     // Not a re-plan per Drop (under overload many fall due together); the next event re-plans.
-    plan_current_ = false;
-    return Drop{id};
+    return take_out_leaving(/*as_drop=*/true);
   }
   if (head < 0) return Idle{drop_wake};
   if (const Time hold = hold_until(head, now); hold > now) {  // a batching wait: let the batch fill

@@ -20,6 +20,7 @@ struct PendingJob {
   bool drop = false;        ///< the current plan sheds it
   bool in_flight = false;   ///< inside a dispatched batch
   bool in_batch = false;    ///< scratch flag while forming a batch
+  bool leaving = false;     ///< scratch flag: marked to leave the pending set (PolicyBase::take_out_leaving)
   bool deferred = false;    ///< beyond the planning window: only its mandatory part is decided yet
   int cost_slot = -1;       ///< its row of planned stage costs (PolicyBase::job_cost; batch_aware only)
   int reward_slot = -1;     ///< its row of planned rewards per depth (PolicyBase::reward_row; planning policies)
@@ -41,7 +42,7 @@ class PolicyBase : public Policy {
   void set_control(ModelId model, const ModelControl& control) override;
 
   /// Jobs not answered yet (those whose Finish is owed included).
-  std::size_t pending() const { return jobs_.size() + (settled_.size() - settled_next_); }
+  std::size_t pending() const { return jobs_.size() + (owed_.size() - owed_next_); }
 
  protected:
   /// Sets `target` (>= done) and `drop` of every job that is not in flight. Called once per event.
@@ -151,9 +152,10 @@ class PolicyBase : public Policy {
   static bool settled(const PendingJob& p) {
     return !p.in_flight && !p.drop && !p.deferred && p.done >= p.target && p.done >= p.job.mandatory_depth;
   }
-  /// The next job whose Finish is due (in order), or nullptr. When none is owed, takes every settled
-  /// job out of jobs_ at once and owes their Finishes (settled_).
-  const JobId* next_settled();
+  /// Takes every job marked `leaving` out of jobs_ at once, owes each its Finish (or Drop, with
+  /// `as_drop`) in order, and returns the first.
+  Decision take_out_leaving(bool as_drop);
+  Decision owed_decision();
   /// A fresh plan of every pending job (refresh_job_costs, plan) and what follows from it.
   void replan(Time now);
   /// The first lane this policy has not dispatched to (or -1), and whether `model` may take one more
@@ -170,11 +172,12 @@ class PolicyBase : public Policy {
   static int max_stages(std::span<const Model> models);
   void refresh_job_costs();
   void refresh_model_costs();
-  /// Emits the Drop of a job the plan sheds once waiting longer would make its mandatory part
-  /// impossible; returns its index or -1. `wake` gets the earliest time another one becomes due.
-  int due_drop(Time now, Duration next_dispatch, Time& wake);
-  /// A job the plan sheds beyond PolicyConfig::shed_pending_limit (the earliest first), or -1.
-  int over_limit_drop();
+  /// Marks `leaving` every job the plan sheds whose mandatory part waiting longer would make impossible
+  /// (`just_one`: the first only); returns how many. `wake` gets the earliest time another becomes due.
+  int mark_due_drops(Time now, Duration next_dispatch, Time& wake, bool just_one);
+  /// Marks `leaving` the jobs the plan sheds beyond PolicyConfig::shed_pending_limit (the earliest
+  /// first; `just_one`: the first only); returns how many.
+  int mark_over_limit_drops(bool just_one);
   void refresh_shed();
   /// The latest time `job` could start its mandatory part alone and still meet its deadline.
   Time latest_start(const PendingJob& job) const;
@@ -190,13 +193,18 @@ class PolicyBase : public Policy {
   bool replan_on_leave_ = false;
   bool plan_current_ = false;  // no job has left since the last plan
   std::vector<JobId> batch_;
-  std::vector<JobId> settled_;  // jobs out of jobs_ whose Finish next() owes, from settled_next_ on
-  std::size_t settled_next_ = 0;
-  bool settle_due_ = false;     // a plan ran since jobs_ was last scanned for settled jobs
+  struct Owed {
+    JobId job;
+    bool drop;  // a Drop, else a Finish
+  };
+  std::vector<Owed> owed_;    // jobs out of jobs_ whose decision next() owes, from owed_next_ on
+  std::size_t owed_next_ = 0;
+  bool settle_due_ = false;   // a plan ran since jobs_ was last scanned for settled jobs
   JobRows<Duration> stage_costs_;
   bool keeps_reward_rows_ = false;
   JobRows<double> reward_rows_;
   std::vector<std::vector<int>> runs_, rank_;  // [model][stage] scratch: jobs waiting there, ranked
+  std::vector<int> group_limit_;                // [model]: max_batch_of at the last rank_batch_groups
   int prefix_stride_;                   // max stages + 1
   std::vector<Duration> alone_prefix_;  // [model * prefix_stride_ + depth]: batch-1 time of stages [0, depth)
   std::vector<std::vector<PooledStage>> pooled_stages_;  // [model][stage]
@@ -204,7 +212,7 @@ class PolicyBase : public Policy {
   Duration longest_dispatch_ = 0;
   std::vector<std::uint64_t> costed_revision_;  // [model]: the profile revision alone_prefix_ was taken from
   std::vector<Duration> model_longest_dispatch_;  // [model]: its longest stage at its largest batch
-  // What due_drop knows since the last plan (shed_known_): jobs the plan sheds still pending (shed_),
+  // What mark_due_drops knows since the last plan (shed_known_): jobs the plan sheds still pending (shed_),
   // how many of them must still go for the pending limit (over_limit_, taken in order from
   // scan_from_), and the earliest time another falls due (next_due_).
   bool shed_known_ = false;
