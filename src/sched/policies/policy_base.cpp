@@ -212,7 +212,7 @@ void PolicyBase::release_rows(const PendingJob& job) {
 }
 
 void PolicyBase::erase_job(std::size_t index) {
-  if (index < scan_from_) --scan_from_;  // keeps due_drop's cursor on the same job
+  if (index < scan_from_) --scan_from_;  // keeps the over-limit scan's cursor on the same job
   release_rows(jobs_[index]);
   jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(index));
 }

@@ -41,7 +41,7 @@ class PolicyBase : public Policy {
   void on_lane_free(int lane, Time now) override;
   void set_control(ModelId model, const ModelControl& control) override;
 
-  /// Jobs not answered yet (those whose Finish is owed included).
+  /// Jobs not answered yet (those whose Finish or Drop is owed included).
   std::size_t pending() const { return jobs_.size() + (owed_.size() - owed_next_); }
 
  protected:
