@@ -12,13 +12,13 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <ctime>
 #include <cstdio>
 #include <exception>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "imprecise/core/thread_cpu_time.hpp"
 #include "imprecise/nn/multi_exit_model.hpp"
 #include "imprecise/graph/npy.hpp"
 #include "staged_fixture_jobs.hpp"
@@ -29,11 +29,7 @@ using namespace imprecise::nn;
 using namespace imprecise::bench;
 using Clock = std::chrono::steady_clock;
 
-double thread_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
+double thread_cpu_seconds() { return imprecise::to_seconds(imprecise::thread_cpu_time()); }
 
 using Prepared = imprecise::bench::StagedJobs;
 

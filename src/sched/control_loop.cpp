@@ -8,11 +8,10 @@
 #include <limits>
 #include <mutex>
 
-#include <time.h>
-
 #include <fmt/format.h>
 
 #include "imprecise/core/nearest_rank.hpp"
+#include "imprecise/core/thread_cpu_time.hpp"
 #include "imprecise/error.hpp"
 
 namespace imprecise {
@@ -239,19 +238,14 @@ struct ControlLoop::State {
   /// in a real run, behind busy lanes, that can be most of a decision's wall time).
   Took decide(const ControlObservation& observation, Policy& policy) {
     std::copy(current.begin(), current.end(), next.begin());
-    const Duration cpu0 = thread_cpu_now();
+    const Duration cpu0 = thread_cpu_time();
     const auto t0 = std::chrono::steady_clock::now();
     controller->decide(observation, next);
     const auto t1 = std::chrono::steady_clock::now();
-    const Duration cpu1 = thread_cpu_now();
+    const Duration cpu1 = thread_cpu_time();
     std::copy(next.begin(), next.end(), current.begin());
     for (std::size_t m = 0; m < current.size(); ++m) policy.set_control(static_cast<ModelId>(m), current[m]);
     return {std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count(), std::max<Duration>(0, cpu1 - cpu0)};
-  }
-  static Duration thread_cpu_now() {
-    timespec ts{};
-    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
-    return static_cast<Duration>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
   }
 };
 

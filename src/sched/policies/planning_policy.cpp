@@ -2,6 +2,7 @@
 #include "planning_policy.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cassert>
 #include <cmath>
 
@@ -12,19 +13,14 @@ namespace imprecise::detail {
 PlanningPolicy::PlanningPolicy(std::span<const Model> models, PolicyConfig config, RewardSource rewards)
     : PolicyBase(models, config, JobOrder::earliest_deadline),
       rewards_(rewards),
-      lanes_shift_(power_of_two_shift(std::max(1, config.lanes))) {
+      lanes_shift_(std::has_single_bit(static_cast<unsigned>(std::max(1, config.lanes)))
+                       ? std::countr_zero(static_cast<unsigned>(std::max(1, config.lanes)))
+                       : -1) {
   rows_.reserve(256);
   window_.reserve(256);
   idle_.reserve(256);
   drop_heap_.reserve(256);
   keep_reward_rows();
-}
-
-int PlanningPolicy::power_of_two_shift(int lanes) {
-  if ((lanes & (lanes - 1)) != 0) return -1;
-  int shift = 0;
-  while ((1 << shift) < lanes) ++shift;
-  return shift;
 }
 
 void PlanningPolicy::plan(Time now) {

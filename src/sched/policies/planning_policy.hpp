@@ -69,7 +69,6 @@ class PlanningPolicy : public PolicyBase {
     const Duration lanes = config_.lanes;
     return (cost + lanes - 1) / lanes;
   }
-  static int power_of_two_shift(int lanes);
 
   RewardSource rewards_;
   int lanes_shift_;  // log2 of the lane count when it is a power of two, else -1 (shared())
