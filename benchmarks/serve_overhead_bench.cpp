@@ -1,8 +1,10 @@
-// serve_overhead_bench: the latency the gRPC server adds per request over loopback. The same test inputs at
-// the same open-loop rate go (a) to an in-process runtime::Engine serving the repository's models and
-// (b) through imprecise::client -> GrpcServer -> InferenceService -> an Engine like it; the added latency
-// is the difference of the percentiles. A plain program (Google Benchmark's closed loop cannot pace
-// arrivals); writes a table and JSON.
+// serve_overhead_bench: the latency the server adds per request over loopback. The same test inputs at
+// the same open-loop rate go (a) to an in-process runtime::Engine serving the repository's models,
+// (b) through imprecise::client -> GrpcServer -> InferenceService -> an Engine like it, and (c) as v2
+// JSON over keep-alive HTTP connections (cpp-httplib's blocking client, four connections on their own
+// threads; a request's latency counts from when it was due) -> HttpServer -> the same service; the added
+// latency is the difference of the percentiles. A plain program (Google Benchmark's closed loop cannot
+// pace arrivals); writes a table and JSON.
 //
 //   serve_overhead_bench [--rates 1000,5000] [--seconds 3] [--model vision] [--policy edf-mandatory] [--out F]
 //
@@ -17,6 +19,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -24,6 +27,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <httplib.h>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
@@ -33,6 +37,7 @@
 #include "imprecise/loadgen/inputs.hpp"
 #include "imprecise/runtime/engine.hpp"
 #include "imprecise/serve/grpc_server.hpp"
+#include "imprecise/serve/http_server.hpp"
 #include "imprecise/serve/inference_service.hpp"
 #include "imprecise/serve/model_repository.hpp"
 
@@ -41,6 +46,7 @@ namespace {
 using namespace imprecise;
 using Steady = std::chrono::steady_clock;
 constexpr auto kDeadline = std::chrono::milliseconds(50);
+constexpr int kHttpConnections = 4;
 
 struct Latencies {
   std::vector<std::int64_t> us;  ///< send to answer, per request; -1: not completed
@@ -59,16 +65,25 @@ struct Latencies {
   }
 };
 
-// Sends `n` requests at `rate` per second from one thread: send(i) must answer into `out`.
+// Sends `n` requests at `rate` per second: request i from sender i mod `senders` (each its own thread
+// when there are several), at its due time; send(i, due, sender) must answer into `out`. A blocking
+// sender that falls behind is charged its lateness: latencies count from `due`.
 template <class Send>
-void paced(std::size_t n, double rate, Latencies& out, Send send) {
+void paced(std::size_t n, double rate, Latencies& out, Send send, std::size_t senders = 1) {
   out.us.assign(n, -1);
   out.answered = 0;
   const auto start = Steady::now() + std::chrono::milliseconds(50);
-  for (std::size_t i = 0; i < n; ++i) {
-    std::this_thread::sleep_until(start + std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 * static_cast<double>(i) / rate)));
-    send(i, Steady::now());
-  }
+  auto run = [&](std::size_t sender) {
+    for (std::size_t i = sender; i < n; i += senders) {
+      const auto due = start + std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 * static_cast<double>(i) / rate));
+      std::this_thread::sleep_until(due);
+      send(i, due, sender);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t t = 1; t < senders; ++t) threads.emplace_back(run, t);
+  run(0);
+  for (std::thread& t : threads) t.join();
   out.wait_all();
 }
 
@@ -149,6 +164,32 @@ int main(int argc, char** argv) {
     client::ClientOptions client_options;
     client_options.target = fmt::format("127.0.0.1:{}", server.port());
     client::Client client(client_options);
+    serve::HttpServerOptions http_options;
+    http_options.port = 0;
+    serve::HttpServer http_server(service, http_options);
+    // Blocking HTTP clients, one keep-alive connection each (TCP_NODELAY, as curl and urllib3 set it):
+    // enough of them that each is usually idle when its next request is due at 5,000/s.
+    std::vector<std::unique_ptr<httplib::Client>> http;
+    for (int c = 0; c < kHttpConnections; ++c) {
+      http.push_back(std::make_unique<httplib::Client>("127.0.0.1", http_server.port()));
+      http.back()->set_keep_alive(true);
+      http.back()->set_tcp_nodelay(true);
+    }
+    // One v2 JSON body per test input, built before the clock runs (a client would have it ready too),
+    // naming the input as the model's metadata does.
+    const auto metadata = http.front()->Get(fmt::format("/v2/models/{}", model));
+    if (!metadata || metadata->status != 200) throw std::runtime_error("HTTP: cannot read the model's metadata");
+    const std::string input_name = nlohmann::json::parse(metadata->body).at("inputs").at(0).at("name");
+    std::vector<std::string> bodies;
+    for (std::size_t s = 0; s < in.size(); ++s) {
+      const auto sample = in.sample(s);
+      nlohmann::json input{{"name", input_name}, {"datatype", "FP32"}, {"shape", in.shape},
+                           {"data", std::vector<float>(sample.begin(), sample.end())}};
+      bodies.push_back(nlohmann::json{{"inputs", {input}},
+                                      {"parameters", {{"deadline_us", std::chrono::microseconds(kDeadline).count()}}}}
+                           .dump());
+    }
+    const std::string infer_path = fmt::format("/v2/models/{}/infer", model);
     runtime::Engine engine(std::move(served), engine_config);
 
     nlohmann::json rows = nlohmann::json::array();
@@ -157,31 +198,41 @@ int main(int argc, char** argv) {
       const auto n = static_cast<std::size_t>(rate * seconds);
       const std::size_t warmup = n / 10;  // the first tenth warms caches, connections and the planner
       Latencies direct, remote;
-      paced(n, rate, direct, [&](std::size_t i, Steady::time_point sent) {
+      paced(n, rate, direct, [&](std::size_t i, Steady::time_point sent, std::size_t) {
         engine.submit(model_id, tensors[i % tensors.size()], Steady::now() + kDeadline, [&, i, sent](Outcome o) {
           direct.record(i, us_since(sent), o.status == OutcomeStatus::completed);
         });
       });
-      paced(n, rate, remote, [&](std::size_t i, Steady::time_point sent) {
+      paced(n, rate, remote, [&](std::size_t i, Steady::time_point sent, std::size_t) {
         client.infer_async(model, in.sample(i % in.size()), in.shape, kDeadline, [&, i, sent](client::InferResult r) {
           remote.record(i, us_since(sent), r.ok());
         });
       });
-      const Figures a = figures(direct, warmup), b = figures(remote, warmup);
-      for (const auto& [path, f] : {std::pair{"in_process", a}, std::pair{"grpc", b}}) {
+      Latencies rest;
+      paced(
+          n, rate, rest,
+          [&](std::size_t i, Steady::time_point due, std::size_t sender) {
+            const auto r = http[sender]->Post(infer_path, bodies[i % bodies.size()], "application/json");
+            rest.record(i, us_since(due), r && r->status == 200);
+          },
+          http.size());
+      const Figures a = figures(direct, warmup), b = figures(remote, warmup), c = figures(rest, warmup);
+      for (const auto& [path, f] : {std::pair{"in_process", a}, std::pair{"grpc", b}, std::pair{"http", c}}) {
         std::printf("%8.0f %-11s %9zu %9zu %9.0f %9.0f\n", rate, path, f.requests, f.completed, f.p50_us, f.p99_us);
         rows.push_back({{"rate", rate}, {"path", path}, {"requests", f.requests}, {"completed", f.completed},
                         {"p50_us", f.p50_us}, {"p99_us", f.p99_us}});
       }
-      std::printf("%8.0f %-11s %9s %9s %9.0f %9.0f\n", rate, "added", "", "", b.p50_us - a.p50_us, b.p99_us - a.p99_us);
-      rows.push_back({{"rate", rate}, {"path", "added"}, {"p50_us", b.p50_us - a.p50_us}, {"p99_us", b.p99_us - a.p99_us}});
+      for (const auto& [path, f] : {std::pair{"added_grpc", b}, std::pair{"added_http", c}}) {
+        std::printf("%8.0f %-11s %9s %9s %9.0f %9.0f\n", rate, path, "", "", f.p50_us - a.p50_us, f.p99_us - a.p99_us);
+        rows.push_back({{"rate", rate}, {"path", path}, {"p50_us", f.p50_us - a.p50_us}, {"p99_us", f.p99_us - a.p99_us}});
+      }
     }
     // The floor: an empty unary RPC (ServerLive) through the same client and server, paced at 1,000/s:
     // what gRPC itself costs per call on this machine, before any tensor is encoded or any engine runs.
     {
       const std::size_t n = static_cast<std::size_t>(1000.0 * seconds);
       Latencies empty;
-      paced(n, 1000.0, empty, [&](std::size_t i, Steady::time_point sent) {
+      paced(n, 1000.0, empty, [&](std::size_t i, Steady::time_point sent, std::size_t) {
         const bool live = client.live();
         empty.record(i, us_since(sent), live);
       });

@@ -3,14 +3,17 @@
 // status and named field, the body limit, the token, a slowloris client, and /metrics.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -100,6 +103,40 @@ TEST_F(ServeHttp, HealthAndServerMetadata) {
   EXPECT_EQ(body["name"], "imprecise");
   EXPECT_TRUE(body["version"].is_string());
   EXPECT_TRUE(body["extensions"].is_array());
+}
+
+/// TCP_NODELAY of every connection this process accepted on `port` (the server side of its sockets).
+std::vector<int> nodelay_of_connections_accepted_on(int port) {
+  std::vector<int> flags;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    const int fd = std::stoi(entry.path().filename().string());
+    int listening = 0, nodelay = 0;
+    socklen_t size = sizeof listening;
+    sockaddr_in local{};
+    socklen_t local_size = sizeof local;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || listening != 0) continue;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) != 0 || local.sin_family != AF_INET ||
+        ntohs(local.sin_port) != port)
+      continue;
+    size = sizeof nodelay;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &size) == 0) flags.push_back(nodelay);
+  }
+  return flags;
+}
+
+// httplib writes a response's headers and its body separately: with Nagle's algorithm on, the body of
+// each answer on a busy keep-alive connection waited for the client's delayed ACK (40 ms).
+TEST_F(ServeHttp, ConnectionsAreServedWithNaglesAlgorithmOff) {
+  const int fd = connect_to(port());
+  ASSERT_GE(fd, 0);
+  const std::string request = "GET /v2/models/vision HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  char buffer[256];
+  ASSERT_GT(::recv(fd, buffer, sizeof buffer, 0), 0);  // answered: the server holds its end open (keep-alive)
+  const std::vector<int> flags = nodelay_of_connections_accepted_on(port());
+  ::close(fd);
+  ASSERT_FALSE(flags.empty()) << "no accepted connection found";
+  for (const int nodelay : flags) EXPECT_NE(nodelay, 0);
 }
 
 TEST_F(ServeHttp, ModelMetadataAndReadinessForEveryModel) {

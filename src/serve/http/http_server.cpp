@@ -2,6 +2,8 @@
 // handler blocks its worker thread until the service's `done` (bounded by the request's deadline).
 #include "imprecise/serve/http_server.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -136,9 +138,13 @@ HttpServer::HttpServer(InferenceService& service, HttpServerOptions options)
   im.server.set_keep_alive_timeout(std::max<time_t>(1, std::chrono::ceil<std::chrono::seconds>(o.read_timeout).count()));
   // httplib's default also sets SO_REUSEPORT, which lets a second server share a port in use (and the
   // kernel split the requests between them): a port in use must be an error instead.
+  // TCP_NODELAY (inherited by every accepted connection): httplib writes a response's headers and body
+  // separately, and with Nagle's algorithm the body then waits for the client's delayed ACK of the
+  // headers, up to 40 ms, on a keep-alive connection that is busy.
   im.server.set_socket_options([](socket_t socket) {
     const int yes = 1;
     ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    ::setsockopt(socket, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
   });
   const auto threads = static_cast<std::size_t>(o.threads);
   im.server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
