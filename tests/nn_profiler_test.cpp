@@ -91,6 +91,33 @@ TEST(Profiler, RejectsABadConfigOrInput) {
   EXPECT_THROW(profile_stages(model, c), Error);
   const Tensor wrong({1, 7});
   EXPECT_THROW(profile_stages(model, quick(), &wrong), Error);
+  c = quick();
+  c.evict_bytes = ProfilerConfig::kMaxEvictBytes + 1;
+  try {
+    profile_stages(model, c);
+    ADD_FAILURE() << "an absurd eviction size was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("evict_bytes"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Profiler, ColdStagesAreTimedAtEveryBatchSizeAndConcurrency) {
+  MultiExitModel model = load("cnn3", 4);
+  ProfilerConfig c = quick();
+  c.evict_bytes = std::size_t{4} << 20;
+  const Profile alone = profile_stages(model, c);
+  EXPECT_EQ(alone.stages(), model.stages());
+  EXPECT_EQ(alone.batch_sizes(), (std::vector<int>{1, 2, 4}));
+  const Profile together = profile_stages_concurrent(model, 2, c);
+  EXPECT_EQ(together.stages(), model.stages());
+  for (const Profile* p : {&alone, &together})
+    for (int s = 0; s < p->stages(); ++s)
+      for (const int b : p->batch_sizes()) {
+        const StageTiming t = p->timing(s, b);
+        EXPECT_GT(t.p50, 0);
+        EXPECT_LE(t.p50, t.p99);
+        EXPECT_LE(t.p99, t.max);
+      }
 }
 
 TEST(Profiler, DescriptionDrivesAPolicy) {

@@ -36,6 +36,7 @@ struct ProfileOptions {
   std::string batches = "1,2,4,8,16,32";
   int repetitions = 50;
   int warmup = 5;
+  int evict_mb = 0;  // MB written between stage runs, so that each starts on cold caches (0: warm)
   std::size_t calibration_limit = 0;
   std::size_t test_limit = 0;
   int bins = 10;
@@ -120,6 +121,7 @@ void run_profile(const ProfileOptions& o) {
   timing.batch_sizes = batches;
   timing.repetitions = o.repetitions;
   timing.warmup = o.warmup;
+  timing.evict_bytes = static_cast<std::size_t>(o.evict_mb) << 20;
   if (o.concurrency_only) {
     if (o.concurrency < 2) throw InputError("--concurrency-only needs --concurrency 2 or more");
     const data::LabeledSet calibration_set = pipeline.load({data::Split::calibration, o.calibration_limit, o.data_dir});
@@ -202,6 +204,11 @@ void add_profile_command(CLI::App& app, Action& action) {
   cmd->add_option("--batches", options->batches, "batch sizes to time (the largest is the compiled max batch)")->capture_default_str();
   cmd->add_option("--repetitions", options->repetitions, "timed runs per batch size")->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--warmup", options->warmup, "untimed runs per batch size")->capture_default_str()->check(CLI::Range(0, 100000));
+  cmd->add_option("--evict-mb", options->evict_mb,
+                  "before every stage run, write this many MB of other memory so that the stage starts on cold "
+                  "caches, as a lane serving several models finds it (0: back to back, warm)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 4096));
   cmd->add_option("--calibration-limit", options->calibration_limit, "at most N calibration samples (0: all)");
   cmd->add_option("--test-limit", options->test_limit, "at most N test samples (0: all)");
   cmd->add_option("--bins", options->bins, "confidence bins of the utility tables")->capture_default_str()->check(CLI::Range(1, 1000));

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "imprecise/core/cache_evictor.hpp"
 #include "imprecise/error.hpp"
 
 namespace imprecise::nn {
@@ -74,6 +75,9 @@ namespace {
 void check(const ProfilerConfig& config) {
   if (config.repetitions < 1) throw Error(fmt::format("profiler: repetitions is {}, must be >= 1", config.repetitions));
   if (config.warmup < 0) throw Error(fmt::format("profiler: warmup is {}, must be >= 0", config.warmup));
+  if (config.evict_bytes > ProfilerConfig::kMaxEvictBytes)
+    throw Error(fmt::format("profiler: evict_bytes is {}, must be at most {}", config.evict_bytes,
+                            ProfilerConfig::kMaxEvictBytes));
 }
 
 /// times[i][s]: the timed runs of stage s at batch sizes[i]. With `sync`, every stage run starts at a
@@ -84,6 +88,7 @@ Times time_stages(MultiExitModel& model, const std::vector<int>& sizes, const Pr
   const auto stages = static_cast<std::size_t>(model.stages());
   Times times(sizes.size(), std::vector<std::vector<Duration>>(stages));
   std::vector<ExitResult> results(static_cast<std::size_t>(model.max_batch()));
+  CacheEvictor evictor(config.evict_bytes);
   for (std::size_t i = 0; i < sizes.size(); ++i) {
     const auto batch = static_cast<std::size_t>(sizes[i]);
     std::vector<Tensor> inputs;
@@ -95,6 +100,7 @@ Times time_stages(MultiExitModel& model, const std::vector<int>& sizes, const Pr
       std::vector<JobState*> pointers;
       for (JobState& j : jobs) pointers.push_back(&j);
       for (std::size_t s = 0; s < stages; ++s) {
+        if (evictor.bytes() > 0) evictor.evict();
         if (sync != nullptr) sync->arrive_and_wait();
         const auto t0 = std::chrono::steady_clock::now();
         model.run_stage(static_cast<int>(s), pointers, std::span<ExitResult>(results));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -26,6 +27,11 @@ struct ProfilerConfig {
   std::vector<int> batch_sizes = std::vector<int>(kDefaultProfiledBatchSizes.begin(), kDefaultProfiledBatchSizes.end());
   int warmup = 3;        ///< untimed runs per batch size (caches, lazy buffers)
   int repetitions = 30;  ///< timed runs per batch size (>= 1); p99 is the nearest-rank percentile of these
+  /// Before every stage run, write this many bytes of other memory (CacheEvictor), so that each stage
+  /// starts on cold caches, as it does when a lane serves several models in turn. 0: back to back, on
+  /// whatever the previous stage left in the caches. At most kMaxEvictBytes.
+  std::size_t evict_bytes = 0;
+  static constexpr std::size_t kMaxEvictBytes = std::size_t{1} << 32;
 };
 
 /// The sorted, clamped list of batch sizes profile_stages() measures for `model` (starts at 1).
