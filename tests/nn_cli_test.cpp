@@ -1,4 +1,5 @@
-// `imprecise inspect` and `imprecise infer` end to end: JSON shape, agreement with the PyTorch reference, exit codes.
+// `imprecise inspect` and `imprecise infer` end to end: JSON shape, agreement with the PyTorch reference, exit codes;
+// `imprecise profile`'s argument checks.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -20,9 +21,10 @@ struct CliRun {
   std::string out;
 };
 
-CliRun run_cli(const std::string& args) {
+/// Runs the CLI; `out` is its stdout, with its stderr after it when `with_stderr`.
+CliRun run_cli(const std::string& args, bool with_stderr = false) {
   CliRun r;
-  FILE* pipe = popen((std::string(IMPRECISE_CLI_PATH) + " " + args + " 2>/dev/null").c_str(), "r");
+  FILE* pipe = popen((std::string(IMPRECISE_CLI_PATH) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null")).c_str(), "r");
   if (!pipe) return r;
   std::array<char, 4096> buffer{};
   while (const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) r.out.append(buffer.data(), n);
@@ -82,6 +84,14 @@ TEST_F(NnCli, InspectListsStagesAndBadInputExitsWith2) {
   EXPECT_EQ(run_cli("inspect " + testing::fixture("bad_unsupported_op.onnx")).status, 2);
   EXPECT_EQ(run_cli("infer --model " + testing::fixture("cnn3.onnx") + " --input " +
                     testing::fixture("audio1d.input.npy")).status, 2);
+}
+
+TEST_F(NnCli, ProfileRefusesAnEvictionOutOfRangeNamingTheFlag) {
+  for (const char* mb : {"5000", "-1", "lots"}) {
+    const CliRun r = run_cli(std::string("profile --pipeline lidar --evict-mb ") + mb, true);
+    EXPECT_EQ(r.status, 2) << mb << ": " << r.out;
+    EXPECT_NE(r.out.find("--evict-mb"), std::string::npos) << mb << ": " << r.out;
+  }
 }
 
 }  // namespace
