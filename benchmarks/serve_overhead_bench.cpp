@@ -2,7 +2,7 @@
 // the same open-loop rate go (a) to an in-process runtime::Engine serving the repository's models,
 // (b) through imprecise::client -> GrpcServer -> InferenceService -> an Engine like it, and (c) as v2
 // JSON over keep-alive HTTP connections (cpp-httplib's blocking client, four connections on their own
-// threads; a request's latency counts from when it was due) -> HttpServer -> the same service; the added
+// threads; a request that waits for its connection is charged the wait) -> HttpServer -> the same service; the added
 // latency is the difference of the percentiles. A plain program (Google Benchmark's closed loop cannot
 // pace arrivals); writes a table and JSON.
 //
@@ -66,8 +66,9 @@ struct Latencies {
 };
 
 // Sends `n` requests at `rate` per second: request i from sender i mod `senders` (each its own thread
-// when there are several), at its due time; send(i, due, sender) must answer into `out`. A blocking
-// sender that falls behind is charged its lateness: latencies count from `due`.
+// when there are several), at its due time; send(i, since, sender) must answer into `out`, counting its
+// latency from `since`: when the sender woke for it, or its due time when a blocking sender was still
+// busy then (it is charged that lateness; a timer's late wake-up is charged to no path).
 template <class Send>
 void paced(std::size_t n, double rate, Latencies& out, Send send, std::size_t senders = 1) {
   out.us.assign(n, -1);
@@ -76,8 +77,9 @@ void paced(std::size_t n, double rate, Latencies& out, Send send, std::size_t se
   auto run = [&](std::size_t sender) {
     for (std::size_t i = sender; i < n; i += senders) {
       const auto due = start + std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 * static_cast<double>(i) / rate));
+      const bool behind = Steady::now() >= due;
       std::this_thread::sleep_until(due);
-      send(i, due, sender);
+      send(i, behind ? due : Steady::now(), sender);
     }
   };
   std::vector<std::thread> threads;
@@ -211,9 +213,9 @@ int main(int argc, char** argv) {
       Latencies rest;
       paced(
           n, rate, rest,
-          [&](std::size_t i, Steady::time_point due, std::size_t sender) {
+          [&](std::size_t i, Steady::time_point since, std::size_t sender) {
             const auto r = http[sender]->Post(infer_path, bodies[i % bodies.size()], "application/json");
-            rest.record(i, us_since(due), r && r->status == 200);
+            rest.record(i, us_since(since), r && r->status == 200);
           },
           http.size());
       const Figures a = figures(direct, warmup), b = figures(remote, warmup), c = figures(rest, warmup);
