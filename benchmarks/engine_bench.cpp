@@ -33,13 +33,9 @@ double thread_cpu_seconds() { return imprecise::to_seconds(imprecise::thread_cpu
 
 using Prepared = imprecise::bench::StagedJobs;
 
-std::string bench_backend() {
-  const char* name = std::getenv("IMPRECISE_BENCH_BACKEND");
-  return name != nullptr && *name != '\0' ? name : "cpu";
-}
 
 std::unique_ptr<Prepared> prepare(const std::string& name) {
-  return imprecise::bench::stage_fixture_jobs(name, bench_backend());
+  return imprecise::bench::stage_fixture_jobs(name, bench_backend("cpu"));
 }
 
 /// Times stages [first, last) for a batch of `batch` jobs copied from the depth-`first` masters.

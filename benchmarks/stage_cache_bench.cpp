@@ -11,7 +11,6 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,8 +28,7 @@ const char* const kPipeline[] = {"vision", "lidar", "voice"};
 
 std::vector<std::unique_ptr<StagedJobs>>& pipeline() {
   static std::vector<std::unique_ptr<StagedJobs>> all = [] {
-    const char* name = std::getenv("IMPRECISE_BENCH_BACKEND");
-    const std::string backend = name != nullptr && *name != '\0' ? name : nn::default_backend();
+    const std::string backend = bench_backend(nn::default_backend());
     std::vector<std::unique_ptr<StagedJobs>> models;
     for (const char* m : kPipeline) models.push_back(stage_fixture_jobs(m, backend));
     return models;

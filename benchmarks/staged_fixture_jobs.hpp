@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -38,6 +39,12 @@ inline nn::Tensor sample_inputs(const std::string& name, const nn::MultiExitMode
   std::vector<float> values(n);
   for (std::size_t i = 0; i < n; ++i) values[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i)));
   return nn::Tensor(shape, std::move(values));
+}
+
+/// The backend a benchmark runs on: IMPRECISE_BENCH_BACKEND from the environment, else `fallback`.
+inline std::string bench_backend(const std::string& fallback) {
+  const char* name = std::getenv("IMPRECISE_BENCH_BACKEND");
+  return name != nullptr && *name != '\0' ? name : fallback;
 }
 
 struct StagedJobs {
