@@ -71,6 +71,8 @@ TEST(ServeHttpCodec, EachBadBodyNamesItsField) {
   expect_invalid(R"({"inputs": [], "parameters": {"deadline_us": 1.5}})", "parameters.deadline_us");
   expect_invalid(R"({"inputs": [{"name": "a", "shape": [1], "datatype": "FP32", "data": [1]}, 7]})", "inputs[1]");
   expect_invalid("{\"inputs\": [\"\xff\"]}", "request body: malformed");  // not UTF-8
+  // JSON's reader would stop at a NUL and ignore the rest: refused instead, at its byte.
+  expect_invalid(std::string("{\"inputs\": []}\0{\"x\"", 20), "request body: byte 14 is NUL");
 }
 
 TEST(ServeHttpCodec, DataIsReadInOnePassWithTheDocumentsRules) {
@@ -139,6 +141,150 @@ TEST(ServeHttpCodec, TheResponseCarriesTheLogitsAndWhatHappened) {
   EXPECT_FALSE(small.contains("outputs"));
   EXPECT_FALSE(small.contains("parameters"));
   EXPECT_EQ(json::parse(error_json("x \"quoted\"")), json({{"error", "x \"quoted\""}}));
+}
+
+// Triton's binary tensor data extension: JSON, then each binary input's bytes in input order.
+std::string floats_as_bytes(const std::vector<float>& values) {
+  return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+}
+
+struct BinaryBody {
+  std::string body;
+  std::string header;  // Inference-Header-Content-Length
+};
+
+BinaryBody binary_body(const std::string& json_part, const std::string& tail) {
+  return {json_part + tail, std::to_string(json_part.size())};
+}
+
+Status decode_binary(const BinaryBody& b, InferRequest& r, OutputEncoding& output) {
+  return decode_infer_body(b.body, b.header, "m", "", r, output);
+}
+
+void expect_binary_invalid(const BinaryBody& b, const std::string& field) {
+  InferRequest r;
+  OutputEncoding output = OutputEncoding::json;
+  const Status s = decode_binary(b, r, output);
+  EXPECT_EQ(s.code, StatusCode::invalid_argument) << b.body;
+  EXPECT_NE(s.message.find(field), std::string::npos) << "'" << field << "' not in: " << s.message;
+}
+
+TEST(ServeHttpCodec, BinaryInputsAreReadAfterTheJsonInInputOrder) {
+  // Three inputs: binary, JSON, binary. The bytes after the JSON go to the binary ones in order.
+  const std::string json_part = R"({"inputs": [
+      {"name": "a", "shape": [2], "datatype": "FP32", "parameters": {"binary_data_size": 8}},
+      {"name": "b", "shape": [1], "datatype": "FP32", "data": [7]},
+      {"name": "c", "shape": [1, 3], "datatype": "FP32", "parameters": {"binary_data_size": 12}}],
+      "parameters": {"binary_data_output": true}})";
+  InferRequest r;
+  OutputEncoding output = OutputEncoding::json;
+  const Status s =
+      decode_binary(binary_body(json_part, floats_as_bytes({1.5f, -2.f}) + floats_as_bytes({3.f, 4.f, 5.25f})), r, output);
+  ASSERT_TRUE(s.ok()) << s.message;
+  ASSERT_EQ(r.inputs.size(), 3u);
+  EXPECT_EQ(r.inputs[0].values, (std::vector<float>{1.5f, -2.f}));
+  EXPECT_EQ(r.inputs[1].values, std::vector<float>{7.f});
+  EXPECT_EQ(r.inputs[2].values, (std::vector<float>{3.f, 4.f, 5.25f}));
+  EXPECT_EQ(r.inputs[2].shape, (std::vector<std::int64_t>{1, 3}));
+  EXPECT_EQ(output, OutputEncoding::binary);  // binary_data_output
+
+  // An output's own binary_data overrides binary_data_output, both ways.
+  const std::string one = R"({"name": "a", "shape": [1], "datatype": "FP32", "data": [1]})";
+  ASSERT_TRUE(decode_infer_body(R"({"inputs": [)" + one + R"(], "parameters": {"binary_data_output": true},
+      "outputs": [{"name": "logits", "parameters": {"binary_data": false}}]})",
+                                std::nullopt, "m", "", r, output)
+                  .ok());
+  EXPECT_EQ(output, OutputEncoding::json);
+  ASSERT_TRUE(decode_infer_body(R"({"inputs": [)" + one + R"(], "outputs": [{"name": "logits", "parameters": {"binary_data": true}}]})",
+                                std::nullopt, "m", "", r, output)
+                  .ok());
+  EXPECT_EQ(output, OutputEncoding::binary);
+  ASSERT_TRUE(decode_infer_body(R"({"inputs": [)" + one + "]}", std::nullopt, "m", "", r, output).ok());
+  EXPECT_EQ(output, OutputEncoding::json);  // the default
+  // A header that says the whole body is JSON is the same as none.
+  const std::string all_json = R"({"inputs": [)" + one + "]}";
+  ASSERT_TRUE(decode_infer_body(all_json, std::to_string(all_json.size()), "m", "", r, output).ok());
+  EXPECT_EQ(r.inputs[0].values, std::vector<float>{1.f});
+}
+
+TEST(ServeHttpCodec, EachBadBinaryBodyNamesItsFieldOrHeader) {
+  const std::string input = R"({"inputs": [{"name": "a", "shape": [2], "datatype": "FP32", "parameters": {"binary_data_size": 8}}]})";
+  const std::string eight = floats_as_bytes({1.f, 2.f});
+  // The header: not a number, signed, or past the body's end.
+  for (const std::string header : {"", "12a", "-1", " 5", "99999999999999999999999"})
+    expect_binary_invalid({input + eight, header}, "Inference-Header-Content-Length: '" + header.substr(0, 40) + "'");
+  expect_binary_invalid({input + eight, std::to_string(input.size() + 9)}, "within the body's");
+  // Binary data without the header: named, and the header suggested.
+  {
+    InferRequest r;
+    OutputEncoding output = OutputEncoding::json;
+    const Status s = decode_infer_body(input + eight, std::nullopt, "m", "", r, output);
+    EXPECT_EQ(s.code, StatusCode::invalid_argument);
+    // The bytes after the JSON start with NUL (1.0f, little-endian): named, with the header suggested.
+    EXPECT_NE(s.message.find("request body: byte " + std::to_string(input.size()) + " is NUL"), std::string::npos) << s.message;
+    EXPECT_NE(s.message.find("Inference-Header-Content-Length header"), std::string::npos) << s.message;
+    EXPECT_NE(decode_infer_body(input + "xyz", std::nullopt, "m", "", r, output).message.find("request body: malformed"),
+              std::string::npos);
+    const Status t = decode_infer_body(input, std::nullopt, "m", "", r, output);
+    EXPECT_NE(t.message.find("inputs[0].parameters.binary_data_size: 8 bytes, but 0 bytes"), std::string::npos) << t.message;
+    EXPECT_NE(t.message.find("Inference-Header-Content-Length header"), std::string::npos) << t.message;
+  }
+  // Fewer bytes than claimed, more than the inputs claim, or a count that does not fit the shape.
+  expect_binary_invalid(binary_body(input, eight.substr(0, 5)), "inputs[0].parameters.binary_data_size: 8 bytes, but 5");
+  expect_binary_invalid(binary_body(input, eight + "xyz"), "3 bytes after the JSON");
+  std::string four = input;
+  four.replace(four.find(": 8"), 3, ": 4");
+  expect_binary_invalid(binary_body(four, eight.substr(0, 4)),
+                        "inputs[0].parameters.binary_data_size: 4 bytes sent, but shape and FP32 need 8");
+  // A size that is not a byte count.
+  for (const std::string size : {"-8", "8.0", "\"8\"", "null"}) {
+    std::string bad = input;
+    bad.replace(bad.find(": 8"), 3, ": " + size);
+    expect_binary_invalid(binary_body(bad, eight), "inputs[0].parameters.binary_data_size: a byte count expected");
+  }
+  // Data both ways, a datatype the models do not take (named before the bytes), flags that are not booleans.
+  std::string both = input;
+  both.replace(both.find("\"parameters\""), 0, R"("data": [1, 2], )");
+  expect_binary_invalid(binary_body(both, eight), "inputs[0].data: sent beside parameters.binary_data_size");
+  std::string int32 = input;
+  int32.replace(int32.find("FP32"), 4, "INT32");
+  expect_binary_invalid(binary_body(int32, eight), "inputs[0].datatype");
+  std::string flag = input;
+  flag.replace(flag.size() - 1, 0, R"(, "parameters": {"binary_data_output": 1})");
+  expect_binary_invalid(binary_body(flag, eight), "parameters.binary_data_output: true or false expected");
+  std::string out_flag = input;
+  out_flag.replace(out_flag.size() - 1, 0, R"(, "outputs": [{"name": "logits", "parameters": {"binary_data": "yes"}}])");
+  expect_binary_invalid(binary_body(out_flag, eight), "outputs[0].parameters.binary_data: true or false expected");
+}
+
+TEST(ServeHttpCodec, ABinaryResponseCarriesTheLogitsAfterTheJson) {
+  InferResponse r;
+  r.model = "vision";
+  r.outcome_known = true;
+  r.outcome = imprecise::OutcomeStatus::completed;
+  r.exit = 2;
+  r.output = {0.5f, -1.25f, 3.f};
+  r.output_shape = {1, 3};
+  const EncodedBody encoded = encode_infer_body(r, OutputEncoding::binary);
+  ASSERT_TRUE(encoded.has_binary());
+  ASSERT_EQ(encoded.body.size(), encoded.json_length + 12);
+  const json head = json::parse(encoded.body.substr(0, encoded.json_length));
+  const json& out = head["outputs"][0];
+  EXPECT_EQ(out["name"], "logits");
+  EXPECT_EQ(out["shape"], json({1, 3}));
+  EXPECT_EQ(out["parameters"]["binary_data_size"], 12);
+  EXPECT_FALSE(out.contains("data"));
+  EXPECT_EQ(head["parameters"]["exit"], 2);
+  EXPECT_EQ(encoded.body.substr(encoded.json_length), floats_as_bytes(r.output));
+
+  // As JSON, the same answer; with no output, nothing binary even when asked.
+  const EncodedBody as_json = encode_infer_body(r, OutputEncoding::json);
+  EXPECT_FALSE(as_json.has_binary());
+  EXPECT_EQ(json::parse(as_json.body)["outputs"][0]["data"], json({0.5, -1.25, 3.0}));
+  InferResponse refused;
+  refused.model = "m";
+  refused.status = {StatusCode::invalid_argument, "inputs: missing"};
+  EXPECT_FALSE(encode_infer_body(refused, OutputEncoding::binary).has_binary());
 }
 
 }  // namespace

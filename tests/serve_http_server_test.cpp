@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <string>
 #include <thread>
@@ -216,6 +218,83 @@ TEST_F(ServeHttp, InferWithNestedDataAndAVersionInThePath) {
   expect_answer(post_infer(body.dump(), "vision/versions/1"), vision());
   body["parameters"] = {{"timeout", 5'000'000}};  // Triton's spelling of the deadline
   expect_answer(post_infer(body.dump()), vision());
+}
+
+// Triton's binary tensor data extension, as tritonclient's HTTP client sends it by default: the input's
+// bytes after the JSON, the output's bytes after the JSON of the answer.
+struct BinaryInfer {
+  std::string body;
+  httplib::Headers headers;
+};
+
+BinaryInfer binary_infer(const ModelInfo& model, float value, bool binary_output) {
+  json body = infer_body(model);
+  json& input = body["inputs"][0];
+  const std::vector<float> values(input["data"].size(), value);
+  input.erase("data");
+  input["parameters"] = {{"binary_data_size", values.size() * sizeof(float)}};
+  if (binary_output) body["outputs"] = json::array({{{"name", "logits"}, {"parameters", {{"binary_data", true}}}}});
+  const std::string head = body.dump();
+  return {head + std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)),
+          {{"Inference-Header-Content-Length", std::to_string(head.size())}}};
+}
+
+TEST_F(ServeHttp, BinaryTensorsInAndOutAnswerAsJsonDoes) {
+  for (const ModelInfo& m : service().models()) {
+    auto c = client(port());
+    const std::string path = "/v2/models/" + m.name + "/infer";
+    const auto as_json = c.Post(path.c_str(), infer_body(m, 0.5f).dump(), "application/json");
+    ASSERT_TRUE(as_json);
+    ASSERT_EQ(as_json->status, 200) << as_json->body;
+    const json expected = json::parse(as_json->body);
+
+    // Binary in, JSON out: the very same answer.
+    BinaryInfer in = binary_infer(m, 0.5f, false);
+    const auto json_out = c.Post(path.c_str(), in.headers, in.body, "application/octet-stream");
+    expect_answer(json_out, m);
+    EXPECT_EQ(json::parse(json_out->body)["outputs"], expected["outputs"]) << m.name;
+
+    // Binary in and out: the logits' bytes after the JSON, whose length the header gives.
+    in = binary_infer(m, 0.5f, true);
+    const auto out = c.Post(path.c_str(), in.headers, in.body, "application/octet-stream");
+    ASSERT_TRUE(out);
+    ASSERT_EQ(out->status, 200) << out->body;
+    EXPECT_EQ(out->get_header_value("Content-Type"), "application/octet-stream");
+    const std::size_t json_length = std::stoul(out->get_header_value("Inference-Header-Content-Length"));
+    ASSERT_LE(json_length, out->body.size());
+    const json head = json::parse(out->body.substr(0, json_length));
+    const json& tensor = head["outputs"][0];
+    EXPECT_FALSE(tensor.contains("data"));
+    const auto logits = expected["outputs"][0]["data"].get<std::vector<float>>();
+    ASSERT_EQ(tensor["parameters"]["binary_data_size"], logits.size() * sizeof(float));
+    ASSERT_EQ(out->body.size() - json_length, logits.size() * sizeof(float));
+    std::vector<float> got(logits.size());
+    std::memcpy(got.data(), out->body.data() + json_length, got.size() * sizeof(float));
+    EXPECT_EQ(got, logits) << m.name;
+    EXPECT_EQ(head["parameters"]["prediction"], expected["parameters"]["prediction"]);
+  }
+  const auto meta = client(port()).Get("/v2");
+  EXPECT_EQ(json::parse(meta->body)["extensions"], json({"binary_tensor_data"}));
+}
+
+TEST_F(ServeHttp, BadBinaryBodiesAreRefusedNamingTheHeaderOrField) {
+  auto c = client(port());
+  const char* path = "/v2/models/vision/infer";
+  BinaryInfer in = binary_infer(vision(), 0.5f, true);
+  in.headers = {{"Inference-Header-Content-Length", "lots"}};
+  expect_refused(c.Post(path, in.headers, in.body, "application/octet-stream"), 400, "Inference-Header-Content-Length: 'lots'");
+  in = binary_infer(vision(), 0.5f, true);
+  in.headers.clear();  // binary data but no header
+  expect_refused(c.Post(path, in.headers, in.body, "application/octet-stream"), 400, "Inference-Header-Content-Length header");
+  in = binary_infer(vision(), 0.5f, true);
+  in.body.resize(in.body.size() - 4);  // one float short
+  expect_refused(c.Post(path, in.headers, in.body, "application/octet-stream"), 400, "inputs[0].parameters.binary_data_size");
+  in = binary_infer(vision(), 0.5f, true);
+  in.body += "tail";
+  expect_refused(c.Post(path, in.headers, in.body, "application/octet-stream"), 400, "4 bytes after the JSON");
+  // Binary FP32 can carry what JSON cannot: a NaN is refused by the service, naming the element.
+  in = binary_infer(vision(), std::numeric_limits<float>::quiet_NaN(), true);
+  expect_refused(c.Post(path, in.headers, in.body, "application/octet-stream"), 400, "inputs[0].data[0]");
 }
 
 TEST_F(ServeHttp, MalformedAndTruncatedBodiesAreRefusedWhereParsingStopped) {

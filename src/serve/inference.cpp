@@ -49,7 +49,7 @@ Status decode_raw_fp32(std::string_view field, std::string_view datatype, std::s
   const auto expected = static_cast<std::size_t>(elements) * sizeof(float);
   if (bytes.size() != expected)
     return {StatusCode::invalid_argument,
-            fmt::format("{}: {} bytes of raw contents, but shape and FP32 need {}", field, bytes.size(), expected)};
+            fmt::format("{}: {} bytes sent, but shape and FP32 need {}", field, bytes.size(), expected)};
   values.resize(static_cast<std::size_t>(elements));
   static_assert(std::endian::native == std::endian::little, "the wire's FP32 is little-endian");
   if (expected > 0) std::memcpy(values.data(), bytes.data(), expected);

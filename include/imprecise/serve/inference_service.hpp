@@ -66,7 +66,9 @@ class InferenceService {
   const std::vector<ModelInfo>& models() const;
   std::string server_name() const { return "imprecise"; }
   std::string server_version() const;
-  std::vector<std::string> extensions() const { return {}; }
+  /// Protocol extensions, as Triton names them in server metadata: the HTTP front end reads and writes
+  /// tensors as binary after the JSON (http_codec.hpp).
+  std::vector<std::string> extensions() const { return {"binary_tensor_data"}; }
 
   /// Decodes, validates and submits. `done` runs exactly once: inline for a request refused before the
   /// engine (bad input, unknown model, shutting down), else on the service's responder thread

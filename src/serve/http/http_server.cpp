@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include <fmt/core.h>
@@ -24,6 +25,7 @@ namespace imprecise::serve {
 namespace {
 
 constexpr const char* kJson = "application/json";
+constexpr const char* kOctetStream = "application/octet-stream";
 constexpr const char* kPrometheusText = "text/plain; version=0.0.4";
 // [^/]+ then optional /versions/{v}: the two spellings of every model route.
 constexpr const char* kModel = R"(/v2/models/([^/]+)(?:/versions/([^/]+))?)";
@@ -111,7 +113,11 @@ void HttpServer::Impl::routes() {
 void HttpServer::Impl::infer(const httplib::Request& req, httplib::Response& res) const {
   const Clock::time_point arrival = Clock::now();
   InferRequest request;
-  if (Status s = decode_infer_json(req.body, req.matches[1].str(), version_of(req), request); !s.ok()) {
+  OutputEncoding output = OutputEncoding::json;
+  const std::string header = req.get_header_value(kInferenceHeaderLength);
+  std::optional<std::string_view> json_length;
+  if (req.has_header(kInferenceHeaderLength)) json_length = header;
+  if (Status s = decode_infer_body(req.body, json_length, req.matches[1].str(), version_of(req), request, output); !s.ok()) {
     service.count_undecoded(req.matches[1].str(), s, arrival);
     return send_error(res, http_status(s.code), s.message);
   }
@@ -123,7 +129,10 @@ void HttpServer::Impl::infer(const httplib::Request& req, httplib::Response& res
   if (response.version.empty())
     if (const ModelInfo* info = service.model(response.model)) response.version = info->versions.front();
   res.status = http_status(response.status.code);
-  res.set_content(encode_infer_json(response), kJson);
+  EncodedBody encoded = encode_infer_body(response, output);
+  // Binary data after the JSON: the header says where the JSON ends; the body is no longer JSON.
+  if (encoded.has_binary()) res.set_header(kInferenceHeaderLength, std::to_string(encoded.json_length));
+  res.set_content(encoded.body, encoded.has_binary() ? kOctetStream : kJson);
 }
 
 HttpServer::HttpServer(InferenceService& service, HttpServerOptions options)

@@ -1,18 +1,28 @@
-// libFuzzer target for the v2 REST request decoder: any bytes as a POST body. Decoding never throws and
-// always ends in a status; a refusal names a field; the response encoder and the error body take whatever
-// the decoder let through (ids, messages quoting the input) without failing.
+// libFuzzer target for the v2 REST request decoder: any bytes as a POST body, with or without the
+// binary tensor data extension's Inference-Header-Content-Length. An input that starts with '#' carries
+// that header's value up to the first newline, then the body. Decoding never throws and always ends in a
+// status; a refusal names a field; the response encoder and the error body take whatever the decoder let
+// through (ids, messages quoting the input) without failing.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string_view>
 
 #include "http_codec.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace imprecise::serve;
-  const std::string_view body(reinterpret_cast<const char*>(data), size);
+  std::string_view body(reinterpret_cast<const char*>(data), size);
+  std::optional<std::string_view> header;
+  if (!body.empty() && body.front() == '#') {
+    const auto newline = body.find('\n');
+    header = body.substr(1, newline == std::string_view::npos ? body.size() - 1 : newline - 1);
+    body = newline == std::string_view::npos ? std::string_view{} : body.substr(newline + 1);
+  }
   InferRequest request;
-  const Status status = decode_infer_json(body, "model", "", request);
+  OutputEncoding output = OutputEncoding::json;
+  const Status status = decode_infer_body(body, header, "model", "", request, output);
   if (status.code == StatusCode::internal) std::abort();  // an exception escaped the checks: a bug
   if (!status.ok()) {
     if (status.code != StatusCode::invalid_argument || status.message.empty()) std::abort();
@@ -33,6 +43,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     response.output = request.inputs.front().values;
     response.output_shape = {1, static_cast<std::int64_t>(response.output.size())};
   }
-  (void)encode_infer_json(response);
+  const EncodedBody encoded = encode_infer_body(response, output);
+  // Binary output: exactly the logits' bytes after the JSON.
+  if (encoded.has_binary() != (output == OutputEncoding::binary && !response.output.empty())) std::abort();
+  if (encoded.body.size() - encoded.json_length != (encoded.has_binary() ? response.output.size() * sizeof(float) : 0))
+    std::abort();
   return 0;
 }
