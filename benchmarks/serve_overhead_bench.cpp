@@ -2,13 +2,15 @@
 // the same open-loop rate go (a) to an in-process runtime::Engine serving the repository's models,
 // (b) through imprecise::client -> GrpcServer -> InferenceService -> an Engine like it, and (c) as v2
 // JSON over keep-alive HTTP connections (cpp-httplib's blocking client, four connections on their own
-// threads; a request that waits for its connection is charged the wait) -> HttpServer -> the same service; the added
-// latency is the difference of the percentiles. A plain program (Google Benchmark's closed loop cannot
+// threads; a request that waits for its connection is charged the wait) -> HttpServer -> the same service,
+// and (d) the same over HTTP with Triton's binary tensor data extension both ways; the added latency is
+// the difference of the percentiles. A plain program (Google Benchmark's closed loop cannot
 // pace arrivals); writes a table and JSON.
 //
 //   serve_overhead_bench [--rates 1000,5000] [--seconds 3] [--model vision] [--policy edf-mandatory] [--out F]
 //
-// A last row times an empty RPC (ServerLive) the same way: gRPC's own floor per call.
+// Two last rows time an empty RPC (ServerLive) and an empty HTTP GET the same way: each stack's own floor
+// per call.
 //
 // edf-mandatory runs every job to its mandatory exit only, so both paths do the same work per request
 // whatever the deadline; the deadline (50 ms) is far from binding.
@@ -182,20 +184,31 @@ int main(int argc, char** argv) {
     const auto metadata = http.front()->Get(fmt::format("/v2/models/{}", model));
     if (!metadata || metadata->status != 200) throw std::runtime_error("HTTP: cannot read the model's metadata");
     const std::string input_name = nlohmann::json::parse(metadata->body).at("inputs").at(0).at("name");
-    std::vector<std::string> bodies;
+    // (d) The same request with Triton's binary tensor data extension both ways (tritonclient's default):
+    // the input's bytes after a small JSON, the logits' bytes after the answer's.
+    std::vector<std::string> bodies, binary_bodies;
+    std::vector<httplib::Headers> binary_headers;
+    const auto deadline_us = std::chrono::microseconds(kDeadline).count();
     for (std::size_t s = 0; s < in.size(); ++s) {
       const auto sample = in.sample(s);
       nlohmann::json input{{"name", input_name}, {"datatype", "FP32"}, {"shape", in.shape},
                            {"data", std::vector<float>(sample.begin(), sample.end())}};
-      bodies.push_back(nlohmann::json{{"inputs", {input}},
-                                      {"parameters", {{"deadline_us", std::chrono::microseconds(kDeadline).count()}}}}
-                           .dump());
+      bodies.push_back(nlohmann::json{{"inputs", {input}}, {"parameters", {{"deadline_us", deadline_us}}}}.dump());
+      input.erase("data");
+      input["parameters"] = {{"binary_data_size", sample.size_bytes()}};
+      const std::string head =
+          nlohmann::json{{"inputs", {input}},
+                         {"outputs", {{{"name", "logits"}, {"parameters", {{"binary_data", true}}}}}},
+                         {"parameters", {{"deadline_us", deadline_us}}}}
+              .dump();
+      binary_bodies.push_back(head + std::string(reinterpret_cast<const char*>(sample.data()), sample.size_bytes()));
+      binary_headers.push_back({{"Inference-Header-Content-Length", std::to_string(head.size())}});
     }
     const std::string infer_path = fmt::format("/v2/models/{}/infer", model);
     runtime::Engine engine(std::move(served), engine_config);
 
     nlohmann::json rows = nlohmann::json::array();
-    std::printf("%8s %-11s %9s %9s %9s %9s\n", "rate/s", "path", "requests", "completed", "p50 us", "p99 us");
+    std::printf("%8s %-17s %9s %9s %9s %9s\n", "rate/s", "path", "requests", "completed", "p50 us", "p99 us");
     for (const double rate : rates) {
       const auto n = static_cast<std::size_t>(rate * seconds);
       const std::size_t warmup = n / 10;  // the first tenth warms caches, connections and the planner
@@ -218,31 +231,49 @@ int main(int argc, char** argv) {
             rest.record(i, us_since(since), r && r->status == 200);
           },
           http.size());
-      const Figures a = figures(direct, warmup), b = figures(remote, warmup), c = figures(rest, warmup);
-      for (const auto& [path, f] : {std::pair{"in_process", a}, std::pair{"grpc", b}, std::pair{"http", c}}) {
-        std::printf("%8.0f %-11s %9zu %9zu %9.0f %9.0f\n", rate, path, f.requests, f.completed, f.p50_us, f.p99_us);
+      Latencies binary;
+      paced(
+          n, rate, binary,
+          [&](std::size_t i, Steady::time_point since, std::size_t sender) {
+            const std::size_t k = i % binary_bodies.size();
+            const auto r = http[sender]->Post(infer_path, binary_headers[k], binary_bodies[k], "application/octet-stream");
+            binary.record(i, us_since(since), r && r->status == 200);
+          },
+          http.size());
+      const Figures a = figures(direct, warmup), b = figures(remote, warmup), c = figures(rest, warmup),
+                    d = figures(binary, warmup);
+      for (const auto& [path, f] : {std::pair{"in_process", a}, std::pair{"grpc", b}, std::pair{"http", c},
+                                    std::pair{"http_binary", d}}) {
+        std::printf("%8.0f %-17s %9zu %9zu %9.0f %9.0f\n", rate, path, f.requests, f.completed, f.p50_us, f.p99_us);
         rows.push_back({{"rate", rate}, {"path", path}, {"requests", f.requests}, {"completed", f.completed},
                         {"p50_us", f.p50_us}, {"p99_us", f.p99_us}});
       }
-      for (const auto& [path, f] : {std::pair{"added_grpc", b}, std::pair{"added_http", c}}) {
-        std::printf("%8.0f %-11s %9s %9s %9.0f %9.0f\n", rate, path, "", "", f.p50_us - a.p50_us, f.p99_us - a.p99_us);
+      for (const auto& [path, f] :
+           {std::pair{"added_grpc", b}, std::pair{"added_http", c}, std::pair{"added_http_binary", d}}) {
+        std::printf("%8.0f %-17s %9s %9s %9.0f %9.0f\n", rate, path, "", "", f.p50_us - a.p50_us, f.p99_us - a.p99_us);
         rows.push_back({{"rate", rate}, {"path", path}, {"p50_us", f.p50_us - a.p50_us}, {"p99_us", f.p99_us - a.p99_us}});
       }
     }
-    // The floor: an empty unary RPC (ServerLive) through the same client and server, paced at 1,000/s:
-    // what gRPC itself costs per call on this machine, before any tensor is encoded or any engine runs.
-    {
+    // The floors, paced at 1,000/s: an empty unary RPC (ServerLive) through the same client and server,
+    // and GET /v2/health/live on one of the same HTTP connections: what each protocol's stack costs per
+    // call on this machine, before any tensor is encoded or any engine runs.
+    const auto floor = [&](const char* path, auto&& call) {
       const std::size_t n = static_cast<std::size_t>(1000.0 * seconds);
       Latencies empty;
       paced(n, 1000.0, empty, [&](std::size_t i, Steady::time_point sent, std::size_t) {
-        const bool live = client.live();
+        const bool live = call();
         empty.record(i, us_since(sent), live);
       });
       const Figures f = figures(empty, n / 10);
-      std::printf("%8.0f %-11s %9zu %9zu %9.0f %9.0f\n", 1000.0, "empty_rpc", f.requests, f.completed, f.p50_us, f.p99_us);
-      rows.push_back({{"rate", 1000.0}, {"path", "empty_rpc"}, {"requests", f.requests}, {"completed", f.completed},
+      std::printf("%8.0f %-17s %9zu %9zu %9.0f %9.0f\n", 1000.0, path, f.requests, f.completed, f.p50_us, f.p99_us);
+      rows.push_back({{"rate", 1000.0}, {"path", path}, {"requests", f.requests}, {"completed", f.completed},
                       {"p50_us", f.p50_us}, {"p99_us", f.p99_us}});
-    }
+    };
+    floor("empty_rpc", [&] { return client.live(); });
+    floor("empty_http", [&] {
+      const auto r = http.front()->Get("/v2/health/live");
+      return r && r->status == 200;
+    });
     service.shutdown();
     if (!out_path.empty()) {
       char host[256] = {};
