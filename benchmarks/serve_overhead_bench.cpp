@@ -20,6 +20,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -55,6 +56,7 @@ struct Latencies {
   std::mutex mu;
   std::condition_variable changed;
   std::size_t answered = 0;
+  double cpu_us = 0.0;  ///< CPU time of the whole process (clients, server, engines) over the run
   void record(std::size_t i, std::int64_t latency_us, bool completed) {
     us[i] = completed ? latency_us : -1;
     std::lock_guard lock(mu);
@@ -67,6 +69,14 @@ struct Latencies {
   }
 };
 
+// CPU time of every thread of this process: client and server share it, so per request it is what the
+// path costs the machine whose cores the lanes need.
+double process_cpu_us() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return 1e6 * static_cast<double>(t.tv_sec) + 1e-3 * static_cast<double>(t.tv_nsec);
+}
+
 // Sends `n` requests at `rate` per second: request i from sender i mod `senders` (each its own thread
 // when there are several), at its due time; send(i, since, sender) must answer into `out`, counting its
 // latency from `since`: when the sender woke for it, or its due time when a blocking sender was still
@@ -75,6 +85,7 @@ template <class Send>
 void paced(std::size_t n, double rate, Latencies& out, Send send, std::size_t senders = 1) {
   out.us.assign(n, -1);
   out.answered = 0;
+  const double cpu_before = process_cpu_us();
   const auto start = Steady::now() + std::chrono::milliseconds(50);
   auto run = [&](std::size_t sender) {
     for (std::size_t i = sender; i < n; i += senders) {
@@ -89,11 +100,13 @@ void paced(std::size_t n, double rate, Latencies& out, Send send, std::size_t se
   run(0);
   for (std::thread& t : threads) t.join();
   out.wait_all();
+  out.cpu_us = process_cpu_us() - cpu_before;
 }
 
 struct Figures {
   std::size_t requests = 0, completed = 0;
   double p50_us = 0.0, p99_us = 0.0;
+  double cpu_us_per_request = 0.0;  ///< warm-up included
 };
 
 Figures figures(const Latencies& l, std::size_t warmup) {
@@ -103,6 +116,7 @@ Figures figures(const Latencies& l, std::size_t warmup) {
   Figures f;
   f.requests = l.us.size() - warmup;
   f.completed = v.size();
+  f.cpu_us_per_request = l.us.empty() ? 0.0 : l.cpu_us / static_cast<double>(l.us.size());
   if (v.empty()) return f;
   f.p50_us = static_cast<double>(nearest_rank(v, 0.50));
   f.p99_us = static_cast<double>(nearest_rank(v, 0.99));
@@ -208,7 +222,8 @@ int main(int argc, char** argv) {
     runtime::Engine engine(std::move(served), engine_config);
 
     nlohmann::json rows = nlohmann::json::array();
-    std::printf("%8s %-17s %9s %9s %9s %9s\n", "rate/s", "path", "requests", "completed", "p50 us", "p99 us");
+    std::printf("%8s %-17s %9s %9s %9s %9s %11s\n", "rate/s", "path", "requests", "completed", "p50 us", "p99 us",
+                "cpu us/req");
     for (const double rate : rates) {
       const auto n = static_cast<std::size_t>(rate * seconds);
       const std::size_t warmup = n / 10;  // the first tenth warms caches, connections and the planner
@@ -244,9 +259,10 @@ int main(int argc, char** argv) {
                     d = figures(binary, warmup);
       for (const auto& [path, f] : {std::pair{"in_process", a}, std::pair{"grpc", b}, std::pair{"http", c},
                                     std::pair{"http_binary", d}}) {
-        std::printf("%8.0f %-17s %9zu %9zu %9.0f %9.0f\n", rate, path, f.requests, f.completed, f.p50_us, f.p99_us);
+        std::printf("%8.0f %-17s %9zu %9zu %9.0f %9.0f %11.0f\n", rate, path, f.requests, f.completed, f.p50_us,
+                    f.p99_us, f.cpu_us_per_request);
         rows.push_back({{"rate", rate}, {"path", path}, {"requests", f.requests}, {"completed", f.completed},
-                        {"p50_us", f.p50_us}, {"p99_us", f.p99_us}});
+                        {"p50_us", f.p50_us}, {"p99_us", f.p99_us}, {"cpu_us_per_request", f.cpu_us_per_request}});
       }
       for (const auto& [path, f] :
            {std::pair{"added_grpc", b}, std::pair{"added_http", c}, std::pair{"added_http_binary", d}}) {
@@ -265,9 +281,10 @@ int main(int argc, char** argv) {
         empty.record(i, us_since(sent), live);
       });
       const Figures f = figures(empty, n / 10);
-      std::printf("%8.0f %-17s %9zu %9zu %9.0f %9.0f\n", 1000.0, path, f.requests, f.completed, f.p50_us, f.p99_us);
+      std::printf("%8.0f %-17s %9zu %9zu %9.0f %9.0f %11.0f\n", 1000.0, path, f.requests, f.completed, f.p50_us,
+                  f.p99_us, f.cpu_us_per_request);
       rows.push_back({{"rate", 1000.0}, {"path", path}, {"requests", f.requests}, {"completed", f.completed},
-                      {"p50_us", f.p50_us}, {"p99_us", f.p99_us}});
+                      {"p50_us", f.p50_us}, {"p99_us", f.p99_us}, {"cpu_us_per_request", f.cpu_us_per_request}});
     };
     floor("empty_rpc", [&] { return client.live(); });
     floor("empty_http", [&] {

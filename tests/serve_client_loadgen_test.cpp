@@ -1,6 +1,7 @@
 // The load generator against a real gRPC server in-process (InferenceService + GrpcServer on port 0, the
-// shipped model repository): every pattern sends real test inputs open-loop and records each request
-// exactly once; bad options and unknown models fail with errors naming them.
+// shipped model repository), and an HTTP one on the same service: every pattern sends real test inputs
+// open-loop and records each request exactly once; bad options and unknown models fail with errors
+// naming them.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "imprecise/loadgen/runner.hpp"
 #include "imprecise/loadgen/schedule.hpp"
 #include "imprecise/serve/grpc_server.hpp"
+#include "imprecise/serve/http_server.hpp"
 #include "imprecise/serve/inference_service.hpp"
 #include "support/expect_error.hpp"
 
@@ -30,7 +32,13 @@ struct Server {
                            o.port = 0;  // any free port
                            return o;
                          }()};
+  serve::HttpServer http{service, [] {
+                           serve::HttpServerOptions o;
+                           o.port = 0;
+                           return o;
+                         }()};
   std::string target() const { return "127.0.0.1:" + std::to_string(grpc.port()); }
+  std::string http_target() const { return "http://127.0.0.1:" + std::to_string(http.port()); }
 };
 
 Server& server() {
@@ -52,11 +60,12 @@ PatternOptions low_rate(Pattern pattern) {
   return o;
 }
 
-nlohmann::json run_and_report(const Schedule& schedule, int clients) {
+nlohmann::json run_and_report(const Schedule& schedule, int clients, const std::string& target = server().target()) {
   const auto inputs = load_inputs(schedule.models, schedule.samples_needed, "test", "");
   RunnerOptions options;
-  options.target = server().target();
+  options.target = target;
   options.clients = clients;
+  options.http_connections = 3;
   const RunResult result = run_schedule(schedule, inputs, options);
   EXPECT_EQ(result.sent, schedule.requests.size());
   EXPECT_EQ(result.recorded, result.sent) << "every request has exactly one recorded outcome";
@@ -194,6 +203,17 @@ TEST(Loadgen, RowsWithoutTheServersTimeStillMergeWithNoWireTime) {
   EXPECT_EQ(merged.at("requests").at(0).at(15).get<std::int64_t>(), -1);  // written back as "none came"
 }
 
+TEST(Loadgen, OverHttpWithBinaryTensorsEveryRequestIsRecordedOnce) {
+  for (Pattern pattern : {Pattern::periodic, Pattern::burst}) {
+    SCOPED_TRACE(to_string(pattern));
+    const Schedule schedule = schedule_from_pattern(low_rate(pattern));
+    ASSERT_GT(schedule.requests.size(), 5u);
+    const nlohmann::json report = run_and_report(schedule, 2, server().http_target());
+    expect_report(report, schedule.requests.size());
+    EXPECT_GT(report.at("total").at("completed").get<std::size_t>(), 0u);
+  }
+}
+
 TEST(Loadgen, BadOptionsAreNamed) {
   expect_error([] { parse_pattern("sawtooth"); }, {"--pattern", "sawtooth", "periodic"});
   PatternOptions o = low_rate(Pattern::periodic);
@@ -230,6 +250,13 @@ TEST(Loadgen, NoServerIsAClearError) {
   RunnerOptions options;
   options.target = "127.0.0.1:1";  // nothing listens on port 1
   expect_error([&] { run_schedule(schedule, inputs, options); }, {"--target", "127.0.0.1:1"});
+  options.target = "http://127.0.0.1:1";
+  expect_error([&] { run_schedule(schedule, inputs, options); }, {"--target", "HTTP", "http://127.0.0.1:1"});
+  options.target = "http://127.0.0.1";
+  expect_error([&] { run_schedule(schedule, inputs, options); }, {"--target", "http://host:port"});
+  options.target = "http://127.0.0.1:1";
+  options.http_connections = 0;
+  expect_error([&] { run_schedule(schedule, inputs, options); }, {"--http-connections"});
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// `imprecise loadgen`: sends real test inputs to a KServe v2 gRPC server on an open-loop schedule (a
+// `imprecise loadgen`: sends real test inputs to a KServe v2 server (gRPC, or HTTP with binary tensors) on an open-loop schedule (a
 // scenario's streams at a load, or one synthetic pattern per model), records every request's outcome and
 // reports accuracy, miss and shed ratios, latency and throughput (perf_analyzer's role, with deadlines).
 #include "loadgen_command.hpp"
@@ -61,7 +61,9 @@ int run_loadgen(LoadgenOptions& o) {
   if (!o.merge.empty()) return run_merge(o);
   loadgen::Schedule schedule;
   nlohmann::json setup = {{"target", o.runner.target}, {"clients", o.runner.clients}, {"seed", o.pattern.seed},
-                          {"duration_s", o.pattern.duration_s}, {"inputs", o.inputs}, {"shard", o.shard}};
+                          {"duration_s", o.pattern.duration_s}, {"inputs", o.inputs}, {"shard", o.shard},
+                          {"protocol", loadgen::is_http_target(o.runner.target) ? "http" : "grpc"}};
+  if (loadgen::is_http_target(o.runner.target)) setup["http_connections"] = o.runner.http_connections;
   if (!o.scenario.empty()) {
     const sim::Scenario scenario = sim::load_scenario(o.scenario);
     schedule = loadgen::schedule_from_scenario(scenario, o.load, o.pattern.seed, o.pattern.duration_s);
@@ -93,8 +95,10 @@ int run_loadgen(LoadgenOptions& o) {
 void add_loadgen_command(CLI::App& app, Action& action) {
   auto o = std::make_shared<LoadgenOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "loadgen", "open-loop load on a KServe v2 gRPC server with real test inputs: accuracy, misses, sheds, latency");
-  cmd->add_option("--target", o->runner.target, "host:port of the server's gRPC endpoint")->capture_default_str();
+      "loadgen", "open-loop load on a KServe v2 server with real test inputs: accuracy, misses, sheds, latency");
+  cmd->add_option("--target", o->runner.target,
+                  "host:port of the server's gRPC endpoint, or http://host:port of its HTTP one (binary tensors)")
+      ->capture_default_str();
   cmd->add_option("--token", o->runner.token, "sent as 'authorization: Bearer <token>'");
   auto* scenario = cmd->add_option("--scenario", o->scenario,
                                    "replay a scenario's streams (the jobs the in-process edge-server run submits)");
@@ -113,6 +117,9 @@ void add_loadgen_command(CLI::App& app, Action& action) {
   cmd->add_option("--seed", o->pattern.seed, "arrival and sample seed")->capture_default_str();
   cmd->add_option("--samples", o->pattern.samples, "test samples per model, sent in turn (patterns)")->capture_default_str();
   cmd->add_option("--clients", o->runner.clients, "client threads, each with its own connection")->capture_default_str();
+  cmd->add_option("--http-connections", o->runner.http_connections,
+                  "HTTP: connections per client thread, one request on each at a time")
+      ->capture_default_str();
   cmd->add_option("--shard", o->shard,
                   "K/N: send only requests i with i % N == K (run N processes with the same --start-at-ms, then --merge)")
       ->capture_default_str();

@@ -8,10 +8,12 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 
 #include <fmt/core.h>
 
 #include "imprecise/client/client.hpp"
+#include "imprecise/client/http_client.hpp"
 #include "imprecise/error.hpp"
 
 namespace imprecise::loadgen {
@@ -24,9 +26,11 @@ std::int64_t us_between(Steady::time_point from, Steady::time_point to) {
   return std::chrono::duration_cast<std::chrono::microseconds>(to - from).count();
 }
 
-void check_server(client::Client& client, const Schedule& schedule, const std::string& target) {
+template <class Client>
+void check_server(Client& client, const Schedule& schedule, const std::string& target) {
   if (!client.live(std::chrono::seconds(5)))
-    throw Error(fmt::format("--target: no KServe v2 gRPC server answers at {}", target));
+    throw Error(fmt::format("--target: no KServe v2 {} server answers at {}",
+                            std::is_same_v<Client, client::HttpClient> ? "HTTP" : "gRPC", target));
   for (const auto& model : schedule.models)
     if (!client.model_ready(model, std::chrono::seconds(5)))
       throw Error(fmt::format("--model: '{}' is not served (not ready) at {}", model, target));
@@ -35,13 +39,14 @@ void check_server(client::Client& client, const Schedule& schedule, const std::s
 // One request per model and client before the clock starts: it opens the client's connection and lets
 // it learn the model's input name (a metadata call), which would otherwise delay each first request. An
 // input the server refuses outright is a setup error, not a run.
-void warm_up(client::Client& client, const Schedule& schedule, const std::vector<ModelInputs>& inputs) {
+template <class Client>
+void warm_up(Client& client, const Schedule& schedule, const std::vector<ModelInputs>& inputs) {
   for (std::size_t m = 0; m < schedule.models.size(); ++m) {
     const client::InferResult r =
         client.infer(schedule.models[m], inputs[m].sample(0), inputs[m].shape, std::chrono::seconds(10));
     constexpr int kInvalidArgument = 3, kNotFound = 5, kUnauthenticated = 16;
     if (r.code == kInvalidArgument || r.code == kNotFound || r.code == kUnauthenticated)
-      throw Error(fmt::format("model '{}': the server refused a test input (gRPC status {}): {}", schedule.models[m],
+      throw Error(fmt::format("model '{}': the server refused a test input (status {}, as gRPC codes): {}", schedule.models[m],
                               r.code, r.message));
   }
 }
@@ -60,20 +65,10 @@ struct Tally {
   Steady::time_point last_answer{};
 };
 
-}  // namespace
-
-RunResult run_schedule(const Schedule& schedule, const std::vector<ModelInputs>& inputs, const RunnerOptions& options) {
-  if (options.clients < 1) throw Error(fmt::format("--clients: {} must be >= 1", options.clients));
-  if (inputs.size() != schedule.models.size())
-    throw Error(fmt::format("loadgen: {} input sets for {} models", inputs.size(), schedule.models.size()));
-  for (const PlannedRequest& r : schedule.requests)
-    if (static_cast<std::size_t>(r.sample) >= inputs[static_cast<std::size_t>(r.model)].size())
-      throw Error(fmt::format("model '{}': sample {} requested, {} loaded", schedule.models[static_cast<std::size_t>(r.model)],
-                              r.sample, inputs[static_cast<std::size_t>(r.model)].size()));
-
-  client::ClientOptions client_options;
-  client_options.target = options.target;
-  client_options.token = options.token;
+// The run over either client (client::Client, client::HttpClient: the same calls); `make` opens one.
+template <class Client, class Make>
+RunResult run_with(const Schedule& schedule, const std::vector<ModelInputs>& inputs, const RunnerOptions& options,
+                   Make make) {
   // Declared before the clients: their destructors wait for the calls in flight, whose callbacks use these.
   const std::size_t n = schedule.requests.size();
   RunResult result;
@@ -81,8 +76,8 @@ RunResult run_schedule(const Schedule& schedule, const std::vector<ModelInputs>&
   std::vector<std::atomic<int>> answers(n);
   Tally tally;
   {
-    std::vector<std::unique_ptr<client::Client>> clients;
-    for (int c = 0; c < options.clients; ++c) clients.push_back(std::make_unique<client::Client>(client_options));
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int c = 0; c < options.clients; ++c) clients.push_back(make());
     check_server(*clients.front(), schedule, options.target);
     for (auto& c : clients) warm_up(*c, schedule, inputs);
 
@@ -97,7 +92,7 @@ RunResult run_schedule(const Schedule& schedule, const std::vector<ModelInputs>&
     std::vector<std::thread> senders;
     for (int c = 0; c < options.clients; ++c) {
       senders.emplace_back([&, c] {
-        client::Client& client = *clients[static_cast<std::size_t>(c)];
+        Client& client = *clients[static_cast<std::size_t>(c)];
         for (std::size_t i = static_cast<std::size_t>(c); i < n; i += static_cast<std::size_t>(options.clients)) {
           const PlannedRequest& r = schedule.requests[i];
           const ModelInputs& in = inputs[static_cast<std::size_t>(r.model)];
@@ -155,6 +150,33 @@ RunResult run_schedule(const Schedule& schedule, const std::vector<ModelInputs>&
     result.recorded += result.records[i].answers == 1 ? 1 : 0;
   }
   return result;
+}
+
+}  // namespace
+
+bool is_http_target(const std::string& target) { return target.rfind("http://", 0) == 0; }
+
+RunResult run_schedule(const Schedule& schedule, const std::vector<ModelInputs>& inputs, const RunnerOptions& options) {
+  if (options.clients < 1) throw Error(fmt::format("--clients: {} must be >= 1", options.clients));
+  if (options.http_connections < 1)
+    throw Error(fmt::format("--http-connections: {} must be >= 1", options.http_connections));
+  if (inputs.size() != schedule.models.size())
+    throw Error(fmt::format("loadgen: {} input sets for {} models", inputs.size(), schedule.models.size()));
+  for (const PlannedRequest& r : schedule.requests)
+    if (static_cast<std::size_t>(r.sample) >= inputs[static_cast<std::size_t>(r.model)].size())
+      throw Error(fmt::format("model '{}': sample {} requested, {} loaded", schedule.models[static_cast<std::size_t>(r.model)],
+                              r.sample, inputs[static_cast<std::size_t>(r.model)].size()));
+  if (is_http_target(options.target)) {
+    client::HttpClientOptions http = client::parse_http_url(options.target, "--target");
+    http.token = options.token;
+    http.connections = options.http_connections;
+    return run_with<client::HttpClient>(schedule, inputs, options,
+                                        [&] { return std::make_unique<client::HttpClient>(http); });
+  }
+  client::ClientOptions grpc;
+  grpc.target = options.target;
+  grpc.token = options.token;
+  return run_with<client::Client>(schedule, inputs, options, [&] { return std::make_unique<client::Client>(grpc); });
 }
 
 }  // namespace imprecise::loadgen

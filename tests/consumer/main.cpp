@@ -16,6 +16,9 @@
 #ifdef IMPRECISE_CONSUMER_HAS_CLIENT
 #include <imprecise/client/client.hpp>
 #include <inference/grpc_predict_v2.pb.h>
+#ifdef IMPRECISE_CONSUMER_HAS_HTTP_CLIENT
+#include <imprecise/client/http_client.hpp>
+#endif
 
 #include <chrono>
 #endif
@@ -68,6 +71,12 @@ int main() {
   std::printf("imprecise consumer: client live on a closed port %s, request for '%s'\n", live ? "WRONG" : "false",
               request.model_name().c_str());
   if (live) return 1;
+#ifdef IMPRECISE_CONSUMER_HAS_HTTP_CLIENT
+  imprecise::client::HttpClient http({.host = "127.0.0.1", .port = 1, .connections = 1});
+  const bool http_live = http.live(std::chrono::milliseconds(200));
+  std::printf("imprecise consumer: HTTP client live on a closed port %s\n", http_live ? "WRONG" : "false");
+  if (http_live) return 1;
+#endif
 #endif
   return ok ? 0 : 1;
 }

@@ -1,4 +1,4 @@
-// Sends a Schedule to a KServe v2 gRPC server open-loop (each request at its time, from client threads,
+// Sends a Schedule to a KServe v2 server (gRPC, or HTTP with binary tensors) open-loop (each request at its time, from client threads,
 // without waiting for earlier answers) and records every request's outcome exactly once.
 #pragma once
 
@@ -19,7 +19,7 @@ struct RequestRecord {
   std::int64_t send_lag_us = 0;   ///< how late the client sent it after that
   std::int64_t latency_us = -1;   ///< arrival to answer, measured by the client (-1: no answer)
   std::int64_t deadline_us = 0;
-  int code = -1;                  ///< gRPC status code (0 OK, 4 DEADLINE_EXCEEDED, 8, 14, ...)
+  int code = -1;                  ///< gRPC status code (0 OK, 4 DEADLINE_EXCEEDED, 8, 14, ...); over HTTP, mapped to it
   std::string outcome;            ///< the server's: completed, missed, rejected, failed (empty: none came)
   int exit = 0, depth = 0, prediction = -1;
   /// Receipt to answer as the server measured it (its total_us; -1: no answer came). latency_us less
@@ -30,9 +30,14 @@ struct RequestRecord {
 };
 
 struct RunnerOptions {
+  /// host:port of a KServe v2 gRPC server, or http://host:port of an HTTP one (then tensors go as binary
+  /// after the JSON both ways, Triton's binary tensor data extension, as tritonclient sends them).
   std::string target = "127.0.0.1:8001";
   std::string token;
   int clients = 1;  ///< client threads, each with its own connection; request i goes to thread i % clients
+  /// HTTP only: connections per client thread, each carrying one request at a time (HTTP/1.1); a request
+  /// sent while all are busy waits for one, and that wait comes off its deadline.
+  int http_connections = 32;
   /// Start time on the wall clock (ms since the Unix epoch), so several processes share one timeline;
   /// 0: 200 ms after the run begins.
   std::int64_t start_at_unix_ms = 0;
@@ -46,6 +51,9 @@ struct RunResult {
   std::size_t recorded = 0;  ///< requests with exactly one answer: == sent when all is well
   double wall_s = 0.0;       ///< start to the last answer
 };
+
+/// Whether `target` names an HTTP server (http://...) rather than a gRPC one.
+bool is_http_target(const std::string& target);
 
 /// Checks every model is ready on the server first (throws Error naming the model and the target when
 /// not), sends each client one unrecorded warm-up request per model (its connection and the model's input
