@@ -20,12 +20,14 @@
 #include "imprecise/serve/http_server.hpp"
 #include "support/expect_error.hpp"
 #include "support/grpc_fixture.hpp"
+#include "support/infer_result_check.hpp"
 
 namespace imprecise::client {
 namespace {
 
 using namespace std::chrono_literals;
 using serve::testing::shared_service;
+using testing::expect_vision_answer;
 using serve::testing::vision_input;
 using serve::testing::vision_shape;
 
@@ -49,17 +51,6 @@ HttpClientOptions to(int port, int connections = 4) {
 
 std::int64_t vision_classes() { return shared_service().model("vision")->output.shape[1]; }
 
-void expect_answer(const InferResult& r) {
-  ASSERT_TRUE(r.ok()) << r.code << " " << r.message;
-  EXPECT_EQ(r.shape, (std::vector<std::int64_t>{1, vision_classes()}));
-  ASSERT_EQ(r.logits.size(), static_cast<std::size_t>(vision_classes()));
-  EXPECT_GE(r.exit, 1);
-  EXPECT_GE(r.depth, r.exit);
-  EXPECT_EQ(r.prediction, std::max_element(r.logits.begin(), r.logits.end()) - r.logits.begin());
-  EXPECT_EQ(r.outcome, "completed");
-  EXPECT_GT(r.run_us, 0);
-  EXPECT_GE(r.total_us, r.run_us);
-}
 
 TEST(ServeClientHttpWire, TheRequestIsWhatTheServersDecoderReads) {
   const std::vector<float> input{0.5f, -1.5f, 3.25f, 7.f};
@@ -141,7 +132,7 @@ TEST(ServeClientHttp, HealthAndBlockingInfer) {
   EXPECT_TRUE(client.live(10s));
   EXPECT_TRUE(client.model_ready("vision", 10s));
   EXPECT_FALSE(client.model_ready("nope", 10s));
-  expect_answer(client.infer("vision", vision_input(), vision_shape(), 10s));
+  expect_vision_answer(client.infer("vision", vision_input(), vision_shape(), 10s));
   const std::vector<std::int64_t> wrong{1, 5};
   const std::vector<float> five(5, 0.0f);
   const InferResult bad = client.infer("vision", five, wrong, 10s);
@@ -190,7 +181,7 @@ TEST(ServeClientHttp, TheTokenIsSentAndNoServerIsUnavailable) {
     with.token = "t0ken";
     HttpClient client(with);
     EXPECT_TRUE(client.live(10s));
-    expect_answer(client.infer("vision", vision_input(), vision_shape(), 10s));
+    expect_vision_answer(client.infer("vision", vision_input(), vision_shape(), 10s));
   }
   HttpClient client(to(port));  // the server is gone
   EXPECT_FALSE(client.live(200ms));

@@ -21,12 +21,14 @@
 #include "imprecise/serve/grpc_server.hpp"
 #include "serve/grpc/grpc_codec.hpp"
 #include "support/grpc_fixture.hpp"
+#include "support/infer_result_check.hpp"
 
 namespace imprecise::client {
 namespace {
 
 using namespace std::chrono_literals;
 using serve::testing::shared_service;
+using testing::expect_vision_answer;
 using serve::testing::vision_input;
 using serve::testing::vision_shape;
 
@@ -47,18 +49,6 @@ ClientOptions to(int port) {
   return options;
 }
 
-void expect_answer(const InferResult& r) {
-  ASSERT_TRUE(r.ok()) << r.code << " " << r.message;
-  const std::int64_t classes = shared_service().model("vision")->output.shape[1];
-  EXPECT_EQ(r.shape, (std::vector<std::int64_t>{1, classes}));
-  ASSERT_EQ(r.logits.size(), static_cast<std::size_t>(classes));
-  EXPECT_GE(r.exit, 1);
-  EXPECT_GE(r.depth, r.exit);
-  EXPECT_EQ(r.prediction, std::max_element(r.logits.begin(), r.logits.end()) - r.logits.begin());
-  EXPECT_EQ(r.outcome, "completed");
-  EXPECT_GT(r.run_us, 0);
-  EXPECT_GE(r.total_us, r.run_us);
-}
 
 TEST(ServeClient, HealthAndMetadata) {
   Client client(to(shared_server().port()));
@@ -94,7 +84,7 @@ TEST(ServeClient, BlockingInfer) {
   Client client(to(shared_server().port()));
   const std::vector<float> input = vision_input();
   const std::vector<std::int64_t> shape = vision_shape();
-  expect_answer(client.infer("vision", input, shape, 10s));
+  expect_vision_answer(client.infer("vision", input, shape, 10s));
   // Errors come back as the status, naming the field.
   const std::vector<std::int64_t> wrong{1, 5};
   const std::vector<float> five(5, 0.0f);
@@ -169,7 +159,7 @@ TEST(ServeClient, TheTokenIsSent) {
   with.token = "t0ken";
   Client client(with);
   EXPECT_TRUE(client.live(10s));
-  expect_answer(client.infer("vision", vision_input(), vision_shape(), 10s));
+  expect_vision_answer(client.infer("vision", vision_input(), vision_shape(), 10s));
 }
 
 TEST(ServeClient, Tls) {
@@ -190,7 +180,7 @@ TEST(ServeClient, Tls) {
   secure.tls_root_cert_file = cert;
   Client client(secure);
   EXPECT_TRUE(client.live(10s));
-  expect_answer(client.infer("vision", vision_input(), vision_shape(), 10s));
+  expect_vision_answer(client.infer("vision", vision_input(), vision_shape(), 10s));
   // A plaintext client cannot talk to it.
   ClientOptions plain;
   plain.target = secure.target;
