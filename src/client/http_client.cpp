@@ -25,18 +25,19 @@ namespace imprecise::client {
 namespace {
 
 constexpr const char* kJsonLength = "Inference-Header-Content-Length";
-constexpr int kDeadlineExceeded = 4, kUnavailable = 14;
 // The server answers by the deadline at the latest; this much more covers the way back before a
 // silent server counts as a missed deadline.
 constexpr auto kAnswerSlack = std::chrono::seconds(1);
 
-std::optional<std::size_t> json_length_of(const httplib::Response& res) {
-  if (!res.has_header(kJsonLength)) return std::nullopt;
+// The answer's Inference-Header-Content-Length, if sent; false when it is not a number.
+bool json_length_of(const httplib::Response& res, std::optional<std::size_t>& length) {
+  if (!res.has_header(kJsonLength)) return true;
   const std::string value = res.get_header_value(kJsonLength);
   std::size_t n = 0;
   const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), n);
-  if (error != std::errc{} || end != value.data() + value.size()) return SIZE_MAX;  // read as past the body
-  return n;
+  if (error != std::errc{} || end != value.data() + value.size()) return false;
+  length = n;
+  return true;
 }
 
 }  // namespace
@@ -124,7 +125,7 @@ struct HttpClient::Impl {
     }
     const httplib::Result res = get("/v2/models/" + model, std::max<std::chrono::microseconds>(timeout, std::chrono::seconds(1)));
     if (!res) {
-      failure.code = kUnavailable;
+      failure.code = grpc_code::unavailable;
       failure.message = fmt::format("metadata of model '{}': {}", model, httplib::to_string(res.error()));
       return {};
     }
@@ -132,7 +133,7 @@ struct HttpClient::Impl {
     if (res->status != 200 || !metadata.is_object() || !metadata.contains("inputs") || !metadata["inputs"].is_array() ||
         metadata["inputs"].empty() || !metadata["inputs"][0].contains("name") || !metadata["inputs"][0]["name"].is_string()) {
       failure = read_http_answer(res->status, res->body, std::nullopt);
-      if (failure.code == 0) failure.code = 13;
+      if (failure.code == grpc_code::ok) failure.code = grpc_code::internal;
       failure.message = fmt::format("metadata of model '{}': {}", model,
                                     failure.message.empty() ? "no input named" : failure.message);
       return {};
@@ -149,11 +150,19 @@ struct HttpClient::Impl {
     const httplib::Result res = connection.Post(path, headers, request.body, "application/octet-stream");
     if (!res) {
       InferResult r;
-      r.code = res.error() == httplib::Error::Read ? kDeadlineExceeded : kUnavailable;
+      r.code = res.error() == httplib::Error::Read ? grpc_code::deadline_exceeded : grpc_code::unavailable;
       r.message = fmt::format("HTTP: {}", httplib::to_string(res.error()));
       return r;
     }
-    return read_http_answer(res->status, res->body, json_length_of(*res));
+    std::optional<std::size_t> json_length;
+    if (!json_length_of(*res, json_length)) {
+      InferResult r;
+      r.code = grpc_code::internal;
+      r.message = fmt::format("HTTP {}: the answer's {} header '{}' is not a length", res->status, kJsonLength,
+                              res->get_header_value(kJsonLength).substr(0, 40));
+      return r;
+    }
+    return read_http_answer(res->status, res->body, json_length);
   }
 };
 

@@ -14,8 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kInternal = 13;
-
 template <class T>
 void read_number(const json& parameters, const char* key, T& out) {
   if (const auto it = parameters.find(key); it != parameters.end() && it->is_number()) out = it->get<T>();
@@ -23,7 +21,7 @@ void read_number(const json& parameters, const char* key, T& out) {
 
 InferResult unreadable(int http_status, std::string why) {
   InferResult r;
-  r.code = kInternal;
+  r.code = grpc_code::internal;
   r.message = fmt::format("HTTP {}: the answer could not be read: {}", http_status, std::move(why));
   return r;
 }
@@ -32,15 +30,15 @@ InferResult unreadable(int http_status, std::string why) {
 
 int grpc_code_of_http_status(int http_status) {
   switch (http_status) {
-    case 200: return 0;
-    case 400: return 3;
-    case 401: return 16;
-    case 404: return 5;
-    case 429: return 8;
-    case 500: return 13;
-    case 503: return 14;
-    case 504: return 4;
-    default: return 2;
+    case 200: return grpc_code::ok;
+    case 400: return grpc_code::invalid_argument;
+    case 401: return grpc_code::unauthenticated;
+    case 404: return grpc_code::not_found;
+    case 429: return grpc_code::resource_exhausted;
+    case 500: return grpc_code::internal;
+    case 503: return grpc_code::unavailable;
+    case 504: return grpc_code::deadline_exceeded;
+    default: return grpc_code::unknown;
   }
 }
 

@@ -13,6 +13,12 @@
 
 namespace imprecise::client {
 
+/// The gRPC status codes InferResult::code takes, as the HTTP client produces them.
+namespace grpc_code {
+inline constexpr int ok = 0, unknown = 2, invalid_argument = 3, deadline_exceeded = 4, not_found = 5,
+                     resource_exhausted = 8, internal = 13, unavailable = 14, unauthenticated = 16;
+}  // namespace grpc_code
+
 struct HttpInferBody {
   std::string body;         ///< JSON, then the input's little-endian FP32 bytes
   std::size_t json_length;  ///< for the Inference-Header-Content-Length header
