@@ -13,21 +13,20 @@ namespace imprecise::control::detail {
 namespace {
 
 /// A candidate replaces the best so far only when predicted better by this much: they are enumerated
-/// from the smallest batch, wait and lanes up, and a larger setting that predicts no real gain would
+/// from the smallest batch and lanes up, and a larger setting that predicts no real gain would
 /// only hold jobs back or take lanes the other models could use.
 constexpr double kMargin = 1e-3;
 constexpr std::uint64_t kNoRevision = ~std::uint64_t{0};  // no profile's: the first refresh computes every span
 
-/// The prediction for one model and setting (batch b, wait w, lanes l), given the lanes' worth of
+/// The prediction for one model and setting (batch b, lanes l), given the lanes' worth of
 /// busy time B the other models keep ("background"):
 ///   concurrency     c = clamp(l + ceil(B), 1, L): the stages run at profile_at(c)
 ///   service         C = sum of the mandatory stages' p50 at batch b and concurrency c (a full batch:
 ///                   conservative for latency, and what the capacity needs)
 ///   capacity        mu = l' x b / C with l' = min(l, L - B), at least 0.1: the lanes the others leave
 ///   utilisation     rho = lambda / mu (lambda: arrivals / interval)
-///   batch fill      F = min(w, (b - 1) / lambda) (0 for b = 1)
-///   queueing        Wq = rho / (2 (1 - rho)) x C (M/D/1), capped at the slack S = slo - F - C
-///   latency         F + Wq + C
+///   queueing        Wq = rho / (2 (1 - rho)) x C (M/D/1), capped at the slack S = slo - C
+///   latency         Wq + C
 ///   violations      v = 1 when S <= 0; else the loss of an M/M/1/K queue whose room is the jobs that
 ///                   can still wait and be on time, K = l' x b x S / C: v = (1 - rho) rho^K / (1 - rho^(K+1))
 ///                   (1 / (K + 1) at rho = 1; tends to the shed share 1 - 1/rho for rho > 1)
@@ -39,6 +38,12 @@ constexpr std::uint64_t kNoRevision = ~std::uint64_t{0};  // no profile's: the f
 /// Each model picks its best setting given the others' demand lambda x C / b, twice round (coordinate
 /// ascent): the lanes all models use together are shared through B, so their summed utilisation fits.
 /// A model with no SLO seen yet is scored against 1 s. Everything is sized at construction.
+/// The batching wait it sets is always 0. Holding a batch for a wait w would add its fill time,
+/// min(w, (b - 1) / lambda), to the latency and take it off the slack S, so the violations and the
+/// latency could only grow; the capacity already counts full batches (a queue long enough to matter
+/// fills them without waiting), so the model sees nothing a wait buys: no wait predicted more than
+/// none. (Until 2026-11-29 it enumerated five waits, three quarters of a decision's predictions, and
+/// always chose 0.)
 class ModelBasedController final : public Controller {
  public:
   ModelBasedController(std::span<const Model> models, const ControllerConfig& config)
@@ -47,10 +52,6 @@ class ModelBasedController final : public Controller {
     for (const int b : kBatchChoices) {
       const int clamped = std::min(b, max_batch);
       if (batches_.empty() || batches_.back() != clamped) batches_.push_back(clamped);
-    }
-    for (const Duration w : kWaitChoices) {
-      const Duration clamped = std::min(w, std::max<Duration>(0, config.max_batch_wait));
-      if (waits_.empty() || waits_.back() != clamped) waits_.push_back(clamped);
     }
     const std::size_t n = models.size();
     cost_.assign(n * static_cast<std::size_t>(lanes_) * batches_.size(), -1.0);
@@ -86,16 +87,12 @@ class ModelBasedController final : public Controller {
             const int c = concurrency_of(l, background);
             const double service = cost(m, c, bi);
             if (service <= 0) continue;
-            const Setting setting = prepare(m, bi, c, l, background, service);
-            for (std::size_t wi = 0; wi < waits_.size(); ++wi) {
-              if (batches_[bi] == 1 && wi > 0) break;  // a batch of one never waits
-              const Scored s = predict(setting, static_cast<double>(waits_[wi]));
-              if (s.utility > best.utility + kMargin) best = Best{s.utility, s.demand, batches_[bi], waits_[wi], l};
-            }
+            const Scored s = predict(prepare(m, bi, c, l, background, service));
+            if (s.utility > best.utility + kMargin) best = Best{s.utility, s.demand, batches_[bi], l};
           }
         total += best.demand - demand_[m];
         demand_[m] = best.demand;
-        next[m] = ModelControl{best.batch, best.wait, best.lanes};
+        next[m] = ModelControl{best.batch, 0, best.lanes};
       }
   }
 
@@ -108,13 +105,11 @@ class ModelBasedController final : public Controller {
     double utility = -1e300;
     double demand = 0.0;
     int batch = 1;
-    Duration wait = 0;
     int lanes = 1;
   };
 
-  /// What a (batch, lanes) setting's predictions share whatever the wait: everything but the batch fill
-  /// and what follows from it. log(rho) is taken once here: rho^K = exp(K log rho) then costs an exp per
-  /// wait, where a pow per wait was half of a decision's time.
+  /// What a (batch, lanes) setting's prediction is made of: the rates, the utilisation (with log rho, so
+  /// that rho^K is one exp) and, for accuracy_weighted, the depth the spare capacity buys.
   struct Setting {
     int b;
     double lambda, slo, lanes, service, rho, log_rho;
@@ -148,9 +143,8 @@ class ModelBasedController final : public Controller {
     return s;
   }
 
-  Scored predict(const Setting& s, double wait) const {
-    const double fill = s.b > 1 ? (s.lambda > 0 ? std::min(wait, (s.b - 1) / s.lambda) : wait) : 0.0;
-    const double slack = s.slo - fill - s.service;
+  Scored predict(const Setting& s) const {
+    const double slack = s.slo - s.service;
     double violation = 1.0;
     double queueing = std::max(0.0, slack);
     if (slack > 0) {
@@ -167,7 +161,7 @@ class ModelBasedController final : public Controller {
     }
     if (config_.utility.accuracy_weighted)
       return {(1.0 - violation) * s.reward - config_.utility.violation * violation, s.demand};
-    const double latency = fill + queueing + s.service;
+    const double latency = queueing + s.service;
     const double utility = (1.0 - violation) - config_.utility.latency * latency / s.slo - config_.utility.violation * violation;
     return {utility, s.demand};
   }
@@ -218,7 +212,6 @@ class ModelBasedController final : public Controller {
   ControllerConfig config_;
   int lanes_;
   std::vector<int> batches_;
-  std::vector<Duration> waits_;
   std::vector<double> cost_, full_;  // mandatory and full-depth spans per (model, concurrency, batch)
   std::vector<std::uint64_t> revisions_;
   std::vector<double> slo_;     // last SLO seen per model (ns)
