@@ -82,7 +82,7 @@ void BM_Decide(benchmark::State& state, const std::string& name, bool cold) {
   std::size_t i = 0;
   for (auto _ : state) {
     if (cold) evictor.evict();
-    const ControlObservation o{0, from_ms(100), 2, 0.5, all[i++ % all.size()], current};
+    const ControlObservation o{0, from_ms(100), 2, 0.5, all[i++ % all.size()], current, models};  // as ControlLoop gives it
     std::copy(current.begin(), current.end(), next.begin());
     const auto t0 = std::chrono::steady_clock::now();
     controller->decide(o, next);

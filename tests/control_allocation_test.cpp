@@ -49,7 +49,7 @@ TEST(ControlAllocation, DecideAllocatesNothing) {
     const auto run = [&](int steps) {
       for (int i = 0; i < steps; ++i) {
         next = current;  // same size: copies in place
-        c->decide(ControlObservation{0, from_ms(100), 2, 0.5, windows[static_cast<std::size_t>(i % 8)], current}, next);
+        c->decide(ControlObservation{0, from_ms(100), 2, 0.5, windows[static_cast<std::size_t>(i % 8)], current, {}}, next);
         current = next;
       }
     };

@@ -17,7 +17,7 @@ struct Harness {
   std::vector<ModelWindow> windows;
   std::vector<ModelControl> current;
   ControlObservation observation(Duration interval, int lanes = 2) const {
-    return ControlObservation{0, interval, lanes, 0.5, windows, current};
+    return ControlObservation{0, interval, lanes, 0.5, windows, current, {}};
   }
 };
 
@@ -95,7 +95,8 @@ TEST(Controllers, AimdStartsAtOneGrowsWhenCalmAndHalvesOnAViolation) {
 class ModelBasedTest : public ::testing::Test {
  protected:
   /// Model 0 at `rate` jobs per second over a 100 ms window with a 20 ms SLO; the others idle.
-  std::vector<ModelControl> decide(double rate, int lanes, bool accuracy_weighted = false) {
+  std::vector<ModelControl> decide(double rate, int lanes, bool accuracy_weighted = false,
+                                   std::span<const Model> planned = {}) {
     ControllerConfig config;
     config.lanes = lanes;
     config.utility.accuracy_weighted = accuracy_weighted;
@@ -105,7 +106,9 @@ class ModelBasedTest : public ::testing::Test {
     w.slo = from_ms(20);
     Harness h{{w, ModelWindow{}, ModelWindow{}}, std::vector<ModelControl>(3, ModelControl{})};
     std::vector<ModelControl> next = h.current;
-    c->decide(h.observation(from_ms(100), lanes), next);
+    ControlObservation o = h.observation(from_ms(100), lanes);
+    o.planned_models = planned;
+    c->decide(o, next);
     return next;
   }
   // Model 0: 1 ms per stage at batch 1 (capacity 1000 jobs/s per lane), 2.75 ms for a batch of 8.
@@ -136,6 +139,30 @@ TEST_F(ModelBasedTest, TheAccuracyWeightedObjectiveBuysDepthWithTheCapacityTheMa
   const ModelControl weighted = decide(1500, 1, /*accuracy_weighted=*/true)[0];
   EXPECT_GT(weighted.max_batch, plain.max_batch);
   EXPECT_EQ(weighted.batch_wait, 0) << "a wait only eats slack";
+}
+
+TEST_F(ModelBasedTest, PredictsFromTheProfilesTheHostPlansWith) {
+  // Built with model 0 at 1 ms per stage: 800 jobs/s is 0.8x one lane's batch-1 capacity, so batch 1.
+  // The host plans with stages three times slower (in the runtime: what serving measured), where batch
+  // 1 on both lanes carries 667 jobs/s: the controller must see that and batch.
+  ASSERT_EQ(decide(800, 2)[0], (ModelControl{1, 0, 2}));
+  std::vector<Model> slower = testing::three_models();
+  std::vector<std::vector<StageTiming>> rows = slower[0].profile.table();
+  for (auto& row : rows)
+    for (StageTiming& t : row) t = StageTiming{3 * t.mean, 3 * t.p50, 3 * t.p99, 3 * t.max};
+  slower[0].profile = Profile(slower[0].profile.batch_sizes(), rows);
+  slower[0].concurrent.clear();  // profile_at(2) falls back to the slower table
+  EXPECT_GT(decide(800, 2, false, slower)[0].max_batch, 1);
+}
+
+TEST_F(ModelBasedTest, RefusesAHostWithAnotherNumberOfModels) {
+  const std::vector<Model> two(models_.begin(), models_.begin() + 2);
+  try {
+    decide(800, 2, false, two);
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("built for 3 models, but the host plans 2"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(ModelBasedTest, ModelsShareTheLanes) {

@@ -24,7 +24,7 @@ class ProbeController final : public Controller {
   void decide(const ControlObservation& o, std::span<ModelControl> next) override {
     seen.push_back(Seen{o.now, o.interval, o.lanes, o.busy_fraction,
                         std::vector<ModelWindow>(o.models.begin(), o.models.end()),
-                        std::vector<ModelControl>(o.current.begin(), o.current.end())});
+                        std::vector<ModelControl>(o.current.begin(), o.current.end()), o.planned_models});
     next[0].max_batch = static_cast<int>(seen.size());
     next[0].batch_wait = from_ms(1.0);
   }
@@ -35,6 +35,7 @@ class ProbeController final : public Controller {
     double busy;
     std::vector<ModelWindow> windows;
     std::vector<ModelControl> current;
+    std::span<const Model> planned;
   };
   std::vector<Seen> seen;
 };
@@ -109,6 +110,10 @@ TEST_F(ControlLoopTest, TickClosesTheWindowFromObserverEvents) {
 
   EXPECT_EQ(loop_->tick(from_ms(100), policy_), from_ms(200));
   ASSERT_EQ(probe_->seen.size(), 2u);
+  for (const auto& s : probe_->seen) {  // the host's own models (in the runtime: profiled while serving)
+    EXPECT_EQ(s.planned.data(), models_.data());
+    EXPECT_EQ(s.planned.size(), models_.size());
+  }
   const auto& seen = probe_->seen[1];
   EXPECT_EQ(seen.interval, from_ms(100));
   EXPECT_EQ(seen.lanes, 2);

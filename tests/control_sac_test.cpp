@@ -57,7 +57,7 @@ TEST(SacFeatures, EncodeObservation) {
   w.mean_batch = 2.0;
   const std::vector<ModelWindow> windows{w, ModelWindow{}};
   const std::vector<ModelControl> current{ModelControl{4, from_ms(2.5), 1}, ModelControl{}};
-  const ControlObservation o{0, from_ms(100), 2, 0.25, windows, current};
+  const ControlObservation o{0, from_ms(100), 2, 0.25, windows, current, {}};
   std::vector<float> f(21, -1.0f);
   encode_observation(o, models, config, f);
   const std::vector<float> expected0{0.5f, 0.75f, 0.2f, 0.5f, kFeatureClip, 0.25f, 0.5f, 0.25f, 0.5f, 0.25f};
@@ -120,7 +120,7 @@ std::vector<ModelControl> decide(Controller& c, std::vector<float>* features = n
   w.mean_batch = 3;
   const std::vector<ModelWindow> windows{w, ModelWindow{}};
   std::vector<ModelControl> next{ModelControl{2, 0, 1}, ModelControl{1, 0, 2}};
-  const ControlObservation o{0, from_ms(100), 2, 0.6, windows, next};
+  const ControlObservation o{0, from_ms(100), 2, 0.6, windows, next, {}};
   if (features != nullptr) {
     features->assign(21, 0.0f);
     encode_observation(o, models, two_lanes(), *features);
@@ -137,6 +137,26 @@ TEST(SacController, BiasActorChoosesItsArgmax) {
   const std::vector<ModelControl> next = decide(*c);
   EXPECT_EQ(next[0], (ModelControl{4, from_ms(1), 2}));
   EXPECT_EQ(next[1], (ModelControl{1, 0, 1}));
+}
+
+TEST(SacController, ReadsTheHostsModelsAndRefusesAnotherCount) {
+  // The observation's capacities come from the host's planning models (in the runtime: profiled while
+  // serving), so a host with another number of models than the actor was built for is an error.
+  const std::vector<Model> models = two_models();
+  auto c = make_controller("sac", models, two_lanes("actor_bias.onnx"));
+  const std::vector<ModelWindow> windows(2);
+  const std::vector<ModelControl> current(2);
+  std::vector<ModelControl> next = current;
+  const ControlObservation same{0, from_ms(100), 2, 0.5, windows, current, models};
+  EXPECT_NO_THROW(c->decide(same, next));
+  const std::vector<Model> one(models.begin(), models.begin() + 1);
+  const ControlObservation other{0, from_ms(100), 2, 0.5, windows, current, one};
+  try {
+    c->decide(other, next);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("built for 2 models, but the host plans 1"), std::string::npos) << e.what();
+  }
 }
 
 TEST(SacController, MlpActorMatchesTheReferenceFromItsWeights) {

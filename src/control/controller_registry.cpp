@@ -7,6 +7,18 @@
 
 namespace imprecise::control {
 
+namespace detail {
+
+std::span<const Model> planning_models(const ControlObservation& observation, std::span<const Model> built_with) {
+  if (observation.planned_models.empty()) return built_with;
+  if (observation.planned_models.size() != built_with.size())
+    throw Error(fmt::format("controller: built for {} models, but the host plans {}", built_with.size(),
+                            observation.planned_models.size()));
+  return observation.planned_models;
+}
+
+}  // namespace detail
+
 std::vector<std::string> controller_names() { return {"static", "aimd", "model-based", "sac"}; }
 
 std::unique_ptr<Controller> make_controller(const std::string& spec, std::span<const Model> models,

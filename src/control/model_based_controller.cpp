@@ -37,7 +37,8 @@ constexpr std::uint64_t kNoRevision = ~std::uint64_t{0};  // no profile's: the f
 ///                   and the demand it puts on the lanes lambda (C + f (C_L - C)) / b
 /// Each model picks its best setting given the others' demand lambda x C / b, twice round (coordinate
 /// ascent): the lanes all models use together are shared through B, so their summed utilisation fits.
-/// A model with no SLO seen yet is scored against 1 s. Everything is sized at construction.
+/// A model with no SLO seen yet is scored against 1 s. Everything is sized at construction. The profiles
+/// are the host's (ControlObservation::planned_models): in the runtime, what its stages cost while serving.
 /// The batching wait it sets is always 0. Holding a batch for a wait w would add its fill time,
 /// min(w, (b - 1) / lambda), to the latency and take it off the slack S, so the violations and the
 /// latency could only grow; the capacity already counts full batches (a queue long enough to matter
@@ -47,7 +48,7 @@ constexpr std::uint64_t kNoRevision = ~std::uint64_t{0};  // no profile's: the f
 class ModelBasedController final : public Controller {
  public:
   ModelBasedController(std::span<const Model> models, const ControllerConfig& config)
-      : models_(models), config_(config), lanes_(std::max(1, config.lanes)) {
+      : built_with_(models), models_(models), config_(config), lanes_(std::max(1, config.lanes)) {
     const int max_batch = std::max(1, config.max_batch);
     for (const int b : kBatchChoices) {
       const int clamped = std::min(b, max_batch);
@@ -66,6 +67,7 @@ class ModelBasedController final : public Controller {
   std::string_view name() const override { return "model-based"; }
 
   void decide(const ControlObservation& observation, std::span<ModelControl> next) override {
+    models_ = planning_models(observation, built_with_);  // in the runtime: the profiles measured while serving
     refresh();
     const std::size_t n = std::min(next.size(), models_.size());
     const double interval = static_cast<double>(observation.interval);
@@ -208,7 +210,8 @@ class ModelBasedController final : public Controller {
       }
   }
 
-  std::span<const Model> models_;
+  std::span<const Model> built_with_;
+  std::span<const Model> models_;  // this decision's: the host's planning models (planning_models)
   ControllerConfig config_;
   int lanes_;
   std::vector<int> batches_;

@@ -54,7 +54,7 @@ class SacController final : public Controller {
   std::string_view name() const override { return "sac"; }
 
   void decide(const ControlObservation& observation, std::span<ModelControl> next) override {
-    encode_observation(observation, models_, config_, input_.values());
+    encode_observation(observation, planning_models(observation, models_), config_, input_.values());
     const std::span<const nn::Tensor* const> outputs = stage_->run(input_ptr_);
     argmax_action(outputs.back()->values(), config_, choice_);
     decode_action(choice_, config_, next.first(std::min(next.size(), models_.size())));

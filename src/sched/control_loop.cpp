@@ -296,7 +296,7 @@ Time ControlLoop::start(Time now, Policy& policy) {
   s.gatherer->open(now);
   std::fill(s.windows.begin(), s.windows.end(), ModelWindow{});
   // interval 0 tells a controller this is its starting choice (nothing was observed yet).
-  const ControlObservation observation{now, 0, s.config.lanes, 0.0, s.windows, s.current};
+  const ControlObservation observation{now, 0, s.config.lanes, 0.0, s.windows, s.current, s.models};
   s.decide(observation, policy);
   return now + s.config.interval;
 }
@@ -304,7 +304,8 @@ Time ControlLoop::start(Time now, Policy& policy) {
 Time ControlLoop::tick(Time now, Policy& policy) {
   State& s = *state_;
   const auto closed = s.gatherer->close(now, s.windows);
-  const ControlObservation observation{now, closed.interval, closed.lanes, closed.busy_fraction, s.windows, s.current};
+  const ControlObservation observation{now,      closed.interval, closed.lanes, closed.busy_fraction,
+                                       s.windows, s.current,       s.models};
   const State::Took took = s.decide(observation, policy);
   s.history.push_back(
       ControlRecord{now, s.windows, slo_utility(s.windows, s.config.utility), s.current, took.wall, took.cpu});

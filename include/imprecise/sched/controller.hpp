@@ -17,7 +17,7 @@
 namespace imprecise {
 
 /// What a controller sees: the interval that just ended, per model (ModelWindow, slo_utility.hpp),
-/// the settings that were in force and the device's lanes.
+/// the settings that were in force, the device's lanes and the models as the host plans with them.
 struct ControlObservation {
   Time now = 0;
   Duration interval = 0;                 ///< length of the window the figures cover
@@ -25,6 +25,11 @@ struct ControlObservation {
   double busy_fraction = 0.0;            ///< lane time spent running stages / (interval x lanes)
   std::span<const ModelWindow> models;   ///< indexed by ModelId
   std::span<const ModelControl> current; ///< indexed by ModelId
+  /// The host's models, indexed by ModelId, with the profiles it plans with: in the runtime, those
+  /// measured while serving (EngineConfig::online_profile), which can differ a lot from the offline ones
+  /// a controller was built with. Controllers read profiles from here (ControlLoop fills it); empty: the
+  /// models the controller was built with.
+  std::span<const Model> planned_models;
 };
 
 /// A controller decides; it never reads a clock, never sleeps and, after construction, allocates
