@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -57,6 +58,56 @@ class HoldsBatchTwo final : public Controller {
     for (ModelControl& c : next) c = ModelControl{2, 0, 0};
   }
 };
+
+/// Records, at each decision, the revision of model 0's planning table in the models it is given.
+class ProfileProbe final : public Controller {
+ public:
+  std::string_view name() const override { return "profile-probe"; }
+  void decide(const ControlObservation& o, std::span<ModelControl>) override {
+    std::lock_guard lock(mu_);
+    if (!o.planned_models.empty()) revisions_.push_back(o.planned_models[0].profile_at(o.lanes).revision());
+    else ++without_models_;
+  }
+  std::vector<std::uint64_t> revisions() const {
+    std::lock_guard lock(mu_);
+    return revisions_;
+  }
+  int without_models() const {
+    std::lock_guard lock(mu_);
+    return without_models_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::uint64_t> revisions_;
+  int without_models_ = 0;
+};
+
+TEST(EngineControl, TheControllerSeesTheProfilesTheEngineMeasuresWhileServing) {
+  // What a stage costs while serving is not what the offline profile says (cold caches, the engine's
+  // own work): a controller that predicts from profiles must be given the engine's, which online
+  // profiling updates, not the tables it was built with.
+  const auto xs = inputs("cnn3");
+  auto probe = std::make_shared<ProfileProbe>();
+  EngineConfig config = config_with("edf-full", 128);
+  config.controller = probe;
+  config.control.interval = from_ms(2);
+  std::vector<ServedModel> served = one_model("cnn3");
+  const std::uint64_t offline = served[0].description.profile.revision();  // the engine's copy starts with it
+  Engine engine(std::move(served), config);
+  for (int round = 0; round < 6; ++round) {  // even in batches of 8, every stage gets 16 times and more
+    std::vector<std::future<Outcome>> futures;
+    for (std::size_t i = 0; i < 40; ++i) futures.push_back(engine.submit(0, xs[i % xs.size()], kGenerous));
+    for (auto& f : futures) EXPECT_EQ(f.get().status, OutcomeStatus::completed);
+    std::this_thread::sleep_for(5ms);  // an interval ends after the online figures changed
+  }
+  engine.stop(StopMode::drain);
+  const std::vector<std::uint64_t> seen = probe->revisions();
+  EXPECT_EQ(probe->without_models(), 0);
+  ASSERT_GE(seen.size(), 2u);
+  EXPECT_NE(seen.back(), offline) << "the last decision still saw the offline table";
+  EXPECT_GE(std::set<std::uint64_t>(seen.begin(), seen.end()).size(), 2u) << "no online update reached it";
+}
 
 TEST(EngineControl, TheControllersSettingBoundsEveryDispatchAndEveryIntervalIsRecorded) {
   const auto xs = inputs("cnn3");
