@@ -42,9 +42,8 @@ constexpr std::uint64_t kNoRevision = ~std::uint64_t{0};  // no profile's: the f
 /// The batching wait it sets is always 0. Holding a batch for a wait w would add its fill time,
 /// min(w, (b - 1) / lambda), to the latency and take it off the slack S, so the violations and the
 /// latency could only grow; the capacity already counts full batches (a queue long enough to matter
-/// fills them without waiting), so the model sees nothing a wait buys: no wait predicted more than
-/// none. (Until 2026-11-29 it enumerated five waits, three quarters of a decision's predictions, and
-/// always chose 0.)
+/// fills them without waiting), so the model sees nothing a wait buys: no wait predicts more than none,
+/// and scoring waits would only cost time (docs/design.md).
 class ModelBasedController final : public Controller {
  public:
   ModelBasedController(std::span<const Model> models, const ControllerConfig& config)
