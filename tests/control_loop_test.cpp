@@ -265,6 +265,30 @@ TEST(ControlLoop, RecordsEachDecisionsWallAndCpuTime) {
   }
 }
 
+TEST(ControlLoop, TheHistoryKeepsTheNewestIntervalsWithinTwiceItsLimit) {
+  // A host serving for days must not grow without bound: past twice the limit the oldest go.
+  const std::vector<Model> models = testing::three_models();
+  ControllerConfig config;
+  config.interval = from_ms(100);
+  config.history_limit = 3;
+  RecordingPolicy policy;
+  ControlLoop loop(std::make_unique<ProbeController>(), models, config);
+  loop.start(0, policy);
+  for (int i = 1; i <= 20; ++i) {
+    loop.tick(from_ms(100) * i, policy);
+    const auto& h = loop.history();
+    ASSERT_GE(h.size(), std::min<std::size_t>(static_cast<std::size_t>(i), 3u)) << "after " << i << " intervals";
+    ASSERT_LT(h.size(), 6u) << "after " << i << " intervals";
+    EXPECT_EQ(h.back().at, from_ms(100) * i) << "the newest is kept";
+    for (std::size_t k = 1; k < h.size(); ++k) EXPECT_EQ(h[k].at - h[k - 1].at, from_ms(100)) << "in order, none missing";
+  }
+  config.history_limit = 0;  // every interval
+  ControlLoop all(std::make_unique<ProbeController>(), models, config);
+  all.start(0, policy);
+  for (int i = 1; i <= 20; ++i) all.tick(from_ms(100) * i, policy);
+  EXPECT_EQ(all.history().size(), 20u);
+}
+
 TEST(ControlLoop, RejectsABadConfig) {
   const std::vector<Model> models = testing::three_models();
   ControllerConfig config;

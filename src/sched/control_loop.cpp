@@ -309,6 +309,10 @@ Time ControlLoop::tick(Time now, Policy& policy) {
   const State::Took took = s.decide(observation, policy);
   s.history.push_back(
       ControlRecord{now, s.windows, slo_utility(s.windows, s.config.utility), s.current, took.wall, took.cpu});
+  // Bounded, and trimmed in halves: the oldest go once the history holds twice the limit.
+  const std::size_t limit = s.config.history_limit;
+  if (limit > 0 && s.history.size() >= 2 * limit)
+    s.history.erase(s.history.begin(), s.history.end() - static_cast<std::ptrdiff_t>(limit));
   return now + s.config.interval;
 }
 

@@ -42,6 +42,8 @@ class ControlLoop {
   Time tick(Time now, Policy& policy);
 
   const std::vector<ModelControl>& controls() const;
+  /// The intervals so far, oldest first: the last ControllerConfig::history_limit of them at least, all
+  /// of them while there are fewer than twice that.
   const std::vector<ControlRecord>& history() const;
   const Controller& controller() const;
 

@@ -2,6 +2,7 @@
 // from what the last interval showed (BCEdge's knobs); ControlLoop runs one inside a host.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -52,6 +53,9 @@ struct ControllerConfig {
   /// What model-based maximises (and the training environment rewards): accuracy-weighted by default.
   SloUtilityWeights utility{0.5, 1.0, true};
   std::string actor;                ///< sac: the trained actor's ONNX file
+  /// ControlLoop::history() keeps at least the last this many intervals and at most twice as many, so
+  /// that a host serving for days holds bounded memory (36,000: an hour at 100 ms). 0: every interval.
+  std::size_t history_limit = 36'000;
 };
 
 /// A Controller that forwards to one shared with its owner (a host's config holds a shared_ptr; the
