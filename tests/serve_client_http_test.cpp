@@ -31,16 +31,8 @@ using testing::expect_vision_answer;
 using serve::testing::vision_input;
 using serve::testing::vision_shape;
 
-serve::HttpServerOptions any_port() {
-  serve::HttpServerOptions options;
-  options.port = 0;
-  return options;
-}
-
-serve::HttpServer& shared_server() {
-  static serve::HttpServer server(shared_service(), any_port());
-  return server;
-}
+serve::HttpServerOptions any_port() { return serve::testing::any_port<serve::HttpServerOptions>(); }
+serve::HttpServer& shared_server() { return serve::testing::shared_server<serve::HttpServer, serve::HttpServerOptions>(); }
 
 HttpClientOptions to(int port, int connections = 4) {
   HttpClientOptions options;

@@ -32,16 +32,8 @@ using testing::expect_vision_answer;
 using serve::testing::vision_input;
 using serve::testing::vision_shape;
 
-serve::GrpcServerOptions any_port() {
-  serve::GrpcServerOptions options;
-  options.port = 0;
-  return options;
-}
-
-serve::GrpcServer& shared_server() {
-  static serve::GrpcServer server(shared_service(), any_port());
-  return server;
-}
+serve::GrpcServerOptions any_port() { return serve::testing::any_port<serve::GrpcServerOptions>(); }
+serve::GrpcServer& shared_server() { return serve::testing::shared_server<serve::GrpcServer, serve::GrpcServerOptions>(); }
 
 ClientOptions to(int port) {
   ClientOptions options;

@@ -39,17 +39,8 @@ std::unique_ptr<Stub> connect(int port) {
       grpc::CreateChannel(fmt::format("127.0.0.1:{}", port), grpc::InsecureChannelCredentials()));
 }
 
-GrpcServerOptions any_port() {
-  GrpcServerOptions options;
-  options.port = 0;
-  return options;
-}
-
-/// One server on the shared service for the tests that do not need their own.
-GrpcServer& shared_server() {
-  static GrpcServer server(shared_service(), any_port());
-  return server;
-}
+GrpcServerOptions any_port() { return testing::any_port<GrpcServerOptions>(); }
+GrpcServer& shared_server() { return testing::shared_server<GrpcServer, GrpcServerOptions>(); }
 
 void set_deadline(grpc::ClientContext& context, std::chrono::microseconds timeout) {
   context.set_deadline(std::chrono::system_clock::now() + timeout);

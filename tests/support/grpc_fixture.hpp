@@ -1,5 +1,6 @@
-// Shared by the gRPC server and client tests: an InferenceService on the shipped model repository, a
-// one-model repository with chosen settings, and a valid vision input.
+// Shared by the server and client tests (gRPC and HTTP): an InferenceService on the shipped model
+// repository, servers on it on ports the OS picks, a one-model repository with chosen settings, and a
+// valid vision input.
 #pragma once
 
 #include <chrono>
@@ -24,6 +25,22 @@ inline std::filesystem::path shipped_repository() { return data::source_path("mo
 inline InferenceService& shared_service() {
   static InferenceService service(shipped_repository());
   return service;
+}
+
+/// Server options (GrpcServerOptions, HttpServerOptions) with the port left to the OS.
+template <class Options>
+Options any_port() {
+  Options options;
+  options.port = 0;
+  return options;
+}
+
+/// One Server (GrpcServer, HttpServer) on shared_service(), on a port the OS picks, for the tests that
+/// do not need their own; started once per test program.
+template <class Server, class Options>
+Server& shared_server() {
+  static Server server(shared_service(), any_port<Options>());
+  return server;
 }
 
 /// A repository holding only the vision model (cheaper to load), in a fresh folder under the temp dir.
