@@ -181,6 +181,61 @@ TEST_F(CliServe, APortInUseExitsNonZero) {
   EXPECT_EQ(first.wait(120s), 0) << slurp(err);
 }
 
+TEST_F(CliServe, AControllerSetsEachModelsBatchAndLanesAndTheMetricsShowIt) {
+  const fs::path err = dir_ / "control.err";
+  ServeProcess server({"--model-repository", std::string(IMPRECISE_SOURCE_DIR) + "/model_repository", "--grpc-port", "-1",
+                       "--http-port", "-1", "--metrics-port", "0", "--lanes", "2", "--controller", "static",
+                       "--static-batch", "4", "--static-lanes", "1", "--control-interval-ms", "20"},
+                      err);
+  const int port = listening_port(err, "metrics");
+  ASSERT_GT(port, 0) << slurp(err);
+  EXPECT_NE(slurp(err).find("controller static, every 20 ms"), std::string::npos) << slurp(err);
+  httplib::Client metrics("127.0.0.1", port);
+  std::string text;
+  const std::regex intervals("imprecise_control_intervals_total ([0-9]+)");
+  for (int tries = 0; tries < 600; ++tries) {  // idle, the intervals still end (every 20 ms)
+    const auto r = metrics.Get("/metrics");
+    ASSERT_TRUE(r) << "metrics endpoint unreachable";
+    text = r->body;
+    std::smatch match;
+    if (std::regex_search(text, match, intervals) && std::stoll(match[1]) >= 2) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_NE(text.find("imprecise_control_info{controller=\"static\"} 1"), std::string::npos) << text;
+  for (const char* model : {"lidar", "vision", "voice"}) {
+    EXPECT_NE(text.find(std::string("imprecise_control_max_batch{model=\"") + model + "\"} 4"), std::string::npos) << text;
+    EXPECT_NE(text.find(std::string("imprecise_control_lanes{model=\"") + model + "\"} 1"), std::string::npos) << text;
+  }
+  EXPECT_NE(text.find("imprecise_control_decision_seconds "), std::string::npos) << "an interval ended: " << text;
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(120s), 0) << slurp(err);
+}
+
+TEST_F(CliServe, WithoutAControllerTheMetricsHaveNoControlSeries) {
+  const fs::path err = dir_ / "plain.err";
+  ServeProcess server({"--model-repository", std::string(IMPRECISE_SOURCE_DIR) + "/model_repository", "--grpc-port", "-1",
+                       "--http-port", "-1", "--metrics-port", "0"},
+                      err);
+  const int port = listening_port(err, "metrics");
+  ASSERT_GT(port, 0) << slurp(err);
+  const auto r = httplib::Client("127.0.0.1", port).Get("/metrics");
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find("imprecise_requests_total"), std::string::npos) << r->body;
+  EXPECT_EQ(r->body.find("imprecise_control_"), std::string::npos) << r->body;
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(120s), 0) << slurp(err);
+}
+
+TEST_F(CliServe, BadControllerOptionsAreNamed) {
+  const std::string serve = "serve --model-repository " + std::string(IMPRECISE_SOURCE_DIR) +
+                            "/model_repository --grpc-port -1 --http-port -1 --metrics-port -1 ";
+  expect_input_error(run(serve + "--controller bogus"), {"--controller", "bogus", "model-based"});
+  expect_input_error(run(serve + "--controller sac --actor " + (dir_ / "missing.onnx").string()),
+                     {"--controller", "missing.onnx"});
+  expect_input_error(run(serve + "--controller static --static-lanes 3"), {"--static-lanes", "3"});
+  expect_input_error(run(serve + "--controller aimd --control-interval-ms 0"), {"--control-interval-ms", "> 0"});
+}
+
 TEST_F(CliServe, BadOptionsAreNamed) {
   expect_input_error(run("serve --model-repository x --http-port 70000"), {"--http-port", "70000"});
   expect_input_error(run("serve --model-repository x --policy nope"), {"--policy", "nope"});

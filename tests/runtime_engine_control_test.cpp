@@ -6,10 +6,12 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include "imprecise/error.hpp"
 #include "imprecise/runtime/engine.hpp"
 #include "runtime_fixtures.hpp"
 
@@ -168,6 +170,78 @@ TEST(EngineControl, UnderTenTimesOverloadWithSettingsChangingEveryIntervalEachJo
   EXPECT_GT(completed, 0u);
   EXPECT_GE(controller->calls(), 2) << "the settings changed while the jobs ran";
   EXPECT_EQ(engine.protocol_violations(), 0);
+}
+
+TEST(EngineControl, AControllerTheEngineBuildsGetsItsModelsAndLimitsAndItsStatusIsReported) {
+  // What a server that loads its own models does: hand the engine a factory, not a controller.
+  const auto xs = inputs("cnn3");
+  EngineConfig config = config_with("edf-full", 128);
+  config.lanes = 2;
+  config.control.interval = from_ms(2);
+  std::size_t models_given = 0;
+  ControllerConfig limits_given;
+  config.make_controller = [&](std::span<const Model> models, const ControllerConfig& limits) {
+    models_given = models.size();
+    limits_given = limits;
+    return std::make_shared<HoldsBatchTwo>();
+  };
+  Engine engine(one_model("cnn3"), config);
+  EXPECT_EQ(models_given, 1u);
+  EXPECT_EQ(limits_given.lanes, 2) << "the engine's lanes";
+  EXPECT_GE(limits_given.max_batch, 2) << "the engine's widest batch";
+  EXPECT_EQ(limits_given.interval, from_ms(2)) << "the caller's interval";
+  for (std::size_t i = 0; i < 20; ++i) ASSERT_EQ(engine.submit(0, xs[i % xs.size()], kGenerous).get().status, OutcomeStatus::completed);
+  std::optional<ControlStatus> status;
+  for (int tries = 0; tries < 500; ++tries) {  // intervals end on the dispatcher's timer
+    status = engine.control_status();
+    ASSERT_TRUE(status.has_value());
+    if (status->intervals >= 3) break;
+    std::this_thread::sleep_for(2ms);
+  }
+  EXPECT_EQ(status->controller, "batch-two");
+  ASSERT_GE(status->intervals, 3);
+  ASSERT_EQ(status->settings.size(), 1u);
+  EXPECT_EQ(status->settings[0], (ModelControl{2, 0, 0}));
+  ASSERT_TRUE(status->last.has_value());
+  EXPECT_EQ(status->last->chosen[0], (ModelControl{2, 0, 0}));
+  EXPECT_FALSE(Engine(one_model("cnn3"), config_with("edf-full", 8)).control_status().has_value())
+      << "no controller, no status";
+}
+
+TEST(EngineControl, IntervalsEndWhileNoJobComes) {
+  // An idle server's controller still sees its intervals end (empty windows), as the simulator's does,
+  // so its figures and /metrics do not freeze at the last request.
+  EngineConfig config = config_with("edf-full", 8);
+  config.controller = std::make_shared<HoldsBatchTwo>();
+  config.control.interval = from_ms(2);
+  Engine engine(one_model("cnn3"), config);
+  std::int64_t intervals = 0;
+  for (int tries = 0; tries < 2500 && intervals < 3; ++tries) {
+    std::this_thread::sleep_for(2ms);
+    intervals = engine.control_status()->intervals;
+  }
+  EXPECT_GE(intervals, 3) << "no job was submitted, yet intervals must end";
+}
+
+/// `make` throws an Error whose message contains `words`.
+template <typename F>
+void expect_error_containing(F make, const std::string& words) {
+  try {
+    make();
+    ADD_FAILURE() << "accepted; expected an error with '" << words << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+  }
+}
+
+TEST(EngineControl, AControllerAndAFactoryTogetherOrAFactoryGivingNoneAreRefused) {
+  EngineConfig both = config_with("edf-full", 8);
+  both.controller = std::make_shared<HoldsBatchTwo>();
+  both.make_controller = [](std::span<const Model>, const ControllerConfig&) { return std::make_shared<HoldsBatchTwo>(); };
+  expect_error_containing([&] { Engine e(one_model("cnn3"), both); }, "both controller and make_controller");
+  EngineConfig none = config_with("edf-full", 8);
+  none.make_controller = [](std::span<const Model>, const ControllerConfig&) { return std::shared_ptr<Controller>{}; };
+  expect_error_containing([&] { Engine e(one_model("cnn3"), none); }, "make_controller returned no controller");
 }
 
 }  // namespace

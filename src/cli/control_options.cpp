@@ -48,19 +48,43 @@ Duration ms_option(double ms, const char* option, bool positive) {
 
 }  // namespace
 
-void apply_control_options(const ControlOptions& o, const sim::Scenario& scenario, sim::SimConfig& config) {
-  if (o.lanes < 1 || o.lanes > 64) throw InputError(fmt::format("--lanes: '{}' must be in [1, 64]", o.lanes));
-  config.lanes = o.lanes;
-  ControllerConfig& c = config.control;
+namespace {
+
+/// Every setting but max_batch (the host's), for `o.lanes` lanes (the host checked them).
+void apply_controller_settings(const ControlOptions& o, ControllerConfig& c) {
   c.lanes = o.lanes;
   c.interval = ms_option(o.interval_ms, "control-interval-ms", true);
   c.max_batch_wait = ms_option(o.max_batch_wait_ms, "max-batch-wait-ms", false);
-  c.max_batch = config.max_batch > 0 ? config.max_batch : scenario.max_batch;
   if (o.static_batch < 1) throw InputError(fmt::format("--static-batch: '{}' must be >= 1", o.static_batch));
   if (o.static_lanes < 0 || o.static_lanes > o.lanes)
     throw InputError(fmt::format("--static-lanes: '{}' must be in [0, --lanes]", o.static_lanes));
   c.fixed = ModelControl{o.static_batch, ms_option(o.static_wait_ms, "static-wait-ms", false), o.static_lanes};
   c.actor = o.actor;
+}
+
+/// One rule for every host: the registry's error, named as the option.
+std::shared_ptr<Controller> build_controller(const std::string& name, std::span<const Model> models,
+                                             const ControllerConfig& config) {
+#ifdef IMPRECISE_CLI_HAS_CONTROL
+  try {
+    return control::make_controller(name, models, config);
+  } catch (const Error& e) {
+    throw InputError(fmt::format("--controller: {}", e.what()));
+  }
+#else
+  (void)models;
+  (void)config;
+  throw InputError(fmt::format("--controller: '{}': this build has no controllers (imprecise::control)", name));
+#endif
+}
+
+}  // namespace
+
+void apply_control_options(const ControlOptions& o, const sim::Scenario& scenario, sim::SimConfig& config) {
+  if (o.lanes < 1 || o.lanes > 64) throw InputError(fmt::format("--lanes: '{}' must be in [1, 64]", o.lanes));
+  apply_controller_settings(o, config.control);
+  config.lanes = o.lanes;
+  config.control.max_batch = config.max_batch > 0 ? config.max_batch : scenario.max_batch;
   if (!o.load_schedule.empty()) {
     try {
       config.load_schedule =
@@ -75,17 +99,18 @@ void apply_control_options(const ControlOptions& o, const sim::Scenario& scenari
 std::shared_ptr<Controller> make_run_controller(const ControlOptions& o, const sim::Scenario& scenario,
                                                 const sim::SimConfig& config) {
   if (o.controller.empty() || o.controller == "none") return nullptr;
-#ifdef IMPRECISE_CLI_HAS_CONTROL
-  try {
-    return control::make_controller(o.controller, scenario.models, config.control);
-  } catch (const Error& e) {
-    throw InputError(fmt::format("--controller: {}", e.what()));
-  }
-#else
-  (void)scenario;
-  (void)config;
-  throw InputError(fmt::format("--controller: '{}': this build has no controllers (imprecise::control)", o.controller));
+  return build_controller(o.controller, scenario.models, config.control);
+}
+
+ControllerFactory controller_factory(const ControlOptions& o, ControllerConfig& config) {
+  apply_controller_settings(o, config);
+  if (o.controller.empty() || o.controller == "none") return {};
+#ifndef IMPRECISE_CLI_HAS_CONTROL
+  (void)build_controller(o.controller, {}, config);  // this build has none: say so before any model loads
 #endif
+  return [name = o.controller](std::span<const Model> models, const ControllerConfig& c) {
+    return build_controller(name, models, c);
+  };
 }
 
 }  // namespace imprecise::cli

@@ -1,9 +1,11 @@
-// The CLI's concurrency and control options (issue 16), shared by `simulate`, `sweep` and
+// The CLI's concurrency and control options (issue 16), shared by `simulate`, `sweep`, `serve` and
 // examples/edge_server (which compiles this file with format_number.cpp): lanes, a
 // controller and its settings, a time-varying load.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -41,5 +43,12 @@ void apply_control_options(const ControlOptions& options, const sim::Scenario& s
 /// A fresh controller for one run (null without --controller): controllers keep state.
 std::shared_ptr<Controller> make_run_controller(const ControlOptions& options, const sim::Scenario& scenario,
                                                 const sim::SimConfig& config);
+
+/// For a host that loads its own models (`imprecise serve`): validates the controller's settings
+/// for `options.lanes` lanes into `config` (InputError naming the option; max_batch stays the host's)
+/// and returns what builds the controller once the host has its models (errors name --controller);
+/// an empty function without --controller.
+using ControllerFactory = std::function<std::shared_ptr<Controller>(std::span<const Model>, const ControllerConfig&)>;
+ControllerFactory controller_factory(const ControlOptions& options, ControllerConfig& config);
 
 }  // namespace imprecise::cli

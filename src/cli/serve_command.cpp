@@ -16,6 +16,7 @@
 #include "imprecise/config.hpp"
 #include "imprecise/serve/inference_service.hpp"
 #include "imprecise/serve/thread_priority.hpp"
+#include "control_options.hpp"
 #include "nn_commands.hpp"
 #if IMPRECISE_HAS_GRPC_SERVER
 #include "imprecise/serve/grpc_server.hpp"
@@ -45,6 +46,7 @@ struct ServeOptions {
   std::int64_t read_timeout_ms = 5000;
   std::string token;
   std::string tls_cert, tls_key;
+  ControlOptions control;  ///< --controller and its settings (its lanes: --lanes)
 };
 
 void check_port(int port, const char* option) {
@@ -89,12 +91,18 @@ int serve(const ServeOptions& o) {
   config.engine.max_pending = o.max_pending;
   config.engine.lanes = o.lanes;
   config.engine.pin_lanes = o.pin_lanes;
+  ControlOptions control = o.control;
+  control.lanes = o.lanes;
+  config.engine.make_controller = controller_factory(control, config.engine.control);
   config.backend = o.backend;
   config.network_margin = std::chrono::microseconds(o.network_margin_us);
   config.max_deadline = std::chrono::microseconds(o.max_deadline_us);
   config.io_nice = o.io_nice;
   serve::InferenceService service(o.repository, config);
   std::fprintf(stderr, "imprecise serve: %zu model(s) from %s\n", service.models().size(), o.repository.c_str());
+  if (config.engine.make_controller)
+    std::fprintf(stderr, "imprecise serve: controller %s, every %s ms\n", o.control.controller.c_str(),
+                 format_number(o.control.interval_ms).c_str());
   // The engine's lanes are started: every thread from here on (gRPC, HTTP, metrics) inherits the lower
   // priority, so on a contended CPU the deadline-bound stages win over moving requests and answers.
   if (o.io_nice > 0 && !serve::lower_this_thread_priority(o.io_nice))
@@ -185,6 +193,10 @@ void add_serve_command(CLI::App& app, Action& action) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   cmd->add_flag("--pin-lanes", o->pin_lanes, "pin lane i's thread to CPU i (mod the CPUs this process may use)");
+  cmd->add_option("--controller", o->control.controller,
+                  "sets each model's max batch, batching wait and lanes every control interval: static, aimd, "
+                  "model-based, sac (default: none, the policy's own settings)");
+  add_controller_settings(*cmd, o->control);
   cmd->add_option("--backend", o->backend, "inference backend (cpu, onednn, cuda); default: the fastest cpu backend");
   cmd->add_option("--network-margin-us", o->network_margin_us, "taken off every client deadline for the way back")->capture_default_str();
   cmd->add_option("--io-nice", o->io_nice,

@@ -116,11 +116,16 @@ Engine::Impl::Impl(std::vector<ServedModel> models, EngineConfig config)
   host_.emplace(*policy_, plan_models_, std::move(host), *this);
   warm_up_policy();
   std::vector<std::shared_ptr<Observer>> observers = config_.observers;
-  if (config_.controller) {
+  if (config_.controller && config_.make_controller)
+    throw Error("engine: both controller and make_controller are set; give one");
+  if (config_.controller || config_.make_controller) {
     ControllerConfig control = config_.control;
     control.lanes = static_cast<int>(lanes_.size());
     control.max_batch = widest;
-    control_.emplace(share_controller(config_.controller), plan_models_, std::move(control));
+    std::shared_ptr<Controller> controller =
+        config_.controller ? config_.controller : config_.make_controller(plan_models_, control);
+    if (controller == nullptr) throw Error("engine: make_controller returned no controller");
+    control_.emplace(share_controller(std::move(controller)), plan_models_, std::move(control));
     observers.push_back(control_->observer());
   }
   host_->set_observers(std::move(observers));  // after the warm-up: observers see real jobs only
@@ -148,7 +153,10 @@ Engine::Engine(std::vector<ServedModel> models, EngineConfig config)
   Impl& im = *impl_;
   const HostInfo info{im.plan_models_, static_cast<int>(im.lanes_.size()), im.policy_name_, im.config_.max_pending};
   im.host_->notify([&](Observer& ob) { ob.on_start(info); });
-  if (im.control_) im.next_control_ = im.control_->start(im.now(), *im.policy_);  // no thread runs yet
+  if (im.control_) {  // no thread runs yet
+    im.next_control_ = im.control_->start(im.now(), *im.policy_);
+    im.wake_at_ = im.next_control_;  // the intervals go on while no job comes, as the simulator's do
+  }
   for (std::size_t l = 0; l < im.lanes_.size(); ++l)
     im.lanes_[l].thread = std::thread([&im, l] { im.lane_main(static_cast<int>(l)); });
   im.dispatcher_ = std::thread([&im] { im.dispatcher_main(); });
@@ -159,6 +167,12 @@ Engine::~Engine() { stop(impl_->config_.stop); }
 std::vector<ControlRecord> Engine::control_history() const {
   std::lock_guard sched(impl_->sched_mu_);
   return impl_->control_ ? impl_->control_->history() : std::vector<ControlRecord>{};
+}
+
+std::optional<ControlStatus> Engine::control_status() const {
+  std::lock_guard sched(impl_->sched_mu_);
+  if (!impl_->control_) return std::nullopt;
+  return impl_->control_->status();
 }
 
 void Engine::stop() { stop(impl_->config_.stop); }

@@ -228,6 +228,7 @@ struct ControlLoop::State {
   std::vector<ModelControl> current;  // in force
   std::vector<ModelControl> next;     // what decide() writes
   std::vector<ControlRecord> history;
+  std::int64_t intervals = 0;  // ticks since start(); the history may hold fewer
 
   struct Took {
     Duration wall;
@@ -307,6 +308,7 @@ Time ControlLoop::tick(Time now, Policy& policy) {
   const ControlObservation observation{now,      closed.interval, closed.lanes, closed.busy_fraction,
                                        s.windows, s.current,       s.models};
   const State::Took took = s.decide(observation, policy);
+  ++s.intervals;
   s.history.push_back(
       ControlRecord{now, s.windows, slo_utility(s.windows, s.config.utility), s.current, took.wall, took.cpu});
   // Bounded, and trimmed in halves: the oldest go once the history holds twice the limit.
@@ -319,5 +321,12 @@ Time ControlLoop::tick(Time now, Policy& policy) {
 const std::vector<ModelControl>& ControlLoop::controls() const { return state_->current; }
 const std::vector<ControlRecord>& ControlLoop::history() const { return state_->history; }
 const Controller& ControlLoop::controller() const { return *state_->controller; }
+
+ControlStatus ControlLoop::status() const {
+  const State& s = *state_;
+  ControlStatus status{std::string(s.controller->name()), s.current, s.intervals, std::nullopt};
+  if (!s.history.empty()) status.last = s.history.back();
+  return status;
+}
 
 }  // namespace imprecise

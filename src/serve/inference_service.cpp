@@ -285,6 +285,8 @@ void InferenceService::shutdown() {
   });
 }
 
-std::string InferenceService::prometheus_text() const { return impl_->metrics->text(*impl_->engine_metrics); }
+std::string InferenceService::prometheus_text() const {
+  return impl_->metrics->text(*impl_->engine_metrics, impl_->engine->control_status());
+}
 
 }  // namespace imprecise::serve

@@ -75,7 +75,7 @@ void ServiceMetrics::on_response(int model, const InferResponse& r) {
   p.total.record(r.total_us);
 }
 
-std::string ServiceMetrics::text(const runtime::MetricsObserver& engine) const {
+std::string ServiceMetrics::text(const runtime::MetricsObserver& engine, const std::optional<ControlStatus>& control) const {
   std::string out;
   header(out, "imprecise_requests_total", "counter", "Inference requests received, by model.");
   for (std::size_t m = 0; m < names_.size(); ++m)
@@ -118,7 +118,31 @@ std::string ServiceMetrics::text(const runtime::MetricsObserver& engine) const {
   out += fmt::format("imprecise_shed_total {}\n", s.dropped);
   header(out, "imprecise_device_busy_seconds_total", "counter", "Time the device ran stages.");
   out += fmt::format("imprecise_device_busy_seconds_total {}\n", static_cast<double>(s.lane_busy) * 1e-9);
+  if (control) write_control(out, *control);
   return out;
+}
+
+void ServiceMetrics::write_control(std::string& out, const ControlStatus& c) const {
+  header(out, "imprecise_control_info", "gauge", "The controller setting batch size, batching wait and lanes.");
+  out += fmt::format("imprecise_control_info{{controller=\"{}\"}} 1\n", c.controller);
+  header(out, "imprecise_control_intervals_total", "counter", "Control intervals decided.");
+  out += fmt::format("imprecise_control_intervals_total {}\n", c.intervals);
+  const auto per_model = [&](const char* name, const char* help, auto value) {
+    header(out, name, "gauge", help);
+    for (std::size_t m = 0; m < names_.size() && m < c.settings.size(); ++m)
+      out += fmt::format("{}{{model=\"{}\"}} {}\n", name, names_[m], value(c.settings[m]));
+  };
+  per_model("imprecise_control_max_batch", "Largest batch the controller allows the model now.",
+            [](const ModelControl& s) { return s.max_batch; });
+  per_model("imprecise_control_batch_wait_seconds", "How long a batch of the model may wait to fill, now.",
+            [](const ModelControl& s) { return static_cast<double>(s.batch_wait) * 1e-9; });
+  per_model("imprecise_control_lanes", "Lanes the model may use now (0: every lane).",
+            [](const ModelControl& s) { return s.lanes; });
+  if (!c.last) return;
+  header(out, "imprecise_control_utility", "gauge", "SLO utility of the last control interval.");
+  out += fmt::format("imprecise_control_utility {}\n", c.last->utility);
+  header(out, "imprecise_control_decision_seconds", "gauge", "Wall time of the controller's last decision.");
+  out += fmt::format("imprecise_control_decision_seconds {}\n", static_cast<double>(c.last->decision) * 1e-9);
 }
 
 }  // namespace imprecise::serve

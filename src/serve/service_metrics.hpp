@@ -6,10 +6,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "imprecise/runtime/metrics.hpp"
+#include "imprecise/sched/control_loop.hpp"
 #include "imprecise/serve/inference.hpp"
 
 namespace imprecise::serve {
@@ -34,10 +36,13 @@ class ServiceMetrics {
 
   void on_request(int model);  ///< -1: the request named no known model
   void on_response(int model, const InferResponse& response);
-  /// Every series, with the engine's own figures (decision time, batches) from `engine`.
-  std::string text(const runtime::MetricsObserver& engine) const;
+  /// Every series, with the engine's own figures (decision time, batches) from `engine` and, when the
+  /// engine runs a controller, its settings per model and its last interval from `control`.
+  std::string text(const runtime::MetricsObserver& engine, const std::optional<ControlStatus>& control) const;
 
  private:
+  void write_control(std::string& out, const ControlStatus& control) const;
+
   static constexpr int kCodes = 7;
   static constexpr int kOutcomes = 4;
   struct PerModel {

@@ -8,6 +8,8 @@
 #include <future>
 #include <limits>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -105,6 +107,11 @@ struct EngineConfig {
   /// inside the scheduling passes, as in the simulator); null: the policy's own settings throughout.
   /// E.g. control::make_controller("model-based", models, control) from imprecise::control.
   std::shared_ptr<Controller> controller;
+  /// Or (never both): builds the controller inside the engine, from the models as the engine plans
+  /// with them and `control` with lanes and max_batch set, for a caller that does not hold the models
+  /// (serve::InferenceService loads its own). An Error it throws ends the construction.
+  std::function<std::shared_ptr<Controller>(std::span<const Model> models, const ControllerConfig& control)>
+      make_controller;
   ControllerConfig control;  ///< its interval, limits and objective; lanes and max_batch are set by the engine
 };
 
@@ -163,6 +170,9 @@ class Engine {
   const std::string& policy_name() const;
   /// Every control interval so far (EngineConfig::controller; empty without one), copied.
   std::vector<ControlRecord> control_history() const;
+  /// The controller's name, the settings in force, the intervals decided and the last one (a server's
+  /// metrics read it); nullopt without a controller.
+  std::optional<ControlStatus> control_status() const;
   std::size_t max_pending() const;
   int lanes() const;
   /// Decisions of the policy that broke the protocol so far (each offending job failed with a message).

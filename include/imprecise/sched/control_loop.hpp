@@ -2,8 +2,11 @@
 // ModelWindows through an Observer, asks the controller, hands the settings to the policy.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "imprecise/core/model.hpp"
@@ -26,6 +29,14 @@ struct ControlRecord {
                               ///< the CPU clock's own two reads (system calls: about 1 us on the dev VM)
 };
 
+/// Where a control loop stands: what a server reports while it serves (Engine::control_status).
+struct ControlStatus {
+  std::string controller;               ///< Controller::name()
+  std::vector<ModelControl> settings;   ///< in force now, indexed by ModelId
+  std::int64_t intervals = 0;           ///< control intervals decided since the start
+  std::optional<ControlRecord> last;    ///< the latest of them (none before the first one ends)
+};
+
 class ControlLoop {
  public:
   /// Applies each model's starting setting (config.fixed for static, else the controller's first
@@ -45,6 +56,8 @@ class ControlLoop {
   /// The intervals so far, oldest first: the last ControllerConfig::history_limit of them at least, all
   /// of them while there are fewer than twice that.
   const std::vector<ControlRecord>& history() const;
+  /// The settings in force, the intervals so far and the last one (copied).
+  ControlStatus status() const;
   const Controller& controller() const;
 
  private:
