@@ -14,6 +14,10 @@ batch branch {1, 2, 4, 8}, the wait branch {0, 0.5, 1, 2, 5 ms}, the lanes branc
   actor_corrupt.onnx     actor_mlp.onnx cut in half: rejected, naming the file
   actor_3x2.onnx         for 3 models over 2 lanes (31 -> 64 -> 64 -> 33, random): what the benchmark and the
                          allocation test run, an actor of the size the training script exports
+  actor_bias_named.onnx  actor_bias.onnx naming its models "b,a" (metadata imprecise.sac.models, as the
+                         training script writes it): its model 0 is the host's "b"
+  actor_mlp_named.onnx   actor_mlp.onnx naming its models "b,a"
+  actor_unknown_model.onnx actor_bias.onnx naming "a,z": a host serving "a" and "b" refuses it
 Run from the repo root:
     /usr/bin/python3 scripts/make_control_fixtures.py
 """
@@ -29,8 +33,9 @@ OBS = 10 * MODELS + 1
 ACT = MODELS * (4 + 5 + LANES)
 
 
-def save_gemms(name, layers, inputs=OBS):
-    """layers: [(W [in, out], b [out])...] with a Relu between consecutive Gemms."""
+def save_gemms(name, layers, inputs=OBS, models=None):
+    """layers: [(W [in, out], b [out])...] with a Relu between consecutive Gemms; models: the names the
+    actor was trained for, in its order (metadata imprecise.sac.models), or None."""
     nodes, inits, x = [], [], "observation"
     for i, (w, b) in enumerate(layers):
         inits += [numpy_helper.from_array(w.astype(np.float32), f"w{i}"), numpy_helper.from_array(b.astype(np.float32), f"b{i}")]
@@ -45,6 +50,8 @@ def save_gemms(name, layers, inputs=OBS):
                           [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", layers[-1][0].shape[1]])],
                           initializer=inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="make_control_fixtures")
+    if models is not None:
+        helper.set_model_props(m, {"imprecise.sac.models": ",".join(models)})
     onnx.checker.check_model(m)
     path = os.path.join(OUT, name + ".onnx")
     onnx.save(m, path)
@@ -65,7 +72,8 @@ def one_hot_bias(choices):
 def main():
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.default_rng(20261128)
-    save_gemms("actor_bias", [(rng.uniform(-1e-3, 1e-3, (OBS, ACT)), one_hot_bias([(2, 2, 1), (0, 0, 0)]))])
+    bias = [(rng.uniform(-1e-3, 1e-3, (OBS, ACT)), one_hot_bias([(2, 2, 1), (0, 0, 0)]))]
+    save_gemms("actor_bias", bias)
     w1, b1 = rng.normal(0, 0.5, (OBS, 16)), rng.normal(0, 0.1, 16)
     w2, b2 = rng.normal(0, 0.5, (16, ACT)), rng.normal(0, 0.1, ACT)
     path = save_gemms("actor_mlp", [(w1, b1), (w2, b2)])
@@ -79,6 +87,9 @@ def main():
     obs3, act3 = 10 * 3 + 1, 3 * (4 + 5 + LANES)
     save_gemms("actor_3x2", [(rng3.normal(0, 0.3, (obs3, 64)), np.zeros(64)), (rng3.normal(0, 0.2, (64, 64)), np.zeros(64)),
                              (rng3.normal(0, 0.2, (64, act3)), np.zeros(act3))], inputs=obs3)
+    save_gemms("actor_bias_named", bias, models=["b", "a"])
+    save_gemms("actor_mlp_named", [(w1, b1), (w2, b2)], models=["b", "a"])
+    save_gemms("actor_unknown_model", bias, models=["a", "z"])
     print(f"wrote {sorted(os.listdir(OUT))}")
 
 

@@ -269,6 +269,7 @@ def main():
     actor.eval()
     torch.onnx.export(actor, torch.zeros(1, obs_size), actor_path, input_names=["observation"],
                       output_names=["logits"], opset_version=13)
+    name_the_models(actor_path, list(env.models))
     with open(os.path.join(args.out_dir, "sac_actor.json"), "w") as f:
         json.dump({"scenario": args.scenario, "policy": args.policy, "lanes": args.lanes,
                    "interval_ms": args.interval_ms, "observation_size": obs_size, "branch_sizes": branches.sizes,
@@ -276,6 +277,16 @@ def main():
                    "settings": vars(args)}, f, indent=2)
     plot_curve(curve_path, os.path.join(args.out_dir, "sac_training_curve.png"))
     print(f"wrote {actor_path} after {step} steps in {time.time() - started:.0f} s")
+
+
+def name_the_models(actor_path, names):
+    """Writes the models the actor was trained for, in its order, into its metadata (imprecise.sac.models,
+    include/imprecise/control/sac_features.hpp): serving matches the host's models to them by name."""
+    import onnx
+    model = onnx.load(actor_path)
+    onnx.helper.set_model_props(model, {"imprecise.sac.models": ",".join(names)})
+    onnx.checker.check_model(model)
+    onnx.save(model, actor_path)
 
 
 def plot_curve(csv_path, png_path):

@@ -70,6 +70,34 @@ TEST(SacFeatures, EncodeObservation) {
   EXPECT_THROW(encode_observation(o, models, config, short_out), Error);
 }
 
+TEST(SacFeatures, TheLoadFeatureReadsTheTableForTheHostsLanes) {
+  // On two lanes the host plans with the 2-lane table (and, serving, updates that one online): a model
+  // whose stages run twice as slow there is twice as loaded at the same arrival rate.
+  std::vector<Model> models = two_models();
+  const ControllerConfig config = two_lanes();
+  ModelWindow w;
+  w.arrived = 50;  // 500 / s over 100 ms, against 1000 / s alone
+  const std::vector<ModelWindow> windows{w, ModelWindow{}};
+  const std::vector<ModelControl> current(2);
+  const ControlObservation o{0, from_ms(100), 2, 0.0, windows, current, {}};
+  std::vector<float> f(21);
+  encode_observation(o, models, config, f);
+  EXPECT_FLOAT_EQ(f[0], 0.5f) << "no 2-lane table: the 1-lane one";
+  Profile slower = models[0].profile;
+  for (int s = 0; s < slower.stages(); ++s)
+    for (std::size_t c = 0; c < slower.batch_sizes().size(); ++c) {
+      const StageTiming t = slower.table()[static_cast<std::size_t>(s)][c];
+      slower.set_timing(s, c, StageTiming{2 * t.mean, 2 * t.p50, 2 * t.p99, 2 * t.max});
+    }
+  models[0].concurrent.push_back(slower);
+  encode_observation(o, models, config, f);
+  EXPECT_FLOAT_EQ(f[0], 1.0f) << "the 2-lane table, twice as slow";
+  ControllerConfig one_lane = config;
+  one_lane.lanes = 1;
+  encode_observation(o, models, one_lane, f);
+  EXPECT_FLOAT_EQ(f[0], 0.5f) << "one lane: the 1-lane table";
+}
+
 TEST(SacFeatures, ArgmaxDecodeAndEncodeAgree) {
   const ControllerConfig config = two_lanes();
   std::vector<float> logits(22, 0.0f);
@@ -159,17 +187,14 @@ TEST(SacController, ReadsTheHostsModelsAndRefusesAnotherCount) {
   }
 }
 
-TEST(SacController, MlpActorMatchesTheReferenceFromItsWeights) {
-  const std::vector<Model> models = two_models();
-  auto c = make_controller("sac:" + kFixtures + "actor_mlp.onnx", models, two_lanes());
-  std::vector<float> x;
-  const std::vector<ModelControl> next = decide(*c, &x);
-  // relu(x W1 + b1) W2 + b2 in plain loops.
+/// actor_mlp's logits for `x`, relu(x W1 + b1) W2 + b2 in plain loops from its saved weights.
+std::vector<float> mlp_reference(const std::vector<float>& x) {
   const nn::Tensor w1 = nn::read_npy(kFixtures + "actor_mlp.w1.npy"), b1 = nn::read_npy(kFixtures + "actor_mlp.b1.npy");
   const nn::Tensor w2 = nn::read_npy(kFixtures + "actor_mlp.w2.npy"), b2 = nn::read_npy(kFixtures + "actor_mlp.b2.npy");
   const std::size_t in = 21, hidden = 16, out = 22;
-  ASSERT_EQ(w1.size(), in * hidden);
-  ASSERT_EQ(w2.size(), hidden * out);
+  EXPECT_EQ(x.size(), in);
+  EXPECT_EQ(w1.size(), in * hidden);
+  EXPECT_EQ(w2.size(), hidden * out);
   std::vector<float> h(hidden), logits(out);
   for (std::size_t j = 0; j < hidden; ++j) {
     float s = b1[j];
@@ -181,11 +206,47 @@ TEST(SacController, MlpActorMatchesTheReferenceFromItsWeights) {
     for (std::size_t j = 0; j < hidden; ++j) s += h[j] * w2[j * out + k];
     logits[k] = s;
   }
+  return logits;
+}
+
+TEST(SacController, MlpActorMatchesTheReferenceFromItsWeights) {
+  const std::vector<Model> models = two_models();
+  auto c = make_controller("sac:" + kFixtures + "actor_mlp.onnx", models, two_lanes());
+  std::vector<float> x;
+  const std::vector<ModelControl> next = decide(*c, &x);
+  const std::vector<float> logits = mlp_reference(x);
   std::vector<int> choice(6);
   argmax_action(logits, two_lanes(), choice);
   std::vector<ModelControl> expected(2);
   decode_action(choice, two_lanes(), expected);
   EXPECT_EQ(next, expected);
+}
+
+TEST(SacController, AnActorThatNamesItsModelsGivesEachOfTheHostsModelsItsOwnSlot) {
+  // The host lists "a", "b"; the actor was trained for "b", "a" (a model repository reads its folders
+  // alphabetically, the training scenario lists them as it likes).
+  const std::vector<Model> models = two_models();
+  auto bias = make_controller("sac:" + kFixtures + "actor_bias_named.onnx", models, two_lanes());
+  const std::vector<ModelControl> chosen = decide(*bias);
+  EXPECT_EQ(chosen[1], (ModelControl{4, from_ms(1), 2})) << "the actor's model 0 is the host's 'b'";
+  EXPECT_EQ(chosen[0], (ModelControl{1, 0, 1}));
+
+  // The MLP's reference, with the features moved to the actor's order and the settings moved back.
+  auto named = make_controller("sac:" + kFixtures + "actor_mlp_named.onnx", models, two_lanes());
+  auto plain = make_controller("sac:" + kFixtures + "actor_mlp.onnx", models, two_lanes());
+  std::vector<float> x;
+  const std::vector<ModelControl> next = decide(*named, &x);
+  std::vector<float> swapped(x.begin() + 10, x.begin() + 20);
+  swapped.insert(swapped.end(), x.begin(), x.begin() + 10);
+  swapped.push_back(x[20]);
+  const std::vector<float> logits = mlp_reference(swapped);
+  std::vector<int> choice(6);
+  argmax_action(logits, two_lanes(), choice);
+  std::vector<ModelControl> by_slot(2);
+  decode_action(choice, two_lanes(), by_slot);
+  EXPECT_EQ(next[1], by_slot[0]);
+  EXPECT_EQ(next[0], by_slot[1]);
+  EXPECT_NE(next, decide(*plain)) << "the same weights in the host's order decide otherwise on this window";
 }
 
 void expect_error_naming(const std::string& actor, const std::string& what) {
@@ -204,6 +265,7 @@ TEST(SacController, BadActorsNameTheFile) {
   expect_error_naming("actor_corrupt.onnx", "");
   expect_error_naming("actor_wrong_shape.onnx", "[N, 21]");
   expect_error_naming("no_such_actor.onnx", "");
+  expect_error_naming("actor_unknown_model.onnx", "model 'z', which the host does not serve (a, b)");
   // Right file, wrong host: three lanes change the action's size.
   const std::vector<Model> models = two_models();
   ControllerConfig three = two_lanes("actor_mlp.onnx");

@@ -18,9 +18,10 @@ float clip(double v) {
   return static_cast<float>(std::min(v, static_cast<double>(kFeatureClip)));
 }
 
-/// Jobs per second one lane serves of `model` at batch 1, mandatory stages only (0: no profile).
-double batch1_capacity(const Model& model) {
-  const Profile& p = model.profile;
+/// Jobs per second one lane serves of `model` at batch 1, mandatory stages only, while `lanes` lanes run
+/// (the table the host plans with: in the runtime, what serving measured); 0: no profile.
+double batch1_capacity(const Model& model, int lanes) {
+  const Profile& p = model.profile_at(lanes);
   if (p.stages() == 0) return 0.0;
   const int depth = std::clamp(model.mandatory_depth, 1, p.stages());
   Duration c = 0;
@@ -48,7 +49,7 @@ void encode_observation(const ControlObservation& observation, std::span<const M
     const ModelWindow& w = observation.models[m];
     const ModelControl& c = observation.current[m];
     float* f = out.data() + m * kFeaturesPerModel;
-    const double capacity = batch1_capacity(models[m]);
+    const double capacity = batch1_capacity(models[m], static_cast<int>(lanes));
     const double rate = seconds > 0 ? w.arrived / seconds : 0.0;
     const double answered = w.answered;
     const double slo = static_cast<double>(w.slo);

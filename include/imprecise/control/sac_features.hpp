@@ -13,7 +13,8 @@
 namespace imprecise::control {
 
 /// Features per model, in this order (every one clipped to [0, kFeatureClip]):
-///   0 arrival rate / the model's batch-1 capacity (1 / its mandatory stages' p50 at batch 1, one lane)
+///   0 arrival rate / the model's batch-1 capacity (1 / its mandatory stages' p50 at batch 1 in the
+///     table for config.lanes lanes busy, Model::profile_at: the one the host plans with)
 ///   1 served fraction      completed / answered (0 when nothing was answered)
 ///   2 violation fraction   (missed + rejected + failed) / answered
 ///   3 latency_mean / slo   4 latency_p99 / slo   (0 when the window released nothing)
@@ -24,6 +25,12 @@ namespace imprecise::control {
 ///   9 mean batch / config.max_batch
 /// then one global feature: busy_fraction.
 inline constexpr int kFeaturesPerModel = 10;
+/// ONNX metadata_props key of a trained actor: the names of the models it was trained for, comma-separated,
+/// in the order of its features and logits (scripts/train_sac.py writes it). The controller matches the
+/// host's models to them by name, so a host that lists its models in another order (a model repository
+/// reads its folders alphabetically) still gives each model its own features and action. An actor
+/// without it is taken to list the host's models in the host's order.
+inline constexpr const char* kMetaSacModels = "imprecise.sac.models";
 inline constexpr float kFeatureClip = 10.0f;
 /// kFeaturesPerModel x models + 1.
 int observation_size(int models);
