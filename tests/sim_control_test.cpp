@@ -190,7 +190,7 @@ TEST(SimControl, AConstantScheduleOfOneKeepsEveryArrival) {
 TEST(SimControl, BadScheduleSpecsAreErrorsNamingThePart) {
   const Duration d = from_seconds(10);
   for (const char* bad : {"ramp:1", "ramp:a:2", "bursts:1:2:0:0.5", "bursts:1:2:1:1.5", "wave:1", "points:1",
-                          "points:2=1,1=1", "ramp:-1:2"}) {
+                          "points:2=1,1=1", "ramp:-1:2", "", "points:"}) {  // "": once the first of no parts
     EXPECT_THROW(parse_load_schedule(bad, d), Error) << bad;
   }
   try {

@@ -21,6 +21,7 @@
 
 #include "cli_common.hpp"
 #include "control_options.hpp"
+#include "imprecise/core/split.hpp"
 #include "imprecise/sim/metrics.hpp"
 #include "imprecise/sim/scenario.hpp"
 #include "imprecise/sim/simulator.hpp"
@@ -55,17 +56,6 @@ struct RunSpec {
   double load = 0.0;
   std::uint64_t seed = 0;
 };
-
-std::vector<std::string> split_csv_line(const std::string& line) {
-  std::vector<std::string> fields;
-  std::size_t start = 0;
-  while (true) {
-    const auto comma = line.find(',', start);
-    fields.push_back(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos) return fields;
-    start = comma + 1;
-  }
-}
 
 /// Reports progress on stderr: a redrawn bar on a terminal, otherwise one line per 10% so logs stay short.
 class Progress {
@@ -216,7 +206,7 @@ int run_sweep(const SweepOptions& options) {
   if (first_error) std::rethrow_exception(first_error);
 
   // sweep.csv: policy, load, seed first, then the metrics' own columns (minus any repeat of those three).
-  const std::vector<std::string> metric_columns = split_csv_line(sim::csv_header());
+  const std::vector<std::string> metric_columns = split(sim::csv_header(), ',');
   std::vector<std::size_t> kept;
   for (std::size_t c = 0; c < metric_columns.size(); ++c)
     if (metric_columns[c] != "policy" && metric_columns[c] != "load" && metric_columns[c] != "seed") kept.push_back(c);
@@ -226,7 +216,7 @@ int run_sweep(const SweepOptions& options) {
     for (const char* column : kSloColumns) sweep_csv += fmt::format(",{}", column);
   sweep_csv += "\n";
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    const auto fields = split_csv_line(sim::to_csv_row(results[i]));
+    const auto fields = split(sim::to_csv_row(results[i]), ',');
     sweep_csv += fmt::format("{},{},{}", runs[i].policy, format_number(runs[i].load), runs[i].seed);
     for (const auto c : kept) sweep_csv += "," + (c < fields.size() ? fields[c] : std::string());
     if (slo)

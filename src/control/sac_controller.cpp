@@ -8,6 +8,7 @@
 
 #include "controllers_impl.hpp"
 #include "imprecise/control/sac_features.hpp"
+#include "imprecise/core/split.hpp"
 #include "imprecise/error.hpp"
 #include "imprecise/graph/onnx_import.hpp"
 #include "imprecise/graph/partition.hpp"
@@ -17,17 +18,6 @@ namespace imprecise::control::detail {
 
 namespace {
 
-std::vector<std::string> split_names(const std::string& list) {
-  std::vector<std::string> names;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t comma = list.find(',', start);
-    names.push_back(list.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos) return names;
-    start = comma + 1;
-  }
-}
-
 /// slot -> the host's index of the model the actor's slot was trained for (kMetaSacModels); the
 /// identity when the actor names none. Throws Error naming the file and the model the host lacks.
 std::vector<std::size_t> actor_slots(const nn::Graph& graph, const std::string& path, std::span<const Model> models) {
@@ -35,7 +25,7 @@ std::vector<std::size_t> actor_slots(const nn::Graph& graph, const std::string& 
   for (std::size_t m = 0; m < order.size(); ++m) order[m] = m;
   const auto named = graph.metadata.find(kMetaSacModels);
   if (named == graph.metadata.end()) return order;
-  const std::vector<std::string> names = split_names(named->second);
+  const std::vector<std::string> names = split(named->second, ',');
   std::string served;
   for (const Model& m : models) served += (served.empty() ? "" : ", ") + m.name;
   if (names.size() != models.size())

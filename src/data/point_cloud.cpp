@@ -11,6 +11,7 @@
 
 #include <fmt/core.h>
 
+#include "imprecise/core/split.hpp"
 #include "imprecise/error.hpp"
 
 namespace imprecise::data {
@@ -57,16 +58,7 @@ class Cursor {
 };
 
 std::vector<std::string> split_names(const std::string& blob) {
-  std::vector<std::string> names;
-  if (blob.empty()) return names;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t comma = blob.find(',', start);
-    names.push_back(blob.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return names;
+  return blob.empty() ? std::vector<std::string>{} : split(blob, ',');  // no names, not one empty name
 }
 
 void put_u32(std::string& out, std::uint32_t v) {

@@ -7,6 +7,7 @@
 
 #include <fmt/core.h>
 
+#include "imprecise/core/split.hpp"
 #include "imprecise/data/pipelines.hpp"
 #include "imprecise/error.hpp"
 
@@ -16,14 +17,7 @@ namespace {
 
 std::vector<std::string> split_csv_line(const std::string& line) {
   // The generator writes no quoted fields (no value contains a comma), so a plain split is exact.
-  std::vector<std::string> fields;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t comma = line.find(',', start);
-    fields.push_back(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
+  std::vector<std::string> fields = split(line, ',');
   if (!fields.empty() && !fields.back().empty() && fields.back().back() == '\r') fields.back().pop_back();
   return fields;
 }

@@ -11,6 +11,7 @@
 
 #include <fmt/core.h>
 
+#include "imprecise/core/split.hpp"
 #include "imprecise/error.hpp"
 #include "imprecise/graph/onnx_import.hpp"
 
@@ -86,16 +87,11 @@ struct MultiExitModel::StageSlots {
 namespace {
 
 std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> items;
-  std::size_t start = 0;
-  while (true) {
-    const auto comma = text.find(',', start);
-    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+  std::vector<std::string> items = split(text, ',');
+  for (std::string& item : items) {  // "a, b" names "b"
     const auto first = item.find_first_not_of(" \t");
     const auto last = item.find_last_not_of(" \t");
-    items.push_back(first == std::string::npos ? std::string() : item.substr(first, last - first + 1));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
+    item = first == std::string::npos ? std::string() : item.substr(first, last - first + 1);
   }
   return items;
 }

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "csv_util.hpp"
+#include "imprecise/core/split.hpp"
 #include "imprecise/error.hpp"
 #include "imprecise/sim/random.hpp"
 
@@ -87,15 +88,6 @@ void poisson_into(std::vector<Time>& out, Rng& rng, double rate_hz, double from_
 
 // Salt of the thinning uniforms (a stream of its own: the arrivals drawn at peak rate are unchanged).
 constexpr std::uint64_t kThinSalt = 0x7468696eULL;
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> parts;
-  std::stringstream in(s);
-  std::string part;
-  while (std::getline(in, part, sep)) parts.push_back(part);
-  if (!s.empty() && s.back() == sep) parts.emplace_back();
-  return parts;
-}
 
 double number_in(const std::string& spec, const std::string& text, const char* what) {
   double v = 0.0;
