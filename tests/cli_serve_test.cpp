@@ -83,12 +83,18 @@ int listening_port(const fs::path& err, const std::string& what, std::chrono::se
   return 0;
 }
 
+/// `imprecise serve` over the repository the project ships, with `more` options.
+std::vector<std::string> shipped_repository(std::vector<std::string> more) {
+  more.insert(more.begin(), {"--model-repository", std::string(IMPRECISE_SOURCE_DIR) + "/model_repository"});
+  return more;
+}
+
 using CliServe = CliFixture;
 
 TEST_F(CliServe, ServesHttpAndMetricsThenExitsZeroOnSigterm) {
   const fs::path err = dir_ / "serve.err";
-  ServeProcess server({"--model-repository", std::string(IMPRECISE_SOURCE_DIR) + "/model_repository", "--grpc-port",
-                       IMPRECISE_HAS_GRPC_SERVER ? "0" : "-1", "--http-port", "0", "--metrics-port", "0"},
+  ServeProcess server(shipped_repository({"--grpc-port", IMPRECISE_HAS_GRPC_SERVER ? "0" : "-1", "--http-port", "0",
+                                          "--metrics-port", "0"}),
                       err);
   const int http_port = listening_port(err, "HTTP/REST");
   const int metrics_port = listening_port(err, "metrics");
@@ -168,9 +174,7 @@ TEST_F(CliServe, ABadRepositoryExitsNonZeroNamingTheFolder) {
 
 TEST_F(CliServe, APortInUseExitsNonZero) {
   const fs::path err = dir_ / "first.err";
-  ServeProcess first({"--model-repository", std::string(IMPRECISE_SOURCE_DIR) + "/model_repository", "--grpc-port", "-1",
-                      "--http-port", "0", "--metrics-port", "-1"},
-                     err);
+  ServeProcess first(shipped_repository({"--grpc-port", "-1", "--http-port", "0", "--metrics-port", "-1"}), err);
   const int port = listening_port(err, "HTTP/REST");
   ASSERT_GT(port, 0) << slurp(err);
   const auto r = run("serve --model-repository " + std::string(IMPRECISE_SOURCE_DIR) +
@@ -183,9 +187,9 @@ TEST_F(CliServe, APortInUseExitsNonZero) {
 
 TEST_F(CliServe, AControllerSetsEachModelsBatchAndLanesAndTheMetricsShowIt) {
   const fs::path err = dir_ / "control.err";
-  ServeProcess server({"--model-repository", std::string(IMPRECISE_SOURCE_DIR) + "/model_repository", "--grpc-port", "-1",
-                       "--http-port", "-1", "--metrics-port", "0", "--lanes", "2", "--controller", "static",
-                       "--static-batch", "4", "--static-lanes", "1", "--control-interval-ms", "20"},
+  ServeProcess server(shipped_repository({"--grpc-port", "-1", "--http-port", "-1", "--metrics-port", "0", "--lanes",
+                                          "2", "--controller", "static", "--static-batch", "4", "--static-lanes", "1",
+                                          "--control-interval-ms", "20"}),
                       err);
   const int port = listening_port(err, "metrics");
   ASSERT_GT(port, 0) << slurp(err);
@@ -213,9 +217,7 @@ TEST_F(CliServe, AControllerSetsEachModelsBatchAndLanesAndTheMetricsShowIt) {
 
 TEST_F(CliServe, WithoutAControllerTheMetricsHaveNoControlSeries) {
   const fs::path err = dir_ / "plain.err";
-  ServeProcess server({"--model-repository", std::string(IMPRECISE_SOURCE_DIR) + "/model_repository", "--grpc-port", "-1",
-                       "--http-port", "-1", "--metrics-port", "0"},
-                      err);
+  ServeProcess server(shipped_repository({"--grpc-port", "-1", "--http-port", "-1", "--metrics-port", "0"}), err);
   const int port = listening_port(err, "metrics");
   ASSERT_GT(port, 0) << slurp(err);
   const auto r = httplib::Client("127.0.0.1", port).Get("/metrics");
