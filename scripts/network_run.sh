@@ -9,6 +9,8 @@
 # defaults. Settings (environment):
 #   IMPRECISE_DURATION=10  IMPRECISE_LOADS="0.5 1 2"  IMPRECISE_POLICY=yao-dp  IMPRECISE_CLIENT_PROCESSES=2
 #   IMPRECISE_CLIENT_NICE=10  IMPRECISE_IO_NICE=5  IMPRECISE_NETWORK_MARGIN_US=4000  IMPRECISE_OUT=docs/results/network  IMPRECISE_RAW_OUT=out/network  IMPRECISE_START_LEAD_MS=10000  IMPRECISE_BACKEND=(the fastest cpu backend)
+#   IMPRECISE_LANES=1  IMPRECISE_CONTROLLER=(none; static, aimd, model-based or sac, with the committed actor)
+#   (the server and the in-process run alike)
 # Needs the build (cmake --build --preset default --target imprecise_cli edge_server) and the voice and
 # LIDAR test sets (scripts/make_test_sets.sh).
 set -euo pipefail
@@ -20,6 +22,10 @@ processes=${IMPRECISE_CLIENT_PROCESSES:-2}
 out=${IMPRECISE_OUT:-docs/results/network}
 raw=${IMPRECISE_RAW_OUT:-out/network}
 backend=${IMPRECISE_BACKEND:-}
+lanes=${IMPRECISE_LANES:-1}
+controller=${IMPRECISE_CONTROLLER:-}
+actor=()
+[ "$controller" = sac ] && actor=(--actor models/controllers/sac_actor.onnx)
 # Taken off each deadline by the server for the way back. It should cover the wire time's p99, which
 # loadgen reports (wire_p99_ms): 2-4 ms here at loads 0.5-1 with the clients on the server's cores.
 margin=${IMPRECISE_NETWORK_MARGIN_US:-4000}
@@ -48,7 +54,8 @@ for load in $loads; do
   port=$(free_port)
   # Same engine settings as the in-process run: the policy, 2048 pending jobs, max batch 8 (the models' configs).
   "$bin/imprecise" serve --model-repository model_repository --grpc-port "$port" --http-port -1 --metrics-port -1 \
-    --policy "$policy" --max-pending 2048 --network-margin-us "$margin" --io-nice "$io_nice" ${backend:+--backend "$backend"} >"$raw/serve_load$load.log" 2>&1 &
+    --policy "$policy" --max-pending 2048 --network-margin-us "$margin" --io-nice "$io_nice" ${backend:+--backend "$backend"} \
+    --lanes "$lanes" ${controller:+--controller "$controller"} "${actor[@]}" >"$raw/serve_load$load.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 200); do  # the models load in a few seconds
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
@@ -76,7 +83,8 @@ done
 # The in-process run: the same scenario, policy, loads and duration (Engine::submit, no network).
 mkdir -p "$out/in_process"
 build/default/bin/edge_server --policies "$policy" --loads "${loads// /,}" --duration "$duration" --no-trace \
-  ${backend:+--backend "$backend"} --out-dir "$out/in_process" >"$out/in_process/table.txt"
+  ${backend:+--backend "$backend"} --lanes "$lanes" ${controller:+--controllers "$controller"} "${actor[@]}" \
+  --out-dir "$out/in_process" >"$out/in_process/table.txt"
 files=()
 for load in $loads; do files+=("$raw/loadgen_load$load.json"); done
 /usr/bin/python3 scripts/plot_loadgen.py --in-process "$out/in_process/results.json" --policy "$policy" --out "$out" "${files[@]}"
