@@ -11,9 +11,9 @@
 #include <thread>
 #include <vector>
 
-#include "imprecise/error.hpp"
 #include "imprecise/runtime/engine.hpp"
 #include "runtime_fixtures.hpp"
+#include "support/expect_error.hpp"
 
 namespace imprecise::runtime {
 namespace {
@@ -223,25 +223,14 @@ TEST(EngineControl, IntervalsEndWhileNoJobComes) {
   EXPECT_GE(intervals, 3) << "no job was submitted, yet intervals must end";
 }
 
-/// `make` throws an Error whose message contains `words`.
-template <typename F>
-void expect_error_containing(F make, const std::string& words) {
-  try {
-    make();
-    ADD_FAILURE() << "accepted; expected an error with '" << words << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
-  }
-}
-
 TEST(EngineControl, AControllerAndAFactoryTogetherOrAFactoryGivingNoneAreRefused) {
   EngineConfig both = config_with("edf-full", 8);
   both.controller = std::make_shared<HoldsBatchTwo>();
   both.make_controller = [](std::span<const Model>, const ControllerConfig&) { return std::make_shared<HoldsBatchTwo>(); };
-  expect_error_containing([&] { Engine e(one_model("cnn3"), both); }, "both controller and make_controller");
+  test_support::expect_error([&] { Engine e(one_model("cnn3"), both); }, {"both controller and make_controller"});
   EngineConfig none = config_with("edf-full", 8);
   none.make_controller = [](std::span<const Model>, const ControllerConfig&) { return std::shared_ptr<Controller>{}; };
-  expect_error_containing([&] { Engine e(one_model("cnn3"), none); }, "make_controller returned no controller");
+  test_support::expect_error([&] { Engine e(one_model("cnn3"), none); }, {"make_controller returned no controller"});
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // sac: a trained discrete, branching soft actor-critic actor (ONNX) run by our own engine; no Python at serving time.
 #include <algorithm>
 #include <array>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,7 @@ namespace {
 /// identity when the actor names none. Throws Error naming the file and the model the host lacks.
 std::vector<std::size_t> actor_slots(const nn::Graph& graph, const std::string& path, std::span<const Model> models) {
   std::vector<std::size_t> order(models.size());
-  for (std::size_t m = 0; m < order.size(); ++m) order[m] = m;
+  std::iota(order.begin(), order.end(), std::size_t{0});
   const auto named = graph.metadata.find(kMetaSacModels);
   if (named == graph.metadata.end()) return order;
   const std::vector<std::string> names = split(named->second, ',');
