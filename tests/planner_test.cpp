@@ -1,6 +1,7 @@
 // Planner tests: the DP equals exhaustive search, the (1-eps) bound, density feasibility, fewest drops.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <random>
 #include <span>
 #include <vector>
@@ -89,6 +90,37 @@ TEST_P(IntegerRewards, DpWithUnitDeltaEqualsExhaustiveSearch) {
     EXPECT_EQ(got.dropped, expected.dropped) << "trial " << trial;
     EXPECT_DOUBLE_EQ(got.total_reward, expected.total_reward) << "trial " << trial;
   }
+}
+
+TEST(DpCeiling, BuiltAtOnceLateOrNeverTheDpFindsTheSameOptimum) {
+  // The reward ceiling is built once a front passes a size (short fronts cost less to merge than the
+  // ceiling to build), so it starts cutting at some level of the DP. Exact rewards (integers, quantum
+  // 1) make every optimum the same number: a ceiling that cut a state on the best path once built late
+  // (a wrong suffix, a stale quantization) would lose reward here.
+  std::mt19937_64 rng(2026);
+  DpPlanner at_once(DpPlanner::kDefaultMaxStates, 0), late, never(DpPlanner::kDefaultMaxStates, SIZE_MAX);
+  int pruned = 0, searched = 0;
+  for (int trial = 0; trial < 150; ++trial) {
+    const RandomInstance spec{trial % 2 == 0 ? 24 : 32, 5, trial % 3 == 0 ? 1.6 : 1.0, true};
+    const PlanProblem problem = make_problem(rng, spec);
+    const Plan reference = never.solve(problem, 1.0);
+    const std::int64_t states_without = never.states();
+    for (DpPlanner* dp : {&at_once, &late}) {
+      const Plan& got = dp->solve(problem, 1.0);
+      ASSERT_EQ(got.feasible, reference.feasible) << "trial " << trial;
+      EXPECT_EQ(got.dropped, reference.dropped) << "trial " << trial;
+      EXPECT_DOUBLE_EQ(got.total_reward, reference.total_reward) << "trial " << trial;
+      if (got.feasible) {
+        EXPECT_TRUE(problem.feasible(got.depths)) << "trial " << trial;
+      }
+    }
+    if (states_without > 0) ++searched;
+    if (late.states() < states_without) ++pruned;
+  }
+  // The instances search, and in some of them a front grows past the size and the ceiling, built
+  // then, cuts states (here 100 searched, 21 cut).
+  EXPECT_GT(searched, 50);
+  EXPECT_GT(pruned, 10);
 }
 
 TEST_P(RealRewards, DpWithinEpsilonOfOptimumForCoarseDelta) {

@@ -129,7 +129,9 @@ const Plan& DpPlanner::solve(const PlanProblem& problem, RewardQuantum quantum) 
     if (greedy_bounds)
       for (int i = 0; i < n; ++i)
         if (greedy->depths[i] > 0) bound_quanta_ += quant_[quant_offset_[i] + greedy->depths[i] - problem.lo(i)];
-    if (bound_quanta_ > 0) ceiling_.build(problem, quant_, quant_offset_);
+    // One lane builds the ceiling only once a front grows past ceiling_from_states_ (merge_into_front).
+    ceiling_ready_ = lanes && bound_quanta_ > 0;
+    if (ceiling_ready_) ceiling_.build(problem, quant_, quant_offset_);
     // Past rmax every quantum is 0 and a front holds one state (several lanes: the free times' Pareto
     // set, as in fewest_drops): that run needs no cap to end.
     const std::int64_t cap = delta <= rmax ? max_states_ : std::numeric_limits<std::int64_t>::max();
@@ -255,6 +257,11 @@ void DpPlanner::merge_into_front(const PlanProblem& problem, int i, int k, int d
     front_.push_back(Entry{finish, reward, parent, depth});
   }
   if (k != drops || bound_quanta_ <= 0) return;
+  if (!ceiling_ready_) {
+    if (front_.size() - begin <= ceiling_from_states_) return;
+    ceiling_.build(problem, quant_, quant_offset_);
+    ceiling_ready_ = true;
+  }
   // Once no drop is left, a state whose reward plus the ceiling on what the later jobs can add falls
   // short of the density plan cannot be on the best path (nor can any state it dominates): cut it.
   ceiling_.start(i + 1);
