@@ -259,7 +259,7 @@ void DpPlanner::merge_into_front(const PlanProblem& problem, int i, int k, int d
   if (k != drops || bound_quanta_ <= 0) return;
   if (!ceiling_ready_) {
     if (front_.size() - begin <= ceiling_from_states_) return;
-    ceiling_.build(problem, quant_, quant_offset_);
+    ceiling_.build(problem, quant_, quant_offset_, i + 1);  // the levels still to come
     ceiling_ready_ = true;
   }
   // Once no drop is left, a state whose reward plus the ceiling on what the later jobs can add falls

@@ -7,7 +7,7 @@
 namespace imprecise::detail {
 
 void RewardCeiling::build(const PlanProblem& problem, const std::vector<int>& quant,
-                          const std::vector<int>& quant_offset) {
+                          const std::vector<int>& quant_offset, int first) {
   const int n = problem.size();
   begin_.resize(n + 1);
   end_.resize(n + 1);
@@ -20,7 +20,7 @@ void RewardCeiling::build(const PlanProblem& problem, const std::vector<int>& qu
   budget_[n] = latest_deadline_[n] = problem.now();  // no job left: no room
   Time latest_deadline = problem.now();
   Duration lowest_time = 0;
-  for (int i = n - 1; i >= 0; --i) {
+  for (int i = n - 1; i >= first; --i) {
     const int lo = problem.lo(i), hi = problem.hi(i);
     const int* q = quant.data() + quant_offset[i];
     const Duration c0 = problem.cost(i, lo);

@@ -30,11 +30,12 @@ class DpPlanner {
   /// About a millisecond's work; only heavy overload with fine quanta gets there.
   static constexpr std::int64_t kDefaultMaxStates = std::int64_t{1} << 18;
 
-  /// One lane: the ceiling (built in O(n^2) per decision) waits until a front of the last drop layer
-  /// holds more states than this; short fronts cost less to merge than the ceiling to build. In the
-  /// simulator (edge_server scenario, 5 s, callgrind) 8 cut yao-dp's planner instructions by 32 % at load 2
-  /// (most fronts stay short there) and cost 0.7 % at load 3, against building it at once (0).
-  static constexpr std::size_t kDefaultCeilingFromStates = 8;
+  /// One lane: the ceiling waits until a front of the last drop layer holds more states than this, and
+  /// is then built for the levels still to come (O((n - i)^2) at level i); short fronts cost less to
+  /// merge than the ceiling to build. In the simulator (5 s, callgrind) 12 cut yao-dp's planner
+  /// instructions by 35 / 5 / 13 % at loads 2 / 3 / 5 of the edge_server scenario and by 19 % on the
+  /// multi-model one at load 3, against building it whole before the DP (0); 8 and 16 did a little worse.
+  static constexpr std::size_t kDefaultCeilingFromStates = 12;
 
   explicit DpPlanner(std::int64_t max_states = kDefaultMaxStates,
                      std::size_t ceiling_from_states = kDefaultCeilingFromStates)

@@ -17,14 +17,17 @@ namespace imprecise::detail {
 class RewardCeiling {
  public:
   /// `quant[quant_offset[i] + l - lo_i]` = quanta of job i stopping at depth l, as the DP has them.
-  void build(const PlanProblem& problem, const std::vector<int>& quant, const std::vector<int>& quant_offset);
-  /// Starts a walk over a front of states before job i; at() must then see non-decreasing finishes.
+  /// Only the suffixes from `first` on (the DP's levels still to come: a late build costs less).
+  void build(const PlanProblem& problem, const std::vector<int>& quant, const std::vector<int>& quant_offset,
+             int first = 0);
+  /// Starts a walk over a front of states before job i (i >= build's `first`); at() must then see
+  /// non-decreasing finishes.
   void start(int i);
   /// Most quanta jobs i.. can add after a prefix that ends at `finish`.
   std::int64_t at(Time finish);
   /// Several lanes, free at `lane_free` after the prefix: the work of jobs i.. fits in what every lane
   /// has left before their latest deadline, so the same knapsack over that (summed) room bounds it.
-  std::int64_t at_lanes(int i, std::span<const Time> lane_free) const;
+  std::int64_t at_lanes(int i, std::span<const Time> lane_free) const;  // i >= build's `first`
 
  private:
   struct Knot {       // end of one hull segment in a suffix's slope order, cumulated
