@@ -23,11 +23,11 @@ void PolicyBase::form_batch(int head, Time now) {
   // Jobs the plan serves first, then riders (jobs the plan sheds), so that a rider never takes the
   // room a planned job could have had.
   const PendingJob& lead = jobs_[static_cast<std::size_t>(head)];
-  grow_batch(lead.job.model, lead.done, now, /*riders=*/false);
-  if (shed_ > 0 || !shed_known_) grow_batch(lead.job.model, lead.done, now, /*riders=*/true);
+  const bool rider_waits = grow_batch(lead.job.model, lead.done, now, /*riders=*/false);
+  if (rider_waits && (shed_ > 0 || !shed_known_)) grow_batch(lead.job.model, lead.done, now, /*riders=*/true);
 }
 
-void PolicyBase::grow_batch(int model, int stage, Time now, bool riders) {
+bool PolicyBase::grow_batch(int model, int stage, Time now, bool riders) {
   // The check, for a batch of b: the batch runs first (at its measured cost c(b)), then every job's
   // remaining work (to its guarded depth) back to back in order, at batch 1. Against the batch as it
   // is (b0 members), every later finish moves by c(b) - c(b0), less the stage each earlier member no longer
@@ -36,7 +36,7 @@ void PolicyBase::grow_batch(int model, int stage, Time now, bool riders) {
   // deadline. Slack and its suffix minimum are computed once; candidates are tried in order, folding
   // the slack of the positions passed into a running minimum: O(n) for the whole batch.
   const int limit = max_batch_of(model);
-  if (static_cast<int>(batch_.size()) >= limit) return;
+  if (static_cast<int>(batch_.size()) >= limit) return false;
   const Duration base_cost = planned_time(model, stage, static_cast<int>(batch_.size()));
   const std::size_t n = jobs_.size();
 
@@ -62,12 +62,14 @@ void PolicyBase::grow_batch(int model, int stage, Time now, bool riders) {
   Duration saved = 0;                // stage time the members so far no longer run after the batch
   Duration passed_min = kNoLimit;    // min over positions passed of slack + what was saved up to them
   std::size_t folded = 0;
+  bool rider_waits = false;
   for (std::size_t i = 0; i < n && static_cast<int>(batch_.size()) < limit; ++i) {
     PendingJob& c = jobs_[i];
     if (c.in_batch || c.job.model != model || c.done != stage) continue;
     // A job the plan sheds (not dropped yet: its deadline does not prove it) may ride along when this
     // stage completes its mandatory part and the batch stays within every guard: then it is served.
     const bool rides_along = !c.in_flight && c.drop && stage + 1 >= c.job.mandatory_depth;
+    rider_waits = rider_waits || rides_along;
     if (riders ? !rides_along : !needs_stage(c)) continue;
     for (; folded < i; ++folded) passed_min = std::min(passed_min, plus(slack_[folded], saved));
     const int size = static_cast<int>(batch_.size()) + 1;
@@ -94,6 +96,8 @@ void PolicyBase::grow_batch(int model, int stage, Time now, bool riders) {
     if (on_time_alone) member_room = std::min(member_room, c.job.deadline - now);
     if (rest_in_batch == 0) slack_[i] = kNoLimit;  // nothing left after the batch: no chain finish
   }
+  // The loop saw every job unless the batch filled, and then the riders' pass adds nobody either.
+  return rider_waits;
 }
 
 }  // namespace imprecise::detail

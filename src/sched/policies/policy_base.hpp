@@ -184,7 +184,9 @@ class PolicyBase : public Policy {
   /// Adds to the batch led by jobs_[head] (already in batch_) the jobs at its (model, stage) that keep
   /// every job the batch-1 plan had on time on time (batch_forming.cpp).
   void form_batch(int head, Time now);
-  void grow_batch(int model, int stage, Time now, bool riders);
+  /// Returns, for the planned jobs' pass, whether a rider (a shed job this stage would serve) waits
+  /// beside the batch when it is not full: without one the riders' pass would add nobody.
+  bool grow_batch(int model, int stage, Time now, bool riders);
   /// Depth a job must still reach for a batch to be acceptable (BatchGuard).
   int guarded_depth(const PendingJob& job) const;
 
