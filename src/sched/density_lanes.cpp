@@ -51,16 +51,15 @@ const Plan& DensityPlanner::solve_lanes(const PlanProblem& problem) {
 
   // Best extension of job i that keeps the list schedule feasible, by marginal reward per unit of
   // planned time. A deeper depth never finishes anything earlier, so the first misfit ends the scan.
+  // Trials read the schedule's stored states and slacks (ListScheduleSlack) instead of re-running it.
+  slack_.schedule.build(problem, depth);
   auto best_extension = [&](int i, Candidate& out) {
     const int cur = depth[i];
     const Duration c0 = problem.cost(i, cur);
     const double r0 = problem.reward(i, cur);
     bool found = false;
     for (int l = cur + 1; l <= problem.hi(i); ++l) {
-      depth[i] = l;
-      const bool fits = problem.feasible(depth);
-      depth[i] = cur;
-      if (!fits) break;
+      if (!slack_.schedule.fits(problem, depth, i, l)) break;
       const double dr = problem.reward(i, l) - r0;
       if (dr <= 0.0) continue;
       const Duration dc = problem.cost(i, l) - c0;
@@ -85,9 +84,11 @@ const Plan& DensityPlanner::solve_lanes(const PlanProblem& problem) {
     std::pop_heap(heap_.begin(), heap_.end(), by_density);
     const Candidate c = heap_.back();
     heap_.pop_back();
-    const int i = c.job, cur = depth[i];
-    depth[i] = c.depth;
-    if (!problem.feasible(depth)) depth[i] = cur;  // others took the time since it was offered
+    const int i = c.job;
+    if (slack_.schedule.fits(problem, depth, i, c.depth)) {  // else others took the time since it was offered
+      depth[i] = c.depth;
+      slack_.schedule.update(problem, depth, i);
+    }
     // Either way, offer the job's next best extension that still fits.
     Candidate next{};
     if (best_extension(i, next)) {

@@ -82,19 +82,22 @@ namespace {
 
 /// Several lanes: a deeper depth is kept only when the whole list schedule stays feasible. A longer job
 /// never makes a later finish earlier (each placement is componentwise monotone), so the first depth
-/// that does not fit ends the search, as with one lane. O(n^2 L lanes); plans are a window of 32 jobs.
-void spend_leftover_slack_lanes(const PlanProblem& problem, std::vector<int>& depth) {
+/// that does not fit ends the search, as with one lane. Trials read ListScheduleSlack: O(1) where the
+/// later slack proves them, else a re-run from the job on.
+void spend_leftover_slack_lanes(const PlanProblem& problem, std::vector<int>& depth, ListScheduleSlack& schedule) {
+  schedule.build(problem, depth);
   for (int i = 0; i < problem.size(); ++i) {
     if (depth[i] == 0) continue;
     const int chosen = depth[i];
     int best = chosen;
     for (int l = chosen + 1; l <= problem.hi(i); ++l) {
-      depth[i] = l;
-      if (!problem.feasible(depth)) break;
+      if (!schedule.fits(problem, depth, i, l)) break;
       // Ties go deeper, as with one lane.
       if (problem.reward(i, l) >= problem.reward(i, best)) best = l;
     }
+    if (best == chosen) continue;
     depth[i] = best;
+    schedule.update(problem, depth, i);
   }
 }
 
@@ -102,7 +105,7 @@ void spend_leftover_slack_lanes(const PlanProblem& problem, std::vector<int>& de
 
 void spend_leftover_slack(const PlanProblem& problem, std::vector<int>& depth, SlackScratch& scratch) {
   if (problem.lanes() > 1) {
-    spend_leftover_slack_lanes(problem, depth);
+    spend_leftover_slack_lanes(problem, depth, scratch.schedule);
     return;
   }
   // Gains smaller than delta quantize to nothing, and the DP then prefers the shallower (earlier

@@ -63,11 +63,11 @@ void RewardCeiling::build(const PlanProblem& problem, const std::vector<int>& qu
     // the same order, without the comparison).
     std::int32_t s = begin_[i + 1];
     const std::int32_t suffix_end = end_[i + 1];
-    const std::size_t first = knots_.size();
-    const std::size_t need = first + hull_.size() + static_cast<std::size_t>(suffix_end - s);
+    const std::size_t merged_at = knots_.size();
+    const std::size_t need = merged_at + hull_.size() + static_cast<std::size_t>(suffix_end - s);
     if (knots_.capacity() < need) knots_.reserve(std::max(need, 2 * knots_.capacity()));
     knots_.resize(need);  // within capacity: reading the suffix below while writing stays valid
-    Knot* out = knots_.data() + first;
+    Knot* out = knots_.data() + merged_at;
     const Knot* in = knots_.data();
     std::size_t h = 0;
     Point previous{0, free_gain}, from_suffix{0, 0.0};
@@ -94,7 +94,7 @@ void RewardCeiling::build(const PlanProblem& problem, const std::vector<int>& qu
     }
     while (h < hull_.size()) take_job();
     while (s < suffix_end) take_suffix();
-    begin_[i] = static_cast<std::int32_t>(first);
+    begin_[i] = static_cast<std::int32_t>(merged_at);
     end_[i] = static_cast<std::int32_t>(knots_.size());
   }
 }

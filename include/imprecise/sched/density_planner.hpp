@@ -11,8 +11,9 @@ namespace imprecise {
 
 /// Greedy by marginal reward per unit of planned time, keeping every prefix feasible; drops (if
 /// needed) are chosen as few as possible, preferring to keep the most reward at the lowest depth.
-/// Several lanes: the same greedy, each extension checked by re-running the list schedule (O(n) a
-/// trial); drops by a heuristic (see solve_lanes), not always the fewest.
+/// Several lanes: the same greedy, each extension checked against the list schedule (ListScheduleSlack:
+/// O(1) where the slack proves it, else a re-run from the job on); drops by a heuristic (see
+/// solve_lanes), not always the fewest.
 class DensityPlanner {
  public:
   const Plan& solve(const PlanProblem& problem);

@@ -9,6 +9,7 @@
 
 #include "imprecise/core/time.hpp"
 #include "imprecise/sched/lane_schedule.hpp"
+#include "imprecise/sched/list_schedule_slack.hpp"
 
 namespace imprecise {
 
@@ -107,6 +108,7 @@ class PlanProblem {
 struct SlackScratch {
   std::vector<Time> prefix_finish;
   std::vector<Duration> slack_suffix;
+  detail::ListScheduleSlack schedule;  // several lanes
 };
 
 /// A job that Moore-Hodgson (fewest drops over mandatory parts) may shed: its mandatory cost, the
