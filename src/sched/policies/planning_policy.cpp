@@ -66,23 +66,13 @@ void PlanningPolicy::plan(Time now) {
         sheds = true;
       },
       drop_heap_);
-  // Deferred jobs kept run their mandatory parts back to back after the window's, in EDF order;
-  // `reserve_from` is the latest the window may end for all of them to meet their deadlines.
-  Time reserve_from = kNever;
-  {
-    Duration tail = 0;
-    idle = 0;
-    for (PendingJob& p : jobs_) {
-      if (p.in_flight || idle++ < limit) continue;
-      p.deferred = true;
-      p.target = std::max(p.job.mandatory_depth, p.done);
-      const Duration cost = remaining_cost(p, p.target);
-      // A job with nothing left to do cannot be late (it is answered from what it has): no reserve.
-      if (p.drop || cost == 0) continue;
-      tail += shared(cost);
-      reserve_from = std::min(reserve_from, p.job.deadline - tail);
-    }
+  // Deferred jobs keep only their mandatory part (reserve_after).
+  for (std::size_t k = limit; k < idle_.size(); ++k) {
+    PendingJob& p = jobs_[static_cast<std::size_t>(idle_[k])];
+    p.deferred = true;
+    p.target = std::max(p.job.mandatory_depth, p.done);
   }
+  const Time reserve_from = reserve_after(limit);
   // While Moore-Hodgson sheds a job, no job gets optional work at this decision: a shed job loses its
   // whole answer, an optional stage adds a few points, and the time it would take is what batching
   // may still need to serve the shed ones (simulated edge sweep, load 5: 18 jobs shed per run, 32 with
@@ -109,15 +99,59 @@ void PlanningPolicy::plan(Time now) {
     return;
   }
 
-  for (const int i : window_) {
+  add_rows(problem_, window_, reserve_from, sheds, rows_);
+  const Plan& plan = solve(problem_);
+  ++stats_.plans;
+  if (plan.coarsened) ++stats_.coarsened_decisions;
+  stats_.delta_used_max = std::max(stats_.delta_used_max, plan.delta_used);
+  // A planner whose window is narrower than the policy's may have a companion plan the whole window
+  // wide (yao-dp over several lanes: its DP plans 12 jobs, density all 32). Both are feasible; the one
+  // with fewer drops, then more reward over the wide window's jobs, is kept.
+  const std::size_t wide = wide_window() > 0 ? std::min(static_cast<std::size_t>(wide_window()), idle_.size()) : 0;
+  if (!sheds && wide > limit) {
+    const std::span<const int> wide_jobs = std::span<const int>(idle_).first(wide);
+    if (config_.lanes > 1) wide_problem_.reset(now, lane_free_times(now));
+    else wide_problem_.reset(now);
+    add_rows(wide_problem_, wide_jobs, reserve_after(wide_jobs.size()), sheds, wide_rows_);
+    const Plan& companion = solve_wide(wide_problem_);
+    if (beats(companion, plan)) {
+      for (const int i : wide_jobs) jobs_[static_cast<std::size_t>(i)].deferred = false;
+      apply(companion, wide_rows_);
+      return;
+    }
+  }
+  apply(plan, rows_);
+}
+
+Time PlanningPolicy::reserve_after(std::size_t planned) const {
+  // Jobs after the first `planned` idle ones run their mandatory parts back to back after the planned
+  // ones, in EDF order; the result is the latest the planned ones may end for all of them to meet
+  // their deadlines.
+  Time reserve_from = kNever;
+  Duration tail = 0;
+  for (std::size_t k = planned; k < idle_.size(); ++k) {
+    const PendingJob& p = jobs_[static_cast<std::size_t>(idle_[k])];
+    const Duration cost = remaining_cost(p, std::max(p.job.mandatory_depth, p.done));
+    // A job with nothing left to do cannot be late (it is answered from what it has): no reserve.
+    if (p.drop || cost == 0) continue;
+    tail += shared(cost);
+    reserve_from = std::min(reserve_from, p.job.deadline - tail);
+  }
+  return reserve_from;
+}
+
+void PlanningPolicy::add_rows(PlanProblem& problem, std::span<const int> planned, Time reserve_from, bool sheds,
+                              std::vector<int>& rows) {
+  rows.clear();
+  for (const int i : planned) {
     PendingJob& p = jobs_[static_cast<std::size_t>(i)];
     if (p.drop) continue;
     const int stages = stages_of(p);
     const int lo = std::max(p.job.mandatory_depth, p.done);
     const int hi = sheds ? std::min(lo, stages) : stages;
-    const PlanProblem::RowValues row = problem_.add_row(std::min(p.job.deadline, reserve_from), p.done,
-                                                        std::min(lo, stages), hi,
-                                                        /*droppable=*/p.done < p.job.mandatory_depth);
+    const PlanProblem::RowValues row = problem.add_row(std::min(p.job.deadline, reserve_from), p.done,
+                                                       std::min(lo, stages), hi,
+                                                       /*droppable=*/p.done < p.job.mandatory_depth);
     const double* reward = planned_rewards(p);
     Duration running = 0;  // 0 up to its current depth
     for (int l = 0; l <= hi; ++l) {
@@ -125,14 +159,30 @@ void PlanningPolicy::plan(Time now) {
       row.cost[static_cast<std::size_t>(l)] = running;
       row.reward[static_cast<std::size_t>(l)] = reward[l];
     }
-    rows_.push_back(i);
+    rows.push_back(i);
   }
-  const Plan& plan = solve(problem_);
-  ++stats_.plans;
-  if (plan.coarsened) ++stats_.coarsened_decisions;
-  stats_.delta_used_max = std::max(stats_.delta_used_max, plan.delta_used);
-  for (std::size_t row = 0; row < rows_.size(); ++row) {
-    PendingJob& p = jobs_[static_cast<std::size_t>(rows_[row])];
+}
+
+bool PlanningPolicy::beats(const Plan& companion, const Plan& narrow) const {
+  // The narrow plan's rows are the first of the wide problem's (the same jobs in the same order); the
+  // wide window's other jobs stay at their lowest depth under it.
+  int narrow_drops = 0, wide_drops = 0;
+  double narrow_reward = 0.0, wide_reward = 0.0;
+  for (int row = 0; row < wide_problem_.size(); ++row) {
+    const int narrow_depth = static_cast<std::size_t>(row) < rows_.size() ? narrow.depths[static_cast<std::size_t>(row)]
+                                                                           : wide_problem_.lo(row);
+    const int wide_depth = companion.depths[static_cast<std::size_t>(row)];
+    narrow_drops += narrow_depth == 0 && wide_problem_.droppable(row) ? 1 : 0;
+    wide_drops += wide_depth == 0 && wide_problem_.droppable(row) ? 1 : 0;
+    narrow_reward += wide_problem_.reward(row, narrow_depth);
+    wide_reward += wide_problem_.reward(row, wide_depth);
+  }
+  return wide_drops < narrow_drops || (wide_drops == narrow_drops && wide_reward > narrow_reward + 1e-12);
+}
+
+void PlanningPolicy::apply(const Plan& plan, const std::vector<int>& rows) {
+  for (std::size_t row = 0; row < rows.size(); ++row) {
+    PendingJob& p = jobs_[static_cast<std::size_t>(rows[row])];
     const int depth = plan.depths[row];
     p.drop = depth == 0 && p.done < p.job.mandatory_depth;
     p.target = std::max(depth, p.done);

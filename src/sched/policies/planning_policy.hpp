@@ -25,6 +25,11 @@ class PlanningPolicy : public PolicyBase {
   virtual const Plan& solve(const PlanProblem& problem) = 0;
   /// How many idle jobs (EDF order) a plan decides; 0: all.
   virtual int window() const { return config_.planning_window; }
+  /// Idle jobs a companion plan decides (<= 0: no companion). When it is wider than window(),
+  /// solve_wide() plans that many, and plan() keeps whichever plan drops fewer jobs, then earns more
+  /// over the wider window's jobs.
+  virtual int wide_window() const { return 0; }
+  virtual const Plan& solve_wide(const PlanProblem& problem) { return solve(problem); }
   /// The plan's EDF head, or with PolicyConfig::mandatory_first the first job waiting at a mandatory
   /// stage when running that stage first keeps on time every job the plan has on time. An optional
   /// head gives way to that job too when the head's dispatch, run at the mandatory figure, would leave
@@ -58,6 +63,18 @@ class PlanningPolicy : public PolicyBase {
   bool optional_overrun_is_safe(int head, Time now);
   /// The first job (in order) waiting at a mandatory stage the plan serves, or -1.
   int first_at_mandatory_stage() const;
+  /// The latest the first `planned` idle jobs may end so that every later one still meets its deadline
+  /// with its mandatory part run back to back after them, in EDF order (kNever: no such job).
+  Time reserve_after(std::size_t planned) const;
+  /// Appends a row to `problem` for each of `planned` (indices in jobs_) not shed, each due by
+  /// `reserve_from` at the latest; `rows` maps rows to jobs. `sheds`: no optional work.
+  void add_rows(PlanProblem& problem, std::span<const int> planned, Time reserve_from, bool sheds,
+                std::vector<int>& rows);
+  /// Whether the companion plan (over wide_problem_) drops fewer jobs than the plan (over problem_,
+  /// its first rows), or as many and earns more over the wide window.
+  bool beats(const Plan& companion, const Plan& narrow) const;
+  /// Sets each planned job's target and shed flag from `plan`.
+  void apply(const Plan& plan, const std::vector<int>& rows);
   /// Several lanes share the mandatory work: Moore-Hodgson, the deferred jobs' reserve and the batched
   /// check see the device as one lane `lanes` times as fast (a relaxation: it never sheds a job the
   /// lanes could serve); the window's planner, exact for the lanes' list schedule, sheds what that misses.
@@ -73,8 +90,9 @@ class PlanningPolicy : public PolicyBase {
   RewardSource rewards_;
   int lanes_shift_;  // log2 of the lane count when it is a power of two, else -1 (shared())
   PlanningStats stats_;
-  PlanProblem problem_;
+  PlanProblem problem_, wide_problem_;
   std::vector<int> rows_;    // problem row -> index in jobs_
+  std::vector<int> wide_rows_;  // wide_problem_ row -> index in jobs_
   std::vector<int> window_;  // indices in jobs_ of the jobs planned this time
   std::vector<int> idle_;    // indices in jobs_ of every job not in flight (EDF order)
   std::vector<DropCandidate> drop_heap_;
