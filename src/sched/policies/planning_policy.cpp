@@ -26,7 +26,6 @@ PlanningPolicy::PlanningPolicy(std::span<const Model> models, PolicyConfig confi
 void PlanningPolicy::plan(Time now) {
   if (config_.lanes > 1) problem_.reset(now, lane_free_times(now));
   else problem_.reset(now);
-  rows_.clear();
   window_.clear();
   // The first `planning_window` idle jobs (EDF order) are planned; the ones after are deferred: their
   // mandatory part stays reserved, run back to back after the window. The window must then finish by
@@ -40,7 +39,12 @@ void PlanningPolicy::plan(Time now) {
     if (p.in_flight) continue;
     p.drop = false;
     idle_.push_back(static_cast<int>(i));
-    if (idle++ < limit) window_.push_back(static_cast<int>(i));
+    if (idle++ < limit) {
+      window_.push_back(static_cast<int>(i));
+    } else {  // deferred: only its mandatory part is decided (reserve_after keeps its time)
+      p.deferred = true;
+      p.target = std::max(p.job.mandatory_depth, p.done);
+    }
   }
   // Fewest drops over every idle job, window and deferred alike: Moore-Hodgson on the mandatory
   // parts in EDF order (O(n log n)), which sheds the largest mandatory part first. Its choice is
@@ -66,12 +70,6 @@ void PlanningPolicy::plan(Time now) {
         sheds = true;
       },
       drop_heap_);
-  // Deferred jobs keep only their mandatory part (reserve_after).
-  for (std::size_t k = limit; k < idle_.size(); ++k) {
-    PendingJob& p = jobs_[static_cast<std::size_t>(idle_[k])];
-    p.deferred = true;
-    p.target = std::max(p.job.mandatory_depth, p.done);
-  }
   const Time reserve_from = reserve_after(limit);
   // While Moore-Hodgson sheds a job, no job gets optional work at this decision: a shed job loses its
   // whole answer, an optional stage adds a few points, and the time it would take is what batching
