@@ -13,7 +13,7 @@ namespace {
 /// kept droppable job at or before it with the largest mandatory part (ties: least reward, then
 /// earliest) — Moore-Hodgson's rule, which is exact with one lane; later jobs cannot change an earlier
 /// finish, so only those can help. Then re-admit, in order, every shed job that fits again.
-bool shed_until_mandatory_fits(const PlanProblem& problem, std::vector<int>& depth) {
+bool shed_until_mandatory_fits(const PlanProblem& problem, std::vector<int>& depth, detail::ListScheduleSlack& schedule) {
   for (int miss = problem.first_miss(depth); miss >= 0; miss = problem.first_miss(depth)) {
     int victim = -1;
     for (int j = 0; j <= miss; ++j) {
@@ -30,10 +30,11 @@ bool shed_until_mandatory_fits(const PlanProblem& problem, std::vector<int>& dep
     if (victim < 0) return false;
     depth[victim] = 0;
   }
+  schedule.build(problem, depth);
   for (int j = 0; j < problem.size(); ++j) {
-    if (depth[j] != 0 || problem.lo(j) == 0) continue;
+    if (depth[j] != 0 || problem.lo(j) == 0 || !schedule.fits(problem, depth, j, problem.lo(j))) continue;
     depth[j] = problem.lo(j);
-    if (!problem.feasible(depth)) depth[j] = 0;
+    schedule.update(problem, depth, j);
   }
   return true;
 }
@@ -44,7 +45,7 @@ const Plan& DensityPlanner::solve_lanes(const PlanProblem& problem) {
   const int n = problem.size();
   std::vector<int>& depth = plan_.depths;
   for (int i = 0; i < n; ++i) depth[i] = problem.lo(i);
-  if (!problem.mandatory_fits() && !shed_until_mandatory_fits(problem, depth)) {
+  if (!problem.mandatory_fits() && !shed_until_mandatory_fits(problem, depth, slack_.schedule)) {
     detail::lowest_depth_plan(problem, plan_);
     return plan_;
   }
