@@ -174,6 +174,26 @@ TEST(PlannersLanes, TwoLanesLetTwoJobsWithTheSameDeadlineBothGoDeep) {
   }
 }
 
+TEST(PlannersLanes, DensityPutsBackAJobItShedOnceLaterShedsMadeRoom) {
+  // Two lanes free at 0; one-stage jobs (cost, deadline): A(5, 1), B(5, 5), C(6, 8), D(5, 10), E(6, 10).
+  // Shedding at each first miss the largest kept job at or before it drops A (at its own miss), then C
+  // (at E's), then E (at its own); with E gone, C fits again (B 0-5, C 0-6, D 5-10) and is put back.
+  // Two drops are the fewest: A can never fit, and B, C, D and E cannot all fit by 10.
+  PlanProblem p;
+  const std::vector<Time> free{0, 0};
+  p.reset(0, free);
+  const std::vector<double> reward{0.0, 0.5};
+  for (const auto& [cost, deadline] : std::vector<std::pair<Duration, Time>>{{5, 1}, {5, 5}, {6, 8}, {5, 10}, {6, 10}})
+    p.add(deadline, 0, 1, 1, std::vector<Duration>{0, cost}, reward);
+  EXPECT_FALSE(p.mandatory_fits());
+  DensityPlanner density;
+  const Plan& plan = density.solve(p);
+  EXPECT_EQ(plan.depths, (std::vector<int>{0, 1, 1, 1, 0}));
+  EXPECT_EQ(plan.dropped, 2);
+  EXPECT_TRUE(p.feasible(plan.depths));
+  EXPECT_EQ(solve_exhaustive(p).dropped, 2);
+}
+
 TEST(PlannersLanes, ABusyLaneIsAvoided) {
   // Lane 0 is busy until 10, lane 1 free now: the job's full depth (4) fits by 4 only on lane 1, and a
   // second job then fits on lane 1 behind it, not on lane 0.
