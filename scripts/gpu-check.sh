@@ -90,7 +90,7 @@ checkpoint() {
   [ -n "${OUT:-}" ] || return 0
   mkdir -p "$OUT"
   cp -f "$report" "$OUT/gpu-check.md" 2>/dev/null
-  for f in ctest_cuda.log torch_bench.md engine_cuda_bench.json; do
+  for f in ctest_cuda.log torch_bench.md engine_cuda_bench.json engine_lanes_bench.json; do
     [ -f "$logs/$f" ] && cp -f "$logs/$f" "$OUT/$f"
   done
   # Everything else as one tarball (the device tool brings back 8 files at most).
@@ -399,6 +399,35 @@ for m, s, bt in keys:
 EOF
 }
 
+lanes_table() {  # engine_lanes_bench JSON -> markdown: jobs/s per lane count, and the ratio to one lane
+  [ -f "$logs/engine_lanes_bench.json" ] || { echo "(no engine_lanes_bench.json)"; return; }
+  LD_LIBRARY_PATH="$orig_ld" "$py" - "$logs/engine_lanes_bench.json" <<'EOF'
+import json, statistics, sys
+data = json.load(open(sys.argv[1]))
+rate, errors = {}, []
+for b in data.get("benchmarks", []):
+    name = b.get("run_name", b["name"]).replace("/manual_time", "").split("/min_time")[0]
+    if b.get("error_occurred"):
+        errors.append(f"{name}: {b.get('error_message')}")
+        continue
+    if b.get("run_type") == "aggregate":
+        continue
+    p = name.split("/")  # engine_lanes/<backend>/<model>/lanes:<n>
+    rate.setdefault((p[1], p[2], int(p[3].split(":")[1])), []).append(b["jobs_per_s"])
+lanes = sorted({k[2] for k in rate})
+print("| backend | model | " + " | ".join(f"{n} lane{'s' if n > 1 else ''} (jobs/s)" for n in lanes) + " | " +
+      " | ".join(f"{n} / 1" for n in lanes[1:]) + " |")
+print("|---|---|" + "---:|" * (2 * len(lanes) - 1))
+for be, m in sorted({k[:2] for k in rate}):
+    med = {n: statistics.median(rate[(be, m, n)]) for n in lanes if (be, m, n) in rate}
+    f = lambda v: "—" if v is None else f"{v:.0f}"
+    r = lambda n: f"{med[n] / med[1]:.2f}x" if n in med and 1 in med else "—"
+    print(f"| {be} | {m} | " + " | ".join(f(med.get(n)) for n in lanes) + " | " + " | ".join(r(n) for n in lanes[1:]) + " |")
+for e in list(dict.fromkeys(errors))[:10]:
+    print(f"\nskipped/error: {e}")
+EOF
+}
+
 nn_summary() {
   local f
   for f in "$logs"/nn/*.log; do
@@ -478,6 +507,12 @@ write_report() {
     echo "the batch; answered on device: ExitResults per job answered by the device head (1 = all)."
     echo
     staging_table
+    echo
+    echo "## Lanes on the GPU (engine_lanes_bench: backlogs of 256 jobs, edf-full, max batch 8, medians of 3)"
+    echo
+    echo "Each lane is a replica of the model with its own CUDA streams, cuDNN and cuBLAS handles."
+    echo
+    lanes_table
     if [ -f "$logs/torch_bench.md" ]; then
       echo
       sed 's/^# /## /; s/^## Per stage/### Per stage/; s/^## Whole model/### Whole model/; s/^## Notes/### Notes/' "$logs/torch_bench.md"
@@ -574,7 +609,7 @@ if [ "${GPU_CHECK_SANITIZE:-auto}" != 0 ] && [ -n "$failed_tests" ] && [ -n "$sa
   while IFS= read -r cuda_test_bin; do
     run_step "sanitizer_$(basename "$cuda_test_bin")" 90 "$sanitizer" --tool memcheck --print-limit 20 "$cuda_test_bin" \
       --gtest_filter="$failed_tests"
-  done < <(find "$build" -type f -perm -u+x -name 'nn_cuda_*test' 2>/dev/null | sort)
+  done < <(find "$build" -type f -perm -u+x \( -name 'nn_cuda_*test' -o -name 'runtime_cuda_*test' \) 2>/dev/null | sort)
 fi
 
 # Every nn test program directly (the cpu reference too), in parallel, one log each.
@@ -611,6 +646,15 @@ else
   overall=1
 fi
 
+lanes_bench="$(find "$build" -type f -perm -u+x -name 'engine_lanes_bench' 2>/dev/null | head -n 1)"
+if [ -n "$lanes_bench" ]; then
+  run_step engine_lanes_bench 150 "$lanes_bench" --benchmark_filter='engine_lanes/cuda' --benchmark_repetitions=3 \
+    --benchmark_out="$logs/engine_lanes_bench.json" --benchmark_out_format=json
+else
+  note "engine_lanes_bench" "FAIL (not built)" 0
+  overall=1
+fi
+
 if [ "${GPU_CHECK_TORCH:-1}" != 0 ]; then
   run_step torch_bench 150 env PATH="$orig_path" LD_LIBRARY_PATH="$orig_ld" PYTHONUNBUFFERED=1 "$py" \
     "$root/scripts/gpu_bench_torch.py" --out "$logs/torch_bench.md" --json "$logs/torch_bench.json" \
@@ -641,6 +685,8 @@ echo "--- engine_cuda_bench (median µs per run_stage call)"
 engine_table | cut -c1-160
 echo "--- host staging: host exit head vs device exit head (µs)"
 staging_table | cut -c1-220
+echo "--- lanes on the GPU (jobs/s)"
+lanes_table | cut -c1-160
 if [ -f "$logs/torch_bench.md" ]; then
   echo "--- PyTorch eager vs ours, batch 1 (µs; e2e/ours >= 2 is the target)"
   grep -E "^\| (model|---)|^\| [a-z0-9_]+ \| [0-9]+ \| 1 \|" "$logs/torch_bench.md" | sed -n '1,40p'

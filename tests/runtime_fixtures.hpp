@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -22,37 +23,40 @@
 
 namespace imprecise::runtime::testing {
 
-inline nn::MultiExitModel load_network(const std::string& name, int max_batch) {
+/// `backend`: a BackendRegistry name ("": the default, the fastest cpu one).
+inline nn::MultiExitModel load_network(const std::string& name, int max_batch, const std::string& backend = "") {
   nn::MultiExitModel::Options options;
   options.compile.max_batch = max_batch;
+  if (!backend.empty()) options.backend = backend;
   return nn::MultiExitModel::load(nn::testing::fixture(name + ".onnx"), options);
 }
 
-/// The fixture's stage profile, measured once per test program (profiling costs a few hundred runs).
-inline const Profile& measured_profile(const std::string& name, int max_batch) {
-  static std::map<std::pair<std::string, int>, Profile> cache;
-  auto it = cache.find({name, max_batch});
+/// The fixture's stage profile on `backend`, measured once per test program (profiling costs a few hundred runs).
+inline const Profile& measured_profile(const std::string& name, int max_batch, const std::string& backend = "") {
+  static std::map<std::tuple<std::string, int, std::string>, Profile> cache;
+  auto it = cache.find({name, max_batch, backend});
   if (it == cache.end()) {
-    nn::MultiExitModel net = load_network(name, max_batch);
+    nn::MultiExitModel net = load_network(name, max_batch, backend);
     nn::ProfilerConfig config;
     config.warmup = 2;
     config.repetitions = 10;
-    it = cache.emplace(std::make_pair(name, max_batch), nn::profile_stages(net, config)).first;
+    it = cache.emplace(std::make_tuple(name, max_batch, backend), nn::profile_stages(net, config)).first;
   }
   return it->second;
 }
 
 /// A model to serve: the network plus its description (measured profile, default utility) or `profile`.
-inline ServedModel served(const std::string& name, int max_batch, const Profile* profile = nullptr) {
-  nn::MultiExitModel net = load_network(name, max_batch);
-  Model d = nn::describe(net, profile ? *profile : measured_profile(name, max_batch), {}, name);
+inline ServedModel served(const std::string& name, int max_batch, const Profile* profile = nullptr,
+                          const std::string& backend = "") {
+  nn::MultiExitModel net = load_network(name, max_batch, backend);
+  Model d = nn::describe(net, profile ? *profile : measured_profile(name, max_batch, backend), {}, name);
   return ServedModel{std::move(net), std::move(d)};
 }
 
 inline std::vector<ServedModel> one_model(const std::string& name = "cnn3", int max_batch = 8,
-                                          const Profile* profile = nullptr) {
+                                          const Profile* profile = nullptr, const std::string& backend = "") {
   std::vector<ServedModel> v;
-  v.push_back(served(name, max_batch, profile));
+  v.push_back(served(name, max_batch, profile, backend));
   return v;
 }
 
