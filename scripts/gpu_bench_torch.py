@@ -59,18 +59,12 @@ if not hasattr(torch.onnx, "TrainingMode"):  # make_fixtures names it in a defau
 # (the input for stage 0) and returns (carried tuple for the next stage, exit logits).
 
 def vision_stages(m):
-    def s0(c):
-        h1 = m.stage1(c[0])
-        return (h1,), m.exit1(h1)
-
-    def s1(c):
-        h2 = m.stage2(c[0])
-        return (h2,), m.exit2(h2)
-
-    def s2(c):
-        h3 = m.stage3(c[0])
-        return (), m.exit3(h3)
-    return [s0, s1, s2]
+    def make(k):
+        def s(c):
+            x = m.stages[k](c[0])
+            return ((x,) if k + 1 < len(m.stages) else ()), m.exits[k](x)
+        return s
+    return [make(k) for k in range(len(m.stages))]
 
 
 def voice_stages(m):
@@ -85,15 +79,15 @@ def voice_stages(m):
 
 
 def lidar_stages(m):
-    trunks = [m.stage1, m.stage2, m.stage3]
-    heads = [m.exit1, m.exit2, m.exit3]
+    trunks = [m.stage1, lambda h: m.stage2_rest(m.stage2(h)), m.stage3, m.stage4]
+    heads = [m.exit1, m.exit2, m.exit3, m.exit4]
 
     def make(k):
         def s(c):
             h = trunks[k](c[0])
-            return ((h,) if k + 1 < len(trunks) else ()), heads[k](torch.amax(h, dim=2))
+            return ((h,) if k + 1 < len(trunks) else ()), heads[k](h)
         return s
-    return [make(k) for k in range(3)]
+    return [make(k) for k in range(len(trunks))]
 
 
 def cnn3_stages(m):
@@ -390,11 +384,16 @@ def main():
             x = torch.randn(4, *shape, device=device)
             ref = model(x)
             carried = (x,)
-            for k, stage in enumerate(stages):
-                carried, logits = stage(carried)
-                err = float((logits - ref[k]).abs().max())
-                if err > 1e-4 * max(1.0, float(ref[k].abs().max())):
-                    notes.append(f"{name}: stage {k} differs from the model's exit {k} by {err:g}")
+            try:
+                for k, stage in enumerate(stages):
+                    carried, logits = stage(carried)
+                    err = float((logits - ref[k]).abs().max())
+                    if err > 1e-4 * max(1.0, float(ref[k].abs().max())):
+                        notes.append(f"{name}: stage {k} differs from the model's exit {k} by {err:g}")
+            except Exception as e:  # noqa: BLE001  (a stale decomposition must not stop the other models)
+                notes.append(f"{name}: the stage decomposition fails: {type(e).__name__}: {e}")
+                print(notes[-1], flush=True)
+                continue
             for b in batches:
                 carried_host = (torch.randn(b, *shape),)
                 for k, stage in enumerate(stages):

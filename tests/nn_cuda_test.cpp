@@ -160,14 +160,12 @@ TEST_P(CudaOp, MatchesTheCpuBackendAtBatch1And3And8) {
   }
 }
 
-// The operators of scripts/make_op_fixtures.py (Split, Clip, LeakyRelu, HardSigmoid, HardSwish, Gelu, Erf,
-// Resize) have no cuda kernels yet: their fixtures are left out here, and nothing else.
+// Split and Resize (scripts/make_op_fixtures.py) have no cuda kernels yet: their fixtures are left out
+// here, and nothing else.
 std::vector<std::string> cuda_op_fixtures() {
   std::vector<std::string> names;
   for (auto& name : fixtures_starting_with("op_")) {
-    const bool host_only = name.starts_with("op_split") || name.starts_with("op_clip") || name == "op_relu6" ||
-                           name == "op_leaky_relu" || name.starts_with("op_hard") || name.starts_with("op_gelu") ||
-                           name.starts_with("op_resize");
+    const bool host_only = name.starts_with("op_split") || name.starts_with("op_resize");
     if (!host_only) names.push_back(std::move(name));
   }
   return names;
@@ -266,7 +264,7 @@ TEST_P(CudaModel, RunningEveryStageAllocatesNothingAfterWarmUp) {
 #endif
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, CudaModel, ::testing::Values("cnn3", "resnet_skip", "audio1d", "pointnet"),
+INSTANTIATE_TEST_SUITE_P(Fixtures, CudaModel, ::testing::Values("cnn3", "resnet_skip", "audio1d", "pointnet", "mobilenet_exits"),
                          test_name);
 
 // ---- on a GPU: the captured CUDA graphs and the eager path (a failed capture's fallback) agree

@@ -1,4 +1,4 @@
-// Elementwise kernels: broadcasting binary ops, BatchNorm scale/shift, Gemm bias.
+// Elementwise kernels: broadcasting binary ops, parameterised activations, BatchNorm scale/shift, Gemm bias.
 #include "elementwise.cuh"
 
 namespace imprecise::detail {
@@ -22,6 +22,25 @@ __global__ void binary_kernel(const float* a, CudaDims sa, const float* b, CudaD
     else if constexpr (Op == BinaryOp::mul) out[i] = x * y;
     else out[i] = x / y;
   }
+}
+
+__device__ float unary(UnaryOp op, float a, float b, float x) {
+  switch (op) {
+    case UnaryOp::clip: return fminf(fmaxf(x, a), b);
+    case UnaryOp::leaky_relu: return x >= 0.0f ? x : a * x;
+    case UnaryOp::hard_sigmoid: return fminf(fmaxf(a * x + b, 0.0f), 1.0f);
+    case UnaryOp::hard_swish: return x * fminf(fmaxf(x * (1.0f / 6.0f) + 0.5f, 0.0f), 1.0f);
+    case UnaryOp::gelu: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case UnaryOp::gelu_tanh: return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+    case UnaryOp::erf: return erff(x);
+  }
+  return x;
+}
+
+__global__ void unary_kernel(UnaryOp op, float a, float b, const float* x, float* out, std::int64_t count) {
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x)
+    out[i] = unary(op, a, b, x[i]);
 }
 
 __global__ void scale_shift_kernel(const float* x, const float* scale, const float* shift, float* out,
@@ -50,6 +69,11 @@ void launch_binary(BinaryOp op, const float* a, const CudaDims& a_strides, const
     case BinaryOp::mul: binary_kernel<BinaryOp::mul><<<blocks, 256, 0, stream>>>(a, a_strides, b, b_strides, out, out_dims, rank, count); break;
     case BinaryOp::div: binary_kernel<BinaryOp::div><<<blocks, 256, 0, stream>>>(a, a_strides, b, b_strides, out, out_dims, rank, count); break;
   }
+  IMPRECISE_CUDA_CHECK_LAUNCH();
+}
+
+void launch_unary(UnaryOp op, float a, float b, const float* x, float* out, std::int64_t count, cudaStream_t stream) {
+  unary_kernel<<<cuda_blocks(count), 256, 0, stream>>>(op, a, b, x, out, count);
   IMPRECISE_CUDA_CHECK_LAUNCH();
 }
 
