@@ -151,7 +151,7 @@ def pointnet_stages(m):
 MODELS = [
     ("vision", "train_vision", "VisionNet", (1, 28, 28), vision_stages, "models/vision.onnx", 0),
     ("voice", "train_voice", "VoiceNet", (40, 98), voice_stages, "models/voice.onnx", 0),
-    ("lidar", "train_lidar", "MultiExitPointNet", (3, 256), lidar_stages, "models/lidar.onnx", 0),
+    ("lidar", "train_lidar", "ScanOrderPointNet", (3, 256), lidar_stages, "models/lidar.onnx", 0),
     ("cnn3", "make_fixtures", "Cnn3", (3, 16, 16), cnn3_stages, "tests/fixtures/nn/cnn3.onnx", 2),
     ("resnet_skip", "make_fixtures", "ResNetSkip", (3, 8, 8), resnet_skip_stages,
      "tests/fixtures/nn/resnet_skip.onnx", 3),
