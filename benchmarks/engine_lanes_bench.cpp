@@ -49,17 +49,6 @@ std::vector<runtime::ServedModel> serve(const std::string& name, const std::stri
   return v;
 }
 
-std::vector<nn::Tensor> one_each(const nn::Tensor& all) {
-  nn::Shape one = all.shape();
-  one[0] = 1;
-  std::vector<nn::Tensor> v;
-  for (std::size_t i = 0; i < static_cast<std::size_t>(all.batch()); ++i) {
-    const auto s = all.sample(i);
-    v.emplace_back(one, std::vector<float>(s.begin(), s.end()));
-  }
-  return v;
-}
-
 void BM_EngineLanes(benchmark::State& state, const std::string& backend, const std::string& model) {
   if (const std::string why = unavailable(backend); !why.empty()) {
     state.SkipWithError(why.c_str());
@@ -67,7 +56,7 @@ void BM_EngineLanes(benchmark::State& state, const std::string& backend, const s
   }
   const int lanes = static_cast<int>(state.range(0));
   std::vector<runtime::ServedModel> served = serve(model, backend);
-  const std::vector<nn::Tensor> xs = one_each(bench::sample_inputs(model, served[0].network));
+  const std::vector<nn::Tensor> xs = bench::one_per_sample(bench::sample_inputs(model, served[0].network));
   runtime::EngineConfig config;
   config.policy = "edf-full";
   config.lanes = lanes;

@@ -28,6 +28,7 @@
 #include "imprecise/graph/npy.hpp"
 #include "imprecise/nn/profiler.hpp"
 #include "imprecise/runtime/engine.hpp"
+#include "staged_fixture_jobs.hpp"
 
 namespace {
 
@@ -69,17 +70,7 @@ std::vector<runtime::ServedModel> cnn3() {
   return v;
 }
 
-std::vector<nn::Tensor> inputs() {
-  const nn::Tensor all = nn::read_npy(fixture(".input.npy"));
-  nn::Shape one = all.shape();
-  one[0] = 1;
-  std::vector<nn::Tensor> v;
-  for (std::size_t i = 0; i < static_cast<std::size_t>(all.batch()); ++i) {
-    const auto s = all.sample(i);
-    v.emplace_back(one, std::vector<float>(s.begin(), s.end()));
-  }
-  return v;
-}
+std::vector<nn::Tensor> inputs() { return bench::one_per_sample(nn::read_npy(fixture(".input.npy"))); }
 
 void report(benchmark::State& state, const Recorder& r) {
   state.counters["p50_us"] = percentile_us(r.dispatch, 0.50);

@@ -41,6 +41,18 @@ inline nn::Tensor sample_inputs(const std::string& name, const nn::MultiExitMode
   return nn::Tensor(shape, std::move(values));
 }
 
+/// One [1, ...] tensor per sample of `all`.
+inline std::vector<nn::Tensor> one_per_sample(const nn::Tensor& all) {
+  nn::Shape one = all.shape();
+  one[0] = 1;
+  std::vector<nn::Tensor> v;
+  for (std::size_t i = 0; i < static_cast<std::size_t>(all.batch()); ++i) {
+    const auto s = all.sample(i);
+    v.emplace_back(one, std::vector<float>(s.begin(), s.end()));
+  }
+  return v;
+}
+
 /// The backend a benchmark runs on: IMPRECISE_BENCH_BACKEND from the environment, else `fallback`.
 inline std::string bench_backend(const std::string& fallback) {
   const char* name = std::getenv("IMPRECISE_BENCH_BACKEND");

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -159,6 +160,26 @@ inline void run_overload(Engine& engine, const std::vector<nn::Tensor>& xs, int 
   for (const auto& outcomes : got.per_job()) {
     ASSERT_EQ(outcomes.size(), 1u) << "exactly one outcome per job";
     ++out.by_status[static_cast<int>(outcomes[0].status)];
+  }
+}
+
+/// Paces 2000 jobs (5 us apart, 5 ms deadlines each) into the engine `make_engine()` returns and stops it 3 ms
+/// in, once with each StopMode: every job gets exactly one outcome. Run it under ASSERT_NO_FATAL_FAILURE.
+template <class MakeEngine>
+void stop_midway(const std::vector<nn::Tensor>& xs, MakeEngine make_engine) {
+  using namespace std::chrono_literals;
+  for (const StopMode mode : {StopMode::cancel, StopMode::drain}) {
+    constexpr std::size_t kJobs = 2000;
+    Collector got(kJobs);
+    {
+      std::unique_ptr<Engine> engine = make_engine();
+      std::thread submitter([&] { submit_paced(*engine, xs, got, 0, kJobs, 5us, 5ms); });
+      std::this_thread::sleep_for(3ms);
+      engine->stop(mode);  // submits after this are rejected at once
+      submitter.join();
+    }
+    ASSERT_TRUE(got.wait_for(kJobs, 10s));
+    for (const auto& outcomes : got.per_job()) ASSERT_EQ(outcomes.size(), 1u) << "exactly one outcome per job";
   }
 }
 
