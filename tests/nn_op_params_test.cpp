@@ -1,8 +1,10 @@
 // Split, Clip, Resize and Gelu in the forms PyTorch 1.13 does not write (opset 11 and 18 Split, opset 6 Clip,
-// min > max, Resize's rounding modes), on every host backend against hand-computed values; and the
-// malformed attributes and inputs, each an Error naming the node.
+// min > max, Resize's rounding modes), ReduceMax/Mean over every kind of axis set, on every host backend
+// against hand-computed values; and the malformed attributes and inputs, each an Error naming the node.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -135,6 +137,51 @@ TEST_P(OpParams, ResizeNearestRoundingModes) {
   EXPECT_EQ(resize("half_pixel", "round_prefer_ceil", {1, 1, 1, 0.5f}), (std::vector<float>{1, 3}));
   EXPECT_EQ(resize("asymmetric", "ceil", {1, 1, 1, 0.75f}), (std::vector<float>{0, 2, 3}));              // 0, 4/3, 8/3
   EXPECT_EQ(resize("align_corners", "floor", {1, 1, 1, 1.5f}), (std::vector<float>{0, 0, 1, 1, 2, 3}));  // o * 3/5
+}
+
+/// ReduceMax (or mean) of x (shape dims, row-major) over `axes`, kept as size-1 axes: the plain definition.
+std::vector<float> reduced(const Tensor& x, const std::vector<std::int64_t>& axes, bool max) {
+  const Shape& dims = x.shape();
+  std::vector<bool> on(dims.size(), false);
+  for (const auto a : axes) on[static_cast<std::size_t>(a)] = true;
+  std::size_t outputs = 1, count = 1;
+  for (std::size_t d = 0; d < dims.size(); ++d) (on[d] ? count : outputs) *= static_cast<std::size_t>(dims[d]);
+  std::vector<float> out(outputs, max ? -1e30f : 0.0f);
+  for (std::size_t e = 0; e < x.size(); ++e) {
+    std::size_t rest = e, o = 0, scale = 1;
+    for (std::size_t d = dims.size(); d-- > 0;) {
+      const std::size_t i = rest % static_cast<std::size_t>(dims[d]);
+      rest /= static_cast<std::size_t>(dims[d]);
+      if (!on[d]) {
+        o += i * scale;
+        scale *= static_cast<std::size_t>(dims[d]);
+      }
+    }
+    out[o] = max ? std::max(out[o], x[e]) : out[o] + x[e];
+  }
+  if (!max)
+    for (float& v : out) v /= static_cast<float>(count);
+  return out;
+}
+
+TEST_P(OpParams, ReduceOverTrailingMiddleAndScatteredAxes) {
+  // [2, 3, 4, 11]: a trailing run longer than the kernel's 8 accumulators, a middle block with an inner
+  // run after it, every axis but the batch, and axes that are not one block. Values in a jagged order, so
+  // that the max is not always the last element.
+  Tensor x(Shape{2, 3, 4, 11});
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 37) % 101) - 50.0f;
+  for (const char* op : {"ReduceMax", "ReduceMean"}) {
+    for (const std::vector<std::int64_t>& axes : std::vector<std::vector<std::int64_t>>{{3}, {1}, {1, 2}, {1, 2, 3}, {1, 3}}) {
+      Graph g = one_node(op, Shape{-1, 3, 4, 11});
+      g.nodes[0].attributes["axes"] = axes;
+      const std::vector<float> got = run(g, GetParam(), x);
+      const std::vector<float> want = reduced(x, axes, std::string(op) == "ReduceMax");
+      ASSERT_EQ(got.size(), want.size()) << op << " axes " << ::testing::PrintToString(axes);
+      for (std::size_t i = 0; i < got.size(); ++i)
+        EXPECT_NEAR(got[i], want[i], 1e-5f * std::max(1.0f, std::abs(want[i])))
+            << op << " axes " << ::testing::PrintToString(axes) << " output " << i;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, OpParams, ::testing::ValuesIn(testing::host_backends()),

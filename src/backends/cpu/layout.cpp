@@ -189,6 +189,40 @@ class SoftmaxKernel final : public Kernel {
   std::size_t axis_ = 0;
 };
 
+/// max or sum over x[0, n), in 8 interleaved accumulators so that the loop vectorises (the order of a sum
+/// differs from the element order in the last bits; PyTorch's own sums are pairwise).
+template <bool Max>
+float reduce_run(const float* x, Index n) {
+  constexpr int kLanes = 8;
+  const float init = Max ? -std::numeric_limits<float>::infinity() : 0.0f;
+  std::array<float, kLanes> acc;
+  acc.fill(init);
+  Index j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int a = 0; a < kLanes; ++a) acc[a] = Max ? std::max(acc[a], x[j + a]) : acc[a] + x[j + a];
+  for (; j < n; ++j) acc[0] = Max ? std::max(acc[0], x[j]) : acc[0] + x[j];
+  float r = init;
+  for (const float a : acc) r = Max ? std::max(r, a) : r + a;
+  return r;
+}
+
+/// out[o, i] = max or sum over r of x[o, r, i] for x viewed as [outer, reduced, inner] (out pre-filled).
+template <bool Max>
+void reduce_block(const float* x, float* out, Index outer, Index reduced, Index inner) {
+  for (Index o = 0; o < outer; ++o) {
+    const float* base = x + o * reduced * inner;
+    float* dst = out + o * inner;
+    if (inner == 1) {
+      dst[0] = reduce_run<Max>(base, reduced);
+      continue;
+    }
+    for (Index r = 0; r < reduced; ++r) {
+      const float* row = base + r * inner;
+      for (Index i = 0; i < inner; ++i) dst[i] = Max ? std::max(dst[i], row[i]) : dst[i] + row[i];
+    }
+  }
+}
+
 class ReduceKernel final : public Kernel {
  public:
   ReduceKernel(const Graph& g, const Node& node) : max_(node.op == "ReduceMax") {
@@ -199,9 +233,32 @@ class ReduceKernel final : public Kernel {
     count_ = 1;
     for (std::size_t i = 0; i < x.size(); ++i)
       if (reduced_[i]) count_ *= x[i];
+    // The reduced axes as one block [first_, last_] (the usual case: a pooling over the last axes).
+    const auto first = std::find(reduced_.begin(), reduced_.end(), true);
+    const auto after = std::find(first, reduced_.end(), false);
+    block_ = first != reduced_.end() && std::find(after, reduced_.end(), true) == reduced_.end();
+    first_ = static_cast<std::size_t>(first - reduced_.begin());
+    last_ = static_cast<std::size_t>(after - reduced_.begin());
   }
   void run(std::span<const Tensor* const> in, Tensor& out) override {
     const Shape& xs = in[0]->shape();
+    std::fill(out.values().begin(), out.values().end(), max_ ? -std::numeric_limits<float>::infinity() : 0.0f);
+    if (block_) {
+      Index outer = 1, reduced = 1, inner = 1;
+      for (std::size_t i = 0; i < xs.size(); ++i) (i < first_ ? outer : i < last_ ? reduced : inner) *= xs[i];
+      if (max_) reduce_block<true>(in[0]->data(), out.data(), outer, reduced, inner);
+      else reduce_block<false>(in[0]->data(), out.data(), outer, reduced, inner);
+    } else {
+      run_any_axes(*in[0], out);
+    }
+    if (!max_)
+      for (auto& v : out.values()) v /= static_cast<float>(count_);
+  }
+
+ private:
+  // Any set of axes: an odometer over the input, each element folded into its output.
+  void run_any_axes(const Tensor& in, Tensor& out) const {
+    const Shape& xs = in.shape();
     const std::size_t rank = xs.size();
     Dims step{};
     Index stride = 1;
@@ -209,11 +266,10 @@ class ReduceKernel final : public Kernel {
       step[i] = reduced_[i] ? 0 : stride;
       if (!reduced_[i]) stride *= xs[i];
     }
-    std::fill(out.values().begin(), out.values().end(), max_ ? -std::numeric_limits<float>::infinity() : 0.0f);
     Dims idx{};
     Index off = 0;
-    const float* x = in[0]->data();
-    for (std::size_t e = 0; e < in[0]->size(); ++e) {
+    const float* x = in.data();
+    for (std::size_t e = 0; e < in.size(); ++e) {
       float& o = out[static_cast<std::size_t>(off)];
       o = max_ ? std::max(o, x[e]) : o + x[e];
       for (std::size_t d = rank; d-- > 0;) {
@@ -224,14 +280,13 @@ class ReduceKernel final : public Kernel {
         idx[d] = 0;
       }
     }
-    if (!max_)
-      for (auto& v : out.values()) v /= static_cast<float>(count_);
   }
 
- private:
   bool max_;
   std::vector<bool> reduced_;
   Index count_ = 1;
+  bool block_ = false;
+  std::size_t first_ = 0, last_ = 0;  // the reduced block [first_, last_) when block_
 };
 
 }  // namespace
