@@ -36,14 +36,6 @@ using namespace imprecise::bench;
 using Clock = std::chrono::steady_clock;
 
 
-/// Why the cuda rows cannot run here ("" when they can).
-std::string unavailable() {
-  const Backend* cuda = BackendRegistry::get().find("cuda");
-  if (!cuda) return "built without the cuda backend";
-  if (cuda->device_count() == 0) return "no CUDA device";
-  return "";
-}
-
 using Prepared = imprecise::bench::StagedJobs;
 
 std::unique_ptr<Prepared> prepare(const std::string& name, bool device_exit_head) {
@@ -112,7 +104,7 @@ void register_rows(const char* prefix, const char* name, Prepared* p, std::span<
 }
 
 bool register_all() {
-  const std::string why = unavailable();
+  const std::string why = backend_unavailable("cuda");
   for (const char* name : kModels) {
     if (!why.empty()) {
       register_skipped(name, why);

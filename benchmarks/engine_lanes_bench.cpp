@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "imprecise/nn/backend.hpp"
-#include "imprecise/nn/profiler.hpp"
 #include "imprecise/runtime/engine.hpp"
+#include "served_bench_model.hpp"
 #include "staged_fixture_jobs.hpp"
 
 namespace {
@@ -28,34 +28,13 @@ using Clock = std::chrono::steady_clock;
 constexpr int kBacklog = 256;
 constexpr int kMaxBatch = 8;
 
-/// Why `backend` cannot run here ("" when it can).
-std::string unavailable(const std::string& backend) {
-  const nn::Backend* b = nn::BackendRegistry::get().find(backend);
-  if (!b) return "built without the " + backend + " backend";
-  if (b->device_count() == 0) return "the " + backend + " backend sees no device";
-  return "";
-}
-
-std::vector<runtime::ServedModel> serve(const std::string& name, const std::string& backend) {
-  nn::MultiExitModel::Options options;
-  options.backend = backend;
-  options.compile.max_batch = kMaxBatch;
-  nn::MultiExitModel net = nn::MultiExitModel::load(bench::model_file(name), options);
-  nn::ProfilerConfig pc;
-  pc.repetitions = 10;
-  Model d = nn::describe(net, nn::profile_stages(net, pc), {}, name);
-  std::vector<runtime::ServedModel> v;
-  v.push_back(runtime::ServedModel{std::move(net), std::move(d)});
-  return v;
-}
-
 void BM_EngineLanes(benchmark::State& state, const std::string& backend, const std::string& model) {
-  if (const std::string why = unavailable(backend); !why.empty()) {
+  if (const std::string why = bench::backend_unavailable(backend); !why.empty()) {
     state.SkipWithError(why.c_str());
     return;
   }
   const int lanes = static_cast<int>(state.range(0));
-  std::vector<runtime::ServedModel> served = serve(model, backend);
+  std::vector<runtime::ServedModel> served = bench::served_model(bench::model_file(model), model, backend, kMaxBatch);
   const std::vector<nn::Tensor> xs = bench::one_per_sample(bench::sample_inputs(model, served[0].network));
   runtime::EngineConfig config;
   config.policy = "edf-full";

@@ -28,6 +28,7 @@
 #include "imprecise/graph/npy.hpp"
 #include "imprecise/nn/profiler.hpp"
 #include "imprecise/runtime/engine.hpp"
+#include "served_bench_model.hpp"
 #include "staged_fixture_jobs.hpp"
 
 namespace {
@@ -59,15 +60,7 @@ class Recorder final : public Observer {
 };
 
 std::vector<runtime::ServedModel> cnn3() {
-  nn::MultiExitModel::Options options;
-  options.compile.max_batch = 8;
-  nn::MultiExitModel net = nn::MultiExitModel::load(fixture(".onnx"), options);
-  nn::ProfilerConfig pc;
-  pc.repetitions = 20;
-  Model d = nn::describe(net, nn::profile_stages(net, pc), {}, "cnn3");
-  std::vector<runtime::ServedModel> v;
-  v.push_back(runtime::ServedModel{std::move(net), std::move(d)});
-  return v;
+  return bench::served_model(fixture(".onnx"), "cnn3", nn::default_backend(), 8, /*repetitions=*/20);
 }
 
 std::vector<nn::Tensor> inputs() { return bench::one_per_sample(nn::read_npy(fixture(".input.npy"))); }

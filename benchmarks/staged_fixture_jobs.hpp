@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "imprecise/nn/backend.hpp"
 #include "imprecise/nn/multi_exit_model.hpp"
 #include "imprecise/graph/npy.hpp"
 
@@ -51,6 +52,14 @@ inline std::vector<nn::Tensor> one_per_sample(const nn::Tensor& all) {
     v.emplace_back(one, std::vector<float>(s.begin(), s.end()));
   }
   return v;
+}
+
+/// Why rows on `backend` cannot run here ("" when they can): not built, or no device.
+inline std::string backend_unavailable(const std::string& backend) {
+  const nn::Backend* b = nn::BackendRegistry::get().find(backend);
+  if (!b) return "built without the " + backend + " backend";
+  if (b->device_count() == 0) return "the " + backend + " backend sees no device";
+  return "";
 }
 
 /// The backend a benchmark runs on: IMPRECISE_BENCH_BACKEND from the environment, else `fallback`.

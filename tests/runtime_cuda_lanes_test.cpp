@@ -23,12 +23,6 @@ using namespace std::chrono_literals;
 using namespace testing;  // runtime_fixtures.hpp, lane_slice_recorder.hpp
 using nn::testing::agree;
 
-EngineConfig lanes_config(const std::string& policy, int lanes, std::size_t max_pending = 256) {
-  EngineConfig c = config_with(policy, max_pending);
-  c.lanes = lanes;
-  return c;
-}
-
 std::vector<ServedModel> on_cuda(const std::string& name) { return one_model(name, 8, nullptr, "cuda"); }
 
 class CudaEngineLanes : public ::testing::TestWithParam<int> {};

@@ -22,9 +22,7 @@ using namespace std::chrono_literals;
 using namespace testing;  // runtime_fixtures.hpp
 
 EngineConfig two_lanes(const std::string& policy, std::size_t max_pending = 64) {
-  EngineConfig c = config_with(policy, max_pending);
-  c.lanes = 2;
-  return c;
+  return lanes_config(policy, 2, max_pending);
 }
 
 TEST(EngineLanes, AtTenTimesTheSustainableRateEveryJobGetsExactlyOneOutcome) {

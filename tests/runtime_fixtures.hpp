@@ -191,6 +191,13 @@ inline EngineConfig config_with(const std::string& policy, std::size_t max_pendi
   return c;
 }
 
+/// config_with(policy, max_pending) on `lanes` executor lanes.
+inline EngineConfig lanes_config(const std::string& policy, int lanes, std::size_t max_pending = 256) {
+  EngineConfig c = config_with(policy, max_pending);
+  c.lanes = lanes;
+  return c;
+}
+
 inline bool ready_now(std::future<Outcome>& f) { return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready; }
 
 }  // namespace imprecise::runtime::testing

@@ -17,7 +17,7 @@ void ListScheduleSlack::build(const PlanProblem& problem, std::span<const int> d
   const std::span<const Time> start = problem.sorted_lane_free();
   std::copy(start.begin(), start.end(), state(0).begin());
   first_miss_ = n_ > 0 ? run_from(problem, depths, 0, depths[0], /*store=*/true) : -1;
-  for (int i = n_; i-- > 0;) least_from_[i] = std::min(slack_[i], least_from_[i + 1]);
+  refresh_least_from();
 }
 
 bool ListScheduleSlack::fits(const PlanProblem& problem, std::span<const int> depths, int i, int depth) {
@@ -37,6 +37,10 @@ bool ListScheduleSlack::fits(const PlanProblem& problem, std::span<const int> de
 void ListScheduleSlack::update(const PlanProblem& problem, std::span<const int> depths, int i) {
   if (first_miss_ >= 0 && first_miss_ < i) return;  // still missing there; nothing stored before i changed
   first_miss_ = run_from(problem, depths, i, depths[i], /*store=*/true);
+  refresh_least_from();
+}
+
+void ListScheduleSlack::refresh_least_from() {
   for (int k = n_; k-- > 0;) least_from_[k] = std::min(slack_[k], least_from_[k + 1]);
 }
 

@@ -35,6 +35,8 @@ class ListScheduleSlack {
   /// Runs jobs [from, n) from the stored state before `from`, job `from` at `depth_from`; stores the
   /// states and slacks when `store`, and returns the first miss at or after `from` (-1: none).
   int run_from(const PlanProblem& problem, std::span<const int> depths, int from, int depth_from, bool store);
+  /// least_from_ from slack_ (every suffix minimum: an earlier change moves them all).
+  void refresh_least_from();
   std::span<Time> state(int i) { return std::span<Time>(states_).subspan(static_cast<std::size_t>(i) * lanes_, lanes_); }
 
   std::size_t lanes_ = 1;

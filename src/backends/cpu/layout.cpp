@@ -233,7 +233,7 @@ class ReduceKernel final : public Kernel {
     count_ = 1;
     for (std::size_t i = 0; i < x.size(); ++i)
       if (reduced_[i]) count_ *= x[i];
-    // The reduced axes as one block [first_, last_] (the usual case: a pooling over the last axes).
+    // The reduced axes as one block [first_, last_) (the usual case: a pooling over the last axes).
     const auto first = std::find(reduced_.begin(), reduced_.end(), true);
     const auto after = std::find(first, reduced_.end(), false);
     block_ = first != reduced_.end() && std::find(after, reduced_.end(), true) == reduced_.end();

@@ -77,10 +77,10 @@ std::unique_ptr<GpuOp> make_gemm_op(const Graph& g, const Node& node, std::vecto
                                     StageContext& ctx);
 std::unique_ptr<GpuOp> make_matmul_op(const Graph& g, const Node& node, std::vector<DeviceTensor> in, DeviceTensor out,
                                       StageContext& ctx);
-/// Clip, LeakyRelu, HardSigmoid, HardSwish, Gelu, Erf on our elementwise kernel (cuda_ops_activation.cpp).
-bool is_unary_activation(const std::string& op);
-std::unique_ptr<GpuOp> make_unary_activation_op(const Graph& g, const Node& node, std::vector<DeviceTensor> in,
-                                                DeviceTensor out);
+/// Clip, LeakyRelu, HardSigmoid, HardSwish, Gelu, Erf on our elementwise kernel (cuda_ops_activation.cpp);
+/// null for any other operator.
+std::unique_ptr<GpuOp> make_unary_activation_op(const Graph& g, const Node& node, const std::vector<DeviceTensor>& in,
+                                                const DeviceTensor& out);
 std::unique_ptr<GpuOp> make_basic_op(const Graph& g, const Node& node, std::vector<DeviceTensor> in, DeviceTensor out,
                                      StageContext& ctx);
 

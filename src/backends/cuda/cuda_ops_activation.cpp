@@ -1,6 +1,4 @@
 // cuda operators for the activations cuDNN has no mode for: Clip, LeakyRelu, HardSigmoid, HardSwish, Gelu, Erf.
-#include <fmt/core.h>
-
 #include "cuda_ops.hpp"
 #include "elementwise.cuh"
 #include "op_shapes.hpp"
@@ -27,12 +25,8 @@ class UnaryActivationOp final : public GpuOp {
 
 }  // namespace
 
-bool is_unary_activation(const std::string& op) {
-  return op == "Clip" || op == "LeakyRelu" || op == "HardSigmoid" || op == "HardSwish" || op == "Gelu" || op == "Erf";
-}
-
-std::unique_ptr<GpuOp> make_unary_activation_op(const Graph& g, const Node& node, std::vector<DeviceTensor> in,
-                                                DeviceTensor out) {
+std::unique_ptr<GpuOp> make_unary_activation_op(const Graph& g, const Node& node, const std::vector<DeviceTensor>& in,
+                                                const DeviceTensor& out) {
   const std::string& op = node.op;
   float a = 0.0f, b = 0.0f;
   Kind kind = Kind::erf;
@@ -55,10 +49,10 @@ std::unique_ptr<GpuOp> make_unary_activation_op(const Graph& g, const Node& node
   } else if (op == "Gelu") {
     kind = node.attr_string("approximate", "none") == "tanh" ? Kind::gelu_tanh : Kind::gelu;
   } else if (op != "Erf") {
-    fail(g.source, node, fmt::format("operator '{}' is not a unary activation", op));
+    return nullptr;
   }
   if (in.empty() || !in[0].batched) fail(g.source, node, "its input is not an activation of the batch");
-  return std::make_unique<UnaryActivationOp>(kind, a, b, in[0], std::move(out));
+  return std::make_unique<UnaryActivationOp>(kind, a, b, in[0], out);
 }
 
 }  // namespace imprecise::nn::detail

@@ -273,7 +273,7 @@ std::unique_ptr<GpuOp> make_gpu_op(const Graph& g, const Node& node, std::vector
   if (op == "MaxPool" || op == "AveragePool") return make_pool_op(g, node, std::move(in), std::move(out), ctx);
   if (op == "Relu" || op == "Sigmoid" || op == "Tanh")
     return make_activation_op(g, node, std::move(in), std::move(out), ctx);
-  if (is_unary_activation(op)) return make_unary_activation_op(g, node, std::move(in), std::move(out));
+  if (auto activation = make_unary_activation_op(g, node, in, out)) return activation;
   if (op == "Gemm") return make_gemm_op(g, node, std::move(in), std::move(out), ctx);
   if (op == "MatMul") return make_matmul_op(g, node, std::move(in), std::move(out), ctx);
   return make_basic_op(g, node, std::move(in), std::move(out), ctx);

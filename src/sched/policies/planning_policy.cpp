@@ -24,8 +24,7 @@ PlanningPolicy::PlanningPolicy(std::span<const Model> models, PolicyConfig confi
 }
 
 void PlanningPolicy::plan(Time now) {
-  if (config_.lanes > 1) problem_.reset(now, lane_free_times(now));
-  else problem_.reset(now);
+  reset_for_lanes(problem_, now);
   window_.clear();
   // The first `planning_window` idle jobs (EDF order) are planned; the ones after are deferred: their
   // mandatory part stays reserved, run back to back after the window. The window must then finish by
@@ -108,8 +107,7 @@ void PlanningPolicy::plan(Time now) {
   const std::size_t wide = wide_window() > 0 ? std::min(static_cast<std::size_t>(wide_window()), idle_.size()) : 0;
   if (!sheds && wide > limit) {
     const std::span<const int> wide_jobs = std::span<const int>(idle_).first(wide);
-    if (config_.lanes > 1) wide_problem_.reset(now, lane_free_times(now));
-    else wide_problem_.reset(now);
+    reset_for_lanes(wide_problem_, now);
     add_rows(wide_problem_, wide_jobs, reserve_after(wide_jobs.size()), sheds, wide_rows_);
     const Plan& companion = solve_wide(wide_problem_);
     if (beats(companion, plan)) {
@@ -119,6 +117,11 @@ void PlanningPolicy::plan(Time now) {
     }
   }
   apply(plan, rows_);
+}
+
+void PlanningPolicy::reset_for_lanes(PlanProblem& problem, Time now) {
+  if (config_.lanes > 1) problem.reset(now, lane_free_times(now));
+  else problem.reset(now);
 }
 
 Time PlanningPolicy::reserve_after(std::size_t planned) const {

@@ -63,6 +63,8 @@ class PlanningPolicy : public PolicyBase {
   bool optional_overrun_is_safe(int head, Time now);
   /// The first job (in order) waiting at a mandatory stage the plan serves, or -1.
   int first_at_mandatory_stage() const;
+  /// Empties `problem` for a plan at `now` over the lanes' free times (one lane: from now).
+  void reset_for_lanes(PlanProblem& problem, Time now);
   /// The latest the first `planned` idle jobs may end so that every later one still meets its deadline
   /// with its mandatory part run back to back after them, in EDF order (kNever: no such job).
   Time reserve_after(std::size_t planned) const;
